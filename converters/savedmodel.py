@@ -1,0 +1,18 @@
+"""SavedModel folders: convert to a float32 flatbuffer in memory (used to analyse them)."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from converters._tf import quiet_tf
+from edgekit.errors import ModelFileError
+
+
+def savedmodel_to_tflite_bytes(path: str | Path) -> bytes:
+    """Convert a SavedModel to float32 TFLite bytes, without writing anything."""
+    with quiet_tf() as tf:
+        try:
+            return tf.lite.TFLiteConverter.from_saved_model(str(path)).convert()
+        except Exception as err:  # TF raises many types for a bad SavedModel
+            first = str(err).strip().splitlines()[0] if str(err).strip() else type(err).__name__
+            raise ModelFileError(f"could not read SavedModel {str(path)!r}: {first}") from None

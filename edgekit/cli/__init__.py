@@ -1,0 +1,76 @@
+"""The ``edgekit`` command line: a thin typer layer over the library.
+
+Importing this module imports no TensorFlow: each command imports what it needs when it runs. Errors
+become one line on stderr: exit 2 for usage errors and unknown names, 1 for everything else.
+"""
+
+from __future__ import annotations
+
+import sys
+
+import typer
+
+from edgekit import __version__
+from edgekit.cli import info as _info
+from edgekit.cli._common import err_console
+from edgekit.errors import EdgekitError
+
+app = typer.Typer(
+    name="edgekit", add_completion=False, no_args_is_help=True, rich_markup_mode=None,
+    pretty_exceptions_enable=False,
+    help="Take CNNs from Keras to mobile and embedded devices, and measure what they cost there.",
+)
+
+
+def _version(value: bool) -> None:
+    if value:
+        typer.echo(f"edgekit {__version__}")
+        raise typer.Exit()
+
+
+@app.callback()
+def _root(version: bool = typer.Option(False, "--version", callback=_version, is_eager=True,
+                                       help="Print the version and exit.")) -> None:
+    """Take CNNs from Keras to mobile and embedded devices, and measure what they cost there."""
+
+
+_info.register(app)
+
+# Typer vendors click from 0.25 on; take click's exception classes from typer's public BadParameter so this
+# works with either.
+_UsageError = next(c for c in typer.BadParameter.__mro__ if c.__name__ == "UsageError")
+_ClickException = next(c for c in typer.BadParameter.__mro__ if c.__name__ == "ClickException")
+
+
+def _fail(message: str, code: int) -> int:
+    err_console.print(f"edgekit: error: {message}", markup=False, soft_wrap=True)
+    return code
+
+
+def main(argv: list[str] | None = None) -> int:
+    """Run the CLI; every failure ends as one line on stderr and an exit code, never a traceback."""
+    try:
+        app(args=argv, prog_name="edgekit", standalone_mode=False)
+    except EdgekitError as err:
+        return _fail(str(err), err.exit_code)
+    except _UsageError as err:
+        if type(err).__name__ == "NoArgsIsHelpError" and err.ctx is not None:
+            typer.echo(err.ctx.get_help())
+            return 2
+        where = f" (see 'edgekit {err.ctx.command.name} --help')" if err.ctx and err.ctx.parent else ""
+        return _fail(err.format_message().replace("\n", " ") + where, 2)
+    except _ClickException as err:
+        return _fail(err.format_message().replace("\n", " "), err.exit_code)
+    except typer.Exit as err:
+        return err.exit_code
+    except (typer.Abort, KeyboardInterrupt):
+        return _fail("interrupted", 130)
+    except BrokenPipeError:
+        return 1
+    except MemoryError:
+        return _fail("out of memory; try a smaller model or input size", 1)
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,102 @@
+"""``edgekit info`` and ``edgekit models``: what a network costs."""
+
+from __future__ import annotations
+
+from typing import Annotated
+
+import typer
+from rich.table import Table
+
+from edgekit.cli._common import console, emit_json, human, human_bytes
+from edgekit.models.registry import MODEL_NAMES, REGISTRY
+
+_TARGET_HELP = f"A zoo model ({', '.join(MODEL_NAMES)}), a .keras/.h5 file, a SavedModel folder or a .tflite file."
+
+InputSize = Annotated[int | None, typer.Option("--input-size", min=1, help="Square input size N (zoo models).")]
+Alpha = Annotated[float | None, typer.Option("--alpha", help="Width multiplier (mobilenet, mobilenetv2).")]
+Classes = Annotated[int | None, typer.Option("--classes", min=1, help="Classifier width (zoo models).")]
+DepthMult = Annotated[int | None, typer.Option("--depth-multiplier", help="Depthwise multiplier (mobilenet).")]
+Json = Annotated[bool, typer.Option("--json", help="Print one JSON document and nothing else.")]
+
+
+def info(target: Annotated[str, typer.Argument(help=_TARGET_HELP)], input_size: InputSize = None,
+         alpha: Alpha = None, classes: Classes = None, depth_multiplier: DepthMult = None,
+         layers: Annotated[bool, typer.Option("--layers", help="Show the per-layer table.")] = False,
+         json: Json = False) -> None:
+    """Parameters, MACs, weight bytes and peak activation memory of a model."""
+    from edgekit.cost import cost_of
+
+    report = cost_of(target, input_size=input_size, classes=classes, alpha=alpha,
+                     depth_multiplier=depth_multiplier)
+    if json:
+        emit_json(report.to_dict(layers=True))
+        return
+    out = console()
+    summary = Table(title=f"{report.model} ({report.source}), input {'x'.join(map(str, report.input_shape))}",
+                    show_header=False)
+    summary.add_column(style="bold")
+    summary.add_column(justify="right")
+    trainable = "-" if report.trainable_params is None else f"{report.trainable_params:,}"
+    for key, value in (("params", f"{report.params:,}"), ("trainable params", trainable),
+                       ("MACs", f"{report.macs:,} ({human(report.macs)})"),
+                       ("elementwise ops", f"{report.elementwise_ops:,}"),
+                       ("float32 weights", human_bytes(report.weight_bytes)),
+                       ("stored weights", human_bytes(report.stored_weight_bytes)),
+                       ("file", human_bytes(report.file_bytes)),
+                       ("peak activations (est.)", human_bytes(report.activation_peak_bytes))):
+        if value != "-":
+            summary.add_row(key, value)
+    out.print(summary)
+    if layers:
+        table = Table(title="per layer")
+        for col in ("layer", "type", "output", "params", "MACs", "% MACs"):
+            table.add_column(col, justify="left" if col in ("layer", "type", "output") else "right")
+        for row in report.layers:
+            share = f"{100 * row.macs / report.macs:.1f}" if report.macs and row.macs else ""
+            table.add_row(row.name, row.type, "x".join(map(str, row.output_shape)), f"{row.params:,}",
+                          f"{row.macs:,}" if row.macs else "", share)
+        out.print(table)
+    out.print(f"[dim]peak activations: {report.activation_method}[/dim]")
+
+
+def zoo_rows() -> list[dict]:
+    """Every zoo model at its default input: the numbers the README table shows."""
+    from edgekit.cost import cost_of
+    from edgekit.models._keras import keras
+
+    rows = []
+    for spec in REGISTRY.values():
+        report = cost_of(spec.name.value)
+        rows.append({"name": spec.name.value, "title": spec.title, "paper": spec.paper,
+                     "default_input": list(spec.default_input), "params": report.params, "macs": report.macs,
+                     "arch_args": [a.name for a in spec.arch_args]})
+        keras().backend.clear_session()
+    return rows
+
+
+def models(json: Json = False,
+           markdown: Annotated[bool, typer.Option("--markdown", help="Print a Markdown table.")] = False) -> None:
+    """List the zoo with default input, params and MACs (builds each model: takes a while)."""
+    rows = zoo_rows()
+    if json:
+        emit_json(rows)
+        return
+    if markdown:
+        print("| model | architecture | default input | params | MACs |")
+        print("|---|---|---|---:|---:|")
+        for r in rows:
+            print(f"| `{r['name']}` | {r['title']} | {'x'.join(map(str, r['default_input']))} "
+                  f"| {r['params']:,} | {r['macs']:,} |")
+        return
+    table = Table(title="edgekit model zoo")
+    for col in ("model", "architecture", "default input", "params", "MACs", "arch args"):
+        table.add_column(col, justify="right" if col in ("params", "MACs") else "left")
+    for r in rows:
+        table.add_row(r["name"], r["title"], "x".join(map(str, r["default_input"])), human(r["params"]),
+                      human(r["macs"]), ", ".join(r["arch_args"]))
+    console().print(table)
+
+
+def register(app: typer.Typer) -> None:
+    app.command()(info)
+    app.command()(models)

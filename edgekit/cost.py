@@ -1,0 +1,57 @@
+"""``cost_of``: the cost report of whatever the user names, a zoo model, a Keras file, a SavedModel or a
+``.tflite`` file. Only the zoo, Keras and SavedModel paths load TensorFlow, and only when taken.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from edgekit.analysis import CostReport, analyze_graph, analyze_keras, analyze_tflite, parse_tflite
+from edgekit.errors import ModelFileError, UsageError, unknown_name
+from edgekit.models.registry import MODEL_NAMES, get_spec
+
+
+def looks_like_path(target: str) -> bool:
+    return any(c in target for c in "/\\") or Path(target).suffix != "" or Path(target).exists()
+
+
+def cost_of(target: str, input_size: int | None = None, classes: int | None = None,
+            **arch_args) -> CostReport:
+    """Analyse a zoo name, a ``.keras``/``.h5`` file, a SavedModel folder or a ``.tflite`` file."""
+    if target.lower() in MODEL_NAMES and not Path(target).exists():
+        from edgekit.models import build
+
+        spec = get_spec(target)
+        model = build(spec.name, input_shape=input_size, classes=classes, **arch_args)
+        return analyze_keras(model, name=spec.name.value, source="zoo")
+    if not looks_like_path(target):
+        raise unknown_name("model", target, MODEL_NAMES)
+    given = {k: v for k, v in arch_args.items() if v is not None}
+    if input_size is not None or classes is not None or given:
+        raise UsageError("--input-size, --classes and architecture arguments apply to zoo models only; "
+                         f"{target!r} is a file whose shape is fixed")
+    path = Path(target)
+    if not path.exists():
+        raise ModelFileError(f"model file {target!r} not found; check the path")
+    if path.is_dir():
+        if not (path / "saved_model.pb").is_file():
+            raise ModelFileError(f"{target!r} is a folder without saved_model.pb, so not a SavedModel")
+        from converters.savedmodel import savedmodel_to_tflite_bytes
+
+        report = analyze_graph(parse_tflite(savedmodel_to_tflite_bytes(path), repr(target)), path.name)
+        return _replace_source(report, "savedmodel")
+    if path.suffix == ".tflite":
+        return analyze_tflite(path)
+    if path.suffix in (".keras", ".h5"):
+        from edgekit.models import load_model
+
+        report = analyze_keras(load_model(path), name=path.stem)
+        return _replace_source(report, "keras", file_bytes=path.stat().st_size)
+    raise UsageError(f"cannot analyse {target!r}: expected a zoo model ({', '.join(MODEL_NAMES)}), "
+                     "a .keras/.h5 file, a SavedModel folder or a .tflite file")
+
+
+def _replace_source(report: CostReport, source: str, **changes) -> CostReport:
+    from dataclasses import replace
+
+    return replace(report, source=source, **changes)

@@ -1,0 +1,40 @@
+"""edgekit's exception types. The CLI maps each to a one-line message and an exit code."""
+
+from __future__ import annotations
+
+import difflib
+from collections.abc import Iterable
+
+
+class EdgekitError(Exception):
+    """A failure the user can act on. ``str(err)`` is the whole message: what, and how to fix it."""
+
+    exit_code = 1
+
+
+class UsageError(EdgekitError):
+    """A bad argument: an unknown name, a value out of range, a combination that cannot work."""
+
+    exit_code = 2
+
+
+class ModelFileError(EdgekitError):
+    """A model file that is missing, unreadable, corrupt or truncated."""
+
+
+class WeightsNotFoundError(EdgekitError):
+    """Pretrained weights that are not on disk (edgekit never downloads)."""
+
+
+def did_you_mean(value: str, choices: Iterable[str]) -> str:
+    """Return ``" (did you mean X?)"`` for the closest choices, or ``""`` when nothing is close."""
+    close = difflib.get_close_matches(value.lower(), list(choices), n=3, cutoff=0.6)
+    if not close:
+        return ""
+    return " (did you mean " + " or ".join(close) + "?)"
+
+
+def unknown_name(kind: str, value: str, choices: Iterable[str]) -> UsageError:
+    """The error for a name that is not in a registry: what was given, the close matches, the choices."""
+    choices = list(choices)
+    return UsageError(f"unknown {kind} {value!r}{did_you_mean(value, choices)}; choose from: {', '.join(choices)}")
