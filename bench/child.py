@@ -1,0 +1,72 @@
+"""One benchmark configuration, run in a fresh process so its memory figures are its own.
+
+``python -m bench.child`` reads a JSON config on stdin and writes one JSON object on stdout. It imports
+edgekit.runtime (numpy and the TFLite runtime) and never TensorFlow; ``tf_imported`` in the output proves it.
+"""
+
+from __future__ import annotations
+
+import json
+import sys
+import time
+
+from bench.loop import measure, peak_rss_mb, rss_mb
+
+
+def _cpu(cfg: dict) -> dict:
+    from edgekit.runtime import load
+
+    t0 = time.perf_counter()
+    model = load(cfg["path"], threads=cfg["threads"], xnnpack=cfg["xnnpack"], backend=cfg.get("backend", "auto"))
+    init_ms = (time.perf_counter() - t0) * 1e3
+    for detail in model.input_details():
+        _check_feedable(detail, cfg["path"])
+    out = {"init_ms": init_ms, **measure(model.interpreter, warmup=cfg["warmup"], min_runs=cfg["runs"],
+                                         min_seconds=cfg["min_seconds"]),
+           "backend": model.backend.name.value, "backend_version": model.backend.version}
+    if cfg.get("profile_ops"):
+        from bench.profile import METHOD, delegate_nodes, profile_ops
+
+        out["delegate_nodes"] = delegate_nodes(model.interpreter)
+        out["ops"] = profile_ops(cfg["path"], model.backend.Interpreter, threads=cfg["threads"],
+                                 resolver=model.backend.resolver(cfg["xnnpack"]))
+        out["ops_method"] = METHOD
+    return out
+
+
+def _check_feedable(detail: dict, path: str) -> None:
+    from bench.loop import synthetic_input
+    from edgekit.errors import UsageError
+
+    try:
+        synthetic_input(detail)
+    except ValueError as err:
+        raise UsageError(f"{path!r}: {err}; edgekit bench feeds random input and cannot feed this one") from None
+
+
+def run(cfg: dict) -> dict:
+    baseline = rss_mb()
+    if cfg["target"] == "gpu":
+        from bench.gpu import run_gpu
+
+        out = run_gpu(cfg)
+    else:
+        out = _cpu(cfg)
+    return {**out, "baseline_rss_mb": baseline, "peak_rss_mb": peak_rss_mb(),
+            "tf_imported": "tensorflow" in sys.modules}
+
+
+def main() -> int:
+    from edgekit.errors import EdgekitError
+
+    cfg = json.loads(sys.stdin.read())
+    try:
+        doc = run(cfg)
+    except EdgekitError as err:
+        doc = {"error": str(err), "error_type": type(err).__name__, "exit_code": err.exit_code}
+    sys.stdout.write(json.dumps(doc) + "\n")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,147 @@
+"""The measurement loop: self-contained, so it runs on a device with numpy and one TFLite runtime alone.
+
+This module imports only the standard library, numpy and (when run as a script) the TFLite runtime. It can
+be copied to a Raspberry Pi and run there without edgekit installed::
+
+    scp bench/loop.py pi:/tmp/ && ssh pi python3 /tmp/loop.py model.tflite --threads 4 --runs 50
+
+which prints one JSON object: init_ms, first_ms, samples_ms, rss/peak figures, backend and version.
+The host-side harness (``bench.child``) calls the same functions through ``edgekit.runtime``.
+
+Timing follows TFLite's ``benchmark_model``: ``perf_counter`` around each ``invoke()`` only, warmup runs
+first, then at least ``min_runs`` runs and at least ``min_seconds`` of them.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import resource
+import sys
+import time
+
+import numpy as np
+
+DEFAULT_RUNS = 50
+DEFAULT_MIN_SECONDS = 1.0
+DEFAULT_WARMUP = 1
+MAX_SECONDS = 150.0  # as benchmark_model: stop after this once min_runs are done
+
+
+def time_calls(fn, *, warmup: int = DEFAULT_WARMUP, min_runs: int = DEFAULT_RUNS,
+               min_seconds: float = DEFAULT_MIN_SECONDS, max_seconds: float = MAX_SECONDS) -> list[float]:
+    """Call ``fn`` ``warmup`` times untimed, then time each call; return the durations in milliseconds."""
+    for _ in range(warmup):
+        fn()
+    clock = time.perf_counter
+    samples: list[float] = []
+    start = clock()
+    while True:
+        t0 = clock()
+        fn()
+        t1 = clock()
+        samples.append((t1 - t0) * 1e3)
+        elapsed = t1 - start
+        if len(samples) >= min_runs and (elapsed >= min_seconds or elapsed >= max_seconds):
+            return samples
+
+
+def synthetic_input(detail: dict, seed: int = 0) -> np.ndarray:
+    """Random data in a tensor's dtype and shape; ValueError if it cannot be made (strings, dynamic dims)."""
+    shape = [int(d) for d in detail["shape"]]
+    signature = [int(d) for d in detail.get("shape_signature", shape)]
+    if any(d < 0 for d in signature):
+        raise ValueError(f"input {detail['name']!r} has a dynamic shape {signature}")
+    dtype = np.dtype(detail["dtype"])
+    rng = np.random.default_rng(seed)
+    if dtype.kind == "f":
+        return rng.standard_normal(shape).astype(dtype)
+    if dtype.kind in "iu":
+        info = np.iinfo(dtype)
+        return rng.integers(info.min, int(info.max) + 1, size=shape, dtype=dtype)
+    if dtype.kind == "b":
+        return rng.integers(0, 2, size=shape).astype(bool)
+    raise ValueError(f"input {detail['name']!r} has dtype {dtype.name}, which cannot be filled with random data")
+
+
+def feed(interpreter, seed: int = 0) -> None:
+    for detail in interpreter.get_input_details():
+        interpreter.set_tensor(detail["index"], synthetic_input(detail, seed))
+
+
+def rss_mb() -> float | None:
+    """Current resident set size in MB (Linux /proc), or None elsewhere."""
+    try:
+        with open("/proc/self/status") as f:
+            for line in f:
+                if line.startswith("VmRSS:"):
+                    return int(line.split()[1]) / 1024
+    except OSError:
+        pass
+    return None
+
+
+def peak_rss_mb() -> float:
+    """Peak resident set size of this process in MB (ru_maxrss is KiB on Linux, bytes on macOS)."""
+    peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
+    return peak / (1 << 20) if sys.platform == "darwin" else peak / 1024
+
+
+def measure(interpreter, *, warmup: int = DEFAULT_WARMUP, min_runs: int = DEFAULT_RUNS,
+            min_seconds: float = DEFAULT_MIN_SECONDS) -> dict:
+    """Feed random input, time the first invoke, then the loop. The interpreter must be allocated."""
+    feed(interpreter)
+    return measure_calls(interpreter.invoke, warmup=warmup, min_runs=min_runs, min_seconds=min_seconds)
+
+
+def measure_calls(fn, *, warmup: int = DEFAULT_WARMUP, min_runs: int = DEFAULT_RUNS,
+                  min_seconds: float = DEFAULT_MIN_SECONDS) -> dict:
+    """Time the first call alone, then the loop: ``{"first_ms", "samples_ms"}``."""
+    t0 = time.perf_counter()
+    fn()
+    first_ms = (time.perf_counter() - t0) * 1e3
+    return {"first_ms": first_ms, "samples_ms": time_calls(fn, warmup=warmup, min_runs=min_runs,
+                                                            min_seconds=min_seconds)}
+
+
+def _open(path: str, threads: int | None, xnnpack: bool):
+    """Standalone loader for devices without edgekit: ai_edge_litert, else tflite_runtime."""
+    try:
+        from ai_edge_litert import interpreter as rt
+        dist = "ai-edge-litert"
+    except ImportError:
+        from tflite_runtime import interpreter as rt
+        dist = "tflite-runtime"
+    from importlib import metadata
+
+    kinds = rt.OpResolverType
+    interpreter = rt.Interpreter(model_path=path, num_threads=threads, experimental_op_resolver_type=(
+        kinds.AUTO if xnnpack else kinds.BUILTIN_WITHOUT_DEFAULT_DELEGATES))
+    interpreter.allocate_tensors()
+    return interpreter, dist, metadata.version(dist)
+
+
+def main(argv: list[str] | None = None) -> int:
+    import argparse
+
+    p = argparse.ArgumentParser(description="Time a .tflite model's invoke(); prints one JSON object.")
+    p.add_argument("model")
+    p.add_argument("--threads", type=int, default=None)
+    p.add_argument("--runs", type=int, default=DEFAULT_RUNS)
+    p.add_argument("--min-seconds", type=float, default=DEFAULT_MIN_SECONDS)
+    p.add_argument("--warmup", type=int, default=DEFAULT_WARMUP)
+    p.add_argument("--no-xnnpack", action="store_true")
+    args = p.parse_args(argv)
+    baseline = rss_mb()
+    t0 = time.perf_counter()
+    interpreter, dist, version = _open(args.model, args.threads, not args.no_xnnpack)
+    init_ms = (time.perf_counter() - t0) * 1e3
+    result = measure(interpreter, warmup=args.warmup, min_runs=args.runs, min_seconds=args.min_seconds)
+    print(json.dumps({"init_ms": init_ms, **result, "baseline_rss_mb": baseline, "peak_rss_mb": peak_rss_mb(),
+                      "backend": dist, "backend_version": version, "threads": args.threads,
+                      "xnnpack": not args.no_xnnpack, "pid": os.getpid()}))
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,66 @@
+"""What ``edgekit bench MODEL...`` measures: ``.tflite`` paths as they are, zoo names converted per ``--quant``
+through the converter cache. Converting needs TensorFlow; it is imported (inside converters/) only then."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import NamedTuple
+
+from edgekit.errors import EdgekitError, UsageError
+
+
+class Source(NamedTuple):
+    path: Path
+    model: str  # the name shown and stored: the zoo name or the file stem
+    quant: str
+
+
+def _zoo_names() -> tuple[str, ...]:
+    from edgekit.models.registry import MODEL_NAMES
+
+    return MODEL_NAMES
+
+
+def _convert(name: str, quant: str) -> Path:
+    try:
+        from converters import convert
+    except ImportError:
+        raise EdgekitError(f"converting {name!r} needs edgekit's converter (converters.convert), which is not "
+                           "available in this install; pass a .tflite file instead") from None
+    return Path(convert(name, quant).path)
+
+
+def resolve(models: list[str], quants: list[str] | None) -> list[Source]:
+    """Each model x quantization mode, in order. ``--quant`` applies to zoo names; a file's mode is its own."""
+    from bench.result import infer_quant
+    from edgekit.analysis.tflite_graph import read_tflite
+
+    zoo = _zoo_names()
+    if quants is not None and not any(m.lower() in zoo for m in models):
+        raise UsageError("--quant applies to zoo models (" + ", ".join(zoo) + "); a .tflite file is measured with "
+                         "the quantization it holds")
+    out = []
+    for m in models:
+        if m.lower() in zoo:
+            out += [Source(_convert(m.lower(), q), m.lower(), q) for q in quants or ["fp32"]]
+        elif m.endswith(".tflite") or Path(m).is_file():
+            out.append(Source(Path(m), Path(m).stem, infer_quant(read_tflite(m))))
+        else:
+            from edgekit.errors import did_you_mean
+
+            raise UsageError(f"{m!r} is neither a .tflite file nor a zoo model{did_you_mean(m, zoo)}; zoo models: "
+                             + ", ".join(zoo))
+    return out
+
+
+def parse_list(text: str | None, what: str, cast=str) -> list | None:
+    """``"1,2,4"`` -> ``[1, 2, 4]``; an empty item or a bad value is a UsageError naming ``what``."""
+    if text is None:
+        return None
+    items = [s.strip() for s in text.split(",")]
+    try:
+        if any(not s for s in items):
+            raise ValueError
+        return [cast(s) for s in items]
+    except ValueError:
+        raise UsageError(f"{what} must be a comma-separated list, got {text!r}") from None
