@@ -3,6 +3,7 @@ through the converter cache. Converting needs TensorFlow; it is imported (inside
 
 from __future__ import annotations
 
+import os
 from pathlib import Path
 from typing import NamedTuple
 
@@ -21,13 +22,16 @@ def _zoo_names() -> tuple[str, ...]:
     return MODEL_NAMES
 
 
-def _convert(name: str, quant: str) -> Path:
+def convert_zoo(name: str, quant: str) -> Path:
+    """``name`` converted to ``quant`` through the converter cache, written under ~/.edgekit/bench/."""
     try:
         from converters import convert
     except ImportError:
-        raise EdgekitError(f"converting {name!r} needs edgekit's converter (converters.convert), which is not "
-                           "available in this install; pass a .tflite file instead") from None
-    return Path(convert(name, quant).path)
+        raise EdgekitError(f"converting {name!r} needs edgekit's converter and TensorFlow "
+                           "(pip install 'edgekit[convert]'); or pass a .tflite file") from None
+    out = Path(os.environ.get("EDGEKIT_BENCH_DIR", "~/.edgekit/bench")).expanduser() / f"{name}_{quant}.tflite"
+    out.parent.mkdir(parents=True, exist_ok=True)
+    return Path(convert(name, quant, output=out, force=True).path)
 
 
 def resolve(models: list[str], quants: list[str] | None) -> list[Source]:
@@ -42,7 +46,7 @@ def resolve(models: list[str], quants: list[str] | None) -> list[Source]:
     out = []
     for m in models:
         if m.lower() in zoo:
-            out += [Source(_convert(m.lower(), q), m.lower(), q) for q in quants or ["fp32"]]
+            out += [Source(convert_zoo(m.lower(), q), m.lower(), q) for q in quants or ["fp32"]]
         elif m.endswith(".tflite") or Path(m).is_file():
             out.append(Source(Path(m), Path(m).stem, infer_quant(read_tflite(m))))
         else:

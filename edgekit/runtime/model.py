@@ -133,11 +133,8 @@ def load(path: str | Path, *, threads: int | None = None, delegate: str | None =
         kwargs["experimental_delegates"] = [loaded]
     try:
         interpreter = chosen.Interpreter(model_path=str(path), **kwargs)
-    except (ValueError, RuntimeError) as err:
-        raise ModelFileError(f"{chosen.name.value} could not load {str(path)!r}: {_first(err)}") from None
-    _check_static(interpreter, path)
-    try:
+        _check_static(interpreter, path)
         interpreter.allocate_tensors()
-    except (ValueError, RuntimeError) as err:
-        raise ModelFileError(f"{chosen.name.value} could not allocate {str(path)!r}: {_first(err)}") from None
-    return EdgeModel(path, interpreter, graph, chosen, sidecar, threads, xnnpack, delegate)
+        return EdgeModel(path, interpreter, graph, chosen, sidecar, threads, xnnpack, delegate)
+    except (ValueError, RuntimeError, UnicodeError) as err:  # a file that passed the reader but not the runtime
+        raise ModelFileError(f"{chosen.name.value} could not load {str(path)!r}: {_first(err)}") from None
