@@ -23,8 +23,8 @@ def test_cli_import_loads_no_tensorflow():
 
 @pytest.mark.parametrize("args", [["--help"], ["--version"], ["info", "--help"], ["models", "--help"]])
 def test_help_and_version_import_no_tensorflow(args):
-    code = ("import sys; from edgekit.cli import main; rc = main(%r); "
-            "assert 'tensorflow' not in sys.modules and 'keras' not in sys.modules; sys.exit(rc)" % (args,))
+    code = (f"import sys; from edgekit.cli import main; rc = main({args!r}); "
+            "assert 'tensorflow' not in sys.modules and 'keras' not in sys.modules; sys.exit(rc)")
     proc = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, cwd=ROOT)
     assert proc.returncode == 0, proc.stderr
     assert "edgekit" in proc.stdout

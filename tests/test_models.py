@@ -12,8 +12,8 @@ pytestmark = pytest.mark.usefixtures("tf")
 
 KERAS_TWINS = [
     ("mobilenetv2", "MobileNetV2", [{"alpha": 0.35}, {"alpha": 0.75}, {"alpha": 1.0}, {"alpha": 1.4}], [224, 96, 33]),
-    ("mobilenet", "MobileNet", [{"alpha": 0.25}, {"alpha": 0.5}, {"alpha": 1.0}, {"alpha": 0.75, "depth_multiplier": 2}],
-     [224, 128, 32]),
+    ("mobilenet", "MobileNet",
+     [{"alpha": 0.25}, {"alpha": 0.5}, {"alpha": 1.0}, {"alpha": 0.75, "depth_multiplier": 2}], [224, 128, 32]),
     ("vgg16", "VGG16", [{}], [224, 64]),
     ("resnet50", "ResNet50", [{}], [224, 97]),
     ("inceptionv3", "InceptionV3", [{}], [299, 75]),
