@@ -1,0 +1,161 @@
+"""``edgekit bench`` and ``edgekit results`` on the tiny committed models: keys, store, bad input, concurrency."""
+
+from __future__ import annotations
+
+import json
+import os
+import sqlite3
+import subprocess
+import sys
+
+import pytest
+
+from bench.stats import summarize
+from tests.conftest import DATA, ROOT, assert_one_line_error, run_cli
+
+TINY = str(DATA / "tiny_int8.tflite")
+FAST = ("--runs", "5", "--min-seconds", "0", "--warmup", "1")
+KEYS = {"target", "model", "quant", "threads", "measured", "latency_ms", "init_ms", "first_ms", "peak_rss_mb",
+        "size_bytes", "macs", "gmacs_per_s", "backend", "device", "cv", "throughput_ips", "rss_increase_mb",
+        "xnnpack", "edgekit", "commit", "time_utc", "backend_version"}
+
+
+def test_stats_are_robust():
+    s = summarize([1.0, 2.0, 3.0, 4.0, 100.0])
+    assert (s.min, s.p50, s.max, s.runs) == (1.0, 3.0, 100.0, 5)
+    assert s.p99 > s.p90 > s.p50 and s.cv > 1
+    assert summarize([2.0]).std == 0.0
+
+
+@pytest.fixture(scope="module")
+def two_runs(tmp_path_factory):
+    db = tmp_path_factory.mktemp("db") / "r.db"
+    csv = db.with_name("r.csv")
+    first = run_cli("bench", TINY, str(DATA / "tiny_fp32.tflite"), "--threads", "1,2", *FAST, "--json",
+                    "--db", str(db), "--csv", str(csv))
+    second = run_cli("bench", TINY, "--threads", "1", "--no-xnnpack", "--profile-ops", *FAST, "--json",
+                     "--db", str(db))
+    return db, csv, first, second
+
+
+def test_json_has_the_documented_keys(two_runs):
+    _, csv, first, _ = two_runs
+    assert first.code == 0, first.err
+    docs = first.json()
+    assert [(d["model"], d["threads"]) for d in docs] == [("tiny_int8", 1), ("tiny_int8", 2), ("tiny_fp32", 1),
+                                                         ("tiny_fp32", 2)]
+    for d in docs:
+        assert KEYS <= d.keys()
+        assert set(d["latency_ms"]) >= {"min", "mean", "std", "p50", "p90", "p99"}
+        assert d["measured"] is True and d["target"] == "cpu" and d["backend"] == "ai_edge_litert"
+        assert d["macs"] > 0 and d["gmacs_per_s"] > 0 and d["size_bytes"] > 1000
+        assert d["device"]["cores"] >= 1 and d["device"]["cpu"]
+        assert d["latency_ms"]["min"] <= d["latency_ms"]["p50"] <= d["latency_ms"]["p99"]
+    assert [d["quant"] for d in docs] == ["int8", "int8", "fp32", "fp32"]
+    assert len(csv.read_text().splitlines()) == 5
+
+
+def test_profile_ops_gives_times_beside_macs(two_runs):
+    _, _, _, second = two_runs
+    assert second.code == 0, second.err
+    (doc,) = second.json()
+    assert doc["xnnpack"] is False and doc["delegate_nodes"] == 0
+    ops = doc["ops"]
+    assert [o["op"] for o in ops] == ["CONV_2D", "DEPTHWISE_CONV_2D", "MEAN", "FULLY_CONNECTED", "SOFTMAX"]
+    assert all(o["ms"] > 0 for o in ops) and ops[0]["macs"] > 0
+
+
+def test_profile_ops_says_when_xnnpack_fuses(tmp_path):
+    run = run_cli("bench", TINY, "--profile-ops", *FAST, "--db", str(tmp_path / "r.db"))
+    assert run.code == 0, run.err
+    assert "XNNPACK fused" in run.out and "--no-xnnpack" in run.out
+
+
+def test_results_list_and_compare(two_runs):
+    db, _, first, second = two_runs
+    listed = run_cli("results", "--db", str(db), "--json")
+    assert listed.code == 0, listed.err
+    rows = listed.json()
+    assert len(rows) == 5 and rows[-1]["xnnpack"] is False
+    only = run_cli("results", "--db", str(db), "--model", "tiny_fp32", "--last", "1", "--json").json()
+    assert [r["model"] for r in only] == ["tiny_fp32"]
+    a, b = first.json()[0], second.json()[0]
+    cmp = run_cli("results", "compare", str(a["id"]), str(b["id"]), "--db", str(db), "--json")
+    assert cmp.code == 0, cmp.err
+    (row,) = cmp.json()
+    assert row["ratio"] == pytest.approx(b["latency_ms"]["p50"] / a["latency_ms"]["p50"], rel=1e-3)
+    runs = run_cli("results", "compare", a["run_id"], a["run_id"][:6], "--db", str(db), "--json").json()
+    assert len(runs) == 4 and all(r["ratio"] == 1.0 for r in runs)
+    table = run_cli("results", "compare", str(a["id"]), str(b["id"]), "--db", str(db))
+    assert table.code == 0 and "B / A" in table.out
+    disjoint = run_cli("results", "compare", a["run_id"], b["run_id"], "--db", str(db))
+    assert "share no configuration" in assert_one_line_error(disjoint, 2)
+
+
+@pytest.mark.parametrize(("args", "code", "expect"), [
+    (["--target", "tpu"], 2, "choose from: cpu, gpu"),
+    (["--threads", "0"], 2, "--threads must be whole numbers >= 1"),
+    (["--threads", "1,x"], 2, "--threads must be a comma-separated list"),
+    (["--quant", "int8"], 2, "--quant applies to zoo models"),
+    (["--target", "rpi4"], 2, "remote device"),
+])
+def test_bad_options_are_one_line(tmp_path, args, code, expect):
+    line = assert_one_line_error(run_cli("bench", TINY, *args, *FAST, "--db", str(tmp_path / "r.db")), code)
+    assert expect in line
+
+
+def test_unwritable_db_fails_before_measuring(tmp_path):
+    blocker = tmp_path / "file"
+    blocker.write_text("")
+    line = assert_one_line_error(run_cli("bench", TINY, *FAST, "--db", str(blocker / "r.db")), 2)
+    assert "cannot write the results database" in line and "--db" in line
+
+
+@pytest.mark.parametrize("cut", [0, 10, 2000])
+def test_corrupt_or_truncated_model_is_one_line(tmp_path, cut):
+    bad = tmp_path / "bad.tflite"
+    bad.write_bytes((DATA / "tiny_int8.tflite").read_bytes()[:cut])
+    run = run_cli("bench", str(bad), *FAST, "--db", str(tmp_path / "r.db"))
+    assert run.code > 0
+    assert "bad.tflite" in assert_one_line_error(run, 1)
+
+
+def test_model_whose_input_cannot_be_fed(tmp_path):
+    line = assert_one_line_error(run_cli("bench", str(DATA / "tiny_dynamic.tflite"), *FAST,
+                                         "--db", str(tmp_path / "r.db")), 2)
+    assert "dynamic shape" in line and "fixed input size" in line
+
+
+def test_unknown_model_suggests(tmp_path):
+    line = assert_one_line_error(run_cli("bench", "mobilenetv3", *FAST, "--db", str(tmp_path / "r.db")), 2)
+    assert "did you mean" in line
+
+
+def test_two_concurrent_benches_lose_no_rows(tmp_path):
+    db = tmp_path / "shared.db"
+    cmd = [sys.executable, "-m", "edgekit", "bench", TINY, str(DATA / "tiny_fp32.tflite"), "--threads", "1,2",
+           "--runs", "3", "--min-seconds", "0", "--warmup", "0", "--json", "--db", str(db)]
+    env = {**os.environ, "PYTHONPATH": str(ROOT)}
+    procs = [subprocess.Popen(cmd, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, env=env)
+             for _ in range(2)]
+    outs = [p.communicate(timeout=300) for p in procs]
+    assert [p.returncode for p in procs] == [0, 0], [o[1][-500:] for o in outs]
+    ids = sorted(d["id"] for out, _ in outs for d in json.loads(out))
+    with sqlite3.connect(db) as con:
+        assert con.execute("SELECT COUNT(*) FROM results").fetchone()[0] == 8
+        assert con.execute("PRAGMA journal_mode").fetchone()[0] == "wal"
+    assert ids == list(range(1, 9))
+
+
+def test_store_survives_many_concurrent_writers(tmp_path):
+    """Four processes append 100 rows each at once: 400 rows."""
+    code = ("import sys; from bench.store import ResultStore\n"
+            "s = ResultStore(sys.argv[1])\n"
+            "for i in range(100): s.add('r' + sys.argv[2], {'time_utc': 't', 'target': 'cpu', 'model': 'm', "
+            "'latency_ms': {'p50': 1.0}})\n")
+    env = {**os.environ, "PYTHONPATH": str(ROOT)}
+    procs = [subprocess.Popen([sys.executable, "-c", code, str(tmp_path / "r.db"), str(i)], env=env)
+             for i in range(4)]
+    assert [p.wait(timeout=120) for p in procs] == [0] * 4
+    with sqlite3.connect(tmp_path / "r.db") as con:
+        assert con.execute("SELECT COUNT(*) FROM results").fetchone()[0] == 400
