@@ -1,0 +1,192 @@
+"""``convert``: source in, ``.tflite`` and sidecar out, with a fidelity report; cached by content."""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import numpy as np
+
+from converters import cache
+from converters import calibration as cal
+from converters.edgetpu import EdgeTPUReport, compile_model
+from converters.fidelity import Fidelity, compare, run_tflite
+from converters.metadata import imagenet_labels, sidecar
+from converters.modes import QuantConfig, QuantMode
+from converters.output import check_output, default_output, sidecar_path, write_pair
+from converters.preprocess import PRESETS, apply, parse_preprocess
+from converters.source import FloatModel, Source, load_float, resolve, settle_batchnorm
+from edgekit import __version__
+from edgekit.errors import UsageError
+from edgekit.models.registry import Preprocess
+
+DEFAULT_SAMPLES = 32  # ~0.2 s each for MobileNet v2 at 224: keeps a cold int8 conversion well under 40 s
+HELD_OUT = 8  # inputs for the fidelity check, never used for calibration
+
+Progress = Callable[[int, int], None]  # (done, total) while calibrating
+Notify = Callable[[str], None]  # a warning or a status line for the user
+
+
+@dataclass(frozen=True)
+class ConversionResult:
+    """What a conversion produced. ``float_bytes`` is the float32 size of the weights (params x 4)."""
+
+    path: Path
+    sidecar_path: Path
+    mode: str
+    size_bytes: int
+    float_bytes: int
+    seconds: float  # this run, end to end (a cache hit is fast)
+    conversion_seconds: float  # the original conversion, as recorded in the sidecar
+    cached: bool
+    fidelity: Fidelity | None
+    metadata: dict
+    edgetpu: EdgeTPUReport | None = None
+    per_layer: tuple[dict, ...] = ()
+    warnings: tuple[str, ...] = field(default=())
+
+    def to_dict(self) -> dict:
+        return {"path": str(self.path), "sidecar": str(self.sidecar_path), "mode": self.mode,
+                "size_bytes": self.size_bytes, "float_bytes": self.float_bytes,
+                "size_ratio": round(self.size_bytes / self.float_bytes, 4) if self.float_bytes else None,
+                "seconds": round(self.seconds, 3), "conversion_seconds": self.conversion_seconds,
+                "cached": self.cached, "fidelity": self.fidelity.to_dict() if self.fidelity else None,
+                "edgetpu": self.edgetpu.to_dict() if self.edgetpu else None, "per_layer": list(self.per_layer),
+                "warnings": list(self.warnings), "metadata": self.metadata}
+
+
+def convert(model_or_path, mode: str | QuantMode | QuantConfig = QuantMode.FP32, *, calibration: str | None = None,
+            samples: int = DEFAULT_SAMPLES, output: str | Path | None = None, force: bool = False,
+            use_cache: bool = True, input_size: int | None = None, alpha: float | None = None,
+            classes: int | None = None, weights: str | None = None, preprocess: str | Preprocess | None = None,
+            labels: list[str] | None = None, progress: Progress | None = None,
+            notify: Notify | None = None) -> ConversionResult:
+    """Convert a zoo name, a ``.keras``/``.h5`` file, a SavedModel folder or a keras.Model to ``.tflite``.
+
+    Args:
+        model_or_path: what to convert.
+        mode: a :class:`QuantMode` name, or a :class:`QuantConfig` for ``float_io``/``edgetpu``/``per_layer``.
+        calibration: a folder of images, ``photos``, ``digits`` or ``synthetic``; None picks by channels.
+        samples: calibration inputs (int8 and int16x8).
+        output: the ``.tflite`` path; default ``{model}_{mode}.tflite`` in the current folder.
+        force: replace an existing output.
+        use_cache: reuse an earlier identical conversion.
+        input_size, alpha, classes, weights: zoo build arguments.
+        preprocess: a preset name, ``mean=..,std=..`` text or a Preprocess; zoo models bring their own.
+        labels: class names for the sidecar.
+        progress, notify: callbacks for the calibration progress and for warnings.
+
+    Raises:
+        UsageError: a bad argument or combination. EdgekitError: a bad model, calibration set or output.
+    """
+    started = time.perf_counter()
+    config = mode if isinstance(mode, QuantConfig) else QuantConfig(mode)
+    if isinstance(samples, bool) or not isinstance(samples, int) or not 1 <= samples <= 10000:
+        raise UsageError(f"--samples must be a whole number from 1 to 10000, got {samples!r}")
+    pre = parse_preprocess(preprocess) if isinstance(preprocess, str) else preprocess
+    src = resolve(model_or_path, input_size, alpha, classes, weights, pre)
+    out = check_output(Path(output) if output else default_output(src.name, config.tag), force)
+    spec = cal.parse_calibration(calibration, 1 if src.build_args.get("input_shape", [0, 0, 3])[2] == 1 else 3)
+    say = notify or (lambda _msg: None)
+    notes: list[str] = []
+
+    def warn(msg: str) -> None:
+        notes.append(msg)
+        say(f"warning: {msg}")
+
+    key = cache.key({"source": src.digest, "mode": config.tag, "per_layer": config.per_layer,
+                     "calibration": spec.key() if calibration else "default", "samples": samples,
+                     "held_out": HELD_OUT, "labels": labels, "preprocess": pre.to_dict() if pre else None,
+                     "tf": cache.tf_version(), "edgekit": __version__})
+    hit = cache.get(key) if use_cache else None
+    if hit is not None:
+        model, meta = hit[0], hit[1]["sidecar"]
+        write_pair(out, model, meta, force)
+        return _finish(out, model, meta, config, started, True, tuple(hit[1].get("warnings", ())), (), say)
+    fm = load_float(src)
+    if calibration is None and src.kind != "zoo":
+        spec = cal.parse_calibration(None, fm.input_shape[2])
+    if pre is None and src.preprocess is None:
+        if config.spec.calibrated:
+            raise UsageError(f"{src.describe()}: say how pixels become model input with --preprocess "
+                             f"({', '.join(PRESETS)}, or mean=A,std=B); int8 ranges depend on it")
+        warn("no --preprocess given: the fidelity check feeds pixels scaled to [0, 1] ('unit'); "
+             "the sidecar records no preprocessing")
+    model, meta, per_layer = _convert_cold(src, fm, config, spec, samples, pre or src.preprocess, labels,
+                                           warn, say, progress)
+    cache.put(key, model, {"sidecar": meta, "warnings": notes, "per_layer": list(per_layer)})
+    write_pair(out, model, meta, force)
+    return _finish(out, model, meta, config, started, False, tuple(notes), per_layer, say)
+
+
+def _convert_cold(src: Source, fm: FloatModel, config: QuantConfig, spec: cal.CalibrationSpec, samples: int,
+                  pre: Preprocess | None, labels, warn: Notify, say: Notify, progress: Progress | None):
+    from converters.tflite import to_tflite
+
+    n_cal = samples if config.spec.calibrated else 0
+    data = cal.load(spec, fm.input_shape, n_cal, HELD_OUT)
+    for note in data.notes:
+        warn(note)
+    feed = pre or PRESETS["unit"]
+    x_cal, x_held = apply(data.calibration, feed), apply(data.held_out, feed)
+    settled = _settle_random_zoo(src, fm, feed, warn)
+    if n_cal:
+        say(f"calibrating on {len(x_cal)} samples from {data.source}")
+        if progress:
+            progress(0, len(x_cal))
+    t0 = time.perf_counter()
+    model = to_tflite(src, fm, config, x_cal if n_cal else None,
+                      (lambda done: progress(done, len(x_cal))) if progress and n_cal else None)
+    seconds = time.perf_counter() - t0
+    fidelity = compare(_batched(fm, x_held), run_tflite(model, x_held), data.held_out_source)
+    per_layer = ()
+    if config.per_layer:
+        from converters.debugger import worst_layers
+
+        say("running the quantization debugger (per layer)")
+        per_layer = worst_layers(src, fm, x_cal)
+    from edgekit.analysis import analyze_graph, analyze_keras, parse_tflite
+
+    graph = parse_tflite(model, "the converted model")
+    report = analyze_keras(fm.keras_model, name=src.name) if fm.keras_model is not None \
+        else analyze_graph(graph, src.name)
+    calib = {"source": data.source, "samples": len(x_cal), "held_out_source": data.held_out_source,
+             "held_out": len(x_held)}
+    meta = sidecar(src, config, graph, pre, labels or imagenet_labels(src),
+                   {"params": report.params, "macs": report.macs}, calib, fidelity.to_dict(), seconds)
+    if settled:
+        meta["source"]["batchnorm_settled_on"] = settled
+    if per_layer:
+        meta["per_layer"] = list(per_layer)
+    return model, meta, per_layer
+
+
+def _settle_random_zoo(src: Source, fm: FloatModel, pre: Preprocess, warn: Notify) -> str | None:
+    """Give a random-initialised zoo model real BatchNorm statistics; see ``settle_batchnorm``."""
+    if src.kind != "zoo" or src.build_args.get("weights"):
+        return None
+    x = apply(cal.photos(fm.input_shape[:2], 16, cal.SEED + 2), pre) if fm.input_shape[2] == 3 \
+        else apply(cal.digits(fm.input_shape[:2], 16, cal.SEED), pre)
+    if not settle_batchnorm(fm.keras_model, x):
+        return None
+    what = f"16 built-in {'photos' if fm.input_shape[2] == 3 else 'digits'}"
+    warn(f"{src.name} has random weights (no --weights): its BatchNorm statistics were set from {what} "
+         "so that activations have realistic ranges")
+    return what
+
+
+def _batched(fm: FloatModel, x: np.ndarray) -> np.ndarray:
+    return np.concatenate([fm.run(x[i:i + 8]) for i in range(0, len(x), 8)]) if len(x) else x
+
+
+def _finish(out: Path, model: bytes, meta: dict, config: QuantConfig, started: float, cached: bool,
+            notes: tuple[str, ...], per_layer, say: Notify) -> ConversionResult:
+    tpu = compile_model(out) if config.edgetpu else None
+    if tpu is not None and not tpu.compiled:
+        say(f"warning: {tpu.message}")
+    fid = Fidelity(**meta["fidelity"]) if meta.get("fidelity") else None
+    return ConversionResult(out, sidecar_path(out), config.tag, len(model), meta["params"] * 4,
+                            time.perf_counter() - started, meta["conversion_seconds"], cached, fid, meta, tpu,
+                            tuple(per_layer or meta.get("per_layer", ())), notes)

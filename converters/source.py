@@ -1,0 +1,182 @@
+"""What is being converted: a zoo name, a ``.keras``/``.h5`` file, a SavedModel folder or a Keras model.
+
+:func:`resolve` checks the source and hashes it without TensorFlow, so a cache hit never loads TF.
+:func:`load_float` then builds or loads the float model, and returns a callable that runs it.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import numpy as np
+
+from edgekit import __version__
+from edgekit.errors import ModelFileError, UsageError, unknown_name
+from edgekit.models.registry import MODEL_NAMES, Preprocess, get_spec
+
+ZOO_SEED = 0  # random-initialised zoo models are built with this seed, so a rebuild is the same model
+
+
+@dataclass(frozen=True)
+class Source:
+    kind: str  # "zoo", "keras", "savedmodel" or "object"
+    name: str
+    digest: str  # sha256 of the file(s), or of the zoo build arguments and weights
+    preprocess: Preprocess | None
+    path: Path | None = None
+    build_args: dict = field(default_factory=dict)
+    model: object = None  # an in-memory keras.Model handed to the API
+
+    def describe(self) -> str:
+        return str(self.path) if self.path else self.name
+
+
+def _sha256_file(path: Path, h=None):
+    h = h or hashlib.sha256()
+    with open(path, "rb") as fh:
+        for block in iter(lambda: fh.read(1 << 20), b""):
+            h.update(block)
+    return h
+
+
+def resolve(source, input_size: int | None = None, alpha: float | None = None, classes: int | None = None,
+            weights: str | None = None, preprocess: Preprocess | None = None) -> Source:
+    """Check and hash ``source``; refuse arguments that do not apply to it. No TensorFlow."""
+    zoo_args = {"input_size": input_size, "alpha": alpha, "classes": classes, "weights": weights}
+    if not isinstance(source, str | Path):
+        return _from_object(source, zoo_args, preprocess)
+    text = str(source)
+    if text.lower() in MODEL_NAMES and not Path(text).exists():
+        return _from_zoo(text, zoo_args, preprocess)
+    given = [f"--{k.replace('_', '-')}" for k, v in zoo_args.items() if v is not None]
+    if given:
+        raise UsageError(f"{', '.join(given)} apply to zoo models only; {text!r} is a file whose shape is fixed")
+    path = Path(text).expanduser()
+    if not path.exists():
+        if not any(c in text for c in "/\\") and not path.suffix:
+            raise unknown_name("model", text, MODEL_NAMES)
+        raise ModelFileError(f"model {text!r} not found; pass a zoo name ({', '.join(MODEL_NAMES)}), "
+                             "a .keras/.h5 file or a SavedModel folder")
+    if path.is_dir():
+        if not (path / "saved_model.pb").is_file():
+            raise ModelFileError(f"{text!r} is a folder without saved_model.pb, so not a SavedModel")
+        h = hashlib.sha256()
+        for f in sorted(p for p in path.rglob("*") if p.is_file()):
+            h.update(str(f.relative_to(path)).encode())
+            _sha256_file(f, h)
+        return Source("savedmodel", path.resolve().name, h.hexdigest(), preprocess, path)
+    from edgekit.models.io import check_keras_file
+
+    check_keras_file(path)
+    return Source("keras", path.stem, _sha256_file(path).hexdigest(), preprocess, path)
+
+
+def _from_zoo(name: str, zoo_args: dict, preprocess: Preprocess | None) -> Source:
+    from edgekit.models.weights import resolve_weights
+
+    spec = get_spec(name)
+    shape = spec.input_shape(zoo_args["input_size"])
+    arch = spec.validate_arch_args({"alpha": zoo_args["alpha"]} if zoo_args["alpha"] is not None else {})
+    classes = spec.default_classes if zoo_args["classes"] is None else zoo_args["classes"]
+    weights_path = resolve_weights(spec, zoo_args["weights"], shape, classes, True, arch)
+    args = {"name": spec.name.value, "input_shape": list(shape), "classes": classes, **arch,
+            "weights": str(weights_path) if weights_path else None}
+    h = hashlib.sha256(json.dumps({**args, "seed": ZOO_SEED, "edgekit": __version__},
+                                  sort_keys=True).encode())
+    if weights_path:
+        _sha256_file(weights_path, h)
+    stem = spec.name.value + (f"_{arch['alpha']:g}" if "alpha" in arch and arch["alpha"] != 1.0 else "")
+    return Source("zoo", stem, h.hexdigest(), preprocess or spec.preprocess, None, args)
+
+
+def _from_object(model, zoo_args: dict, preprocess: Preprocess | None) -> Source:
+    if not hasattr(model, "get_config") or not hasattr(model, "get_weights"):
+        raise UsageError(f"cannot convert a {type(model).__name__}; pass a keras.Model, a zoo name or a path")
+    if any(v is not None for v in zoo_args.values()):
+        raise UsageError("input_size, alpha, classes and weights apply to zoo models only")
+    h = hashlib.sha256(json.dumps(model.get_config(), sort_keys=True, default=str).encode())
+    for w in model.get_weights():
+        h.update(np.ascontiguousarray(w).tobytes())
+    return Source("object", model.name, h.hexdigest(), preprocess, model=model)
+
+
+@dataclass(frozen=True)
+class FloatModel:
+    """The float model: something to convert, a function to run it, and its input shape (H, W, C)."""
+
+    keras_model: object  # None for a SavedModel
+    run: Callable[[np.ndarray], np.ndarray]
+    input_shape: tuple[int, int, int]
+
+
+def load_float(src: Source) -> FloatModel:
+    """Build or load the float model (imports TensorFlow)."""
+    if src.kind == "savedmodel":
+        return _load_savedmodel(src.path)
+    if src.kind == "zoo":
+        from edgekit.models import build
+        from edgekit.models._keras import keras
+
+        keras().utils.set_random_seed(ZOO_SEED)
+        args = dict(src.build_args)
+        model = build(args.pop("name"), input_shape=tuple(args.pop("input_shape")), **args)
+    elif src.kind == "keras":
+        from edgekit.models import load_model
+
+        model = load_model(src.path)
+    else:
+        model = src.model
+    shape = tuple(model.inputs[0].shape[1:])
+    if len(model.inputs) != 1 or len(shape) != 3 or None in shape:
+        raise UsageError(f"{src.describe()}: edgekit converts image models with one fixed-size (H, W, C) input; "
+                         f"this one takes {[tuple(i.shape) for i in model.inputs]}")
+    return FloatModel(model, lambda x: np.asarray(model(x, training=False)), shape)
+
+
+def _load_savedmodel(path: Path) -> FloatModel:
+    from converters._tf import quiet_tf
+
+    with quiet_tf() as tf:
+        try:
+            loaded = tf.saved_model.load(str(path))
+            fn = loaded.signatures["serving_default"]
+        except Exception as err:  # TF raises many types for a bad SavedModel
+            first = str(err).strip().splitlines()[0] if str(err).strip() else type(err).__name__
+            raise ModelFileError(f"could not load SavedModel {str(path)!r}: {first}") from None
+    specs = list(fn.structured_input_signature[1].values())
+    shape = tuple(specs[0].shape[1:]) if len(specs) == 1 else ()
+    if len(shape) != 3 or None in shape:
+        raise UsageError(f"{str(path)!r}: edgekit converts image models with one fixed-size (H, W, C) input; "
+                         f"this one takes {[tuple(s.shape) for s in specs]}")
+    key = next(iter(fn.structured_input_signature[1]))
+
+    def run(x: np.ndarray) -> np.ndarray:
+        out = fn(**{key: tf.constant(x)})
+        return np.asarray(next(iter(out.values())))
+
+    return FloatModel(None, run, shape)
+
+
+def settle_batchnorm(model, x: np.ndarray) -> int:
+    """Set every BatchNormalization's moving statistics to those of ``x``; returns how many were set.
+
+    A random-initialised zoo model keeps BN's initial statistics (mean 0, variance 1), under which the
+    activations of a deep network shrink towards zero layer by layer: MobileNet v2's outputs are then a
+    uniform 0.001, which makes int8 ranges and the fidelity check meaningless. One forward pass in training
+    mode with momentum 0 gives each BN the statistics of real images, as training would. Trained weights are
+    never touched; the sidecar records when this ran.
+    """
+    layers = [layer for layer in model._flatten_layers() if type(layer).__name__ == "BatchNormalization"]
+    saved = [layer.momentum for layer in layers]
+    for layer in layers:
+        layer.momentum = 0.0
+    try:
+        model(x, training=True)
+    finally:
+        for layer, momentum in zip(layers, saved, strict=True):
+            layer.momentum = momentum
+    return len(layers)

@@ -1,0 +1,76 @@
+"""The conversion itself: set TF's TFLiteConverter up for a mode and run it, calibrating on real inputs."""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterator
+
+import numpy as np
+
+from converters._tf import quiet_tf
+from converters.modes import QuantConfig, QuantMode
+from converters.source import FloatModel, Source
+from edgekit.errors import EdgekitError
+
+
+def make_converter(tf, src: Source, fm: FloatModel, config: QuantConfig,
+                   dataset: Callable[[], Iterator[list[np.ndarray]]] | None):
+    """A ``tf.lite.TFLiteConverter`` configured for ``config``."""
+    if fm.keras_model is not None:
+        conv = tf.lite.TFLiteConverter.from_keras_model(fm.keras_model)
+    else:
+        conv = tf.lite.TFLiteConverter.from_saved_model(str(src.path))
+    mode = config.mode
+    if mode is QuantMode.FP32:
+        return conv
+    conv.optimizations = [tf.lite.Optimize.DEFAULT]
+    if mode is QuantMode.FP16:
+        conv.target_spec.supported_types = [tf.float16]
+    elif mode is QuantMode.INT8:
+        conv.representative_dataset = dataset
+        conv.target_spec.supported_ops = [tf.lite.OpsSet.TFLITE_BUILTINS_INT8]
+        if not config.float_io:
+            conv.inference_input_type = tf.int8
+            conv.inference_output_type = tf.int8
+    elif mode is QuantMode.INT16X8:
+        conv.representative_dataset = dataset
+        conv.target_spec.supported_ops = [
+            tf.lite.OpsSet.EXPERIMENTAL_TFLITE_BUILTINS_ACTIVATIONS_INT16_WEIGHTS_INT8]
+    return conv
+
+
+class _Feed:
+    """The representative dataset: one sample at a time, reporting progress and noticing Ctrl-C.
+
+    TF calls the generator from C++, which turns a KeyboardInterrupt into its own error; ``interrupted``
+    lets the caller raise the KeyboardInterrupt again.
+    """
+
+    def __init__(self, x: np.ndarray, progress: Callable[[int], None] | None):
+        self.x, self.progress, self.interrupted = x, progress, False
+
+    def __call__(self) -> Iterator[list[np.ndarray]]:
+        try:
+            for i in range(len(self.x)):
+                yield [self.x[i:i + 1]]
+                if self.progress:
+                    self.progress(i + 1)
+        except KeyboardInterrupt:
+            self.interrupted = True
+            raise
+
+
+def to_tflite(src: Source, fm: FloatModel, config: QuantConfig, calibration: np.ndarray | None,
+              progress: Callable[[int], None] | None = None) -> bytes:
+    """Convert; ``calibration`` is preprocessed model input (N, H, W, C) for calibrated modes."""
+    feed = _Feed(calibration, progress) if calibration is not None else None
+    with quiet_tf() as tf:
+        conv = make_converter(tf, src, fm, config, feed)
+        try:
+            return conv.convert()
+        except KeyboardInterrupt:
+            raise
+        except Exception as err:  # the converter raises many types; the first line says what broke
+            if feed is not None and feed.interrupted:
+                raise KeyboardInterrupt from None
+            first = str(err).strip().splitlines()[0] if str(err).strip() else type(err).__name__
+            raise EdgekitError(f"TensorFlow could not convert {src.describe()} to {config.tag}: {first}") from None
