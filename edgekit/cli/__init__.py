@@ -12,6 +12,7 @@ import typer
 
 from edgekit import __version__
 from edgekit.cli import bench as _bench
+from edgekit.cli import convert as _convert
 from edgekit.cli import info as _info
 from edgekit.cli._common import err_console
 from edgekit.errors import EdgekitError
@@ -37,6 +38,7 @@ def _root(version: bool = typer.Option(False, "--version", callback=_version, is
 
 _info.register(app)
 _bench.register(app)
+_convert.register(app)
 
 # Typer vendors click from 0.25 on; take click's exception classes from typer's public BadParameter so this
 # works with either.
