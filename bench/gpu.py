@@ -26,12 +26,12 @@ def compile_for_gpu(path: str):
         return CompiledModel.from_file(path, hardware_accel=HardwareAccelerator.GPU | HardwareAccelerator.CPU)
     except RuntimeError as err:
         raise NoGpuError(f"no usable GPU: LiteRT's GPU accelerator could not start (looked for a WebGPU/Vulkan, "
-                         f"OpenCL or Metal GPU environment: {_first(err)})") from None
+                         f"OpenCL or Metal GPU adapter; LiteRT said: {_first(err)})") from None
 
 
 def _first(err: BaseException) -> str:
     lines = [ln for ln in str(err).splitlines() if ln.strip() and not ln.startswith(("===", "third_party"))]
-    return lines[-1].strip() if lines else type(err).__name__
+    return lines[-1].strip().lstrip("└ ") if lines else type(err).__name__
 
 
 def run_gpu(cfg: dict) -> dict:

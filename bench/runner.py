@@ -31,7 +31,10 @@ class Config:
     profile_ops: bool = False
 
 
-_ERRORS = {"UsageError": UsageError, "ModelFileError": ModelFileError}
+def _error_types() -> dict:
+    from bench.gpu import NoGpuError
+
+    return {"UsageError": UsageError, "ModelFileError": ModelFileError, "NoGpuError": NoGpuError}
 
 
 def run_child(cfg: Config, timeout: float = 900) -> dict:
@@ -55,5 +58,5 @@ def run_child(cfg: Config, timeout: float = 900) -> dict:
         raise EdgekitError(f"the benchmark process for {cfg.model} failed (exit {proc.returncode}): "
                            f"{tail[0]}") from None
     if "error" in doc:
-        raise _ERRORS.get(doc["error_type"], EdgekitError)(doc["error"])
+        raise _error_types().get(doc["error_type"], EdgekitError)(doc["error"])
     return doc

@@ -101,6 +101,7 @@ def bench(models: Annotated[list[str], typer.Argument(help=_MODEL_HELP, show_def
           csv: Annotated[Path | None, typer.Option("--csv", help="Also write the results as CSV.")] = None,
           db: Db = None) -> None:
     """Latency, memory and throughput of models on this machine, each config in a fresh process."""
+    from bench.gpu import NoGpuError
     from bench.sources import parse_list, resolve
     from bench.store import ResultStore
     from targets.local import local_target
@@ -116,7 +117,12 @@ def bench(models: Annotated[list[str], typer.Argument(help=_MODEL_HELP, show_def
     sources = resolve(models, parse_list(quant, "--quant", str.lower))
     args = {"runs": runs, "min_seconds": min_seconds, "warmup": warmup, "xnnpack": not no_xnnpack,
             "profile_ops": profile_ops}
-    results = _measure(_configs(sources, thread_list, tgt, args), store, uuid.uuid4().hex[:12], profile_ops)
+    try:
+        results = _measure(_configs(sources, thread_list, tgt, args), store, uuid.uuid4().hex[:12], profile_ops)
+    except NoGpuError as err:
+        from targets.local import no_gpu_message
+
+        raise NoGpuError(no_gpu_message(str(err))) from None
     if tgt == "gpu":
         _gpu_baseline(results, args)
     if csv is not None:

@@ -99,10 +99,10 @@ def _first(err: BaseException) -> str:
 
 
 def _check_static(interpreter, path: Path) -> None:
-    """Refuse inputs with dynamic dimensions: edgekit never picks a shape for you."""
+    """Refuse inputs with dynamic dimensions beyond the batch (a dynamic batch runs as 1, TFLite's default)."""
     for d in interpreter.get_input_details():
         sig = [int(v) for v in d.get("shape_signature", d["shape"])]
-        if any(v < 0 for v in sig):
+        if any(v < 0 for v in sig[1:]):
             raise UsageError(f"{str(path)!r}: input {d['name']!r} has a dynamic shape {sig}, which cannot be "
                              "fed as is; re-convert the model with a fixed input size (e.g. --input-size 224)")
 
