@@ -32,6 +32,7 @@ class TensorInfo:
     data_bytes: int  # bytes stored in the file for a constant tensor
     scale: tuple[float, ...] = ()
     zero_point: tuple[int, ...] = ()
+    shape_signature: tuple[int, ...] = ()  # -1 marks a dynamic dimension; () when the file has none
 
     @property
     def nbytes(self) -> int:
@@ -113,7 +114,8 @@ def _read(buf: bytes, schema) -> TFLiteGraph:
             scale = tuple(float(q.Scale(j)) for j in _vector(q.ScaleLength(), limit, "scales"))
             zero = tuple(int(q.ZeroPoint(j)) for j in _vector(q.ZeroPointLength(), limit, "zero points"))
         name = (t.Name() or b"").decode(errors="replace")
-        tensors.append(TensorInfo(i, name, shape, dtype, itemsize, data > 0, data, scale, zero))
+        signature = tuple(int(t.ShapeSignature(j)) for j in _vector(t.ShapeSignatureLength(), limit, "signature"))
+        tensors.append(TensorInfo(i, name, shape, dtype, itemsize, data > 0, data, scale, zero, signature))
     ops = []
     for i in _vector(sub.OperatorsLength(), limit, "operators"):
         op = sub.Operators(i)

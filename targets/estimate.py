@@ -1,0 +1,119 @@
+"""Estimates for a target with no device at hand: one entry point over the CPU and Edge TPU cost models.
+
+:func:`estimate_bench` returns a record with the same keys as a measured ``edgekit bench`` result, marked
+``measured: false`` with an ``estimate_method``; what an estimate cannot know (spread, init time, memory)
+is None. docs/estimates.md describes the models and their error on the published figures.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import Path
+
+from edgekit.analysis.tflite_graph import TFLiteGraph, read_tflite
+from edgekit.errors import UsageError
+from targets import estimate_cpu, estimate_edgetpu
+from targets.opcost import op_costs
+from targets.registry import CpuFigures, Target, TargetName, get_target
+
+METHOD_CPU = ("per-op cost model (compute + memory + overhead per op, XNNPACK-like CPU kernels), "
+              "calibrated on published figures; see docs/estimates.md")
+METHOD_TPU = ("per-op Edge TPU cost model (TPU compute, parameter streaming, link I/O, host CPU after the "
+              "first unsupported op), calibrated on published figures; see docs/estimates.md")
+EST = "est."
+
+
+@dataclass(frozen=True)
+class Estimate:
+    latency_s: float
+    method: str
+    breakdown: dict  # the model's terms, in ms
+    notes: tuple[str, ...]
+    threads: int
+    device: str
+    backend: str
+
+
+def _cpu_of(target: Target) -> CpuFigures:
+    if target.cpu is not None:
+        return target.cpu
+    if target.name == TargetName.CPU:
+        from targets.hostcpu import cpu_figures
+
+        return cpu_figures()
+    raise UsageError(f"no estimator for target {target.key!r}: estimates cover CPU and Edge TPU targets "
+                     "(cpu, rpi4, rpi5, coral-usb, coral-devboard and user targets); measure it instead")
+
+
+def _ms(seconds: float) -> float:
+    return round(seconds * 1e3, 4)
+
+
+def estimate_graph(graph: TFLiteGraph, target: str | Target, threads: int | None = None) -> Estimate:
+    """Estimate one inference of ``graph`` on ``target``; ``threads`` defaults to the target's cores."""
+    target = get_target(target) if isinstance(target, str) else target
+    cpu = _cpu_of(target)
+    if threads is not None and threads < 1:
+        raise UsageError(f"threads must be 1 or more, got {threads}")
+    threads = threads or cpu.cores
+    notes = []
+    if threads > cpu.cores:
+        notes.append(f"{threads} threads on {cpu.cores} cores: threads beyond the cores add nothing")
+    device = f"{target.title}: {cpu.description}"
+    if target.accelerator is None:
+        t = estimate_cpu.estimate_ops(op_costs(graph), cpu, threads)
+        terms = {"compute_ms": _ms(t.compute_s), "memory_ms": _ms(t.memory_s), "overhead_ms": _ms(t.overhead_s)}
+        return Estimate(t.total_s, METHOD_CPU, terms, tuple(notes), threads, device, "xnnpack")
+    acc = target.accelerator
+    t, report = estimate_edgetpu.estimate_graph(graph, acc, cpu, threads, acc.host_overhead_ms * 1e-3)
+    if report.first_unsupported is not None:
+        notes.append(f"{report.tpu_ops} of {len(report.ops)} ops on the Edge TPU; the rest run on the host CPU "
+                     "(see edgekit check)")
+    notes.extend(report.warnings)
+    terms = {"tpu_compute_ms": _ms(t.tpu_compute_s), "param_stream_ms": _ms(t.stream_s), "io_ms": _ms(t.io_s),
+             "host_overhead_ms": _ms(t.host_s), "host_cpu_ops_ms": _ms(t.cpu_s)}
+    return Estimate(t.total_s, METHOD_TPU, terms, tuple(notes), threads, f"{device}; Edge TPU over {acc.link}",
+                    "edgetpu")
+
+
+def _quant(graph: TFLiteGraph) -> str | None:
+    try:
+        from bench.result import infer_quant
+    except ImportError:  # bench/ is optional for an estimate
+        return None
+    return infer_quant(graph)
+
+
+def estimate_bench(tflite_path: str | Path, target: str | Target, threads: int | None = None,
+                   model: str | None = None, quant: str | None = None) -> dict:
+    """An ``edgekit bench`` result for ``target``, estimated rather than measured.
+
+    Args:
+        tflite_path: the model file.
+        target: a target name or alias (``rpi4``, ``rpi``, ``coral-usb``, a user target) or a Target.
+        threads: CPU threads (the host's for the Edge TPU); None means all the target's cores.
+        model, quant: labels for the record; default to the file stem and the quant read from the file.
+
+    Raises:
+        ModelFileError: a missing or corrupt file. UsageError: an unknown target or one with no estimator.
+    """
+    path = Path(tflite_path)
+    graph = read_tflite(path)
+    target = get_target(target) if isinstance(target, str) else target
+    est = estimate_graph(graph, target, threads)
+    macs = sum(op.macs for op in op_costs(graph))
+    ms = _ms(est.latency_s)
+    return {
+        "target": target.key, "model": model or path.stem, "quant": quant or _quant(graph),
+        "threads": est.threads, "measured": False, "estimate_method": est.method, "path": str(path.resolve()),
+        "latency_ms": {"min": None, "mean": ms, "std": None, "p50": ms, "p90": None, "p99": None},
+        "init_ms": None, "first_ms": None, "peak_rss_mb": None, "size_bytes": graph.file_bytes, "macs": macs,
+        "gmacs_per_s": round(macs / est.latency_s / 1e9, 3) if est.latency_s > 0 and macs else None,
+        "throughput_ips": round(1 / est.latency_s, 2) if est.latency_s > 0 else None,
+        "backend": est.backend, "device": est.device, "estimate": est.breakdown, "warnings": list(est.notes),
+    }
+
+
+def cell(value: str, result: dict) -> str:
+    """A table cell, suffixed "est." when the result is an estimate (every cell of an estimate says so)."""
+    return value if result.get("measured", True) or value in ("", "-") else f"{value} {EST}"

@@ -1,0 +1,67 @@
+"""This machine's CPU as the estimator sees it (``--target cpu --estimate``), read from ``/proc/cpuinfo``.
+
+Assumptions, stated because cpuinfo cannot tell them:
+- two vector FMA pipes per core (true of x86 cores since Haswell/Zen and of big Arm cores);
+- the vector width is the widest the flags name: avx512f 512 bit, avx/avx2 256, sse2 or asimd/neon 128;
+- int8: with VNNI (avx512_vnni, avx_vnni) or Arm dotprod (asimddp), 4 int8 MACs per 32-bit lane per
+  instruction; without, the widening multiply-add path, 2x the FP32 MAC rate;
+- the clock is the highest "cpu MHz" listed (a VM often reports the base clock);
+- DRAM bandwidth is not in cpuinfo: 10 GB/s is assumed (one socket's share for a VM or desktop);
+- the cache that holds activations is the listed "cache size" but at most 4 MiB per usable core (a VM
+  shares the socket's L3 with its neighbours).
+"""
+
+from __future__ import annotations
+
+import os
+import platform
+from pathlib import Path
+
+from targets.registry import CpuFigures
+
+ASSUMED_MEMORY_GBPS = 10.0
+_FMA_PIPES = 2
+
+
+def _parse(text: str) -> tuple[str, float, set[str], int]:
+    model, mhz, flags, cache_kb = platform.machine(), 0.0, set(), 0
+    for line in text.splitlines():
+        key, _, value = (part.strip() for part in line.partition(":"))
+        if key in ("model name", "Model", "Hardware") and model == platform.machine():
+            model = value
+        elif key == "cpu MHz":
+            mhz = max(mhz, float(value or 0))
+        elif key in ("flags", "Features"):
+            flags |= set(value.split())
+        elif key == "cache size" and value.split()[0].isdigit():
+            cache_kb = max(cache_kb, int(value.split()[0]))
+    return model, mhz, flags, cache_kb
+
+
+def _vector_bits(flags: set[str]) -> int:
+    if "avx512f" in flags:
+        return 512
+    if "avx2" in flags or "avx" in flags:
+        return 256
+    return 128
+
+
+def cpu_figures(cpuinfo: str | None = None, cores: int | None = None) -> CpuFigures:
+    """Figures for this machine (or for ``cpuinfo`` text, for tests)."""
+    if cpuinfo is None:
+        path = Path("/proc/cpuinfo")
+        cpuinfo = path.read_text(errors="replace") if path.is_file() else ""
+    model, mhz, flags, cache_kb = _parse(cpuinfo)
+    if cores is None:
+        cores = len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count() or 1
+    ghz = mhz / 1000 if mhz else 2.0  # no clock listed (some Arm kernels): assume 2 GHz
+    lanes = _vector_bits(flags) // 32
+    fp32 = 2 * _FMA_PIPES * lanes
+    dot = bool(flags & {"avx512_vnni", "avx_vnni", "asimddp"})
+    int8 = _FMA_PIPES * lanes * 4 * 2 if dot else 2 * fp32
+    width = _vector_bits(flags)
+    desc = (f"{model}, {cores} cores @ {ghz:.2f} GHz, {width}-bit vectors, "
+            f"{'int8 dot product' if dot else 'no int8 dot product'} (from /proc/cpuinfo; "
+            f"{ASSUMED_MEMORY_GBPS:g} GB/s DRAM assumed)")
+    return CpuFigures(cores, round(ghz, 3), float(fp32), float(int8), ASSUMED_MEMORY_GBPS, desc,
+                      min(cache_kb * 1024 or 8 << 20, cores * (4 << 20)))

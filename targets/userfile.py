@@ -1,0 +1,164 @@
+"""User targets: one TOML file per target, with the same fields as the built-in records.
+
+They live in ``$EDGEKIT_HOME/targets/*.toml`` (``EDGEKIT_HOME`` defaults to ``~/.edgekit``) or are given
+with ``--target-file``. Every field is checked when the file is read; each error is one line that names
+the file, the field, what is allowed and what was found. Example::
+
+    name = "jetson-nano-cpu"
+    title = "Jetson Nano, CPU only"
+    sources = ["NVIDIA Jetson Nano datasheet"]
+
+    [cpu]
+    cores = 4
+    ghz = 1.43
+    fp32_flops_per_cycle_per_core = 8
+    int8_ops_per_cycle_per_core = 16
+    memory_gbps = 10
+    cache_bytes = 2097152          # optional, default 1 MiB
+    description = "4x Cortex-A57"
+
+    [accelerator]                  # optional: an Edge TPU
+    int8_tops = 4
+    param_cache_bytes = 8388608
+    host_link_gbps = 0.5
+    link = "USB 3.0"
+"""
+
+from __future__ import annotations
+
+import os
+import re
+import tomllib
+from dataclasses import MISSING, fields
+from pathlib import Path
+
+from edgekit.errors import UsageError, did_you_mean
+from targets.registry import ALIASES, TARGET_NAMES, AcceleratorFigures, CpuFigures, Reach, Target
+
+
+class TargetFileError(UsageError):
+    """A user target file that cannot be read or holds a bad field."""
+
+
+_NAME = re.compile(r"^[a-z0-9][a-z0-9._-]{0,63}$")
+_TOP = {"name": str, "title": str, "sources": list, "cpu": dict, "accelerator": dict, "delegate": str}
+_POSITIVE = {"cores", "ghz", "fp32_flops_per_cycle_per_core", "int8_ops_per_cycle_per_core", "memory_gbps",
+             "cache_bytes", "int8_tops", "param_cache_bytes", "host_link_gbps"}
+_INTEGER = {"cores", "cache_bytes", "param_cache_bytes"}
+_DELEGATES = ("edgetpu",)
+
+
+def edgekit_home() -> Path:
+    return Path(os.environ.get("EDGEKIT_HOME") or Path.home() / ".edgekit")
+
+
+def user_targets_dir() -> Path:
+    return edgekit_home() / "targets"
+
+
+def _check_keys(where: str, table: dict, allowed: dict | set, required: set) -> None:
+    for key in table:
+        if key not in allowed:
+            raise TargetFileError(f"{where}: unknown field {key!r}{did_you_mean(key, allowed)}; "
+                                  f"allowed: {', '.join(sorted(allowed))}")
+    missing = sorted(required - set(table))
+    if missing:
+        raise TargetFileError(f"{where}: missing field {missing[0]!r} (required: {', '.join(sorted(required))})")
+
+
+def _number(where: str, key: str, value) -> float | int:
+    if key in _INTEGER:
+        if isinstance(value, bool) or not isinstance(value, int):
+            raise TargetFileError(f"{where}: {key} must be a whole number, got {value!r}")
+    elif isinstance(value, bool) or not isinstance(value, int | float):
+        raise TargetFileError(f"{where}: {key} must be a number, got {value!r}")
+    if key in _POSITIVE and not value > 0:
+        raise TargetFileError(f"{where}: {key} must be greater than 0, got {value!r}")
+    return value
+
+
+def _record(cls, where: str, table: dict):
+    names = {f.name: f for f in fields(cls)}
+    required = {n for n, f in names.items() if f.default is MISSING}
+    _check_keys(where, table, set(names), required)
+    values = {}
+    for key, value in table.items():
+        if names[key].type == "str":
+            if not isinstance(value, str):
+                raise TargetFileError(f"{where}: {key} must be a string, got {value!r}")
+            values[key] = value
+        else:
+            values[key] = _number(where, key, value)
+    return cls(**values)
+
+
+def parse_target(text: str, label: str) -> Target:
+    """Build a Target from TOML text; ``label`` names the file in error messages."""
+    try:
+        doc = tomllib.loads(text)
+    except tomllib.TOMLDecodeError as err:
+        raise TargetFileError(f"{label}: not valid TOML: {err}") from None
+    _check_keys(label, doc, _TOP, {"name", "cpu"})
+    for key, kind in _TOP.items():
+        if key in doc and not isinstance(doc[key], kind):
+            what = {str: "a string", list: "a list of strings", dict: f"a [{key}] table"}[kind]
+            raise TargetFileError(f"{label}: {key} must be {what}, got {doc[key]!r}")
+    name = doc["name"]
+    if not _NAME.match(name):
+        raise TargetFileError(f"{label}: name must be 1-64 lowercase letters, digits, '.', '_' or '-', "
+                              f"got {name!r}")
+    if name in TARGET_NAMES or name in ALIASES:
+        raise TargetFileError(f"{label}: name {name!r} is a built-in target; choose another name")
+    if not all(isinstance(s, str) for s in doc.get("sources", [])):
+        raise TargetFileError(f"{label}: sources must be a list of strings")
+    accelerator = _record(AcceleratorFigures, f"{label} [accelerator]", doc["accelerator"]) \
+        if "accelerator" in doc else None
+    delegate = doc.get("delegate", "edgetpu" if accelerator else None)
+    if delegate is not None and delegate not in _DELEGATES:
+        raise TargetFileError(f"{label}: delegate must be one of {', '.join(_DELEGATES)}, got {delegate!r}")
+    return Target(name, doc.get("title", name), Reach.SSH, _record(CpuFigures, f"{label} [cpu]", doc["cpu"]),
+                  accelerator, delegate, tuple(doc.get("sources", ())), origin=label)
+
+
+def load_target_file(path: str | os.PathLike) -> Target:
+    """Read one user target file (``--target-file``)."""
+    path = Path(path)
+    try:
+        text = path.read_text(encoding="utf-8")
+    except FileNotFoundError:
+        raise TargetFileError(f"target file {str(path)!r} not found; check the path") from None
+    except (OSError, UnicodeDecodeError) as err:
+        raise TargetFileError(f"cannot read target file {str(path)!r}: {getattr(err, 'strerror', None) or err}") \
+            from None
+    return parse_target(text, str(path))
+
+
+def _files() -> list[Path]:
+    folder = user_targets_dir()
+    return sorted(folder.glob("*.toml")) if folder.is_dir() else []
+
+
+def load_user_targets() -> list[Target]:
+    """Every ``*.toml`` in the user targets folder; the first invalid one raises TargetFileError."""
+    found: dict[str, Target] = {}
+    for path in _files():
+        target = load_target_file(path)
+        if target.key in found:
+            raise TargetFileError(f"{path}: target {target.key!r} is also defined in {found[target.key].origin}")
+        found[target.key] = target
+    return list(found.values())
+
+
+def user_target_names() -> tuple[str, ...]:
+    """Names of the user targets by file stem (cheap: files are not parsed)."""
+    return tuple(p.stem for p in _files())
+
+
+def find_user_target(name: str) -> Target | None:
+    """The user target called ``name``, or None. A file named NAME.toml is tried first."""
+    path = user_targets_dir() / f"{name}.toml"
+    if path.is_file():
+        target = load_target_file(path)
+        if target.key == name:
+            return target
+    return next((t for t in load_user_targets() if t.key == name), None)
