@@ -69,20 +69,31 @@ def feed(interpreter, seed: int = 0) -> None:
         interpreter.set_tensor(detail["index"], synthetic_input(detail, seed))
 
 
-def rss_mb() -> float | None:
-    """Current resident set size in MB (Linux /proc), or None elsewhere."""
+def _proc_status_mb(field: str) -> float | None:
     try:
         with open("/proc/self/status") as f:
             for line in f:
-                if line.startswith("VmRSS:"):
+                if line.startswith(field + ":"):
                     return int(line.split()[1]) / 1024
     except OSError:
         pass
     return None
 
 
+def rss_mb() -> float | None:
+    """Current resident set size in MB (Linux /proc), or None elsewhere."""
+    return _proc_status_mb("VmRSS")
+
+
 def peak_rss_mb() -> float:
-    """Peak resident set size of this process in MB (ru_maxrss is KiB on Linux, bytes on macOS)."""
+    """Peak resident set size of this process in MB.
+
+    Linux: VmHWM, which starts afresh at exec. ``ru_maxrss`` does not (it carries the parent's peak across
+    fork and exec), so it is only the fallback elsewhere (KiB on Linux, bytes on macOS).
+    """
+    hwm = _proc_status_mb("VmHWM")
+    if hwm is not None:
+        return hwm
     peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
     return peak / (1 << 20) if sys.platform == "darwin" else peak / 1024
 

@@ -49,7 +49,7 @@ def build_result(cfg: Config, measured: dict, graph: TFLiteGraph, macs: int) -> 
            "gmacs_per_s": round(macs / p50_s / 1e9, 3) if p50_s > 0 and macs else None,
            "backend": measured["backend"], "backend_version": measured["backend_version"], **prov,
            "warnings": warnings_for(lat.cv, prov["device"].get("governor"))}
-    for key in ("accelerator", "fully_accelerated", "baseline"):
+    for key in ("accelerator", "fully_accelerated", "baseline", "tf_imported"):
         if key in measured:
             doc[key] = measured[key]
     return doc
