@@ -60,7 +60,7 @@ def _bare_samples(interpreter, runs: int) -> list[float]:
 def test_harness_overhead_against_a_bare_invoke_loop(benchmark):
     """edgekit's measuring path (runtime.load + bench.loop, as bench.child runs it) against a bare
     ai_edge_litert Interpreter loop on the same model, in short alternating blocks so that the shared
-    machine's drift hits both alike; the p50s of the pooled samples must agree within 5%."""
+    machine's drift hits both alike; the median of the per-block p50 ratios must be within 1.00 ± 0.05."""
     from ai_edge_litert.interpreter import Interpreter
 
     path = mobilenetv2("int8")
@@ -69,14 +69,17 @@ def test_harness_overhead_against_a_bare_invoke_loop(benchmark):
     bare = Interpreter(model_path=str(path), num_threads=1)
     bare.allocate_tensors()
     feed(bare)
-    ours, theirs = [], []
-    for _ in range(16):
-        ours += measure(ours_model.interpreter, warmup=1, min_runs=5, min_seconds=0)["samples_ms"]
+    ours, theirs, ratios = [], [], []
+    for _ in range(30):
+        block = measure(ours_model.interpreter, warmup=1, min_runs=5, min_seconds=0)["samples_ms"]
         bare.invoke()
-        theirs += _bare_samples(bare, 5)
+        bare_block = _bare_samples(bare, 5)
+        ours += block
+        theirs += bare_block
+        ratios.append(summarize(block).p50 / summarize(bare_block).p50)
     benchmark.extra_info.update(edgekit_p50_ms=summarize(ours).p50, bare_p50_ms=summarize(theirs).p50)
     benchmark.pedantic(lambda: measure(ours_model.interpreter, warmup=0, min_runs=5, min_seconds=0),
                        rounds=3, iterations=1)
-    ratio = summarize(ours).p50 / summarize(theirs).p50
+    ratio = summarize(ratios).p50  # block by block: neighbours share the machine's load
     print(f"edgekit p50 {summarize(ours).p50:.3f} ms, bare p50 {summarize(theirs).p50:.3f} ms, ratio {ratio:.3f}")
     assert 0.95 <= ratio <= 1.05, (summarize(ours), summarize(theirs))
