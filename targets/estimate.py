@@ -30,7 +30,7 @@ class Estimate:
     breakdown: dict  # the model's terms, in ms
     notes: tuple[str, ...]
     threads: int
-    device: str
+    device: dict  # like a measured result's: what ran it
     backend: str
 
 
@@ -59,7 +59,7 @@ def estimate_graph(graph: TFLiteGraph, target: str | Target, threads: int | None
     notes = []
     if threads > cpu.cores:
         notes.append(f"{threads} threads on {cpu.cores} cores: threads beyond the cores add nothing")
-    device = f"{target.title}: {cpu.description}"
+    device = {"target": target.title, "cpu": cpu.description, "accelerator": None}
     if target.accelerator is None:
         t = estimate_cpu.estimate_ops(op_costs(graph), cpu, threads)
         terms = {"compute_ms": _ms(t.compute_s), "memory_ms": _ms(t.memory_s), "overhead_ms": _ms(t.overhead_s)}
@@ -72,8 +72,8 @@ def estimate_graph(graph: TFLiteGraph, target: str | Target, threads: int | None
     notes.extend(report.warnings)
     terms = {"tpu_compute_ms": _ms(t.tpu_compute_s), "param_stream_ms": _ms(t.stream_s), "io_ms": _ms(t.io_s),
              "host_overhead_ms": _ms(t.host_s), "host_cpu_ops_ms": _ms(t.cpu_s)}
-    return Estimate(t.total_s, METHOD_TPU, terms, tuple(notes), threads, f"{device}; Edge TPU over {acc.link}",
-                    "edgetpu")
+    device["accelerator"] = f"Edge TPU {acc.int8_tops:g} TOPS over {acc.link}"
+    return Estimate(t.total_s, METHOD_TPU, terms, tuple(notes), threads, device, "edgetpu")
 
 
 def _quant(graph: TFLiteGraph) -> str | None:

@@ -12,8 +12,10 @@ import typer
 
 from edgekit import __version__
 from edgekit.cli import bench as _bench
+from edgekit.cli import check as _check
 from edgekit.cli import convert as _convert
 from edgekit.cli import info as _info
+from edgekit.cli import targets as _targets
 from edgekit.cli._common import err_console
 from edgekit.errors import EdgekitError
 
@@ -38,6 +40,8 @@ def _root(version: bool = typer.Option(False, "--version", callback=_version, is
 
 _info.register(app)
 _bench.register(app)
+_check.register(app)
+_targets.register(app)
 _convert.register(app)
 
 # Typer vendors click from 0.25 on; take click's exception classes from typer's public BadParameter so this

@@ -89,7 +89,8 @@ def _gpu_baseline(results: list[dict], args: dict) -> None:
 
 
 def bench(models: Annotated[list[str], typer.Argument(help=_MODEL_HELP, show_default=False)],
-          target: Annotated[str, typer.Option("--target", help="cpu (this machine) or gpu (its GPU).")] = "cpu",
+          target: Annotated[str, typer.Option("--target", help="cpu (this machine), gpu (its GPU), or a device "
+                                              "target (rpi4, rpi5, coral-usb, ...: estimated).")] = "cpu",
           quant: Annotated[str | None, typer.Option("--quant", help="Modes for zoo models, e.g. fp32,int8.")] = None,
           threads: Annotated[str | None, typer.Option("--threads", help="CPU threads, e.g. 1,2,4 (default 1).")] = None,
           runs: Annotated[int, typer.Option("--runs", help="At least this many timed runs.")] = 50,
@@ -99,13 +100,20 @@ def bench(models: Annotated[list[str], typer.Argument(help=_MODEL_HELP, show_def
           profile_ops: Annotated[bool, typer.Option("--profile-ops", help="Per-op times beside MACs.")] = False,
           json: Json = False,
           csv: Annotated[Path | None, typer.Option("--csv", help="Also write the results as CSV.")] = None,
-          db: Db = None) -> None:
+          db: Db = None,
+          estimate: Annotated[bool, typer.Option("--estimate", help="Estimate with the cost model instead of "
+                                                 "measuring (device targets always are).")] = False) -> None:
     """Latency, memory and throughput of models on this machine, each config in a fresh process."""
     from bench.gpu import NoGpuError
     from bench.sources import parse_list, resolve
     from bench.store import ResultStore
     from targets.local import local_target
+    from targets.registry import Reach, get_target
 
+    chosen = get_target(target)
+    if estimate or chosen.reach is not Reach.LOCAL:  # no --host yet: a device target is estimated
+        _estimate(models, quant, threads, chosen, json, csv)
+        return
     tgt = local_target(target).name.value
     if runs < 1 or warmup < 0 or min_seconds < 0:
         raise UsageError(f"--runs must be >= 1, --warmup >= 0 and --min-seconds >= 0; got {runs}, {warmup}, "
@@ -138,6 +146,21 @@ def bench(models: Annotated[list[str], typer.Argument(help=_MODEL_HELP, show_def
     _warn(results)
     err_console.print(f"saved {len(results)} result(s) to {store.path} as run {results[0]['run_id']}",
                       markup=False, soft_wrap=True)
+
+
+def _estimate(models: list[str], quant: str | None, threads: str | None, target, json: bool,
+              csv: Path | None) -> None:
+    from bench.sources import parse_list, resolve
+    from edgekit.cli.estimate_report import print_estimates, run_estimates
+
+    thread_list = [None] if threads is None else _threads(threads, "cpu")
+    results = run_estimates(resolve(models, parse_list(quant, "--quant", str.lower)), target, thread_list)
+    if csv is not None:
+        _write_csv(csv, results)
+    if json:
+        emit_json(results)
+    else:
+        print_estimates(results)
 
 
 def _warn(results: list[dict]) -> None:

@@ -1,0 +1,73 @@
+"""``edgekit check``: can a ``.tflite`` model run on the Edge TPU, and how much of it?"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Annotated
+
+import typer
+
+from edgekit.cli._common import console, emit_json, human_bytes
+from edgekit.errors import UsageError
+
+Json = Annotated[bool, typer.Option("--json", help="Print one JSON document and nothing else.")]
+
+
+def _target(name: str, target_file: Path | None):
+    from targets.registry import get_target
+    from targets.userfile import load_target_file
+
+    target = load_target_file(target_file) if target_file is not None else get_target(name)
+    if target.accelerator is None:
+        raise UsageError(f"edgekit check applies to Edge TPU targets (coral-usb, coral-devboard or a user target "
+                         f"with an [accelerator]); got {target.key!r}")
+    return target
+
+
+def check(model: Annotated[Path, typer.Argument(help="A .tflite file.", show_default=False)],
+          target: Annotated[str, typer.Option("--target", help="An Edge TPU target.")] = "coral-usb",
+          target_file: Annotated[Path | None, typer.Option("--target-file", help="A user target TOML file.")] = None,
+          json: Json = False) -> None:
+    """Check a .tflite model against the Edge TPU's rules: 8-bit, static shapes, ranks, ops, parameter cache.
+
+    Exits 0 whenever the check completes, whatever the verdict; non-zero only when it cannot run.
+    """
+    from edgekit.analysis.tflite_graph import read_tflite
+    from targets.edgetpu import check_graph
+
+    tgt = _target(target, target_file)
+    graph = read_tflite(model)
+    report = check_graph(graph, tgt.accelerator.param_cache_bytes)
+    if json:
+        emit_json({"model": str(model), "target": tgt.key, **report.to_dict()})
+        return
+    out = console()
+    verdict = "[green]compatible[/green]" if report.compatible else "[red]not compatible[/red]"
+    out.print(f"{model.name} on {tgt.key} (Edge TPU): {verdict}; {report.tpu_ops} of {len(report.ops)} ops on "
+              f"the TPU; parameters {human_bytes(report.param_bytes_on_tpu)} of "
+              f"{human_bytes(report.param_cache_bytes)} on-chip cache")
+    for reason in report.reasons:
+        out.print(f"  [red]x[/red] {reason}", markup=True, highlight=False)
+    for warning in report.warnings:
+        out.print(f"  [yellow]![/yellow] {warning}")
+    _op_table(out, report)
+
+
+def _op_table(out, report) -> None:
+    from collections import Counter
+
+    from rich.table import Table
+
+    on, off = Counter(), Counter()
+    for v in report.ops:
+        (on if v.on_tpu else off)[v.opcode] += 1
+    table = Table(title="ops")
+    for col in ("op", "on TPU", "on CPU"):
+        table.add_column(col, justify="left" if col == "op" else "right")
+    for opcode in sorted(on | off):
+        table.add_row(opcode, str(on[opcode] or ""), str(off[opcode] or ""))
+    out.print(table)
+
+
+def register(app: typer.Typer) -> None:
+    app.command()(check)

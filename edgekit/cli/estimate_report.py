@@ -1,0 +1,38 @@
+"""The table ``edgekit bench`` prints for estimates: every cell says "est."."""
+
+from __future__ import annotations
+
+from edgekit.cli._common import console, human_bytes
+
+
+def _f(value: float | None) -> str:
+    return "-" if value is None else f"{value:.3g}"
+
+
+def print_estimates(results: list[dict]) -> None:
+    """One row per estimate, each number labelled "est."."""
+    from rich.table import Table
+
+    from targets.estimate import cell
+
+    first = results[0]
+    table = Table(title=f"edgekit bench estimate for {first['target']} ({first['device']['target']}): "
+                        "no device measured")
+    for col in ("model", "quant", "threads", "p50 ms", "GMAC/s", "size", "backend"):
+        table.add_column(col, justify="left" if col in ("model", "quant", "backend") else "right")
+    for r in results:
+        table.add_row(r["model"], r["quant"] or "-", str(r["threads"]), cell(_f(r["latency_ms"]["p50"]), r),
+                      cell(_f(r["gmacs_per_s"]), r), human_bytes(r["size_bytes"]), cell(r["backend"], r))
+    out = console()
+    out.print(table)
+    out.print("est. = estimated by a cost model, not measured (docs/estimates.md); measure with --host", style="dim")
+    for r in results:
+        for warning in r["warnings"]:
+            out.print(f"{r['model']} {r['quant']}: {warning}", markup=False)
+
+
+def run_estimates(sources, target, threads: list[int | None]) -> list[dict]:
+    """Estimate each (source, threads) pair for ``target``."""
+    from targets.estimate import estimate_bench
+
+    return [estimate_bench(s.path, target, t, model=s.model, quant=s.quant) for s in sources for t in threads]
