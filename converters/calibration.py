@@ -60,7 +60,14 @@ def parse_calibration(text: str | None, channels: int) -> CalibrationSpec:
     path = Path(text).expanduser()
     if not path.is_dir():
         raise UsageError(f"--calibration {text!r} is neither a folder nor a built-in set ({', '.join(BUILTIN)})")
+    if not image_files(path):
+        raise _no_images(path)
     return CalibrationSpec("dir", path)
+
+
+def _no_images(folder: Path) -> EdgekitError:
+    return EdgekitError(f"calibration folder {str(folder)!r} has no images ({', '.join(IMAGE_SUFFIXES)}, "
+                        "searched recursively); add some or use --calibration photos")
 
 
 def image_files(folder: Path) -> list[Path]:
@@ -140,8 +147,7 @@ def digits(size: tuple[int, int], n: int, seed: int) -> np.ndarray:
 def _from_folder(folder: Path, shape: tuple[int, int, int], samples: int, held_out: int) -> CalibrationSet:
     files = image_files(folder)
     if not files:
-        raise EdgekitError(f"calibration folder {str(folder)!r} has no images ({', '.join(IMAGE_SUFFIXES)}, "
-                           "searched recursively); add some or use --calibration photos")
+        raise _no_images(folder)
     images, bad, grey, notes = [], [], 0, []
     for f in files:
         if len(images) == samples + held_out:

@@ -8,12 +8,14 @@ import stat
 import subprocess
 import sys
 import textwrap
+from pathlib import Path
 
 import numpy as np
 import pytest
 from PIL import Image
 
-from converters import cache, calibration as cal
+from converters import cache
+from converters import calibration as cal
 from converters.edgetpu import INSTALL_HINT, compile_model, parse_report
 from converters.fidelity import compare
 from converters.modes import MODES, QuantConfig, QuantMode, config_from_flags, get_mode
@@ -137,12 +139,14 @@ def test_grayscale_images_become_rgb_and_say_so(tmp_path):
 
 def test_colour_images_for_a_grayscale_model_are_refused(tmp_path):
     _image(tmp_path / "colour.png")
-    with pytest.raises(UsageError, match="colour .* model takes 1 channel"):
+    with pytest.raises(UsageError, match=r"colour .* model takes 1 channel"):
         cal.load(cal.CalibrationSpec("dir", tmp_path), (16, 16, 1), samples=2, held_out=1)
 
 
 def test_empty_or_unreadable_folders_fail(tmp_path):
     (tmp_path / "notes.txt").write_text("no images here")
+    with pytest.raises(EdgekitError, match="has no images"):
+        cal.parse_calibration(str(tmp_path), 3)  # before any model is loaded
     with pytest.raises(EdgekitError, match="has no images"):
         cal.load(cal.CalibrationSpec("dir", tmp_path), (16, 16, 3), 2, 1)
     (tmp_path / "a.jpg").write_bytes(b"garbage")
@@ -183,9 +187,9 @@ def test_unwritable_output_folder_fails_before_work(tmp_path):
     with pytest.raises(EdgekitError, match="does not exist"):
         check_output(blocker / "m.tflite", force=False)
     with pytest.raises(EdgekitError, match="cannot write to folder"):
-        check_output(__import__("pathlib").Path("/proc/m.tflite"), force=False)
+        check_output(Path("/proc/m.tflite"), force=False)
     with pytest.raises(EdgekitError, match="cannot write"):
-        write_atomic(__import__("pathlib").Path("/proc/m.tflite"), b"x", force=False)
+        write_atomic(Path("/proc/m.tflite"), b"x", force=False)
 
 
 def test_cache_round_trip(tmp_path, monkeypatch):

@@ -33,7 +33,7 @@ def convert(
         "--calibration", help="An image folder, or photos | digits | synthetic (default: photos for RGB "
         "models, digits for grayscale ones).")] = None,
     samples: Annotated[int | None, typer.Option("--samples", min=1, max=10000,
-                                                help="Calibration samples (default 32).")] = None,
+                                                help="Calibration samples (default 20).")] = None,
     input_size: Annotated[int | None, typer.Option("--input-size", min=1, help="Square input size (zoo).")] = None,
     alpha: Annotated[float | None, typer.Option("--alpha", help="Width multiplier (mobilenet, mobilenetv2).")]
     = None,
