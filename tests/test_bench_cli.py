@@ -97,7 +97,6 @@ def test_results_list_and_compare(two_runs):
     (["--threads", "0"], 2, "--threads must be whole numbers >= 1"),
     (["--threads", "1,x"], 2, "--threads must be a comma-separated list"),
     (["--quant", "int8"], 2, "--quant applies to zoo models"),
-    (["--target", "rpi4"], 2, "remote device"),
 ])
 def test_bad_options_are_one_line(tmp_path, args, code, expect):
     line = assert_one_line_error(run_cli("bench", TINY, *args, *FAST, "--db", str(tmp_path / "r.db")), code)
