@@ -49,8 +49,8 @@ def test_every_mac_op_kind_in_a_flatbuffer():
 
 
 def test_int8_file_reports_stored_bytes_and_quantization():
-    report = analyze_tflite(DATA / "tiny_int8.tflite")
-    graph = read_tflite(DATA / "tiny_int8.tflite")
+    report = analyze_tflite(DATA / "conv_head_int8.tflite")
+    graph = read_tflite(DATA / "conv_head_int8.tflite")
     assert graph.tensors[graph.inputs[0]].dtype == "int8"
     assert graph.tensors[graph.inputs[0]].scale and graph.tensors[graph.inputs[0]].zero_point
     assert report.stored_weight_bytes < report.weight_bytes / 2  # int8 weights, int32 biases

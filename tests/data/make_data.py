@@ -47,7 +47,7 @@ def main() -> None:
     x = keras.Input((16, 16, 3), batch_size=1)
     y = L.Conv2D(8, 3, strides=2, activation="relu")(x)
     y = L.Dense(10, activation="softmax")(L.GlobalAveragePooling2D()(y))
-    save("tiny_int8", x, y, int8=True)
+    save("conv_head_int8", x, y, int8=True)
 
 
 if __name__ == "__main__":
