@@ -2,12 +2,14 @@
 
 from __future__ import annotations
 
+import contextlib
 from typing import Annotated
 
 import typer
 from rich.table import Table
 
 from edgekit.cli._common import console, emit_json, err_console, human_bytes
+from edgekit.errors import EdgekitError
 from edgekit.models.registry import MODEL_NAMES
 
 _SOURCE_HELP = f"A zoo model ({', '.join(MODEL_NAMES)}), a .keras/.h5 file or a SavedModel folder."
@@ -59,7 +61,7 @@ def convert(
     chosen = [QuantMode(m) for m, on in (("fp32", fp32), ("fp16", fp16), ("dynamic", dynamic), ("int8", int8),
                                          ("int16x8", int16x8)) if on]
     config = config_from_flags(chosen, float_io=float_io, edgetpu=edgetpu, per_layer=per_layer)
-    with _Progress() as bar:
+    with _Progress() as bar, _interrupt_is_an_error():
         result = run_conversion(source, config, calibration=calibration, samples=samples or DEFAULT_SAMPLES,
                                 output=output, force=force, use_cache=not no_cache, input_size=input_size,
                                 alpha=alpha, classes=classes, weights=weights, preprocess=preprocess,
@@ -71,6 +73,19 @@ def convert(
         emit_json(result.to_dict())
         return
     _print(result)
+
+
+class Interrupted(EdgekitError):
+    exit_code = 130
+
+
+@contextlib.contextmanager
+def _interrupt_is_an_error():
+    """Ctrl-C becomes an edgekit error here: typer turns a KeyboardInterrupt into a silent return otherwise."""
+    try:
+        yield
+    except KeyboardInterrupt:
+        raise Interrupted("interrupted; no output was written") from None
 
 
 class _Progress:
