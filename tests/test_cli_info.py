@@ -124,3 +124,14 @@ class TestWithTensorFlow:
         for row in rows.values():
             assert f"| `{row['name']}` |" in readme
             assert f"| {row['params']:,} | {row['macs']:,} |" in readme, row["name"]
+
+
+def test_ctrl_c_is_one_line_and_exit_130(monkeypatch, capsys):
+    from edgekit.cli import info, main
+
+    def interrupted():
+        raise KeyboardInterrupt
+
+    monkeypatch.setattr(info, "zoo_rows", interrupted)
+    assert main(["models"]) == 130
+    assert capsys.readouterr().err.strip() == "edgekit: error: interrupted"

@@ -58,7 +58,8 @@ def _fail(message: str, code: int) -> int:
 def main(argv: list[str] | None = None) -> int:
     """Run the CLI; every failure ends as one line on stderr and an exit code, never a traceback."""
     try:
-        app(args=argv, prog_name="edgekit", standalone_mode=False)
+        # Outside standalone mode typer returns the code of an Exit, and turns Ctrl-C into Exit(130).
+        code = app(args=argv, prog_name="edgekit", standalone_mode=False)
     except EdgekitError as err:
         return _fail(str(err), err.exit_code)
     except _UsageError as err:
@@ -77,7 +78,9 @@ def main(argv: list[str] | None = None) -> int:
         return 1
     except MemoryError:
         return _fail("out of memory; try a smaller model or input size", 1)
-    return 0
+    if code == 130:
+        return _fail("interrupted", 130)
+    return code if isinstance(code, int) else 0
 
 
 if __name__ == "__main__":
