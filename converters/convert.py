@@ -99,7 +99,7 @@ def convert(model_or_path, mode: str | QuantMode | QuantConfig = QuantMode.FP32,
     key = cache.key({"source": src.digest, "mode": config.tag, "per_layer": config.per_layer,
                      "calibration": spec.key() if calibration else "default", "samples": samples,
                      "held_out": HELD_OUT, "labels": labels, "preprocess": pre.to_dict() if pre else None,
-                     "tf": cache.tf_version(), "edgekit": __version__})
+                     "tf": cache.tf_version(), "edgekit": __version__, "graph": "batch1"})
     hit = cache.get(key) if use_cache else None
     if hit is not None:
         model, meta = hit[0], hit[1]["sidecar"]

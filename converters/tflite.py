@@ -16,7 +16,7 @@ def make_converter(tf, src: Source, fm: FloatModel, config: QuantConfig,
                    dataset: Callable[[], Iterator[list[np.ndarray]]] | None):
     """A ``tf.lite.TFLiteConverter`` configured for ``config``."""
     if fm.keras_model is not None:
-        conv = tf.lite.TFLiteConverter.from_keras_model(fm.keras_model)
+        conv = _batch1_converter(tf, fm.keras_model)
     else:
         conv = tf.lite.TFLiteConverter.from_saved_model(str(src.path))
     mode = config.mode
@@ -36,6 +36,16 @@ def make_converter(tf, src: Source, fm: FloatModel, config: QuantConfig,
         conv.target_spec.supported_ops = [
             tf.lite.OpsSet.EXPERIMENTAL_TFLITE_BUILTINS_ACTIVATIONS_INT16_WEIGHTS_INT8]
     return conv
+
+
+def _batch1_converter(tf, model):
+    """Convert at a fixed batch of 1, as devices run. A dynamic batch leaves SHAPE/STRIDED_SLICE/PACK ops in
+    front of every Flatten or Reshape, which the Edge TPU cannot run, so they would split its graph."""
+    from edgekit.models._keras import keras
+
+    inputs = [keras().Input(batch_shape=(1, *x.shape[1:]), dtype=x.dtype, name=x.name) for x in model.inputs]
+    outputs = model(inputs[0] if len(inputs) == 1 else inputs, training=False)
+    return tf.lite.TFLiteConverter.from_keras_model(keras().Model(inputs, outputs, name=model.name))
 
 
 class _Feed:
