@@ -1,11 +1,14 @@
-"""Shared test helpers: run the CLI in-process or as a real subprocess."""
+"""Shared test helpers: run the CLI in-process or as a real subprocess; the TF-free device venv; sshd."""
 
 from __future__ import annotations
 
 import json
 import os
+import shlex
+import shutil
 import subprocess
 import sys
+import venv
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -53,3 +56,49 @@ def cli():
 def tf():
     """TensorFlow, or skip: the fast tier runs without it."""
     return pytest.importorskip("tensorflow")
+
+
+def _pip(python: Path) -> list[str]:
+    return [str(python), "-m", "pip", "install", "-q", "--disable-pip-version-check"]
+
+
+@pytest.fixture(scope="session")
+def device_python(tmp_path_factory) -> Path:
+    """A Raspberry Pi's Python: a venv with numpy and ai-edge-litert only, no TensorFlow, no edgekit.
+
+    Built once per session (pip's wheel cache makes later sessions quick). The SSH tests pass it as
+    --remote-python; tf_free_python adds edgekit beside it without installing it there.
+    """
+    where = tmp_path_factory.mktemp("device_venv")
+    venv.EnvBuilder(with_pip=True).create(where)
+    py = where / "bin" / "python"
+    subprocess.run([*_pip(py), "numpy", "ai-edge-litert"], check=True, timeout=600)
+    return py
+
+
+@pytest.fixture(scope="session")
+def tf_free_python(device_python, tmp_path_factory) -> Path:
+    """device_python with edgekit (--no-deps) on its path, through a wrapper script that sets PYTHONPATH."""
+    where = tmp_path_factory.mktemp("edgekit_no_deps")
+    src = where / "src"  # a copy, so the build leaves nothing in the working tree
+    shutil.copytree(ROOT, src, ignore=shutil.ignore_patterns(".git", ".venv", "tests", "build", "*.egg-info",
+                                                            "__pycache__", "*.tflite", "study", ".*cache"))
+    lib = where / "lib"
+    subprocess.run([*_pip(device_python), "--no-deps", "--target", str(lib), str(src)], check=True, timeout=600)
+    wrapper = where / "python"
+    wrapper.write_text(f'#!/bin/sh\nPYTHONPATH={shlex.quote(str(lib))} exec {shlex.quote(str(device_python))} "$@"\n')
+    wrapper.chmod(0o755)
+    return wrapper
+
+
+@pytest.fixture
+def ssh_world(tmp_path_factory):
+    """A client key, known_hosts and ssh config; ``ssh_world.server(alias)`` starts an sshd. All stop after."""
+    from tests.sshd import SshWorld, sshd_missing
+
+    why = sshd_missing()
+    if why:
+        pytest.skip(why)
+    world = SshWorld(tmp_path_factory.mktemp("ssh"))
+    yield world
+    world.stop()

@@ -1,18 +1,16 @@
-"""The device path in a fresh venv with only numpy, ai-edge-litert and edgekit (--no-deps): an int8
-MobileNetV2 loads and runs, TensorFlow is not importable, and the process peaks under 100 MB."""
+"""The device path in a fresh venv with only numpy, ai-edge-litert and edgekit (--no-deps; conftest's
+tf_free_python): an int8 MobileNetV2 loads and runs, TensorFlow is not importable, and the process peaks
+under 100 MB."""
 
 from __future__ import annotations
 
 import json
 import os
-import shutil
 import subprocess
-import venv
 
 import pytest
 
 from tests._mnv2 import mobilenetv2
-from tests.conftest import ROOT
 
 pytestmark = pytest.mark.slow
 
@@ -29,21 +27,6 @@ print(json.dumps({"shape": list(y.shape), "dtype": str(y.dtype), "backend": m.ba
                   "peak_rss_mb": [int(l.split()[1]) / 1024 for l in open("/proc/self/status")
                                   if l.startswith("VmHWM:")][0]}))
 """
-
-
-@pytest.fixture(scope="session")
-def tf_free_python(tmp_path_factory):
-    """A venv built once per session (pip's wheel cache makes later sessions quick)."""
-    where = tmp_path_factory.mktemp("tf_free_venv")
-    venv.EnvBuilder(with_pip=True).create(where)
-    py = where / "bin" / "python"
-    pip = [str(py), "-m", "pip", "install", "-q", "--disable-pip-version-check"]
-    subprocess.run([*pip, "numpy", "ai-edge-litert"], check=True, timeout=600)
-    src = where / "src"  # a copy, so the build leaves nothing in the working tree
-    shutil.copytree(ROOT, src, ignore=shutil.ignore_patterns(".git", ".venv", "tests", "build", "*.egg-info",
-                                                            "__pycache__", "*.tflite", "study", ".*cache"))
-    subprocess.run([*pip, "--no-deps", str(src)], check=True, timeout=600)
-    return py
 
 
 def test_int8_mobilenetv2_runs_without_tensorflow_under_100_mb(tf_free_python, tmp_path):

@@ -102,16 +102,40 @@ def bench(models: Annotated[list[str], typer.Argument(help=_MODEL_HELP, show_def
           csv: Annotated[Path | None, typer.Option("--csv", help="Also write the results as CSV.")] = None,
           db: Db = None,
           estimate: Annotated[bool, typer.Option("--estimate", help="Estimate with the cost model instead of "
-                                                 "measuring (device targets always are).")] = False) -> None:
-    """Latency, memory and throughput of models on this machine, each config in a fresh process."""
+                                                 "measuring (device targets without --host always are).")] = False,
+          host: Annotated[list[str] | None, typer.Option("--host", help="Measure on this device over ssh "
+                                                         "([user@]host; repeat for a fleet).")] = None,
+          hosts: Annotated[Path | None, typer.Option("--hosts", help="A file of hosts, one per line.")] = None,
+          port: Annotated[int | None, typer.Option("--port", help="ssh port (default: ssh config, 22).")] = None,
+          identity: Annotated[Path | None, typer.Option("--identity", help="ssh private key file.")] = None,
+          remote_python: Annotated[str, typer.Option("--remote-python", help="Python on the device, with numpy "
+                                                     "and ai-edge-litert or tflite-runtime.")] = "python3",
+          timeout: Annotated[float, typer.Option("--timeout", help="Seconds each remote run may take.")] = 600,
+          ssh_config: Annotated[Path | None, typer.Option("--ssh-config", help="ssh config file (ssh -F; default "
+                                                          "$EDGEKIT_SSH_CONFIG, else ~/.ssh/config).")] = None,
+          insecure_no_host_key_check: Annotated[bool, typer.Option(
+              "--insecure-no-host-key-check", help="Do not check the device's host key (unsafe).")] = False) -> None:
+    """Latency, memory and throughput of models on this machine or a device, each config in a fresh process."""
     from bench.gpu import NoGpuError
     from bench.sources import parse_list, resolve
     from bench.store import ResultStore
+    from edgekit.cli.bench_remote import RemoteArgs, remote_args_given
     from targets.local import local_target
     from targets.registry import Reach, get_target
 
     chosen = get_target(target)
-    if estimate or chosen.reach is not Reach.LOCAL:  # no --host yet: a device target is estimated
+    remote = RemoteArgs(host or [], hosts, port, identity, ssh_config, insecure_no_host_key_check, remote_python,
+                        timeout)
+    if remote.hosts or remote.hosts_file:
+        from edgekit.cli.bench_remote import bench_on_devices
+
+        if estimate or profile_ops:
+            raise UsageError("--estimate and --profile-ops do not apply with --host; drop them")
+        bench_on_devices(models, quant, threads, chosen, remote, {"runs": runs, "min_seconds": min_seconds,
+                         "warmup": warmup, "xnnpack": not no_xnnpack}, json, csv, db)
+        return
+    remote_args_given(remote)
+    if estimate or chosen.reach is not Reach.LOCAL:  # without --host a device target is estimated
         _estimate(models, quant, threads, chosen, json, csv)
         return
     tgt = local_target(target).name.value

@@ -71,5 +71,54 @@ def _targets(ctx: typer.Context, json: Json = False, target_file: TargetFile = N
 targets_app.command("list")(list_targets)
 
 
+@targets_app.command("check")
+def check_target(
+        name: Annotated[str, typer.Argument(help="A device target: rpi4, rpi5, coral-usb, coral-devboard, ...")],
+        host: Annotated[str, typer.Option("--host", help="The device, [user@]host.", show_default=False)],
+        port: Annotated[int | None, typer.Option("--port", help="ssh port.")] = None,
+        identity: Annotated[Path | None, typer.Option("--identity", help="ssh private key file.")] = None,
+        remote_python: Annotated[str, typer.Option("--remote-python", help="Python on the device.")] = "python3",
+        ssh_config: Annotated[Path | None, typer.Option("--ssh-config", help="ssh config file (ssh -F).")] = None,
+        insecure_no_host_key_check: Annotated[bool, typer.Option("--insecure-no-host-key-check",
+                                                                 help="Do not check the host key.")] = False,
+        json: Json = False) -> None:
+    """Can 'edgekit bench --host' measure there? ssh, Python, numpy, the TFLite runtime, the Edge TPU library."""
+    from edgekit.errors import EdgekitError, UsageError
+    from targets.device_check import check_device
+    from targets.registry import Reach, get_target
+    from targets.ssh import SshOptions, parse_host
+
+    target = get_target(name)
+    if target.reach is not Reach.SSH:
+        raise UsageError(f"{target.key!r} is this machine, not a device; check a device target such as rpi4")
+    opts = SshOptions.from_env(port=port, identity=str(identity) if identity else None,
+                               config=str(ssh_config) if ssh_config else None,
+                               insecure_no_host_key_check=insecure_no_host_key_check)
+    report = check_device(parse_host(host), opts, remote_python, target.delegate)
+    if json:
+        emit_json({"target": target.key, **report})
+    else:
+        _print_check(target.key, report)
+    missing = [i["name"] for i in report["items"] if not i["ok"]]
+    if missing:
+        raise EdgekitError(f"{host}: not ready for --target {target.key}: {', '.join(missing)} missing; run the "
+                           "commands above")
+
+
+def _print_check(target: str, report: dict) -> None:
+    out = console()
+    device = report["device"] or {}
+    if device:
+        out.print(f"{report['host']}: {device.get('board') or device.get('cpu')}, {device.get('os')}, "
+                  f"kernel {str(device.get('kernel')).split()[0]}", markup=False, soft_wrap=True)
+    for item in report["items"]:
+        mark = "ok     " if item["ok"] else "MISSING"
+        out.print(f"  {mark} {item['name']}: {item['detail']}", markup=False, soft_wrap=True)
+        if item["fix"]:
+            out.print(f"          install: {item['fix']}", markup=False, soft_wrap=True)
+    if report["ready"]:
+        out.print(f"ready: edgekit bench MODEL --target {target} --host {report['host']}", markup=False)
+
+
 def register(app: typer.Typer) -> None:
     app.add_typer(targets_app)

@@ -1,0 +1,67 @@
+"""``edgekit targets check NAME --host H``: is the device ready for ``edgekit bench --host``?
+
+It pipes ``device_facts.py`` to the remote Python over ssh (nothing is copied or installed) and turns the
+answer into one row per requirement, each missing one with the command that installs it.
+"""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass
+from pathlib import Path
+
+from targets import hints
+from targets.remote import CONNECT_S
+from targets.ssh import Host, SshError, SshOptions, run, shell_line, ssh_argv
+
+FACTS_SCRIPT = Path(__file__).resolve().with_name("device_facts.py")
+
+
+@dataclass(frozen=True)
+class Item:
+    name: str
+    ok: bool
+    detail: str
+    fix: str | None = None  # the command that installs what is missing
+
+    def to_dict(self) -> dict:
+        return {"name": self.name, "ok": self.ok, "detail": self.detail, "fix": self.fix}
+
+
+def probe(host: Host, opts: SshOptions, python: str) -> tuple[list[Item], dict | None]:
+    """Reachability and the remote Python; then the facts and check from ``device_facts.py``, if it ran."""
+    proc = run(ssh_argv(host, shell_line(python, "-"), opts), host=host.text, phase="connect", timeout=CONNECT_S,
+               stdin=FACTS_SCRIPT.read_text())
+    items = [Item("ssh", True, f"{host.text} reachable, key accepted")]
+    if proc.returncode != 0:
+        tail = (proc.stderr.strip().splitlines() or ["no message"])[-1]
+        return [*items, Item("python", False, f"{python!r} did not run ({tail})", hints.PYTHON[1])], None
+    try:
+        doc = json.loads(proc.stdout.strip().splitlines()[-1])
+    except (IndexError, ValueError):
+        raise SshError(host.text, "run", f"{python} printed no JSON; is it Python 3.8 or newer?") from None
+    return [*items, Item("python", True, f"{python}: Python {doc['check']['python']}")], doc
+
+
+def requirements(check: dict, delegate: str | None) -> list[Item]:
+    """numpy, one TFLite runtime and, for Coral targets, the Edge TPU library."""
+    items = [Item("numpy", check["numpy_error"] is None, check["numpy"] or check["numpy_error"] or "missing",
+                  None if check["numpy_error"] is None else hints.NUMPY[1])]
+    ok = {d: r for d, r in check["runtimes"].items() if r["error"] is None}
+    detail = ", ".join(f"{d} {r['version']}" for d, r in ok.items()) or "; ".join(
+        f"{d}: {r['error']}" for d, r in check["runtimes"].items())
+    items.append(Item("tflite runtime", bool(ok), detail, None if ok else hints.RUNTIME[1]))
+    if delegate == "edgetpu":
+        error = check["edgetpu_error"]
+        items.append(Item("edge tpu", error is None, "libedgetpu.so.1 loads" if error is None else error,
+                          None if error is None else hints.EDGETPU[1]))
+    return items
+
+
+def check_device(host: Host, opts: SshOptions, python: str, delegate: str | None) -> dict:
+    """The report: ``{"host", "ready", "items": [...], "device": facts or None}``."""
+    items, doc = probe(host, opts, python)
+    if doc is not None:
+        items += requirements(doc["check"], delegate)
+    return {"host": host.text, "ready": all(i.ok for i in items), "items": [i.to_dict() for i in items],
+            "device": doc["facts"] if doc else None}

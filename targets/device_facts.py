@@ -1,0 +1,160 @@
+"""What a device is and what it has installed, read on the device itself. Standard library only.
+
+edgekit copies this file to the device (``targets.remote``) or pipes it to ``python3 -`` (``edgekit targets
+check``); nothing of edgekit is installed there. ``facts()`` has the keys of ``bench.provenance.device()``
+plus the board, kernel, CPU temperature and the ``vcgencmd`` throttling flags; ``check()`` says what the
+benchmark needs and whether it is there.
+
+    python3 device_facts.py            # prints {"facts": {...}, "check": {...}}
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import platform
+import shutil
+import subprocess
+import sys
+
+# /proc/cpuinfo "CPU part" of the Arm cores on the boards edgekit knows (64-bit kernels print no model name).
+_ARM_PARTS = {"0xd03": "Cortex-A53", "0xd04": "Cortex-A35", "0xd05": "Cortex-A55", "0xd07": "Cortex-A57",
+              "0xd08": "Cortex-A72", "0xd09": "Cortex-A73", "0xd0b": "Cortex-A76", "0xd0d": "Cortex-A77"}
+_ISA = ("sse4_2", "avx", "avx2", "fma", "avx512f", "avx512_vnni", "neon", "asimd", "asimddp", "asimdhp", "sve",
+        "i8mm", "bf16")
+# vcgencmd get_throttled: bit -> meaning (https://www.raspberrypi.com/documentation/computers/os.html#get_throttled)
+_THROTTLE_BITS = {0: "under-voltage now", 1: "ARM frequency capped now", 2: "throttled now",
+                  3: "soft temperature limit now", 16: "under-voltage occurred", 17: "ARM frequency capping occurred",
+                  18: "throttling occurred", 19: "soft temperature limit occurred"}
+EDGETPU_LIBRARY = "libedgetpu.so.1"
+
+
+def _read(path: str) -> str | None:
+    try:
+        with open(path, "rb") as f:
+            return f.read().decode(errors="replace").replace("\x00", "").strip()
+    except OSError:
+        return None
+
+
+def _cpuinfo() -> dict[str, str]:
+    info: dict[str, str] = {}
+    for line in (_read("/proc/cpuinfo") or "").splitlines():
+        key, _, value = line.partition(":")
+        info.setdefault(key.strip(), value.strip())
+    return info
+
+
+def _cpu_name(info: dict[str, str]) -> str:
+    part = _ARM_PARTS.get(info.get("CPU part", "").lower())
+    return info.get("model name") or part or platform.processor() or platform.machine()
+
+
+def _os_name() -> str:
+    for line in (_read("/etc/os-release") or "").splitlines():
+        if line.startswith("PRETTY_NAME="):
+            return line.partition("=")[2].strip().strip('"')
+    return platform.system()
+
+
+def _ram_gb() -> float | None:
+    try:
+        return round(os.sysconf("SC_PAGE_SIZE") * os.sysconf("SC_PHYS_PAGES") / 2**30, 1)
+    except (ValueError, OSError, AttributeError):
+        return None
+
+
+def _vcgencmd(*args: str) -> str | None:
+    exe = shutil.which("vcgencmd") or ("/usr/bin/vcgencmd" if os.path.exists("/usr/bin/vcgencmd") else None)
+    if exe is None:
+        return None
+    try:
+        out = subprocess.run([exe, *args], capture_output=True, text=True, timeout=5).stdout.strip()
+    except (OSError, subprocess.SubprocessError):
+        return None
+    return out.partition("=")[2] or None
+
+
+def cpu_temp_c() -> float | None:
+    """The SoC temperature: ``vcgencmd measure_temp`` on a Pi, else thermal zone 0, else None."""
+    text = _vcgencmd("measure_temp")
+    if text:
+        try:
+            return float(text.rstrip("'C"))
+        except ValueError:
+            pass
+    zone = _read("/sys/class/thermal/thermal_zone0/temp")
+    return round(int(zone) / 1000, 1) if zone and zone.lstrip("-").isdigit() else None
+
+
+def throttled() -> dict | None:
+    """``vcgencmd get_throttled`` decoded: ``{"raw": "0x50000", "flags": [...]}``, or None without vcgencmd."""
+    text = _vcgencmd("get_throttled")
+    if not text:
+        return None
+    try:
+        bits = int(text, 16)
+    except ValueError:
+        return {"raw": text, "flags": []}
+    return {"raw": text, "flags": [name for bit, name in _THROTTLE_BITS.items() if bits >> bit & 1]}
+
+
+def facts() -> dict:
+    """The device: board, CPU, cores, ISA flags, RAM, OS, kernel, Python, governor, temperature, throttling."""
+    info = _cpuinfo()
+    flags = set((info.get("flags") or info.get("Features") or "").split())
+    board = _read("/proc/device-tree/model") or info.get("Model") or info.get("Hardware")
+    return {"board": board, "cpu": _cpu_name(info), "machine": platform.machine(), "cores": os.cpu_count(),
+            "usable_cores": len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count(),
+            "isa": [f for f in _ISA if f in flags], "ram_gb": _ram_gb(), "os": _os_name(),
+            "kernel": f"{platform.release()} {platform.version()}", "python": platform.python_version(),
+            "governor": _read("/sys/devices/system/cpu/cpu0/cpufreq/scaling_governor"),
+            "cpu_temp_c": cpu_temp_c(), "throttled": throttled()}
+
+
+def _version(dist: str) -> str | None:
+    from importlib import metadata
+
+    try:
+        return metadata.version(dist)
+    except metadata.PackageNotFoundError:
+        return None
+
+
+def _try_import(module: str) -> str | None:
+    """None when ``module`` imports, else the first line of why not."""
+    import importlib
+
+    try:
+        importlib.import_module(module)
+    except Exception as err:  # a broken install raises anything, tflite_runtime on numpy 2 an AttributeError
+        return (str(err).splitlines() or [type(err).__name__])[0]
+    return None
+
+
+def edgetpu_library() -> str | None:
+    """None when ``libedgetpu.so.1`` loads, else why not."""
+    import ctypes
+
+    try:
+        ctypes.CDLL(EDGETPU_LIBRARY)
+    except OSError as err:
+        return str(err)
+    return None
+
+
+def check() -> dict:
+    """What the benchmark needs: numpy, one TFLite runtime, and (for Coral) the Edge TPU library."""
+    numpy_error = _try_import("numpy")
+    runtimes = {}
+    for module, dist in (("ai_edge_litert.interpreter", "ai-edge-litert"),
+                         ("tflite_runtime.interpreter", "tflite-runtime")):
+        error = _try_import(module) if numpy_error is None else "numpy is missing"
+        runtimes[dist] = {"version": _version(dist), "error": error}
+    return {"python": platform.python_version(), "executable": sys.executable,
+            "numpy": _version("numpy"), "numpy_error": numpy_error, "runtimes": runtimes,
+            "edgetpu_error": edgetpu_library()}
+
+
+if __name__ == "__main__":
+    sys.stdout.write(json.dumps({"facts": facts(), "check": check()}) + "\n")

@@ -1,0 +1,54 @@
+"""Several devices at once: each host in its own thread, then the results across devices per configuration.
+
+A failing host leaves the others alone; its error and whatever it measured first stay in its outcome.
+"""
+
+from __future__ import annotations
+
+import statistics
+from collections.abc import Callable
+from concurrent.futures import ThreadPoolExecutor
+
+from edgekit.errors import UsageError
+from targets.remote import HostOutcome
+
+MAX_PARALLEL = 16
+_CONFIG_KEYS = ("target", "model", "quant", "threads", "xnnpack", "delegate")
+
+
+def read_hosts_file(path: str) -> list[str]:
+    """One host per line; blank lines and ``#`` comments are skipped."""
+    try:
+        lines = open(path).read().splitlines()
+    except OSError as err:
+        raise UsageError(f"cannot read --hosts {path!r}: {err.strerror}") from None
+    hosts = [line.split("#", 1)[0].strip() for line in lines]
+    hosts = [h for h in hosts if h]
+    if not hosts:
+        raise UsageError(f"--hosts {path!r} names no host; write one [user@]host per line")
+    return hosts
+
+
+def run_fleet(hosts: list, measure: Callable[[object], HostOutcome]) -> list[HostOutcome]:
+    """``measure(host)`` for every host concurrently; outcomes in the order of ``hosts``."""
+    if len(hosts) == 1:
+        return [measure(hosts[0])]
+    with ThreadPoolExecutor(max_workers=min(len(hosts), MAX_PARALLEL), thread_name_prefix="edgekit-host") as pool:
+        return list(pool.map(measure, hosts))
+
+
+def aggregate(results: list[dict]) -> list[dict]:
+    """Per configuration across devices: the median p50, its min and max, and the spread (max - min) / median."""
+    groups: dict[tuple, list[dict]] = {}
+    for r in results:
+        groups.setdefault(tuple(r.get(k) for k in _CONFIG_KEYS), []).append(r)
+    rows = []
+    for key, docs in groups.items():
+        p50 = [d["latency_ms"]["p50"] for d in docs]
+        median = statistics.median(p50)
+        rows.append({**dict(zip(_CONFIG_KEYS, key, strict=True)), "devices": len(docs),
+                     "hosts": [d["host"] for d in docs], "median_p50_ms": round(median, 4),
+                     "min_p50_ms": round(min(p50), 4), "max_p50_ms": round(max(p50), 4),
+                     "spread": round((max(p50) - min(p50)) / median, 4) if median > 0 else None,
+                     "measured": True})
+    return rows

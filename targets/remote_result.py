@@ -1,0 +1,38 @@
+"""A device's measurement as a result record: the shape of a local one (``bench.result.build_result``), with
+``device`` describing the board that ran it and warnings about its governor, throttling and the Edge TPU.
+"""
+
+from __future__ import annotations
+
+from bench.result import build_result, warnings_for
+from bench.runner import Config
+from targets.remote import RemoteConfig
+
+EDGETPU_OP = "edgetpu-custom-op"
+
+
+def remote_config(cfg: Config, delegate: str | None) -> RemoteConfig:
+    return RemoteConfig(cfg.path, cfg.threads, cfg.runs, cfg.min_seconds, cfg.warmup, cfg.xnnpack, delegate)
+
+
+def to_result(cfg: Config, measured: dict, graph, macs: int, host: str) -> dict:
+    """The record ``--json``, the table and the results store share, for a run on ``host``."""
+    doc = build_result(cfg, measured, graph, macs)
+    device = {**measured["device"], "cpu_temp_c_after": measured["after"]["cpu_temp_c"],
+              "throttled_after": measured["after"]["throttled"]}
+    doc.update(device=device, host=host, delegate=measured.get("delegate"), tf_imported=measured["tf_imported"])
+    doc["warnings"] = warnings_for(doc["cv"], device.get("governor")) + device_warnings(device, graph,
+                                                                                        doc["delegate"])
+    return doc
+
+
+def device_warnings(device: dict, graph, delegate: str | None) -> list[str]:
+    out = []
+    flags = (device.get("throttled_after") or {}).get("flags") or []
+    if flags:
+        out.append(f"the board reports {', '.join(flags)} (vcgencmd get_throttled); use a 5 V/3 A supply and a "
+                   "heatsink, then measure again")
+    if delegate == "edgetpu" and not any(op.opcode == EDGETPU_OP for op in graph.ops):
+        out.append("the model has no Edge TPU op, so it ran on the CPU; compile it with edgetpu_compiler first "
+                   "(edgekit check MODEL --target coral-usb)")
+    return out
