@@ -74,6 +74,14 @@ class ResultStore:
             raise UsageError(f"no result or run {ref!r} in {str(self.path)!r}; see 'edgekit results'")
         return [self._doc(r) for r in rows]
 
+    def find(self, field: str, value) -> dict | None:
+        """The newest result whose document has ``field`` equal to ``value`` (e.g. a study's config key)."""
+        if not field.isidentifier():
+            raise ValueError(f"not a field name: {field!r}")
+        row = self._db.execute("SELECT id, run_id, doc FROM results WHERE json_extract(doc, ?) = ? "
+                               "ORDER BY id DESC LIMIT 1", [f"$.{field}", value]).fetchone()
+        return self._doc(row) if row else None
+
     def count(self) -> int:
         return int(self._db.execute("SELECT COUNT(*) FROM results").fetchone()[0])
 

@@ -14,8 +14,11 @@ from edgekit import __version__
 from edgekit.cli import bench as _bench
 from edgekit.cli import check as _check
 from edgekit.cli import convert as _convert
+from edgekit.cli import eval as _eval
 from edgekit.cli import info as _info
+from edgekit.cli import study as _study
 from edgekit.cli import targets as _targets
+from edgekit.cli import train as _train
 from edgekit.cli._common import err_console
 from edgekit.errors import EdgekitError
 
@@ -43,6 +46,9 @@ _bench.register(app)
 _check.register(app)
 _targets.register(app)
 _convert.register(app)
+_train.register(app)
+_eval.register(app)
+_study.register(app)
 
 # Typer vendors click from 0.25 on; take click's exception classes from typer's public BadParameter so this
 # works with either.

@@ -1,0 +1,166 @@
+"""The study's plots as PNG bytes (matplotlib, Agg). matplotlib is the ``[plot]`` extra, imported inside functions.
+
+Every plot marks estimates with hollow markers (or hatching) and measurements with filled ones.
+"""
+
+from __future__ import annotations
+
+import io
+
+MARKERS = ("o", "s", "^", "D", "v", "P", "X", "*", "<", ">")
+COLOURS = ("#1f77b4", "#d62728", "#2ca02c", "#9467bd", "#ff7f0e", "#8c564b", "#e377c2", "#17becf")
+KIND_COLOURS = {"standard conv": "#d62728", "depthwise": "#2ca02c", "pointwise (1x1)": "#1f77b4", "dense": "#7f7f7f"}
+
+
+def _plt():
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    plt.rcParams.update({"font.size": 11, "axes.titlesize": 12, "legend.fontsize": 9.5, "figure.dpi": 100})
+    return plt
+
+
+def _png(fig) -> bytes:
+    buf = io.BytesIO()
+    fig.savefig(buf, format="png", dpi=100, bbox_inches="tight")
+    _plt().close(fig)
+    return buf.getvalue()
+
+
+def _styles(rows: list[dict]) -> tuple[dict, dict]:
+    models = list(dict.fromkeys(r["model"] for r in rows))
+    targets = list(dict.fromkeys(r["target"] for r in rows))
+    return ({m: MARKERS[i % len(MARKERS)] for i, m in enumerate(models)},
+            {t: COLOURS[i % len(COLOURS)] for i, t in enumerate(targets)})
+
+
+def _point(ax, x, y, marker, colour, measured: bool, size: float = 70) -> None:
+    ax.scatter([x], [y], marker=marker, s=size, edgecolors=colour, linewidths=1.8,
+               facecolors=colour if measured else "none", zorder=3)
+
+
+def _legends(ax, markers: dict, colours: dict, titles: dict, colour_title: str = "target", extra=()) -> None:
+    from matplotlib.lines import Line2D
+
+    def handle(**kw):
+        return Line2D([], [], linestyle="none", markersize=8, markeredgewidth=1.6, **kw)
+
+    model_h = [handle(marker=mk, color="#444", markerfacecolor="#444", label=titles.get(m, m))
+               for m, mk in markers.items()]
+    target_h = [handle(marker="o", color=c, markerfacecolor=c, label=t) for t, c in colours.items()]
+    fill_h = [handle(marker="o", color="#444", markerfacecolor="#444", label="measured"),
+              handle(marker="o", color="#444", markerfacecolor="none", label="estimated"), *extra]
+    first = ax.legend(handles=model_h, title="model", loc="upper left", bbox_to_anchor=(1.01, 1.0))
+    ax.add_artist(first)
+    second = ax.legend(handles=target_h, title=colour_title, loc="upper left", bbox_to_anchor=(1.01, 0.52))
+    ax.add_artist(second)
+    ax.legend(handles=fill_h, title="marker", loc="upper left", bbox_to_anchor=(1.01, 0.22))
+
+
+def latency_vs_macs(rows: list[dict], titles: dict) -> bytes:
+    """p50 latency against MACs, log-log: a marker per model, a colour per target, hollow for estimates."""
+    plt = _plt()
+    rows = [r for r in rows if r["latency_ms"]["p50"] and r["macs"]]
+    markers, colours = _styles(rows)
+    fig, ax = plt.subplots(figsize=(9.5, 5.6))
+    for r in rows:
+        _point(ax, r["macs"] / 1e6, r["latency_ms"]["p50"], markers[r["model"]], colours[r["target"]],
+               r.get("measured", True))
+        ax.annotate(r["quant"], (r["macs"] / 1e6, r["latency_ms"]["p50"]), xytext=(6, -3),
+                    textcoords="offset points", fontsize=8, color="#555")
+    ax.set_xscale("log")
+    ax.set_yscale("log")
+    ax.set_xlabel("multiply-accumulates per inference (millions, log scale)")
+    ax.set_ylabel("p50 latency per inference (ms, log scale)")
+    ax.set_title("Latency vs compute, one image, batch 1")
+    ax.grid(True, which="major", alpha=0.35)
+    _legends(ax, markers, colours, titles)
+    return _png(fig)
+
+
+def size_by_quant(rows: list[dict], titles: dict) -> bytes:
+    """File size per model, one bar per quantization mode (log scale: LeNet-5 and VGG-16 differ 1000x)."""
+    plt = _plt()
+    sizes = {(r["model"], r["quant"]): r["size_mb"] for r in rows}
+    models = list(dict.fromkeys(r["model"] for r in rows))
+    quants = list(dict.fromkeys(r["quant"] for r in rows))
+    width = 0.8 / len(quants)
+    fig, ax = plt.subplots(figsize=(9.5, 5.0))
+    for i, q in enumerate(quants):
+        xs = [j + (i - (len(quants) - 1) / 2) * width for j in range(len(models))]
+        ys = [sizes.get((m, q), 0) for m in models]
+        bars = ax.bar(xs, ys, width * 0.95, label=q, color=COLOURS[i % len(COLOURS)])
+        for bar, y in zip(bars, ys, strict=True):
+            ax.annotate(f"{y:.3g}", (bar.get_x() + bar.get_width() / 2, y), xytext=(0, 2),
+                        textcoords="offset points", ha="center", fontsize=8)
+    ax.set_yscale("log")
+    ax.set_xticks(range(len(models)), [titles.get(m, m) for m in models])
+    ax.set_ylabel(".tflite file size (MB, log scale)")
+    ax.set_xlabel("model")
+    ax.set_title("Model size by quantization mode")
+    ax.legend(title="quantization")
+    ax.grid(True, axis="y", alpha=0.35)
+    return _png(fig)
+
+
+def pareto(points: list[tuple[float, float]]) -> list[tuple[float, float]]:
+    """The points no other point beats on both: lower latency (x) and higher accuracy (y); sorted by x."""
+    front, best = [], float("-inf")
+    for x, y in sorted(points, key=lambda p: (p[0], -p[1])):
+        if y > best:
+            front.append((x, y))
+            best = y
+    return front
+
+
+def accuracy_vs_latency(rows: list[dict], titles: dict, target: str) -> bytes:
+    """Measured accuracy against p50 latency on one target, with the Pareto front."""
+    plt = _plt()
+    rows = [r for r in rows if r["target"] == target and r.get("accuracy_pct") is not None
+            and r["latency_ms"]["p50"]]
+    markers, _ = _styles(rows)
+    quant_colours = {q: COLOURS[i % len(COLOURS)] for i, q in enumerate(dict.fromkeys(r["quant"] for r in rows))}
+    fig, ax = plt.subplots(figsize=(9.5, 5.4))
+    for r in rows:
+        _point(ax, r["latency_ms"]["p50"], r["accuracy_pct"], markers[r["model"]], quant_colours[r["quant"]],
+               r.get("measured", True))
+    front = pareto([(r["latency_ms"]["p50"], r["accuracy_pct"]) for r in rows])
+    if front:
+        ax.step([p[0] for p in front], [p[1] for p in front], where="post", color="#333", linestyle="--",
+                linewidth=1.2, zorder=2)
+    ax.set_xscale("log")
+    ax.set_xlabel(f"p50 latency on {target} (ms, log scale)")
+    ax.set_ylabel("top-1 accuracy on the validation split (%)")
+    est = "" if all(r.get("measured", True) for r in rows) else " (hollow: latency estimated)"
+    ax.set_title(f"Accuracy vs latency of the small trained variants on {target}{est}")
+    ax.grid(True, alpha=0.35)
+    from matplotlib.lines import Line2D
+
+    extra = [Line2D([], [], color="#333", linestyle="--", label="Pareto front")] if front else []
+    _legends(ax, markers, quant_colours, titles, "quantization", extra)
+    return _png(fig)
+
+
+def layer_macs(breakdowns: list[dict], titles: dict) -> bytes:
+    """Per-layer MACs, one bar per convolution or dense layer, coloured by layer kind; one panel per model."""
+    plt = _plt()
+    fig, axes = plt.subplots(len(breakdowns), 1, figsize=(10, 3.4 * len(breakdowns)), squeeze=False)
+    for ax, doc in zip(axes[:, 0], breakdowns, strict=True):
+        layers = doc["layers"]
+        ax.bar(range(len(layers)), [lyr["macs"] / 1e6 for lyr in layers],
+               color=[KIND_COLOURS[lyr["kind"]] for lyr in layers], width=0.85)
+        total = doc["total_macs"]
+        shares = ", ".join(f"{k} {100 * v / total:.2g}%" for k, v in doc["totals"].items() if v)
+        ax.set_title(f"{titles.get(doc['model'], doc['model'])}: {total / 1e6:,.0f} M MACs ({shares})")
+        ax.set_ylabel("MACs (millions)")
+        ax.set_xlabel("layer (convolution or dense, in order)")
+        ax.grid(True, axis="y", alpha=0.35)
+        ax.set_xlim(-0.8, len(layers) - 0.2)
+    from matplotlib.patches import Patch
+
+    handles = [Patch(color=c, label=k) for k, c in KIND_COLOURS.items()]
+    axes[0, 0].legend(handles=handles, title="layer kind", loc="upper right")
+    fig.tight_layout()
+    return _png(fig)

@@ -1,0 +1,224 @@
+"""The study written out: results.json, results.csv, report.md (with PNGs beside it) and a self-contained
+report.html (the same PNGs embedded as base64). Every number in the reports is a value of results.json,
+printed as is; estimated cells carry "est.".
+"""
+
+from __future__ import annotations
+
+import base64
+import csv
+import html
+import io
+import json
+import os
+import shutil
+import tempfile
+from pathlib import Path
+
+from edgekit.errors import EdgekitError
+
+COLUMNS = ("model", "input", "quant", "target", "how", "params (M)", "MACs (M)", "size (MB)", "p50 (ms)",
+           "p90 (ms)", "peak memory (MB)", "GMAC/s", "accuracy (%)", "ImageNet top-1 (%), published")
+PLOTS = {"latency_vs_macs.png": "Latency vs MACs (log-log): filled markers measured, hollow markers estimated",
+         "size_by_quant.png": "Model size by quantization mode",
+         "accuracy_vs_latency.png": "Accuracy vs latency of the trained small-input variants, with the Pareto front",
+         "layer_macs.png": "Per-layer MACs by layer kind: VGG-16 vs MobileNet v2"}
+EST_NOTE = ("est. = estimated by edgekit's cost model (docs/estimates.md), not measured; estimated memory is the "
+            "weights as stored plus peak live activations, not a process RSS.")
+_CSV_KEYS = ("model", "variant", "quant", "target", "measured", "estimate_method", "host", "threads", "input_shape",
+             "params", "macs", "size_bytes", "init_ms", "first_ms", "peak_rss_mb", "estimated_memory_mb",
+             "gmacs_per_s", "throughput_ips", "cv", "runs", "backend", "backend_version", "accuracy_pct",
+             "accuracy_note", "id", "run_id", "time_utc", "commit", "path")
+_LAT = ("min", "mean", "std", "p50", "p90", "p99")
+
+
+def _num(value) -> str:
+    return "-" if value is None else str(value)
+
+
+def cells(row: dict, notes: dict) -> list[str]:
+    """One table row; ``notes`` maps a model to its footnote number for the published column."""
+    from targets.estimate import cell
+
+    measured = row.get("measured", True)
+    memory = row["peak_rss_mb"] if measured else row.get("estimated_memory_mb")
+    how = "estimated" if not measured else f"measured on {row['host']}" if row.get("host") else "measured"
+    acc = "not measured" if row.get("accuracy_pct") is None else _num(row["accuracy_pct"])
+    pub = notes.get(row["model"])
+    return [row["model"], "x".join(map(str, row["input_shape"])), row["quant"], row["target"], how,
+            _num(row["params_m"]), _num(row["mmacs"]), _num(row["size_mb"]),
+            cell(_num(row["latency_ms"]["p50"]), row), cell(_num(row["latency_ms"]["p90"]), row),
+            cell(_num(memory), row), cell(_num(row["gmacs_per_s"]), row), acc,
+            f"{pub[0]} [{pub[1]}]" if pub else "-"]
+
+
+def footnotes(doc: dict) -> tuple[dict, list[str]]:
+    """Published top-1 per model as (value, footnote number), and the footnote texts."""
+    notes, texts = {}, []
+    for model, pub in doc["published_imagenet_top1"].items():
+        if pub["top1_pct"] is None:
+            continue
+        if pub["source"] not in texts:
+            texts.append(pub["source"])
+        notes[model] = (pub["top1_pct"], texts.index(pub["source"]) + 1)
+    return notes, texts
+
+
+def markdown(doc: dict, plots: list[str]) -> str:
+    notes, texts = footnotes(doc)
+    plan = doc["plan"]
+    out = ["# edgekit study", "",
+           f"edgekit {doc['edgekit']} (commit {doc['commit']}), {doc['time_utc']}, on {doc['host']['cpu']} "
+           f"({doc['host']['usable_cores']} cores). Models {', '.join(plan['models'])}; quantization "
+           f"{', '.join(plan['quants'])}; targets {', '.join(plan['targets'])}"
+           + (" (--quick: fewer timed runs and calibration samples)" if plan["quick"] else "") + ".", "",
+           "## Conclusion", ""]
+    out += [f"- {line}" for line in doc["conclusion"]]
+    out += ["", "## Results", "", "| " + " | ".join(COLUMNS) + " |", "|" + "---|" * len(COLUMNS)]
+    out += ["| " + " | ".join(cells(r, notes)) + " |" for r in doc["rows"]]
+    out += ["", EST_NOTE, "Accuracy is measured only on models trained here (--data); the published ImageNet "
+            "column is the architecture's figure from its source, never measured here:", ""]
+    out += [f"[{i}] {text}" + ("  " if i < len(texts) else "") for i, text in enumerate(texts, 1)]
+    if plots:
+        out += ["", "## Plots", ""]
+        out += [f"![{PLOTS[p]}]({p})" for p in plots]
+    out += ["", "## The seed's arithmetic, computed by edgekit.analysis", "", *_arithmetic(doc["arithmetic"])]
+    out += ["", "## MACs by layer kind", "", "| model | " + " | ".join(_kinds(doc)) + " | total |",
+            "|---|" + "---|" * (len(_kinds(doc)) + 1)]
+    for model, lay in doc["layers"].items():
+        out.append(f"| {model} | " + " | ".join(f"{v:,}" for v in lay["totals"].values())
+                   + f" | {lay['total_macs']:,} |")
+    out += _training(doc)
+    return "\n".join(out) + "\n"
+
+
+def _kinds(doc: dict) -> list[str]:
+    first = next(iter(doc["layers"].values()), {"totals": {}})
+    return list(first["totals"])
+
+
+def _arithmetic(a: dict) -> list[str]:
+    s, b = a["separable"], a["bottleneck"]
+    return ["| computation | MACs |", "|---|---|",
+            f"| standard 3x3 conv, 6x6x3 -> 4x4x5 | {s['standard']:,} |",
+            f"| depthwise 3x3 + pointwise 1x1, same shapes | {s['depthwise']:,} + {s['pointwise']:,} = "
+            f"{s['separable']:,} |",
+            f"| 5x5 conv, 28x28x192 -> 28x28x32 | {b['direct']:,} |",
+            f"| 1x1 to 16 channels, then 5x5 to 32 | {b['squeeze_1x1']:,} + {b['conv_5x5']:,} = "
+            f"{b['bottlenecked']:,} |"]
+
+
+def _training(doc: dict) -> list[str]:
+    if not doc["training"]:
+        return []
+    out = ["", "## Trained small-input variants (--data)", "",
+           "| model | input | epochs | train / val images | Keras val accuracy (%) |", "|---|---|---|---|---|"]
+    for m, t in doc["training"].items():
+        out.append(f"| {m} | {'x'.join(map(str, t['input_shape']))} | {t['epochs']} | {t['train_samples']} / "
+                   f"{t['val_samples']} | {_num(t['keras_val_accuracy_pct'])} |")
+    return out
+
+
+def html_page(doc: dict, plots: dict[str, bytes]) -> str:
+    """The same content as report.md, self-contained: PNGs inline, no external CSS or script."""
+    notes, texts = footnotes(doc)
+    e = html.escape
+    head = "".join(f"<th>{e(c)}</th>" for c in COLUMNS)
+    body = []
+    for r in doc["rows"]:
+        tds = "".join(f'<td class="{"est" if c.endswith(" est.") else ""}">{e(c)}</td>' for c in cells(r, notes))
+        body.append(f"<tr>{tds}</tr>")
+    figs = "".join(f'<figure><img alt="{e(PLOTS[n])}" src="data:image/png;base64,'
+                   f'{base64.b64encode(png).decode()}"><figcaption>{e(PLOTS[n])}</figcaption></figure>'
+                   for n, png in plots.items())
+    md = markdown(doc, [])
+    tail = md[md.index("## The seed's arithmetic"):]
+    return (f"<!doctype html><html><head><meta charset='utf-8'><title>edgekit study</title><style>{_CSS}</style>"
+            f"</head><body><h1>edgekit study</h1><p>{e(md.splitlines()[2])}</p>"
+            "<h2>Conclusion</h2><ul>" + "".join(f"<li>{e(c)}</li>" for c in doc["conclusion"]) + "</ul>"
+            f"<h2>Results</h2><table><tr>{head}</tr>{''.join(body)}</table><p>{e(EST_NOTE)}</p><ol>"
+            + "".join(f"<li>{e(t)}</li>" for t in texts) + f"</ol><h2>Plots</h2>{figs}"
+            f"{_md_tables_to_html(tail)}</body></html>\n")
+
+
+_CSS = ("body{font-family:sans-serif;max-width:1400px;margin:1em auto;padding:0 1em}table{border-collapse:collapse;"
+        "font-size:13px}td,th{border:1px solid #ccc;padding:2px 6px;text-align:right}td:nth-child(-n+5){text-align:"
+        "left}td.est{font-style:italic;color:#555;background:#f6f6f6}img{max-width:100%}figure{margin:1em 0}")
+
+
+def _md_tables_to_html(text: str) -> str:
+    """The tail of report.md (headings and pipe tables only) as HTML."""
+    out, in_table = [], False
+    for line in text.splitlines():
+        if line.startswith("|"):
+            if set(line) <= set("|-"):
+                continue
+            tag = "th" if not in_table else "td"
+            out.append(("<table>" if not in_table else "") + "<tr>" + "".join(
+                f"<{tag}>{html.escape(c.strip())}</{tag}>" for c in line.strip("|").split("|")) + "</tr>")
+            in_table = True
+            continue
+        if in_table:
+            out.append("</table>")
+            in_table = False
+        if line.startswith("## "):
+            out.append(f"<h2>{html.escape(line[3:])}</h2>")
+        elif line.strip():
+            out.append(f"<p>{html.escape(line)}</p>")
+    return "".join(out) + ("</table>" if in_table else "")
+
+
+def csv_text(rows: list[dict], published: dict) -> str:
+    buf = io.StringIO()
+    w = csv.writer(buf)
+    w.writerow([*_CSV_KEYS, *(f"{k}_ms" for k in _LAT), "published_imagenet_top1_pct"])
+    for r in rows:
+        values = [r.get(k) for k in _CSV_KEYS]
+        values[_CSV_KEYS.index("input_shape")] = "x".join(map(str, r["input_shape"]))
+        w.writerow(values + [r["latency_ms"].get(k) for k in _LAT] + [published[r["model"]]["top1_pct"]])
+    return buf.getvalue()
+
+
+def make_plots(doc: dict) -> dict[str, bytes]:
+    """The PNGs that apply: accuracy vs latency only when accuracy was measured."""
+    from bench import plots
+    from bench.study_summary import titles
+
+    t, rows = titles(), doc["rows"]
+    zoo = [r for r in rows if r["variant"] == "zoo"]
+    out = {"latency_vs_macs.png": plots.latency_vs_macs(zoo, t), "size_by_quant.png": plots.size_by_quant(zoo, t)}
+    trained = [r for r in rows if r.get("accuracy_pct") is not None]
+    if trained:
+        target = "cpu" if any(r["target"] == "cpu" for r in trained) else trained[0]["target"]
+        out["accuracy_vs_latency.png"] = plots.accuracy_vs_latency(trained, t, target)
+    if doc["layers"]:
+        out["layer_macs.png"] = plots.layer_macs(list(doc["layers"].values()), t)
+    return out
+
+
+def write(out: Path, doc: dict, force: bool) -> None:
+    """Write every file into a fresh folder beside ``out``, then swap it in: never a half-written --out."""
+    plots = make_plots(doc)
+    files = {"results.json": json.dumps(doc, indent=2, default=str) + "\n",
+             "results.csv": csv_text(doc["rows"], doc["published_imagenet_top1"]),
+             "report.md": markdown(doc, list(plots)), "report.html": html_page(doc, plots), **plots}
+    out = out.resolve()
+    if out.exists() and not force:
+        raise EdgekitError(f"--out {str(out)!r} appeared while the study ran; pass --force or choose another")
+    try:
+        out.parent.mkdir(parents=True, exist_ok=True)
+        tmp = Path(tempfile.mkdtemp(prefix=f".{out.name}.", dir=out.parent))
+        umask = os.umask(0)
+        os.umask(umask)
+        os.chmod(tmp, 0o777 & ~umask)  # mkdtemp makes it private; --out is an ordinary folder
+        for name, content in files.items():
+            (tmp / name).write_bytes(content if isinstance(content, bytes) else content.encode())
+        old = None
+        if out.exists():
+            old = out.parent / f".{out.name}.old-{os.getpid()}"
+            os.replace(out, old)
+        os.replace(tmp, out)
+        if old is not None:
+            shutil.rmtree(old, ignore_errors=True)
+    except OSError as err:
+        raise EdgekitError(f"cannot write --out {str(out)!r}: {err.strerror or err}") from None

@@ -1,0 +1,282 @@
+"""``edgekit study``'s collection: convert each model once per quant, then measure or estimate it on every
+target, reusing the converter cache and the results database so that a re-run measures only what is missing.
+
+Each finished measurement is in the database as soon as it is taken, so Ctrl-C loses only the one running.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import hashlib
+import os
+import sys
+import time
+import uuid
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from bench.study_plan import Cell, StudyPlan, eta_convert, eta_measure, eta_train, models_dir
+
+Say = Callable[[str], None]
+
+
+@dataclass
+class Converted:
+    """One model x quant x variant as a file, with what the converter and the analysis know of it."""
+
+    path: Path
+    params: int
+    input_shape: tuple[int, ...]
+    cost: object  # edgekit.analysis.CostReport of the .tflite
+    graph: object
+    digest: str
+
+
+@dataclass
+class Collected:
+    rows: list[dict] = field(default_factory=list)
+    new_measurements: int = 0
+    reused_measurements: int = 0
+    estimates: int = 0
+    conversions: dict = field(default_factory=dict)  # (variant, model, quant) -> Converted
+    accuracy: dict = field(default_factory=dict)  # model -> training summary (with --data)
+
+
+def file_digest(path: Path) -> str:
+    with open(path, "rb") as f:
+        return hashlib.file_digest(f, "sha256").hexdigest()
+
+
+def tflite_path(plan: StudyPlan, variant: str, model: str, quant: str) -> Path:
+    tag = "_quick" if plan.quick else ""
+    if variant == "zoo":
+        return models_dir() / f"{model}_{quant}{tag}.tflite"
+    return models_dir() / "trained" / f"{model}_{_data_tag(plan)}{tag}_{quant}.tflite"
+
+
+def _data_tag(plan: StudyPlan) -> str:
+    if plan.data.kind == "digits":
+        return "digits"
+    return "data-" + hashlib.sha256(str(Path(plan.data.path).resolve()).encode()).hexdigest()[:8]
+
+
+def study_key(digest: str, target: str, threads: int | None, plan: StudyPlan) -> str:
+    """What makes two measurements the same: the file's content, where and how it ran."""
+    s = plan.settings
+    parts = [digest, target, str(threads), plan.hosts.get(target, ""), str(s.runs), str(s.min_seconds),
+             str(s.warmup)]
+    return hashlib.sha256("|".join(parts).encode()).hexdigest()[:24]
+
+
+def threads_for(plan: StudyPlan, target: str) -> int | None:
+    """--threads, else every core of the target (this machine's usable cores for cpu)."""
+    if plan.threads is not None or target == "gpu":
+        return None if target == "gpu" else plan.threads
+    if target == "cpu":
+        import os
+
+        return len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count() or 1
+    from targets.registry import get_target
+
+    cpu = get_target(target).cpu
+    return cpu.cores if cpu else None
+
+
+def expected_seconds(plan: StudyPlan, store) -> tuple[float, dict]:
+    """Predicted wall time, and what is already done (files converted, measurements in the database)."""
+    s = plan.settings
+    total, done = 0.0, {"conversions": 0, "measurements": 0}
+    digests: dict[Path, str | None] = {}
+    for cell in plan.cells():
+        path = tflite_path(plan, cell.variant, cell.model, cell.quant)
+        if path not in digests:
+            digests[path] = file_digest(path) if path.is_file() else None
+            if digests[path] is None:
+                total += eta_convert(cell.model, cell.quant, s) * (0.3 if cell.variant == "trained" else 1)
+            else:
+                done["conversions"] += 1
+        if not plan.measured_here(cell.target):
+            continue
+        key = digests[path] and study_key(digests[path], cell.target, threads_for(plan, cell.target), plan)
+        if key and store.find("study_key", key) is not None:
+            done["measurements"] += 1
+        else:
+            total += eta_measure(cell.model, s) * (0.1 if cell.variant == "trained" else 1)
+    if plan.data is not None:
+        for m in plan.models:
+            if not _trained_path(plan, m).is_file():
+                total += eta_train(m, s)
+    return total, done
+
+
+@contextlib.contextmanager
+def quiet_fds(log: Path) -> Iterator[None]:
+    """Send file descriptors 1 and 2 to ``log`` (TensorFlow prints captures and warnings from C++ and Python)."""
+    log.parent.mkdir(parents=True, exist_ok=True)
+    sys.stdout.flush()
+    sys.stderr.flush()
+    saved = os.dup(1), os.dup(2)
+    with open(log, "ab") as f:
+        try:
+            os.dup2(f.fileno(), 1)
+            os.dup2(f.fileno(), 2)
+            yield
+        finally:
+            sys.stdout.flush()
+            sys.stderr.flush()
+            os.dup2(saved[0], 1)
+            os.dup2(saved[1], 2)
+            os.close(saved[0])
+            os.close(saved[1])
+
+
+def collect(plan: StudyPlan, store, advance: Callable[[Cell, str], None], say: Say,
+            heavy: Callable[[str], contextlib.AbstractContextManager] | None = None) -> Collected:
+    """Every cell of the grid, in order; ``advance(cell, what)`` after each (``what``: measured, reused, ...).
+
+    ``heavy(description)`` wraps each cold conversion and training (e.g. to pause a progress display while
+    TensorFlow's output goes to a log)."""
+    run_id = uuid.uuid4().hex[:12]
+    out = Collected()
+    by_model: dict[tuple[str, str], list[Cell]] = {}
+    for cell in plan.cells():
+        by_model.setdefault((cell.variant, cell.model), []).append(cell)
+    for (variant, model), cells in by_model.items():
+        trained = None
+        if variant == "trained":
+            with _wrap(heavy, f"training {model} on {plan.data.describe()}", _trained_path(plan, model)):
+                trained = _train(plan, model, say, out)
+        for quant in plan.quants:
+            with _wrap(heavy, f"converting {model} {quant}", tflite_path(plan, variant, model, quant)):
+                conv = _convert(plan, variant, model, quant, trained, say)
+            out.conversions[(variant, model, quant)] = conv
+            accuracy = _accuracy(plan, model, quant, conv, trained) if trained is not None else None
+            for cell in (c for c in cells if c.quant == quant):
+                row, what = _row(plan, cell, conv, store, run_id)
+                out.new_measurements += what == "measured"
+                out.reused_measurements += what == "reused"
+                out.estimates += what == "estimated"
+                out.rows.append(_decorate(row, cell, conv, accuracy))
+                advance(cell, what)
+    return out
+
+
+def _wrap(heavy, what: str, product: Path):
+    """``heavy(what)`` when ``product`` is not there yet (a cold conversion or training), else nothing."""
+    return heavy(what) if heavy is not None and not product.is_file() else contextlib.nullcontext()
+
+
+def _trained_path(plan: StudyPlan, model: str) -> Path:
+    tag = "_quick" if plan.quick else ""
+    return models_dir() / "trained" / f"{model}_{_data_tag(plan)}{tag}.keras"
+
+
+def _train(plan: StudyPlan, model: str, say: Say, out: Collected) -> Path:
+    from bench.study_accuracy import small_input, train_small
+
+    path = _trained_path(plan, model)
+    doc = train_small(model, plan.data, path, small_input(model), plan.settings.epochs, say)
+    out.accuracy[model] = doc
+    return path
+
+
+def _convert(plan: StudyPlan, variant: str, model: str, quant: str, trained: Path | None, say: Say) -> Converted:
+    from converters import convert
+    from edgekit.analysis import analyze_graph, read_tflite
+
+    out = tflite_path(plan, variant, model, quant)
+    out.parent.mkdir(parents=True, exist_ok=True)
+    if trained is None:
+        result = convert(model, quant, samples=plan.settings.samples, output=out, force=True,
+                         notify=lambda _m: None)
+    else:
+        from bench.study_accuracy import convert_trained
+
+        result = convert_trained(trained, quant, plan.data, plan.settings.samples, out)
+    graph = read_tflite(out)
+    cost = analyze_graph(graph, model)
+    if not result.cached:
+        say(f"converted {model} {quant}{' (trained)' if trained else ''} in {result.seconds:.0f} s")
+    return Converted(out, int(result.metadata.get("params") or cost.params), cost.input_shape, cost, graph,
+                     file_digest(out))
+
+
+def _row(plan: StudyPlan, cell: Cell, conv: Converted, store, run_id: str) -> tuple[dict, str]:
+    threads = threads_for(plan, cell.target)
+    if not plan.measured_here(cell.target):
+        from targets.estimate import estimate_bench
+
+        return estimate_bench(conv.path, cell.target, threads, model=cell.model, quant=cell.quant), "estimated"
+    key = study_key(conv.digest, cell.target, threads, plan)
+    found = store.find("study_key", key)
+    if found is not None:
+        return found, "reused"
+    doc = _measure(plan, cell, conv, threads)
+    doc["study_key"] = key
+    doc["id"] = store.add(run_id, doc)
+    doc["run_id"] = run_id
+    return doc, "measured"
+
+
+def _measure(plan: StudyPlan, cell: Cell, conv: Converted, threads: int | None) -> dict:
+    from bench.result import build_result
+    from bench.runner import Config, run_child
+
+    s = plan.settings
+    cfg = Config(str(conv.path), cell.model, cell.quant, cell.target, threads, True, s.runs, s.min_seconds,
+                 s.warmup)
+    if cell.target in plan.hosts:
+        return _measure_remote(cfg, cell.target, plan.hosts[cell.target], conv)
+    return build_result(cfg, run_child(cfg), conv.graph, conv.cost.macs)
+
+
+def _measure_remote(cfg, target: str, host: str, conv: Converted) -> dict:
+    """One configuration on a device over ssh, through the path ``edgekit bench --host`` uses."""
+    from edgekit.errors import UsageError
+
+    try:
+        from targets.remote import measure_host
+        from targets.remote_result import remote_config, to_result
+        from targets.ssh import SshOptions, parse_host
+    except ImportError as err:
+        raise UsageError(f"--host {target}={host}: this edgekit has no ssh measurement ({err}); drop --host to "
+                         "estimate the target") from None
+    from targets.registry import get_target
+
+    outcome = measure_host(parse_host(host), [remote_config(cfg, get_target(target).delegate)],
+                           SshOptions.from_env())
+    if outcome.error is not None:
+        raise outcome.error
+    return to_result(cfg, outcome.measured[0][1], conv.graph, conv.cost.macs, host)
+
+
+def _accuracy(plan: StudyPlan, model: str, quant: str, conv: Converted, trained: Path) -> dict:
+    from bench.study_accuracy import evaluate
+
+    return evaluate(conv.path, conv.digest, plan.data, trained)
+
+
+def _decorate(row: dict, cell: Cell, conv: Converted, accuracy: dict | None) -> dict:
+    """The bench record plus the study's columns; the display fields are the exact numbers the report shows."""
+    row = dict(row)
+    row.pop("ops", None)
+    est_mem = None
+    if not row.get("measured", True):
+        est_mem = round(((conv.cost.stored_weight_bytes or 0) + conv.cost.activation_peak_bytes) / 2**20, 1)
+        row["estimated_memory_mb"] = est_mem
+        row["estimated_memory_method"] = ("weights as stored plus peak live activations (edgekit.analysis); "
+                                          "no runtime overhead")
+    row.update(variant=cell.variant, input_shape=list(conv.input_shape), params=conv.params,
+               params_m=round(conv.params / 1e6, 3), mmacs=round(conv.cost.macs / 1e6, 2),
+               size_mb=round(row["size_bytes"] / 1e6, 3), target=cell.target, model=cell.model, quant=cell.quant)
+    if accuracy is None:
+        row.update(accuracy_pct=None, accuracy_note="not measured: random weights at the architecture's default "
+                   "input (costs only); run with --data for trained small-input variants")
+    else:
+        row.update(accuracy_pct=accuracy["accuracy_pct"], accuracy_note=accuracy["note"])
+    return row
+
+
+def elapsed(start: float) -> float:
+    return round(time.perf_counter() - start, 1)

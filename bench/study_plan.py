@@ -1,0 +1,180 @@
+"""What ``edgekit study`` will do: the validated arguments, the grid of model x quant x target, and its ETA.
+
+Everything here is checked before any work starts, so a typo costs nothing. No TensorFlow, no matplotlib.
+"""
+
+from __future__ import annotations
+
+import os
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import NamedTuple
+
+from edgekit.errors import UsageError
+
+DEFAULT_MODELS = ("lenet5", "alexnet", "vgg16", "resnet50", "googlenet", "mobilenet", "mobilenetv2")
+QUICK_MODELS = ("lenet5", "vgg16", "resnet50", "mobilenet", "mobilenetv2")
+DEFAULT_QUANTS = ("fp32", "fp16", "int8")
+QUICK_QUANTS = ("fp32", "int8")
+DEFAULT_TARGETS = ("cpu", "rpi4", "coral-usb")
+
+# Published cost at the default input, GMACs and millions of parameters (the papers), used only to predict how
+# long a conversion or a measurement will take before the model is built. Results never use these.
+_SIZE_HINT = {"lenet5": (0.0004, 0.06), "alexnet": (0.72, 61.0), "vgg16": (15.5, 138.0), "resnet18": (1.8, 11.7),
+              "resnet34": (3.6, 21.8), "resnet50": (3.9, 25.6), "googlenet": (1.5, 7.0),
+              "inceptionv3": (5.7, 23.9), "mobilenet": (0.57, 4.2), "mobilenetv2": (0.30, 3.5)}
+
+
+@dataclass(frozen=True)
+class Settings:
+    """How hard to measure and calibrate. ``--quick`` trades statistics for time; each result records them."""
+
+    runs: int
+    min_seconds: float
+    warmup: int
+    samples: int  # calibration samples for int8 / int16x8
+    epochs: int | None  # training epochs with --data; None is the recipe's
+
+    def to_dict(self) -> dict:
+        return {"runs": self.runs, "min_seconds": self.min_seconds, "warmup": self.warmup,
+                "calibration_samples": self.samples, "epochs": self.epochs}
+
+
+FULL = Settings(runs=50, min_seconds=1.0, warmup=1, samples=20, epochs=None)
+QUICK = Settings(runs=5, min_seconds=0.2, warmup=1, samples=8, epochs=5)
+
+
+@dataclass(frozen=True)
+class StudyPlan:
+    """The validated arguments of one study."""
+
+    models: tuple[str, ...]
+    quants: tuple[str, ...]
+    targets: tuple[str, ...]
+    hosts: dict = field(default_factory=dict)  # target key -> host text
+    data: object | None = None  # an edgekit.data.DataSource
+    threads: int | None = None
+    quick: bool = False
+    out: Path = Path("study")
+    force: bool = False
+    db: Path | None = None
+
+    @property
+    def settings(self) -> Settings:
+        return QUICK if self.quick else FULL
+
+    def cells(self) -> list[Cell]:
+        """The grid, model-major so that each model converts once per quant and is then measured everywhere."""
+        variants = ("zoo", "trained") if self.data is not None else ("zoo",)
+        return [Cell(m, q, t, v) for v in variants for m in self.models for q in self.quants for t in self.targets]
+
+    def measured_here(self, target: str) -> bool:
+        return target in ("cpu", "gpu") or target in self.hosts
+
+    def to_dict(self) -> dict:
+        return {"models": list(self.models), "quants": list(self.quants), "targets": list(self.targets),
+                "hosts": dict(self.hosts), "data": self.data.describe() if self.data else None,
+                "threads": self.threads, "quick": self.quick, "settings": self.settings.to_dict()}
+
+
+class Cell(NamedTuple):
+    model: str
+    quant: str
+    target: str
+    variant: str  # "zoo": default input, random weights; "trained": small input trained on --data
+
+
+def _names(text: str | None, default: tuple[str, ...], what: str) -> list[str]:
+    from bench.sources import parse_list
+
+    items = parse_list(text, what, lambda s: s.lower()) if text is not None else list(default)
+    return list(dict.fromkeys(items))
+
+
+def parse_hosts(values: list[str] | None, targets: list[str]) -> dict:
+    """``["rpi4=pi@raspberrypi"]`` -> ``{"rpi4": "pi@raspberrypi"}``, each target known, remote and studied."""
+    from targets.registry import Reach, get_target
+
+    hosts = {}
+    for text in values or []:
+        name, sep, host = text.partition("=")
+        if not sep or not name.strip() or not host.strip():
+            raise UsageError(f"--host {text!r} must be TARGET=HOST, e.g. --host rpi4=pi@raspberrypi.local")
+        target = get_target(name.strip())  # an unknown target: "unknown target ..., choose from ..."
+        if target.reach is Reach.LOCAL:
+            raise UsageError(f"--host {text!r}: {target.key} is this machine and is measured here; --host is for "
+                             "device targets (rpi4, rpi5, coral-usb, ...)")
+        if target.key not in targets:
+            raise UsageError(f"--host {text!r}: {target.key} is not in --targets ({', '.join(targets)}); add it")
+        if target.key in hosts:
+            raise UsageError(f"--host names {target.key} twice; give one host per target")
+        _check_host(host.strip())
+        hosts[target.key] = host.strip()
+    return hosts
+
+
+def _check_host(host: str) -> None:
+    try:
+        from targets.ssh import parse_host
+    except ImportError:  # the ssh path is optional; without it the host is refused when measuring
+        return
+    parse_host(host)
+
+
+def make_plan(models: str | None, quants: str | None, targets: str | None, hosts: list[str] | None,
+              data: str | None, threads: int | None, quick: bool, out: Path, force: bool,
+              db: Path | None) -> StudyPlan:
+    """Validate every argument; the first problem is a UsageError naming it and what is allowed."""
+    from converters.modes import get_mode
+    from edgekit.models.registry import get_spec
+    from targets.registry import get_target
+
+    model_list = [get_spec(m).name.value for m in _names(models, QUICK_MODELS if quick else DEFAULT_MODELS,
+                                                          "--models")]
+    quant_list = [get_mode(q).mode.value for q in _names(quants, QUICK_QUANTS if quick else DEFAULT_QUANTS,
+                                                         "--quant")]
+    target_list = list(dict.fromkeys(get_target(t).key for t in _names(targets, DEFAULT_TARGETS, "--targets")))
+    if threads is not None and threads < 1:
+        raise UsageError(f"--threads must be 1 or more, got {threads}")
+    source = None
+    if data is not None:
+        from edgekit.data import parse_data
+
+        source = parse_data(data)
+    out = Path(out).expanduser()
+    if out.exists() and not force:
+        raise UsageError(f"--out {str(out)!r} already exists; pass --force to replace it or choose another folder")
+    if out.exists() and not out.is_dir():
+        raise UsageError(f"--out {str(out)!r} is a file; give a folder")
+    return StudyPlan(tuple(model_list), tuple(quant_list), tuple(target_list), parse_hosts(hosts, target_list),
+                     source, threads, quick, out, force, db)
+
+
+def models_dir() -> Path:
+    """Where the study keeps its converted files (beside edgekit bench's): ``$EDGEKIT_BENCH_DIR/study``."""
+    return Path(os.environ.get("EDGEKIT_BENCH_DIR", "~/.edgekit/bench")).expanduser() / "study"
+
+
+def eta_convert(model: str, quant: str, settings: Settings) -> float:
+    """Seconds a cold conversion takes on a 2-core machine (fitted on VGG-16 and MobileNet v2 runs here)."""
+    gmacs, mparams = _SIZE_HINT.get(model, (2.0, 20.0))
+    base = 10 + 0.3 * mparams
+    if quant in ("int8", "int16x8"):
+        return base + 15 + 0.3 * settings.samples * gmacs
+    return base
+
+
+def eta_measure(model: str, settings: Settings) -> float:
+    """Seconds one local measurement takes: process start, loading, warmup and timed runs."""
+    gmacs, mparams = _SIZE_HINT.get(model, (2.0, 20.0))
+    latency = gmacs / 20.0  # about 20 GMAC/s on two x86 cores
+    return 2.0 + mparams * 4e-3 + (settings.warmup + 1) * latency + max(settings.runs * latency,
+                                                                        settings.min_seconds)
+
+
+def eta_train(model: str, settings: Settings, train_samples: int = 1437) -> float:
+    """Seconds to train the small-input variant (32x32): forward and backward, about 3x the forward MACs."""
+    gmacs, _ = _SIZE_HINT.get(model, (2.0, 20.0))
+    epochs = settings.epochs or 30
+    small = gmacs * (32 / 224) ** 2 if model != "lenet5" else gmacs
+    return 10 + epochs * train_samples * 3 * small / 10.0

@@ -1,0 +1,107 @@
+"""The study as one document (what results.json holds), and its conclusion, computed from the rows."""
+
+from __future__ import annotations
+
+from bench.study_facts import published, seed_arithmetic
+
+FORMAT = "edgekit-study/1"
+
+
+def titles() -> dict:
+    from edgekit.models.registry import REGISTRY
+
+    return {spec.name.value: spec.title for spec in REGISTRY.values()}
+
+
+def document(plan, collected, layers: dict, seconds: float) -> dict:
+    """Everything the report shows, in the order it shows it."""
+    from bench.provenance import device, git_commit, utc_now
+    from edgekit import __version__
+
+    doc = {"format": FORMAT, "edgekit": __version__, "commit": git_commit(), "time_utc": utc_now(),
+           "host": device(), "plan": plan.to_dict(), "seconds": seconds,
+           "counts": {"rows": len(collected.rows), "measured_now": collected.new_measurements,
+                      "reused_from_db": collected.reused_measurements, "estimated": collected.estimates},
+           "rows": collected.rows, "training": collected.accuracy,
+           "published_imagenet_top1": published(list(plan.models)), "arithmetic": seed_arithmetic(),
+           "layers": layers}
+    doc["conclusion"] = conclusion(doc)
+    return doc
+
+
+def _how(*rows: dict) -> str:
+    kinds = {bool(r.get("measured", True)) for r in rows}
+    return "measured" if kinds == {True} else "estimated" if kinds == {False} else "measured and estimated"
+
+
+def _pick(rows: list[dict], target: str, model: str, quant: str, variant: str = "zoo") -> dict | None:
+    return next((r for r in rows if (r["target"], r["model"], r["quant"], r["variant"]) ==
+                 (target, model, quant, variant) and r["latency_ms"]["p50"]), None)
+
+
+def _pair(rows: list[dict], target: str) -> tuple[dict, dict] | None:
+    """The cheap and the expensive row: MobileNet v2 int8 vs VGG-16 fp32 when studied, else fastest vs slowest."""
+    fast = _pick(rows, target, "mobilenetv2", "int8")
+    slow = _pick(rows, target, "vgg16", "fp32")
+    on = [r for r in rows if r["target"] == target and r["variant"] == "zoo" and r["latency_ms"]["p50"]]
+    if not on:
+        return None
+    fast = fast or min(on, key=lambda r: r["latency_ms"]["p50"])
+    slow = slow or max(on, key=lambda r: r["latency_ms"]["p50"])
+    return None if fast is slow else (fast, slow)
+
+
+def _accuracy_clause(doc: dict, target: str, fast: dict, slow: dict, t: dict) -> str:
+    rows = doc["rows"]
+    a = _pick(rows, target, fast["model"], fast["quant"], "trained")
+    b = _pick(rows, target, slow["model"], slow["quant"], "trained")
+    if a and b and a["accuracy_pct"] is not None and b["accuracy_pct"]:
+        share = 100 * a["accuracy_pct"] / b["accuracy_pct"]
+        return (f" at {share:.0f}% of its accuracy ({a['accuracy_pct']}% vs {b['accuracy_pct']}% top-1 on "
+                f"{doc['plan']['data']}, small-input variants)")
+    pub = doc["published_imagenet_top1"]
+    pa, pb = pub.get(fast["model"], {}).get("top1_pct"), pub.get(slow["model"], {}).get("top1_pct")
+    text = "; accuracy not measured (run with --data)"
+    if pa and pb and fast["model"] != slow["model"]:
+        text += (f"; published ImageNet top-1 is {pa}% for {t[fast['model']]} (float) vs {pb}% for "
+                 f"{t[slow['model']]}")
+    return text
+
+
+def _pct(part: int, total: int) -> str:
+    p = 100 * part / total
+    return f"{p:.0f}%" if p >= 1 else f"{p:.1f}%"
+
+
+def _ratio(r: float, less: str, more: str) -> str:
+    """2.0 -> "2 times fewer"; 0.5 -> "2 times more" (three significant digits)."""
+    return f"{r:.3g} times {less}" if r >= 1 else f"{1 / r:.3g} times {more}"
+
+
+def conclusion(doc: dict) -> list[str]:
+    """A few sentences, every number taken from the document."""
+    t = titles()
+    out = []
+    for target in doc["plan"]["targets"]:
+        pair = _pair(doc["rows"], target)
+        if pair is None:
+            continue
+        fast, slow = pair
+        speed = slow["latency_ms"]["p50"] / fast["latency_ms"]["p50"]
+        what = [f"a {_ratio(slow['size_bytes'] / fast['size_bytes'], 'smaller', 'larger')} file"]
+        if fast["model"] != slow["model"]:
+            what.insert(0, f"{_ratio(slow['macs'] / fast['macs'], 'fewer', 'more')} MACs")
+        out.append(f"{t[fast['model']]} {fast['quant']} is {_ratio(speed, 'faster', 'slower')} than "
+                   f"{t[slow['model']]} {slow['quant']} on {target} ({_how(fast, slow)}: "
+                   f"{fast['latency_ms']['p50']} ms vs {slow['latency_ms']['p50']} ms), with {' and '.join(what)}"
+                   + _accuracy_clause(doc, target, fast, slow, t) + ".")
+    sep, neck = doc["arithmetic"]["separable"], doc["arithmetic"]["bottleneck"]
+    out.append(f"The seed's arithmetic holds: a depthwise-separable 3x3 convolution costs {sep['depthwise']} + "
+               f"{sep['pointwise']} = {sep['separable']} MACs instead of {sep['standard']} ({sep['ratio']} times "
+               f"fewer), and a 1x1 bottleneck cuts the 5x5 Inception branch from {neck['direct']:,} to "
+               f"{neck['bottlenecked']:,} MACs ({neck['ratio']} times fewer).")
+    for model, layers in doc["layers"].items():
+        total = layers["total_macs"]
+        shares = ", ".join(f"{_pct(v, total)} {k}" for k, v in layers["totals"].items() if v)
+        out.append(f"{t[model]} spends its {total / 1e6:,.0f} M MACs as {shares}.")
+    return out

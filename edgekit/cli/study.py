@@ -1,0 +1,130 @@
+"""``edgekit study``: the deployment-cost study in one command (bench.study collects, bench.report writes)."""
+
+from __future__ import annotations
+
+import contextlib
+import time
+from pathlib import Path
+from typing import Annotated
+
+import typer
+
+from edgekit.cli._common import err_console
+
+_MODELS = "Comma-separated zoo models (default lenet5,alexnet,vgg16,resnet50,googlenet,mobilenet,mobilenetv2; " \
+          "with --quick lenet5,vgg16,resnet50,mobilenet,mobilenetv2)."
+
+
+def study(out: Annotated[Path, typer.Option("--out", help="Folder for results.json/.csv, report.md/.html and plots.",
+                                            show_default=False)],
+          models: Annotated[str | None, typer.Option("--models", help=_MODELS)] = None,
+          quant: Annotated[str | None, typer.Option("--quant", help="Quantization modes (default fp32,fp16,int8; "
+                                                    "with --quick fp32,int8).")] = None,
+          targets: Annotated[str | None, typer.Option("--targets", help="Targets (default cpu,rpi4,coral-usb); "
+                                                      "device targets are estimated unless --host names them.")] = None,
+          host: Annotated[list[str] | None, typer.Option("--host", help="TARGET=HOST: measure TARGET over ssh on "
+                                                         "HOST ([user@]host); repeatable.")] = None,
+          data: Annotated[str | None, typer.Option("--data", help="digits or a folder of class subfolders: train "
+                                                   "small-input variants and measure their accuracy.")] = None,
+          threads: Annotated[int | None, typer.Option("--threads", help="CPU threads (default: each target's "
+                                                      "cores).")] = None,
+          quick: Annotated[bool, typer.Option("--quick", help="Fewer timed runs, calibration samples and epochs; "
+                                              "for a first look.")] = False,
+          force: Annotated[bool, typer.Option("--force", help="Replace an existing --out.")] = False,
+          db: Annotated[Path | None, typer.Option("--db", help="Results database (default "
+                                                  "~/.edgekit/results.db).")] = None) -> None:
+    """Params, MACs, size, latency, memory and accuracy of each model x quant x target, with report and plots."""
+    from bench.store import ResultStore
+    from bench.study_plan import make_plan
+
+    plan = make_plan(models, quant, targets, host, data, threads, quick, out, force, db)
+    store = ResultStore(db)
+    _check_plot_extra()
+    from bench.study import expected_seconds
+
+    eta, done = expected_seconds(plan, store)
+    cells = plan.cells()
+    err_console.print(f"study: {len(cells)} rows ({len(plan.models)} models x {len(plan.quants)} quant x "
+                      f"{len(plan.targets)} targets{' x 2 variants' if plan.data else ''}); "
+                      f"{done['conversions']} conversions and {done['measurements']} measurements already done; "
+                      f"expected total time: {_duration(eta)}", markup=False, soft_wrap=True)
+    started = time.perf_counter()
+    collected = _collect(plan, store, cells)
+    _write(plan, collected, time.perf_counter() - started)
+
+
+def _collect(plan, store, cells):
+    from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
+
+    from bench.study import collect, quiet_fds
+    from bench.study_plan import models_dir
+
+    columns = (TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(), TimeElapsedColumn())
+    done = []
+    log = models_dir() / "study.log"
+    try:
+        with Progress(*columns, console=err_console, transient=True) as bar:
+            task = bar.add_task("study", total=len(cells))
+
+            def advance(cell, what):
+                done.append(what)
+                bar.update(task, advance=1, description=f"{cell.model} {cell.quant} {cell.target}: {what}")
+
+            def say(text):
+                bar.console.print(text, markup=False, soft_wrap=True)
+
+            @contextlib.contextmanager
+            def heavy(what):
+                bar.console.print(f"{what} (TensorFlow's output goes to {log})", markup=False, soft_wrap=True)
+                bar.stop()
+                try:
+                    with quiet_fds(log):
+                        yield
+                finally:
+                    bar.start()
+
+            return collect(plan, store, advance, say, heavy)
+    except KeyboardInterrupt:
+        kept = sum(w == "measured" for w in done)
+        err_console.print(f"edgekit: error: interrupted; {kept} new measurement(s) and every finished conversion "
+                          f"are kept in {store.path} and the converter cache: run the same command again to "
+                          "continue", markup=False, soft_wrap=True)
+        raise typer.Exit(130) from None
+
+
+def _write(plan, collected, seconds: float) -> None:
+    from bench import report
+    from bench.study_facts import BREAKDOWN_MODELS, layer_breakdown
+    from bench.study_plan import models_dir
+    from bench.study_summary import document
+
+    layers = {}
+    for m in BREAKDOWN_MODELS:
+        conv = next((collected.conversions[k] for k in (("zoo", m, "fp32"), *(("zoo", m, q) for q in plan.quants))
+                     if k in collected.conversions), None)
+        layers[m] = layer_breakdown(m, conv.path if conv else None, models_dir())
+    doc = document(plan, collected, layers, round(seconds, 1))
+    report.write(plan.out, doc, plan.force)
+    for line in doc["conclusion"][:len(plan.targets)]:
+        typer.echo(line)
+    err_console.print(f"study done in {_duration(seconds)}: {collected.new_measurements} measured now, "
+                      f"{collected.reused_measurements} reused from the results database, {collected.estimates} "
+                      f"estimated; wrote {plan.out}/report.md, report.html, results.json, results.csv",
+                      markup=False, soft_wrap=True)
+
+
+def _check_plot_extra() -> None:
+    import importlib.util
+
+    from edgekit.errors import EdgekitError
+
+    if importlib.util.find_spec("matplotlib") is None:
+        raise EdgekitError("edgekit study draws its plots with matplotlib: pip install 'edgekit[plot]'")
+
+
+def _duration(seconds: float) -> str:
+    return f"{seconds:.0f} s" if seconds < 90 else f"about {seconds / 60:.0f} min"
+
+
+def register(app: typer.Typer) -> None:
+    app.command()(study)
