@@ -72,7 +72,15 @@ def resolve(source, input_size: int | None = None, alpha: float | None = None, c
     from edgekit.models.io import check_keras_file
 
     check_keras_file(path)
-    return Source("keras", path.stem, _sha256_file(path).hexdigest(), preprocess, path)
+    h = _sha256_file(path)
+    if preprocess is None:  # a model from edgekit train says in its sidecar how it was fed
+        from edgekit.models.trained import read as read_trained
+
+        info = read_trained(path)
+        if info is not None:
+            preprocess = info.preprocess
+            h.update(json.dumps(preprocess.to_dict(), sort_keys=True).encode())
+    return Source("keras", path.stem, h.hexdigest(), preprocess, path)
 
 
 def _from_zoo(name: str, zoo_args: dict, preprocess: Preprocess | None) -> Source:

@@ -1,0 +1,70 @@
+"""The sidecar ``{model}.keras.json`` that ``edgekit train`` writes beside a trained model. No Keras here.
+
+It holds what a later step needs to feed the model as it was trained: the class names (``labels``), the
+preprocessing, the input shape, the data and split it came from, the recipe, the history and the final
+validation accuracy. ``edgekit eval`` and the converter read it; the keys ``preprocess`` and ``labels`` are the
+same as in the converter's ``.tflite`` sidecar.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import json
+import os
+import tempfile
+from dataclasses import dataclass
+from pathlib import Path
+
+from edgekit.errors import EdgekitError, ModelFileError
+from edgekit.models.registry import Preprocess
+
+FORMAT = "edgekit-train/1"
+
+
+@dataclass(frozen=True)
+class TrainedInfo:
+    preprocess: Preprocess
+    labels: tuple[str, ...]
+    val_split: float
+    seed: int
+    document: dict
+
+
+def sidecar_path(model: str | Path) -> Path:
+    return Path(f"{model}.json")
+
+
+def read(model: str | Path) -> TrainedInfo | None:
+    """The training sidecar beside ``model``, or None when there is none (e.g. a model not trained here)."""
+    path = sidecar_path(model)
+    if not path.is_file():
+        return None
+    try:
+        doc = json.loads(path.read_text())
+        if doc.get("format") != FORMAT:
+            return None
+        pre = doc["preprocess"]
+        preprocess = Preprocess(tuple(map(float, pre["mean"])), tuple(map(float, pre["std"])),
+                                str(pre.get("channel_order", "RGB")), tuple(pre.get("input_range", (0.0, 255.0))))
+        data = doc.get("data") or {}
+        return TrainedInfo(preprocess, tuple(str(x) for x in doc.get("labels") or ()),
+                           float(data.get("val_split", 0.2)), int(data.get("seed", 123)), doc)
+    except (ValueError, TypeError, KeyError, AttributeError, OSError) as err:
+        raise ModelFileError(f"training sidecar {str(path)!r} is not valid: {err}; fix or delete it") from None
+
+
+def write_json_atomic(path: Path, document: dict) -> None:
+    """Write JSON through a temporary file in the same folder, then rename: never a partial file."""
+    tmp = None
+    try:
+        fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
+        with os.fdopen(fd, "w") as fh:
+            fh.write(json.dumps(document, indent=2, default=str) + "\n")
+        os.replace(tmp, path)
+        tmp = None
+    except OSError as err:
+        raise EdgekitError(f"cannot write {str(path)!r}: {err.strerror}") from None
+    finally:
+        if tmp is not None:
+            with contextlib.suppress(OSError):
+                os.unlink(tmp)
