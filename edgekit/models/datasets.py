@@ -11,6 +11,7 @@ preprocessing and ``prefetch(AUTOTUNE)``.
 from __future__ import annotations
 
 import contextlib
+import io
 import os
 import tempfile
 from collections.abc import Iterator
@@ -70,8 +71,8 @@ def train_val(source: DataSource, size: tuple[int, int], channels: int, val_spli
               "validation_split": val_split, "verbose": False}
         if channels == 1 and scan.channels == 3:
             raise _channel_error(1, scan)
-        train = keras().utils.image_dataset_from_directory(str(root), subset="training", **kw)
-        val = keras().utils.image_dataset_from_directory(str(root), subset="validation", **kw)
+        train = _from_directory(root, subset="training", **kw)
+        val = _from_directory(root, subset="validation", **kw)
         files = tuple(train.file_paths), tuple(val.file_paths)
         if not files[0] or not files[1]:
             raise UsageError(f"--val-split {val_split} leaves {len(files[0])} training and {len(files[1])} "
@@ -100,10 +101,16 @@ def eval_data(source: DataSource, split: str, size: tuple[int, int], channels: i
             kw.update(seed=seed, validation_split=val_split, subset="validation")
         else:
             kw.update(shuffle=False)
-        ds = keras().utils.image_dataset_from_directory(str(root), **kw)
+        ds = _from_directory(root, **kw)
         xs, ys = zip(*((x.numpy(), y.numpy()) for x, y in ds), strict=True)
     return EvalData(np.concatenate(xs).astype(np.float32), np.concatenate(ys), scan.classes,
                     _notes(scan, channels))
+
+
+def _from_directory(root: Path, **kw):
+    """``image_dataset_from_directory``, with its "Found N files" lines kept off stdout (--json owns it)."""
+    with contextlib.redirect_stdout(io.StringIO()):
+        return keras().utils.image_dataset_from_directory(str(root), **kw)
 
 
 def _digits(size: tuple[int, int], channels: int) -> np.ndarray:

@@ -21,7 +21,7 @@ from typing import NamedTuple
 
 from edgekit import __version__
 from edgekit.data import DataSource
-from edgekit.errors import EdgekitError, UsageError, unknown_name
+from edgekit.errors import EdgekitError, UsageError, did_you_mean
 from edgekit.models import build
 from edgekit.models import trained as sidecar
 from edgekit.models.recipes import Augment, Recipe, recipe_for
@@ -117,11 +117,14 @@ def train(config: TrainConfig, progress: Callable[[EpochLog], None] | None = Non
         for note in data.notes:
             (notify or (lambda _m: None))(f"warning: {note}")
         model, base = _assemble(spec, shape, len(data.class_names), config, arch)
+        start = _fine_tune_start(base, config.fine_tune_at) if config.fine_tune_at is not None else None
         steps = math.ceil(data.train_count / recipe.batch_size)
         with _bn_momentum(model, recipe.bn_momentum):
             history = _fit(model, data, recipe.lr, recipe.epochs, steps, "head" if base else "train", progress)
-            if config.fine_tune_at is not None:
-                _unfreeze_from(base, config.fine_tune_at)
+            if start is not None:
+                base.trainable = True
+                for lyr in base.layers[:start]:
+                    lyr.trainable = False
                 history += _fit(model, data, recipe.lr * recipe.fine_tune_lr_factor, recipe.epochs, steps,
                                 "fine-tune", progress)
         doc = _document(spec, config, recipe, shape, arch, preprocess, data, history, model,
@@ -162,19 +165,17 @@ def _assemble(spec: ModelSpec, shape: tuple[int, int, int], classes: int, config
     return keras().Model(inputs, outputs, name=f"{spec.name.value}_transfer"), base
 
 
-def _unfreeze_from(base, layer: str) -> None:
+def _fine_tune_start(base, layer: str) -> int:
+    """The index in the base of ``--fine-tune-at`` (a layer name or index), checked before training."""
     names = [lyr.name for lyr in base.layers]
     if layer.isdigit():
         if not 0 <= int(layer) < len(names):
             raise UsageError(f"--fine-tune-at {layer}: the base has layers 0 to {len(names) - 1}")
-        start = int(layer)
-    elif layer in names:
-        start = names.index(layer)
-    else:
-        raise unknown_name("layer of the base", layer, names)
-    base.trainable = True
-    for lyr in base.layers[:start]:
-        lyr.trainable = False
+        return int(layer)
+    if layer not in names:
+        raise UsageError(f"--fine-tune-at {layer!r} is not a layer of the base{did_you_mean(layer, names)}; pass "
+                         f"a layer name or an index from 0 to {len(names) - 1} ('edgekit info' lists the layers)")
+    return names.index(layer)
 
 
 class _bn_momentum:
@@ -214,7 +215,7 @@ def _fit(model, data, lr: float, epochs: int, steps: int, phase: str, progress) 
             if progress:
                 progress(EpochLog(phase, epoch + 1, epochs, metrics, seconds))
 
-    model.fit(data.train, validation_data=data.val, epochs=epochs, verbose=0, callbacks=[Report()])
+    model.fit(data.train, validation_data=data.val, epochs=epochs, verbose=0, shuffle=False, callbacks=[Report()])
     return rows
 
 
