@@ -112,9 +112,12 @@ def facts() -> dict:
             "cpu_temp_c": cpu_temp_c(), "throttled": throttled()}
 
 
-def _version(dist: str) -> str | None:
-    from importlib import metadata
-
+def dist_version(dist: str, module: str | None = None) -> str | None:
+    """A distribution's version; on Python 3.7 (Coral Dev Board's Mendel) the module's ``__version__``."""
+    try:
+        from importlib import metadata
+    except ImportError:
+        return getattr(sys.modules.get(module or ""), "__version__", None)
     try:
         return metadata.version(dist)
     except metadata.PackageNotFoundError:
@@ -147,12 +150,11 @@ def check() -> dict:
     """What the benchmark needs: numpy, one TFLite runtime, and (for Coral) the Edge TPU library."""
     numpy_error = _try_import("numpy")
     runtimes = {}
-    for module, dist in (("ai_edge_litert.interpreter", "ai-edge-litert"),
-                         ("tflite_runtime.interpreter", "tflite-runtime")):
-        error = _try_import(module) if numpy_error is None else "numpy is missing"
-        runtimes[dist] = {"version": _version(dist), "error": error}
+    for module, dist in (("ai_edge_litert", "ai-edge-litert"), ("tflite_runtime", "tflite-runtime")):
+        error = _try_import(module + ".interpreter") if numpy_error is None else "numpy is missing"
+        runtimes[dist] = {"version": dist_version(dist, module), "error": error}
     return {"python": platform.python_version(), "executable": sys.executable,
-            "numpy": _version("numpy"), "numpy_error": numpy_error, "runtimes": runtimes,
+            "numpy": dist_version("numpy", "numpy"), "numpy_error": numpy_error, "runtimes": runtimes,
             "edgetpu_error": edgetpu_library()}
 
 

@@ -37,8 +37,6 @@ class RunError(Exception):
 
 def _runtime():
     """(interpreter module, backend name, version): ai_edge_litert first, then tflite_runtime."""
-    from importlib import metadata
-
     reasons = []
     for module, dist in (("ai_edge_litert", "ai-edge-litert"), ("tflite_runtime", "tflite-runtime")):
         try:
@@ -46,7 +44,7 @@ def _runtime():
         except Exception as err:  # tflite_runtime built for numpy<2 raises more than ImportError
             reasons.append(f"{dist}: {(str(err).splitlines() or [type(err).__name__])[0]}")
             continue
-        return rt, module, metadata.version(dist)
+        return rt, module, device_facts.dist_version(dist, module) or "unknown"
     raise RunError(NO_RUNTIME, "; ".join(reasons))
 
 

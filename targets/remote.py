@@ -69,7 +69,7 @@ class Session:
                    timeout=timeout, stdin=stdin)
 
     def __enter__(self) -> Session:
-        proc = self._ssh("connect", "mktemp", "-d", "/tmp/edgekit.XXXXXX")
+        proc = self._ssh("connect", "mktemp", "-d", "-t", "edgekit.XXXXXX")  # in $TMPDIR, else /tmp
         text = proc.stdout.strip()
         if proc.returncode != 0 or not _TMPDIR.fullmatch(text):
             raise SshError(self.host.text, "connect", f"mktemp -d failed ({proc.stderr.strip() or text!r})")

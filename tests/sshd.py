@@ -67,6 +67,11 @@ class Sshd:
         # sshd -D sets up its privilege separation in /run/sshd when run as root
         if os.geteuid() == 0:
             os.makedirs("/run/sshd", mode=0o755, exist_ok=True)
+        # A fresh home for the sessions, like a new device: the tester's shell startup files (a pyenv init that
+        # takes a lock, say) never run in them, and a session killed mid-way leaves nothing behind in the real one.
+        self.home = root / "home"
+        self.home.mkdir()
+        (root / "tmp").mkdir()  # and its own $TMPDIR, where edgekit's mktemp -d -t makes the run directory
         self.config.write_text(f"""Port {self.port}
 ListenAddress 127.0.0.1
 HostKey {host_key}
@@ -80,6 +85,7 @@ KbdInteractiveAuthentication no
 PermitRootLogin prohibit-password
 AllowUsers {getpass.getuser()}
 MaxStartups 50
+SetEnv HOME={self.home} TMPDIR={root / "tmp"}
 Subsystem sftp {SFTP_SERVER}
 LogLevel ERROR
 """)
