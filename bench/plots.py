@@ -36,6 +36,19 @@ def _styles(rows: list[dict]) -> tuple[dict, dict]:
             {t: COLOURS[i % len(COLOURS)] for i, t in enumerate(targets)})
 
 
+def _plain_ticks(axis) -> None:
+    """Log-axis labels as plain numbers (0.1, 10, 1000), not powers of ten; 1-2-5 steps over a short range."""
+    import math
+
+    from matplotlib.ticker import FuncFormatter, LogLocator, NullFormatter
+
+    lo, hi = axis.axes.get_xlim() if axis is axis.axes.xaxis else axis.axes.get_ylim()
+    if hi / max(lo, 1e-12) < 1e3:
+        axis.set_major_locator(LogLocator(base=10, subs=(1.0, 2.0, 5.0)))
+    axis.set_major_formatter(FuncFormatter(lambda v, _pos: f"{v:.{max(0, -math.floor(math.log10(v)))}f}"))
+    axis.set_minor_formatter(NullFormatter())
+
+
 def _point(ax, x, y, marker, colour, measured: bool, size: float = 70) -> None:
     ax.scatter([x], [y], marker=marker, s=size, edgecolors=colour, linewidths=1.8,
                facecolors=colour if measured else "none", zorder=3)
@@ -65,14 +78,24 @@ def latency_vs_macs(rows: list[dict], titles: dict) -> bytes:
     rows = [r for r in rows if r["latency_ms"]["p50"] and r["macs"]]
     markers, colours = _styles(rows)
     fig, ax = plt.subplots(figsize=(9.5, 5.6))
+    n = len(colours)
+    dodge = {t: 10 ** (0.06 * (i - (n - 1) / 2)) for i, t in enumerate(colours)}  # targets side by side
+    labelled = set()
     for r in rows:
-        _point(ax, r["macs"] / 1e6, r["latency_ms"]["p50"], markers[r["model"]], colours[r["target"]],
-               r.get("measured", True))
-        ax.annotate(r["quant"], (r["macs"] / 1e6, r["latency_ms"]["p50"]), xytext=(6, -3),
-                    textcoords="offset points", fontsize=8, color="#555")
+        x, y = r["macs"] / 1e6 * dodge[r["target"]], r["latency_ms"]["p50"]
+        _point(ax, x, y, markers[r["model"]], colours[r["target"]], r.get("measured", True))
+        if (r["model"], r["quant"], y) in labelled:  # e.g. fp32 on the Coral runs on its host: same as rpi4
+            continue
+        labelled.add((r["model"], r["quant"], y))
+        left = r["quant"] == "fp32"  # fp32 labels left of the marker, the others right
+        ax.annotate(r["quant"], (x, y), xytext=(-7 if left else 7, -3), textcoords="offset points", fontsize=8,
+                    color="#555", ha="right" if left else "left")
     ax.set_xscale("log")
     ax.set_yscale("log")
-    ax.set_xlabel("multiply-accumulates per inference (millions, log scale)")
+    _plain_ticks(ax.xaxis)
+    _plain_ticks(ax.yaxis)
+    ax.set_xlabel("multiply-accumulates per inference (millions, log scale; targets offset sideways to stay "
+                  "readable)")
     ax.set_ylabel("p50 latency per inference (ms, log scale)")
     ax.set_title("Latency vs compute, one image, batch 1")
     ax.grid(True, which="major", alpha=0.35)
@@ -127,10 +150,12 @@ def accuracy_vs_latency(rows: list[dict], titles: dict, target: str) -> bytes:
         _point(ax, r["latency_ms"]["p50"], r["accuracy_pct"], markers[r["model"]], quant_colours[r["quant"]],
                r.get("measured", True))
     front = pareto([(r["latency_ms"]["p50"], r["accuracy_pct"]) for r in rows])
-    if front:
-        ax.step([p[0] for p in front], [p[1] for p in front], where="post", color="#333", linestyle="--",
-                linewidth=1.2, zorder=2)
+    if front:  # a step from each best point to the right edge: nothing above and left of it is possible
+        right = max(r["latency_ms"]["p50"] for r in rows) * 1.3
+        ax.step([p[0] for p in front] + [right], [p[1] for p in front] + [front[-1][1]], where="post",
+                color="#333", linestyle="--", linewidth=1.2, zorder=2)
     ax.set_xscale("log")
+    _plain_ticks(ax.xaxis)
     ax.set_xlabel(f"p50 latency on {target} (ms, log scale)")
     ax.set_ylabel("top-1 accuracy on the validation split (%)")
     est = "" if all(r.get("measured", True) for r in rows) else " (hollow: latency estimated)"

@@ -126,7 +126,8 @@ def html_page(doc: dict, plots: dict[str, bytes]) -> str:
     head = "".join(f"<th>{e(c)}</th>" for c in COLUMNS)
     body = []
     for r in doc["rows"]:
-        tds = "".join(f'<td class="{"est" if c.endswith(" est.") else ""}">{e(c)}</td>' for c in cells(r, notes))
+        tds = "".join(f'<td class="est">{e(c)}</td>' if c.endswith(" est.") else f"<td>{e(c)}</td>"
+                      for c in cells(r, notes))
         body.append(f"<tr>{tds}</tr>")
     figs = "".join(f'<figure><img alt="{e(PLOTS[n])}" src="data:image/png;base64,'
                    f'{base64.b64encode(png).decode()}"><figcaption>{e(PLOTS[n])}</figcaption></figure>'

@@ -74,7 +74,12 @@ def test_estimates_are_marked_in_json(small):
 
 def _table(md: str) -> list[list[str]]:
     lines = md.split("## Results", 1)[1].strip().splitlines()
-    return [[c.strip() for c in line.strip("|").split("|")] for line in lines[2:] if line.startswith("|")]
+    table = []
+    for line in lines[2:]:  # after the header and the separator, up to the first line that is not a row
+        if not line.startswith("|"):
+            break
+        table.append([c.strip() for c in line.strip("|").split("|")])
+    return table
 
 
 def test_report_numbers_match_the_json(small):
