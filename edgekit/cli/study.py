@@ -10,9 +10,16 @@ from typing import Annotated
 import typer
 
 from edgekit.cli._common import err_console
+from edgekit.errors import EdgekitError
 
 _MODELS = "Comma-separated zoo models (default lenet5,alexnet,vgg16,resnet50,googlenet,mobilenet,mobilenetv2; " \
           "with --quick lenet5,vgg16,resnet50,mobilenet,mobilenetv2)."
+
+
+class Interrupted(EdgekitError):
+    """Ctrl-C: what was finished is kept."""
+
+    exit_code = 130
 
 
 def study(out: Annotated[Path, typer.Option("--out", help="Folder for results.json/.csv, report.md/.html and plots.",
@@ -86,10 +93,8 @@ def _collect(plan, store, cells):
             return collect(plan, store, advance, say, heavy)
     except KeyboardInterrupt:
         kept = sum(w == "measured" for w in done)
-        err_console.print(f"edgekit: error: interrupted; {kept} new measurement(s) and every finished conversion "
-                          f"are kept in {store.path} and the converter cache: run the same command again to "
-                          "continue", markup=False, soft_wrap=True)
-        raise typer.Exit(130) from None
+        raise Interrupted(f"interrupted; {kept} new measurement(s) and every finished conversion are kept in "
+                          f"{store.path} and the converter cache: run the same command again to continue") from None
 
 
 def _write(plan, collected, seconds: float) -> None:
@@ -115,8 +120,6 @@ def _write(plan, collected, seconds: float) -> None:
 
 def _check_plot_extra() -> None:
     import importlib.util
-
-    from edgekit.errors import EdgekitError
 
     if importlib.util.find_spec("matplotlib") is None:
         raise EdgekitError("edgekit study draws its plots with matplotlib: pip install 'edgekit[plot]'")
