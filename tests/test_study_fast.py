@@ -9,7 +9,10 @@ from bench.plots import pareto
 from bench.study_facts import published, seed_arithmetic
 from edgekit.analysis import read_tflite
 from edgekit.analysis.kinds import LayerKind, kinds_tflite, totals
-from tests.conftest import DATA, assert_one_line_error, run_cli
+from tests._study import check_report_matches
+from tests.conftest import DATA, ROOT, assert_one_line_error, run_cli
+
+EXAMPLE = ROOT / "docs" / "study-example"
 
 
 def test_seed_arithmetic_is_computed_by_the_analysis():
@@ -85,3 +88,16 @@ def test_existing_out_needs_force(tmp_path):
     line = assert_one_line_error(run_cli("study", "--quick", "--out", str(tmp_path / "out"), "--db",
                                          str(tmp_path / "r.db")), 2)
     assert "already exists" in line and "--force" in line
+
+
+def test_committed_example_is_consistent():
+    """docs/study-example (a real --quick run) covers the acceptance grid and its table is its JSON."""
+    import json
+
+    doc = json.loads((EXAMPLE / "results.json").read_text())
+    check_report_matches(doc, (EXAMPLE / "report.md").read_text())
+    grid = {(r["model"], r["quant"], r["target"], r["measured"]) for r in doc["rows"]}
+    for m in ("lenet5", "vgg16", "resnet50", "mobilenet", "mobilenetv2"):
+        for q in ("fp32", "int8"):
+            assert {(m, q, "cpu", True), (m, q, "rpi4", False), (m, q, "coral-usb", False)} <= grid
+    assert (EXAMPLE / "latency_vs_macs.png").stat().st_size > 10_000

@@ -15,6 +15,7 @@ import time
 
 import pytest
 
+from tests._study import check_report_matches
 from tests.conftest import run_cli
 
 pytestmark = [pytest.mark.slow, pytest.mark.tf]
@@ -72,38 +73,8 @@ def test_estimates_are_marked_in_json(small):
         assert r["accuracy_pct"] is None and r["accuracy_note"].startswith("not measured")
 
 
-def _table(md: str) -> list[list[str]]:
-    lines = md.split("## Results", 1)[1].strip().splitlines()
-    table = []
-    for line in lines[2:]:  # after the header and the separator, up to the first line that is not a row
-        if not line.startswith("|"):
-            break
-        table.append([c.strip() for c in line.strip("|").split("|")])
-    return table
-
-
 def test_report_numbers_match_the_json(small):
-    doc = small["doc"]
-    table = _table((small["out"] / "report.md").read_text())
-    assert len(table) == len(doc["rows"])
-    for cells, r in zip(table, doc["rows"], strict=True):
-        est = not r["measured"]
-        assert cells[:5] == [r["model"], "x".join(map(str, r["input_shape"])), r["quant"], r["target"],
-                             "estimated" if est else "measured"]
-        numbers = {5: r["params_m"], 6: r["mmacs"], 7: r["size_mb"], 8: r["latency_ms"]["p50"],
-                   9: r["latency_ms"]["p90"], 10: r["estimated_memory_mb"] if est else r["peak_rss_mb"],
-                   11: r["gmacs_per_s"]}
-        for i, value in numbers.items():
-            text = cells[i]
-            if est and i >= 8 and text != "-":
-                assert text.endswith(" est."), (i, text)
-                text = text[:-5]
-            assert (text == "-" and value is None) or float(text) == value, (i, cells[i], value)
-        assert cells[12] == "not measured"
-        if not est:
-            assert not any(c.endswith("est.") for c in cells)
-    for line in doc["conclusion"]:
-        assert line in (small["out"] / "report.md").read_text()
+    check_report_matches(small["doc"], (small["out"] / "report.md").read_text())
 
 
 def test_report_shows_the_seed_arithmetic_and_layer_kinds(small):
