@@ -10,7 +10,6 @@ import contextlib
 import hashlib
 import os
 import sys
-import time
 import uuid
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
@@ -70,12 +69,12 @@ def study_key(digest: str, target: str, threads: int | None, plan: StudyPlan) ->
 
 
 def threads_for(plan: StudyPlan, target: str) -> int | None:
-    """--threads, else every core of the target (this machine's usable cores for cpu)."""
-    if plan.threads is not None or target == "gpu":
-        return None if target == "gpu" else plan.threads
+    """None on the GPU; else --threads, or every core of the target (this machine's usable cores for cpu)."""
+    if target == "gpu":
+        return None
+    if plan.threads is not None:
+        return plan.threads
     if target == "cpu":
-        import os
-
         return len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count() or 1
     from targets.registry import get_target
 
@@ -151,7 +150,7 @@ def collect(plan: StudyPlan, store, advance: Callable[[Cell, str], None], say: S
             with _wrap(heavy, f"converting {model} {quant}", tflite_path(plan, variant, model, quant)):
                 conv = _convert(plan, variant, model, quant, trained, say)
             out.conversions[(variant, model, quant)] = conv
-            accuracy = _accuracy(plan, model, quant, conv, trained) if trained is not None else None
+            accuracy = _accuracy(plan, conv, trained) if trained is not None else None
             for cell in (c for c in cells if c.quant == quant):
                 row, what = _row(plan, cell, conv, store, run_id)
                 out.new_measurements += what == "measured"
@@ -251,7 +250,7 @@ def _measure_remote(cfg, target: str, host: str, conv: Converted) -> dict:
     return to_result(cfg, outcome.measured[0][1], conv.graph, conv.cost.macs, host)
 
 
-def _accuracy(plan: StudyPlan, model: str, quant: str, conv: Converted, trained: Path) -> dict:
+def _accuracy(plan: StudyPlan, conv: Converted, trained: Path) -> dict:
     from bench.study_accuracy import evaluate
 
     return evaluate(conv.path, conv.digest, plan.data, trained)
@@ -277,6 +276,3 @@ def _decorate(row: dict, cell: Cell, conv: Converted, accuracy: dict | None) -> 
         row.update(accuracy_pct=accuracy["accuracy_pct"], accuracy_note=accuracy["note"])
     return row
 
-
-def elapsed(start: float) -> float:
-    return round(time.perf_counter() - start, 1)
