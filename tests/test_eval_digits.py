@@ -39,6 +39,7 @@ def test_ensemble_reports_accuracy_and_cost_multiples(lenets, cli):
     assert ens["members"] == [str(p) for p in lenets] and ens["samples"] == results[0]["samples"]
     assert ens["ensemble"]["macs_multiple"] == pytest.approx(2.0)
     assert ens["ensemble"]["latency_multiple"] > 1.0 and 0 <= ens["top1"] <= 1
-    run = cli("eval", *map(str, lenets), "--data", "digits", "--tta", "flip,crop", "--ensemble")
+    run = cli("eval", *map(str, lenets), "--data", "digits", "--tta", "flip,crop", "--ensemble",
+              env={"COLUMNS": "200"})
     assert run.code == 0, run.err
     assert "accuracy gain against inference cost" in run.out and "6 views" in run.out and "2.0x" in run.out

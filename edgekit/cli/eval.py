@@ -40,7 +40,7 @@ def _print(results, data: str, split: str) -> None:
     for col in ("model", "top-1", "top-5", "MACs", "ms/sample", "timing"):
         table.add_column(col, justify="left" if col in ("model", "timing") else "right")
     for r in results:
-        table.add_row(r.model, f"{100 * r.scores.top1:.2f}%", f"{100 * r.scores.top5:.2f}%", human(r.macs),
+        table.add_row(_name(r.model), f"{100 * r.scores.top1:.2f}%", f"{100 * r.scores.top5:.2f}%", human(r.macs),
                       f"{1000 * r.seconds_per_sample:.3f}", r.timing)
     out.print(table)
     tricks = [(r.model, r.tta) for r in results if r.tta] + [(r.model, r.ensemble) for r in results if r.ensemble]
@@ -50,13 +50,19 @@ def _print(results, data: str, split: str) -> None:
             cost.add_column(col, justify="left" if col in ("what", "relative to") else "right")
         for _, m in tricks:
             cost.add_row(m.what, f"{100 * m.scores.top1:.2f}%", f"{m.top1_gain:+.2f} pts", f"{m.macs_multiple:.1f}x",
-                         f"{m.latency_multiple:.1f}x", m.relative_to)
+                         f"{m.latency_multiple:.1f}x", _name(m.relative_to))
         out.print(cost)
     for r in results:
         if len(r.labels) <= 20:
             per = "  ".join(f"{name} {'-' if a is None else f'{100 * a:.0f}%'}"
                             for name, a in zip(r.labels, r.scores.per_class, strict=True))
-            out.print(f"per class, {r.model}: {per}", markup=False, soft_wrap=True)
+            out.print(f"per class, {_name(r.model)}: {per}", markup=False, soft_wrap=True)
+
+
+def _name(model: str) -> str:
+    from pathlib import Path
+
+    return Path(model).name
 
 
 def register(app: typer.Typer) -> None:

@@ -2,8 +2,8 @@
 
 Pixels are upscaled with PIL's bilinear filter to the model's input size and returned as float32 in 0..255,
 shape (N, H, W, 1). The held-out test split is fixed (20%, stratified, seed 0), so every model trained by
-edgekit on ``digits`` is judged on the same 360 images; training, validation and int8 calibration draw from
-the other 1,437 (see :func:`split`).
+edgekit on ``digits`` is judged on the same 359 images; training and validation draw from the other
+1,438 (see :func:`split`), and so should int8 calibration.
 """
 
 from __future__ import annotations

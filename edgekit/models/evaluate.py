@@ -222,7 +222,7 @@ def _check_labels(p: Predictor, class_names: tuple[str, ...]) -> None:
 
 
 def _timed(run, x: np.ndarray) -> tuple[np.ndarray, float]:
-    run(x[:1])  # warm-up: graph tracing, allocation
+    run(x[:BATCH])  # warm-up at full batch size: tracing, allocation, caches
     t0 = time.perf_counter()
     probs = run(x)
     return probs, (time.perf_counter() - t0) / max(1, len(x))

@@ -78,7 +78,7 @@ RECIPES: dict[ModelName, Recipe] = {
     ModelName.LENET5: Recipe(epochs=40, lr=2e-3, augment=_SMALL_DATA),
     ModelName.MOBILENET: Recipe(epochs=60, lr=2e-3, augment=_SMALL_DATA, bn_momentum=0.9),
     ModelName.MOBILENETV2: Recipe(epochs=40, lr=2e-3, augment=_SMALL_DATA, bn_momentum=0.9),
-    ModelName.RESNET18: Recipe(epochs=15, lr=1e-3, augment=_SMALL_DATA, bn_momentum=0.9),
+    ModelName.RESNET18: Recipe(epochs=10, lr=1e-3, augment=_SMALL_DATA, bn_momentum=0.9),
 }
 DEFAULT_RECIPE = Recipe(epochs=20, augment=_SMALL_DATA, bn_momentum=0.9)
 
