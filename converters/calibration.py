@@ -129,19 +129,22 @@ def photos(size: tuple[int, int], n: int, seed: int) -> np.ndarray:
 
 def digits_pixels(size: tuple[int, int]) -> tuple[np.ndarray, np.ndarray]:
     """scikit-learn's 1797 handwritten digits upscaled to ``size``: pixels (N, H, W, 1) in 0..255, labels."""
-    from sklearn.datasets import load_digits
+    from edgekit.data import digits as data
 
-    data = load_digits()
-    raw = (data.images * (255.0 / 16.0)).astype(np.uint8)[..., None]
-    return np.stack([_resize(img, size) for img in raw]), data.target
+    return data.pixels(size), data.labels()
 
 
 def digits(size: tuple[int, int], n: int, seed: int) -> np.ndarray:
-    """``n`` digits; seeds 0 and 1 draw from disjoint halves, so held-out digits are never calibrated on."""
-    pixels, _ = digits_pixels(size)
-    order = np.random.default_rng(SEED).permutation(len(pixels))
+    """``n`` digits from the training pool, never the fixed test split that ``edgekit eval`` scores on.
+
+    Seeds 0 and 1 draw from disjoint halves of the pool, so held-out digits are never calibrated on.
+    """
+    from edgekit.data import digits as data
+
+    pool = data.split().pool
+    order = np.random.default_rng(SEED).permutation(pool)
     half = order[: len(order) // 2] if seed == SEED else order[len(order) // 2:]
-    return pixels[half[:n]]
+    return data.pixels(size)[np.sort(half[:n])]
 
 
 def _from_folder(folder: Path, shape: tuple[int, int, int], samples: int, held_out: int) -> CalibrationSet:

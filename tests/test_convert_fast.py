@@ -248,3 +248,16 @@ def test_importing_the_cli_and_converters_loads_no_tensorflow():
     code = "import sys, edgekit.cli, converters; print('tensorflow' in sys.modules or 'keras' in sys.modules)"
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True).stdout
     assert out.strip() == "False"
+
+
+def test_digits_calibration_never_draws_from_the_test_split():
+    from converters import calibration as cal
+    from edgekit.data import digits as data
+
+    everything = data.pixels((8, 8)).reshape(len(data.labels()), -1)
+    test_rows = {everything[i].tobytes() for i in data.split().test}
+    for seed in (cal.SEED, cal.SEED + 1):
+        drawn = cal.digits((8, 8), 500, seed).reshape(500, -1)
+        assert not {row.tobytes() for row in drawn} & test_rows
+    first, second = cal.digits((8, 8), 500, cal.SEED), cal.digits((8, 8), 500, cal.SEED + 1)
+    assert not {r.tobytes() for r in first.reshape(500, -1)} & {r.tobytes() for r in second.reshape(500, -1)}
