@@ -8,7 +8,10 @@ import os
 import tempfile
 from pathlib import Path
 
+from edgekit.atomic import write_atomic
 from edgekit.errors import EdgekitError
+
+__all__ = ["check_output", "default_output", "sidecar_path", "write_atomic", "write_pair"]
 
 
 def default_output(name: str, tag: str) -> Path:
@@ -39,32 +42,6 @@ def check_output(out: Path, force: bool) -> Path:
     os.close(fd)
     os.unlink(probe)
     return out
-
-
-def _umask() -> int:
-    mask = os.umask(0)
-    os.umask(mask)
-    return mask
-
-
-def write_atomic(path: Path, data: bytes, force: bool) -> None:
-    """Write ``data`` to ``path`` through a temporary file in the same folder; nothing partial is ever left."""
-    if path.exists() and not force:
-        raise EdgekitError(f"{str(path)!r} already exists; pass --force to replace it")
-    tmp = None
-    try:
-        fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
-        with os.fdopen(fd, "wb") as fh:
-            fh.write(data)
-        os.chmod(tmp, 0o666 & ~_umask())
-        os.replace(tmp, path)
-        tmp = None
-    except OSError as err:
-        raise EdgekitError(f"cannot write {str(path)!r}: {err.strerror}") from None
-    finally:
-        if tmp is not None:
-            with contextlib.suppress(OSError):
-                os.unlink(tmp)
 
 
 def write_pair(out: Path, model: bytes, sidecar: dict, force: bool) -> None:

@@ -8,14 +8,12 @@ same as in the converter's ``.tflite`` sidecar.
 
 from __future__ import annotations
 
-import contextlib
 import json
-import os
-import tempfile
 from dataclasses import dataclass
 from pathlib import Path
 
-from edgekit.errors import EdgekitError, ModelFileError
+from edgekit.atomic import write_atomic
+from edgekit.errors import ModelFileError
 from edgekit.models.registry import Preprocess
 
 FORMAT = "edgekit-train/1"
@@ -55,16 +53,4 @@ def read(model: str | Path) -> TrainedInfo | None:
 
 def write_json_atomic(path: Path, document: dict) -> None:
     """Write JSON through a temporary file in the same folder, then rename: never a partial file."""
-    tmp = None
-    try:
-        fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
-        with os.fdopen(fd, "w") as fh:
-            fh.write(json.dumps(document, indent=2, default=str) + "\n")
-        os.replace(tmp, path)
-        tmp = None
-    except OSError as err:
-        raise EdgekitError(f"cannot write {str(path)!r}: {err.strerror}") from None
-    finally:
-        if tmp is not None:
-            with contextlib.suppress(OSError):
-                os.unlink(tmp)
+    write_atomic(path, (json.dumps(document, indent=2, default=str) + "\n").encode(), force=True)
