@@ -17,8 +17,8 @@ pytestmark = [pytest.mark.tf, pytest.mark.slow]
 
 @pytest.mark.parametrize(("model", "args", "floor", "int8_tolerance"), [
     ("lenet5", (), 0.97, 0.01),
-    ("mobilenet", ("--input-size", "32", "--alpha", "0.25"), 0.95, 0.02),
-    ("mobilenetv2", ("--input-size", "32", "--alpha", "0.35"), 0.95, 0.02),
+    pytest.param("mobilenet", ("--input-size", "32", "--alpha", "0.25"), 0.95, 0.02, marks=pytest.mark.heavy),
+    pytest.param("mobilenetv2", ("--input-size", "32", "--alpha", "0.35"), 0.95, 0.02, marks=pytest.mark.heavy),
 ])
 def test_default_recipe_reaches_the_acceptance_accuracy(tmp_path_factory, model, args, floor, int8_tolerance):
     keras_path = trained(tmp_path_factory, model, *args)
@@ -33,6 +33,7 @@ def test_default_recipe_reaches_the_acceptance_accuracy(tmp_path_factory, model,
     assert abs(fp["top1"] - q["top1"]) <= int8_tolerance, (fp["top1"], q["top1"])
 
 
+@pytest.mark.heavy
 def test_resnet18_baseline_costs_more_on_the_same_data(tmp_path_factory):
     resnet = trained(tmp_path_factory, "resnet18", "--input-size", "32", "--epochs", "4")
     lenet = trained(tmp_path_factory, "lenet5")
