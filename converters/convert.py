@@ -163,7 +163,7 @@ def _convert_cold(src: Source, fm: FloatModel, config: QuantConfig, spec: cal.Ca
         else analyze_graph(graph, src.name)
     calib = {"source": data.source, "samples": len(x_cal), "held_out_source": data.held_out_source,
              "held_out": len(x_held)}
-    meta = sidecar(src, config, graph, pre, labels or imagenet_labels(src),
+    meta = sidecar(src, config, graph, pre, labels or list(src.labels) or imagenet_labels(src),
                    {"params": report.params, "macs": report.macs}, calib, fidelity.to_dict(), seconds)
     if settled:
         meta["source"]["batchnorm_settled_on"] = settled

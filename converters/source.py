@@ -30,6 +30,7 @@ class Source:
     path: Path | None = None
     build_args: dict = field(default_factory=dict)
     model: object = None  # an in-memory keras.Model handed to the API
+    labels: tuple[str, ...] = ()  # class names a training sidecar gives
 
     def describe(self) -> str:
         return str(self.path) if self.path else self.name
@@ -73,14 +74,17 @@ def resolve(source, input_size: int | None = None, alpha: float | None = None, c
 
     check_keras_file(path)
     h = _sha256_file(path)
-    if preprocess is None:  # a model from edgekit train says in its sidecar how it was fed
-        from edgekit.models.trained import read as read_trained
+    from edgekit.models.trained import read as read_trained
 
-        info = read_trained(path)
-        if info is not None:
+    info = read_trained(path)  # a model from edgekit train says in its sidecar how it was fed, and its classes
+    labels: tuple[str, ...] = ()
+    if info is not None:
+        labels = info.labels
+        h.update(json.dumps(list(labels)).encode())
+        if preprocess is None:
             preprocess = info.preprocess
             h.update(json.dumps(preprocess.to_dict(), sort_keys=True).encode())
-    return Source("keras", path.stem, h.hexdigest(), preprocess, path)
+    return Source("keras", path.stem, h.hexdigest(), preprocess, path, labels=labels)
 
 
 def _from_zoo(name: str, zoo_args: dict, preprocess: Preprocess | None) -> Source:

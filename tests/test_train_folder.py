@@ -55,6 +55,8 @@ def test_convert_to_int8_then_eval_float_and_int8(model, folder, cli):
     tflite = out.with_name("lenet5_int8.tflite")
     run = cli("convert", str(out), "--int8", "--calibration", str(folder), "-o", str(tflite), "--no-cache")
     assert run.code == 0, run.err[-2000:]
+    # the class names travel from the training sidecar to the .tflite sidecar, so classify() can name them
+    assert json.loads(tflite.with_name(tflite.name + ".json").read_text())["labels"] == [str(d) for d in range(10)]
     run = cli("eval", str(out), str(tflite), "--data", str(folder), "--split", "val", "--json")
     assert run.code == 0, run.err[-2000:]
     fp, q = run.json()
