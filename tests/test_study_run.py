@@ -38,7 +38,8 @@ def small(home):
     root, env = home
     db, out = root / "r.db", root / "out"
     t0 = time.perf_counter()
-    first = run_cli("study", *SMALL, "--out", str(out), "--db", str(db), env=env, cwd=root)
+    # both runs take the very same arguments; --force lets the second replace the first one's report
+    first = run_cli("study", *SMALL, "--out", str(out), "--db", str(db), "--force", env=env, cwd=root)
     first_s = time.perf_counter() - t0
     assert first.code == 0, first.err[-3000:]
     doc = json.loads((out / "results.json").read_text())
@@ -124,7 +125,8 @@ def test_full_quick_study(home):
     env = {**env, "EDGEKIT_BENCH_DIR": str(root / "full-models"), "EDGEKIT_CACHE_DIR": str(root / "full-cache")}
     out, db = root / "full", root / "full.db"
     t0 = time.perf_counter()
-    run = run_cli("study", "--quick", "--out", str(out), "--db", str(db), env=env, cwd=root, timeout=1200)
+    run = run_cli("study", "--quick", "--out", str(out), "--db", str(db), "--force", env=env, cwd=root,
+                  timeout=1200)
     first_s = time.perf_counter() - t0
     assert run.code == 0, run.err[-3000:]
     doc = json.loads((out / "results.json").read_text())
