@@ -146,6 +146,9 @@ def parse_tflite(buf: bytes, label: str = "model") -> TFLiteGraph:
         return _read(bytes(buf), _schema())
     except ModelFileError:
         raise
+    except struct.error:
+        raise ModelFileError(f"{label} is truncated or corrupt: an offset in it points past the end of its "
+                             f"{len(buf):,} bytes") from None
     except Exception as err:  # any malformed offset surfaces as one of many exception types
         raise ModelFileError(f"{label} is truncated or corrupt: {err or type(err).__name__}") from None
 
