@@ -25,12 +25,15 @@ import numpy as np
 DEFAULT_RUNS = 50
 DEFAULT_MIN_SECONDS = 1.0
 DEFAULT_WARMUP = 1
-MAX_SECONDS = 150.0  # as benchmark_model: stop after this once min_runs are done
+MAX_SECONDS = 150.0  # as benchmark_model's max_secs: stop after this even before min_runs
 
 
 def time_calls(fn, *, warmup: int = DEFAULT_WARMUP, min_runs: int = DEFAULT_RUNS,
                min_seconds: float = DEFAULT_MIN_SECONDS, max_seconds: float = MAX_SECONDS) -> list[float]:
-    """Call ``fn`` ``warmup`` times untimed, then time each call; return the durations in milliseconds."""
+    """Call ``fn`` ``warmup`` times untimed, then time each call; return the durations in milliseconds.
+
+    Runs until there are ``min_runs`` samples spanning ``min_seconds``, or ``max_seconds`` have passed.
+    """
     for _ in range(warmup):
         fn()
     clock = time.perf_counter
@@ -42,7 +45,7 @@ def time_calls(fn, *, warmup: int = DEFAULT_WARMUP, min_runs: int = DEFAULT_RUNS
         t1 = clock()
         samples.append((t1 - t0) * 1e3)
         elapsed = t1 - start
-        if len(samples) >= min_runs and (elapsed >= min_seconds or elapsed >= max_seconds):
+        if (len(samples) >= min_runs and elapsed >= min_seconds) or elapsed >= max_seconds:
             return samples
 
 
