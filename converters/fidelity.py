@@ -7,6 +7,8 @@ from dataclasses import asdict, dataclass
 
 import numpy as np
 
+from edgekit.runtime.quant import dequantize, quantize
+
 
 @dataclass(frozen=True)
 class Fidelity:
@@ -35,23 +37,6 @@ def interpreter(model: bytes, threads: int = 2):
     return it
 
 
-def quantize(x: np.ndarray, detail: dict) -> np.ndarray:
-    """Float input to what the tensor takes: integers via its scale and zero point, else a cast."""
-    dtype = detail["dtype"]
-    scale, zero = detail["quantization"]
-    if np.issubdtype(dtype, np.integer) and scale:
-        info = np.iinfo(dtype)
-        return np.clip(np.round(x / scale + zero), info.min, info.max).astype(dtype)
-    return x.astype(dtype)
-
-
-def dequantize(y: np.ndarray, detail: dict) -> np.ndarray:
-    scale, zero = detail["quantization"]
-    if np.issubdtype(detail["dtype"], np.integer) and scale:
-        return (y.astype(np.float32) - zero) * scale
-    return y.astype(np.float32)
-
-
 def run_tflite(model: bytes, x: np.ndarray) -> np.ndarray:
     """Run the converted model one input at a time; float in, float (dequantized) out."""
     it = interpreter(model)
@@ -60,7 +45,7 @@ def run_tflite(model: bytes, x: np.ndarray) -> np.ndarray:
     for i in range(len(x)):
         it.set_tensor(inp["index"], quantize(x[i:i + 1], inp))
         it.invoke()
-        ys.append(dequantize(it.get_tensor(out["index"]), out))
+        ys.append(dequantize(it.get_tensor(out["index"]), out).astype(np.float32))
     return np.concatenate(ys)
 
 
