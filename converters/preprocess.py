@@ -52,9 +52,5 @@ def parse_preprocess(text: str) -> Preprocess:
 
 
 def apply(pixels: np.ndarray, pre: Preprocess) -> np.ndarray:
-    """Raw 0..255 pixels (N, H, W, C) to model input, as float32."""
-    lo, hi = pre.input_range
-    x = lo + pixels.astype(np.float32) * np.float32((hi - lo) / 255.0)
-    if pre.channel_order.upper() == "BGR" and x.shape[-1] == 3:
-        x = x[..., ::-1]
-    return ((x - np.asarray(pre.mean, np.float32)) / np.asarray(pre.std, np.float32)).astype(np.float32)
+    """Raw 0..255 pixels (N, H, W, C) to model input, as float32 (see ``Preprocess.apply``)."""
+    return pre.apply(pixels)

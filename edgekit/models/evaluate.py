@@ -25,7 +25,6 @@ from edgekit.data import DataSource
 from edgekit.errors import ModelFileError, UsageError, unknown_name
 from edgekit.metrics import Scores, score
 from edgekit.models import trained
-from edgekit.models.registry import Preprocess
 
 TTA_NAMES = ("flip", "crop")
 BATCH = 64
@@ -173,7 +172,7 @@ def _open_keras(path: Path) -> Predictor:
     _check_channels(path, shape)
 
     def run(x: np.ndarray) -> np.ndarray:
-        x = _apply(x, info.preprocess)
+        x = info.preprocess.apply(x)
         return np.concatenate([np.asarray(model(x[i:i + BATCH], training=False)) for i in range(0, len(x), BATCH)])
 
     return Predictor(path, "keras", shape, info.labels, analyze_keras(model).macs, run,
@@ -256,14 +255,6 @@ def _ensemble(results: list[EvalResult], raw: list) -> EvalResult:
                         seconds / best.seconds_per_sample, 100 * (scores.top1 - best.scores.top1), best.model)
     return EvalResult("ensemble", "ensemble", len(y), results[0].labels, scores, seconds, macs,
                       "sum of the members", members=tuple(r.model for r in results), ensemble=multiple)
-
-
-def _apply(pixels: np.ndarray, pre: Preprocess) -> np.ndarray:
-    lo, hi = pre.input_range
-    x = lo + pixels.astype(np.float32) * np.float32((hi - lo) / 255.0)
-    if pre.channel_order.upper() == "BGR" and x.shape[-1] == 3:
-        x = x[..., ::-1]
-    return ((x - np.asarray(pre.mean, np.float32)) / np.asarray(pre.std, np.float32)).astype(np.float32)
 
 
 def _resize(x: np.ndarray, size: tuple[int, int]) -> np.ndarray:

@@ -8,6 +8,10 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 from enum import Enum
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    import numpy as np
 
 from edgekit.errors import UsageError, unknown_name
 
@@ -37,6 +41,16 @@ class Preprocess:
     def to_dict(self) -> dict:
         return {"mean": list(self.mean), "std": list(self.std), "channel_order": self.channel_order,
                 "input_range": list(self.input_range)}
+
+    def apply(self, pixels: np.ndarray) -> np.ndarray:
+        """Raw 0..255 pixels (N, H, W, C) to model input, as float32."""
+        import numpy as np  # here, so that the CLI's start-up does not pay for numpy
+
+        lo, hi = self.input_range
+        x = lo + pixels.astype(np.float32) * np.float32((hi - lo) / 255.0)
+        if self.channel_order.upper() == "BGR" and x.shape[-1] == 3:
+            x = x[..., ::-1]
+        return ((x - np.asarray(self.mean, np.float32)) / np.asarray(self.std, np.float32)).astype(np.float32)
 
 
 # keras.applications' "tf" mode (MobileNets, Inception) and "caffe" mode (VGG, ResNet-50).
