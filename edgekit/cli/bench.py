@@ -157,16 +157,14 @@ def bench(models: Annotated[list[str], typer.Argument(help=_MODEL_HELP, show_def
         raise NoGpuError(no_gpu_message(str(err))) from None
     if tgt == "gpu":
         _gpu_baseline(results, args)
-    if csv is not None:
-        _write_csv(csv, results)
-    if json:
-        emit_json(results)
-    else:
-        from edgekit.cli.bench_report import print_ops, print_table
+    from edgekit.cli.bench_report import print_ops, print_table
 
+    def show() -> None:
         print_table(results)
         if profile_ops:
             print_ops(results)
+
+    _emit(results, csv, json, show)
     _warn(results)
     err_console.print(f"saved {len(results)} result(s) to {store.path} as run {results[0]['run_id']}",
                       markup=False, soft_wrap=True)
@@ -179,12 +177,17 @@ def _estimate(models: list[str], quant: str | None, threads: str | None, target,
 
     thread_list = [None] if threads is None else _threads(threads, "cpu")
     results = run_estimates(resolve(models, parse_list(quant, "--quant", str.lower)), target, thread_list)
+    _emit(results, csv, json, lambda: print_estimates(results))
+
+
+def _emit(results: list[dict], csv: Path | None, json: bool, show) -> None:
+    """Results to --csv if asked, then one JSON document or the tables ``show`` prints."""
     if csv is not None:
         _write_csv(csv, results)
     if json:
         emit_json(results)
     else:
-        print_estimates(results)
+        show()
 
 
 def _warn(results: list[dict]) -> None:
