@@ -15,6 +15,7 @@ import copy
 import numpy as np
 
 from bench.loop import feed, time_calls
+from edgekit.errors import first_line
 
 METHOD = ("isolated: each op cut into a one-op model with its own weights and timed alone (p50); the "
           "runtime's Python API has no per-op profiler")
@@ -69,6 +70,6 @@ def profile_ops(path: str, interpreter_class, *, threads: int | None, resolver: 
             feed(one)
             row["ms"] = float(np.median(time_calls(one.invoke, warmup=2, min_runs=runs, min_seconds=0.0)))
         except Exception as err:  # an op that cannot run alone (control flow, custom op): say so, go on
-            row["error"] = str(err).strip().splitlines()[0] if str(err).strip() else type(err).__name__
+            row["error"] = first_line(err)
         rows.append(row)
     return rows

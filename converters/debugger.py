@@ -16,7 +16,7 @@ from converters._tf import quiet_tf
 from converters.modes import QuantConfig, QuantMode
 from converters.source import FloatModel, Source
 from converters.tflite import make_converter
-from edgekit.errors import EdgekitError
+from edgekit.errors import EdgekitError, first_line
 
 
 def worst_layers(src: Source, fm: FloatModel, calibration: np.ndarray, top: int = 10) -> tuple[dict, ...]:
@@ -33,7 +33,7 @@ def worst_layers(src: Source, fm: FloatModel, calibration: np.ndarray, top: int 
             debugger = tf.lite.experimental.QuantizationDebugger(converter=conv, debug_dataset=dataset)
             debugger.run()
         except Exception as err:  # TF raises many types
-            first = str(err).strip().splitlines()[0] if str(err).strip() else type(err).__name__
+            first = first_line(err)
             raise EdgekitError(f"the quantization debugger failed on {src.describe()}: {first}") from None
         buf = io.StringIO()
         debugger.layer_statistics_dump(buf)

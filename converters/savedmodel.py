@@ -5,7 +5,7 @@ from __future__ import annotations
 from pathlib import Path
 
 from converters._tf import quiet_tf
-from edgekit.errors import ModelFileError
+from edgekit.errors import ModelFileError, first_line
 
 
 def savedmodel_to_tflite_bytes(path: str | Path) -> bytes:
@@ -14,5 +14,5 @@ def savedmodel_to_tflite_bytes(path: str | Path) -> bytes:
         try:
             return tf.lite.TFLiteConverter.from_saved_model(str(path)).convert()
         except Exception as err:  # TF raises many types for a bad SavedModel
-            first = str(err).strip().splitlines()[0] if str(err).strip() else type(err).__name__
+            first = first_line(err)
             raise ModelFileError(f"could not read SavedModel {str(path)!r}: {first}") from None

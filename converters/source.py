@@ -15,7 +15,7 @@ from pathlib import Path
 import numpy as np
 
 from edgekit import __version__
-from edgekit.errors import ModelFileError, UsageError, unknown_name
+from edgekit.errors import ModelFileError, UsageError, first_line, unknown_name
 from edgekit.models.registry import MODEL_NAMES, Preprocess, get_spec
 
 ZOO_SEED = 0  # random-initialised zoo models are built with this seed, so a rebuild is the same model
@@ -157,7 +157,7 @@ def _load_savedmodel(path: Path) -> FloatModel:
             loaded = tf.saved_model.load(str(path))
             fn = loaded.signatures["serving_default"]
         except Exception as err:  # TF raises many types for a bad SavedModel
-            first = str(err).strip().splitlines()[0] if str(err).strip() else type(err).__name__
+            first = first_line(err)
             raise ModelFileError(f"could not load SavedModel {str(path)!r}: {first}") from None
     specs = list(fn.structured_input_signature[1].values())
     shape = tuple(specs[0].shape[1:]) if len(specs) == 1 else ()

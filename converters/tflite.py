@@ -9,7 +9,7 @@ import numpy as np
 from converters._tf import quiet_tf
 from converters.modes import QuantConfig, QuantMode
 from converters.source import FloatModel, Source
-from edgekit.errors import EdgekitError
+from edgekit.errors import EdgekitError, first_line
 
 
 def make_converter(tf, src: Source, fm: FloatModel, config: QuantConfig,
@@ -82,5 +82,5 @@ def to_tflite(src: Source, fm: FloatModel, config: QuantConfig, calibration: np.
         except Exception as err:  # the converter raises many types; the first line says what broke
             if feed is not None and feed.interrupted:
                 raise KeyboardInterrupt from None
-            first = str(err).strip().splitlines()[0] if str(err).strip() else type(err).__name__
+            first = first_line(err)
             raise EdgekitError(f"TensorFlow could not convert {src.describe()} to {config.tag}: {first}") from None

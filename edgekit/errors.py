@@ -26,6 +26,12 @@ class WeightsNotFoundError(EdgekitError):
     """Pretrained weights that are not on disk (edgekit never downloads)."""
 
 
+def first_line(err: BaseException) -> str:
+    """The first line of an exception's message, or its type name when it has none: enough for one line."""
+    text = str(err).strip()
+    return text.splitlines()[0] if text else type(err).__name__
+
+
 def did_you_mean(value: str, choices: Iterable[str]) -> str:
     """Return ``" (did you mean X?)"`` for the closest choices, or ``""`` when nothing is close."""
     close = difflib.get_close_matches(value.lower(), list(choices), n=3, cutoff=0.6)

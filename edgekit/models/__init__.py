@@ -9,7 +9,7 @@ from __future__ import annotations
 import importlib
 import os
 
-from edgekit.errors import ModelFileError, UsageError
+from edgekit.errors import ModelFileError, UsageError, first_line
 from edgekit.models.io import load_model
 from edgekit.models.registry import MODEL_NAMES, REGISTRY, ModelName, ModelSpec, Preprocess, get_spec
 from edgekit.models.weights import resolve_weights
@@ -48,12 +48,5 @@ def build(name: str | ModelName, input_shape: tuple[int, int, int] | int | None 
             model.load_weights(str(weights_path))
         except Exception as err:  # Keras raises many types for a file that does not fit
             raise ModelFileError(f"could not load weights {str(weights_path)!r} into {spec.name.value}: "
-                                 f"{_first_line(err)}") from None
+                                 f"{first_line(err)}") from None
     return model
-
-
-def _first_line(err: BaseException) -> str:
-    text = str(err).strip().splitlines()
-    return text[0] if text else type(err).__name__
-
-

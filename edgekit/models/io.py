@@ -6,7 +6,7 @@ import os
 import zipfile
 from pathlib import Path
 
-from edgekit.errors import ModelFileError
+from edgekit.errors import ModelFileError, first_line
 
 _HDF5_SIGNATURE = b"\x89HDF\r\n\x1a\n"
 
@@ -44,5 +44,5 @@ def load_model(path: str | os.PathLike):
     try:
         return keras().saving.load_model(str(path), compile=False)
     except Exception as err:  # Keras and h5py raise many types for a bad file
-        first = str(err).strip().splitlines()[0] if str(err).strip() else type(err).__name__
+        first = first_line(err)
         raise ModelFileError(f"could not load {str(path)!r} as a Keras model: {first}") from None
