@@ -1,9 +1,10 @@
 """The Keras-on-TensorFlow-CUDA baseline for ``edgekit bench --target gpu``: what a user would deploy
-without edgekit. TensorFlow is imported only inside these functions."""
+without edgekit. TensorFlow is imported only inside these functions; the timing is the caller's
+(``edgekit.app.gpu_baseline``), so this module needs nothing from ``bench/``."""
 
 from __future__ import annotations
 
-import time
+from collections.abc import Callable
 
 
 def tf_gpu_devices() -> tuple[list[str], str | None]:
@@ -18,12 +19,11 @@ def tf_gpu_devices() -> tuple[list[str], str | None]:
     return devices, None if devices else f"TensorFlow {tf.__version__} sees no GPU devices"
 
 
-def keras_gpu_baseline(model: str, *, runs: int, warmup: int, min_seconds: float) -> dict:
-    """p50 of a zoo model's ``model(x, training=False)`` on TF's first GPU, random weights, batch 1."""
+def keras_gpu_call(model: str) -> tuple[Callable[[], None], str]:
+    """A zoo model's ``model(x, training=False)`` on TF's first GPU (random weights, batch 1) as a
+    synchronised call, and the framework's name and version."""
     import numpy as np
 
-    from bench.loop import time_calls
-    from bench.stats import summarize
     from converters._tf import tensorflow
     from edgekit.models import build
 
@@ -33,12 +33,8 @@ def keras_gpu_baseline(model: str, *, runs: int, warmup: int, min_seconds: float
         x = tf.constant(np.random.default_rng(0).standard_normal((1, *net.input_shape[1:])).astype(np.float32))
         fn = tf.function(lambda t: net(t, training=False))
 
-        def run() -> None:
+    def run() -> None:
+        with tf.device("/GPU:0"):
             fn(x).numpy()  # .numpy() waits for the GPU
 
-        t0 = time.perf_counter()
-        run()
-        first_ms = (time.perf_counter() - t0) * 1e3
-        stats = summarize(time_calls(run, warmup=warmup, min_runs=runs, min_seconds=min_seconds))
-    return {"framework": f"tensorflow {tf.__version__} (Keras, CUDA)", "first_ms": round(first_ms, 3),
-            "latency_ms": {k: round(v, 4) for k, v in stats.to_dict().items() if k not in ("runs", "cv")}}
+    return run, f"tensorflow {tf.__version__} (Keras, CUDA)"

@@ -19,11 +19,3 @@ def local_target(name: str) -> Target:
                          f"targets ({', '.join(t.value for t in LOCAL)}) here")
     return target
 
-
-def no_gpu_message(litert_reason: str) -> str:
-    """One line naming everything looked for: LiteRT's GPU environment and TensorFlow's GPU devices."""
-    from converters.tf_gpu import tf_gpu_devices
-
-    devices, why = tf_gpu_devices()
-    tf_part = f"TensorFlow GPU devices: {', '.join(devices)}" if devices else f"TensorFlow GPU devices: none ({why})"
-    return f"{litert_reason}; {tf_part}. Use --target cpu, or run on a machine with a GPU and its drivers"

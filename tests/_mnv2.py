@@ -17,7 +17,7 @@ def mobilenetv2(mode: str) -> Path:
         import converters.convert  # noqa: F401
     except ImportError:
         return _fallback(mode)
-    from bench.sources import convert_zoo
+    from edgekit.app.sources import convert_zoo
 
     return convert_zoo("mobilenetv2", mode)
 

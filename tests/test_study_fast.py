@@ -5,10 +5,10 @@ from __future__ import annotations
 
 import pytest
 
-from bench.plots import pareto
-from bench.study_facts import published, seed_arithmetic
 from edgekit.analysis import read_tflite
 from edgekit.analysis.kinds import LayerKind, kinds_tflite, totals
+from edgekit.study.facts import published, seed_arithmetic
+from edgekit.study.plots import pareto
 from tests._study import check_report_matches
 from tests.conftest import DATA, ROOT, assert_one_line_error, run_cli
 
@@ -55,7 +55,7 @@ def _row(target, measured, p50):
 
 
 def test_report_marks_every_estimated_cell():
-    from bench.report import cells, footnotes
+    from edgekit.study.report import cells, footnotes
 
     doc = {"published_imagenet_top1": published(["mobilenetv2"])}
     notes, texts = footnotes(doc)

@@ -17,7 +17,7 @@ Json = Annotated[bool, typer.Option("--json", help="Print one JSON document and 
 
 
 def _threads(text: str | None, target: str) -> list[int | None]:
-    from bench.sources import parse_list
+    from edgekit.app.sources import parse_list
 
     if target == "gpu":
         if text is not None:
@@ -74,7 +74,8 @@ def _op_rows(measured: dict, cost) -> list[dict]:
 
 def _gpu_baseline(results: list[dict], args: dict) -> None:
     """Add the Keras-on-CUDA figure to zoo-model results when TensorFlow sees a GPU."""
-    from converters.tf_gpu import keras_gpu_baseline, tf_gpu_devices
+    from converters.tf_gpu import tf_gpu_devices
+    from edgekit.app.gpu_baseline import keras_gpu_baseline
     from edgekit.models.registry import MODEL_NAMES
 
     devices, why = tf_gpu_devices()
@@ -117,8 +118,8 @@ def bench(models: Annotated[list[str], typer.Argument(help=_MODEL_HELP, show_def
               "--insecure-no-host-key-check", help="Do not check the device's host key (unsafe).")] = False) -> None:
     """Latency, memory and throughput of models on this machine or a device, each config in a fresh process."""
     from bench.gpu import NoGpuError
-    from bench.sources import parse_list, resolve
     from bench.store import ResultStore
+    from edgekit.app.sources import parse_list, resolve
     from edgekit.cli.bench_remote import RemoteArgs, remote_args_given
     from targets.local import local_target
     from targets.registry import Reach, get_target
@@ -152,7 +153,7 @@ def bench(models: Annotated[list[str], typer.Argument(help=_MODEL_HELP, show_def
     try:
         results = _measure(_configs(sources, thread_list, tgt, args), store, uuid.uuid4().hex[:12], profile_ops)
     except NoGpuError as err:
-        from targets.local import no_gpu_message
+        from edgekit.app.gpu_baseline import no_gpu_message
 
         raise NoGpuError(no_gpu_message(str(err))) from None
     if tgt == "gpu":
@@ -172,7 +173,7 @@ def bench(models: Annotated[list[str], typer.Argument(help=_MODEL_HELP, show_def
 
 def _estimate(models: list[str], quant: str | None, threads: str | None, target, json: bool,
               csv: Path | None) -> None:
-    from bench.sources import parse_list, resolve
+    from edgekit.app.sources import parse_list, resolve
     from edgekit.cli.estimate_report import print_estimates, run_estimates
 
     thread_list = [None] if threads is None else _threads(threads, "cpu")

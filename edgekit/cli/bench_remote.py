@@ -40,8 +40,8 @@ def remote_args_given(args: RemoteArgs) -> None:
 def bench_on_devices(models: list[str], quant: str | None, threads: str | None, target, args: RemoteArgs,
                      loop_args: dict, json: bool, csv: Path | None, db: Path | None) -> None:
     """``edgekit bench ... --host``: check everything, then measure on each host."""
-    from bench.sources import parse_list, resolve
     from bench.store import ResultStore
+    from edgekit.app.sources import parse_list, resolve
     from edgekit.cli.bench import _configs, _threads, _write_csv
     from targets.registry import Reach
 

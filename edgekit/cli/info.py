@@ -24,7 +24,7 @@ def info(target: Annotated[str, typer.Argument(help=_TARGET_HELP)], input_size: 
          layers: Annotated[bool, typer.Option("--layers", help="Show the per-layer table.")] = False,
          json: Json = False) -> None:
     """Parameters, MACs, weight bytes and peak activation memory of a model."""
-    from edgekit.cost import cost_of
+    from edgekit.app.cost import cost_of
 
     report = cost_of(target, input_size=input_size, classes=classes, alpha=alpha,
                      depth_multiplier=depth_multiplier)
@@ -61,7 +61,7 @@ def info(target: Annotated[str, typer.Argument(help=_TARGET_HELP)], input_size: 
 
 def zoo_rows() -> list[dict]:
     """Every zoo model at its default input: the numbers the README table shows."""
-    from edgekit.cost import cost_of
+    from edgekit.app.cost import cost_of
     from edgekit.models._keras import keras
 
     rows = []

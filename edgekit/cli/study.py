@@ -1,4 +1,4 @@
-"""``edgekit study``: the deployment-cost study in one command (bench.study collects, bench.report writes)."""
+"""``edgekit study``: the deployment-cost study in one command (edgekit.study collects and writes it)."""
 
 from __future__ import annotations
 
@@ -42,12 +42,12 @@ def study(out: Annotated[Path, typer.Option("--out", help="Folder for results.js
                                                   "~/.edgekit/results.db).")] = None) -> None:
     """Params, MACs, size, latency, memory and accuracy of each model x quant x target, with report and plots."""
     from bench.store import ResultStore
-    from bench.study_plan import make_plan
+    from edgekit.study.plan import make_plan
 
     plan = make_plan(models, quant, targets, host, data, threads, quick, out, force, db)
     store = ResultStore(db)
     _check_plot_extra()
-    from bench.study import expected_seconds
+    from edgekit.study.collect import expected_seconds
 
     eta, done = expected_seconds(plan, store)
     cells = plan.cells()
@@ -63,8 +63,8 @@ def study(out: Annotated[Path, typer.Option("--out", help="Folder for results.js
 def _collect(plan, store, cells):
     from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 
-    from bench.study import collect, quiet_fds
-    from bench.study_plan import models_dir
+    from edgekit.study.collect import collect, quiet_fds
+    from edgekit.study.plan import models_dir
 
     columns = (TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(), TimeElapsedColumn())
     done = []
@@ -98,10 +98,10 @@ def _collect(plan, store, cells):
 
 
 def _write(plan, collected, seconds: float) -> None:
-    from bench import report
-    from bench.study_facts import BREAKDOWN_MODELS, layer_breakdown
-    from bench.study_plan import models_dir
-    from bench.study_summary import document
+    from edgekit.study import report
+    from edgekit.study.facts import BREAKDOWN_MODELS, layer_breakdown
+    from edgekit.study.plan import models_dir
+    from edgekit.study.summary import document
 
     layers = {}
     for m in BREAKDOWN_MODELS:

@@ -12,7 +12,7 @@ from pathlib import Path
 
 import numpy as np
 
-from bench.study_plan import models_dir
+from edgekit.study.plan import models_dir
 
 SPLIT = "val"  # the validation subset the training held out (same seed and split), never trained on
 

@@ -85,7 +85,7 @@ class Cell(NamedTuple):
 
 
 def _names(text: str | None, default: tuple[str, ...], what: str) -> list[str]:
-    from bench.sources import parse_list
+    from edgekit.app.sources import parse_list
 
     items = parse_list(text, what, lambda s: s.lower()) if text is not None else list(default)
     return list(dict.fromkeys(items))

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from bench.study_facts import published, seed_arithmetic
+from edgekit.study.facts import published, seed_arithmetic
 
 FORMAT = "edgekit-study/1"
 

@@ -15,7 +15,7 @@ from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from bench.study_plan import Cell, StudyPlan, eta_convert, eta_measure, eta_train, models_dir
+from edgekit.study.plan import Cell, StudyPlan, eta_convert, eta_measure, eta_train, models_dir
 
 Say = Callable[[str], None]
 
@@ -172,7 +172,7 @@ def _trained_path(plan: StudyPlan, model: str) -> Path:
 
 
 def _train(plan: StudyPlan, model: str, say: Say, out: Collected) -> Path:
-    from bench.study_accuracy import small_input, train_small
+    from edgekit.study.accuracy import small_input, train_small
 
     path = _trained_path(plan, model)
     doc = train_small(model, plan.data, path, small_input(model), plan.settings.epochs, say)
@@ -190,7 +190,7 @@ def _convert(plan: StudyPlan, variant: str, model: str, quant: str, trained: Pat
         result = convert(model, quant, samples=plan.settings.samples, output=out, force=True,
                          notify=lambda _m: None)
     else:
-        from bench.study_accuracy import convert_trained
+        from edgekit.study.accuracy import convert_trained
 
         result = convert_trained(trained, quant, plan.data, plan.settings.samples, out)
     graph = read_tflite(out)
@@ -251,7 +251,7 @@ def _measure_remote(cfg, target: str, host: str, conv: Converted) -> dict:
 
 
 def _accuracy(plan: StudyPlan, conv: Converted, trained: Path) -> dict:
-    from bench.study_accuracy import evaluate
+    from edgekit.study.accuracy import evaluate
 
     return evaluate(conv.path, conv.digest, plan.data, trained)
 

@@ -182,8 +182,8 @@ def csv_text(rows: list[dict], published: dict) -> str:
 
 def make_plots(doc: dict) -> dict[str, bytes]:
     """The PNGs that apply: accuracy vs latency only when accuracy was measured."""
-    from bench import plots
-    from bench.study_summary import titles
+    from edgekit.study import plots
+    from edgekit.study.summary import titles
 
     t, rows = titles(), doc["rows"]
     zoo = [r for r in rows if r["variant"] == "zoo"]
