@@ -14,13 +14,13 @@ from converters import calibration as cal
 from converters.edgetpu import EdgeTPUReport, compile_model
 from converters.fidelity import Fidelity, compare, run_tflite
 from converters.metadata import imagenet_labels, sidecar
-from converters.modes import QuantConfig, QuantMode
 from converters.output import check_output, default_output, sidecar_path, write_pair
 from converters.preprocess import PRESETS, apply, parse_preprocess
 from converters.source import FloatModel, Source, load_float, resolve, settle_batchnorm
 from edgekit import __version__
 from edgekit.errors import UsageError
 from edgekit.models.registry import Preprocess
+from edgekit.quant_modes import QuantConfig, QuantMode
 
 DEFAULT_SAMPLES = 20  # ~0.3 s each for MobileNet v2 at 224 on 2 cores: a cold int8 run stays under 40 s
 HELD_OUT = 8  # inputs for the fidelity check, never used for calibration

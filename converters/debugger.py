@@ -13,10 +13,10 @@ import math
 import numpy as np
 
 from converters._tf import quiet_tf
-from converters.modes import QuantConfig, QuantMode
 from converters.source import FloatModel, Source
 from converters.tflite import make_converter
 from edgekit.errors import EdgekitError, first_line
+from edgekit.quant_modes import QuantConfig, QuantMode
 
 
 def worst_layers(src: Source, fm: FloatModel, calibration: np.ndarray, top: int = 10) -> tuple[dict, ...]:

@@ -7,12 +7,12 @@ import time
 from importlib import metadata as importlib_metadata
 
 from converters.cache import tf_version
-from converters.modes import QuantConfig
 from converters.source import Source
 from edgekit import __version__
 from edgekit.analysis import TFLiteGraph
 from edgekit.models.registry import Preprocess
 from edgekit.models.weights import keras_cache_dir
+from edgekit.quant_modes import QuantConfig
 
 FORMAT = "edgekit-convert/1"
 

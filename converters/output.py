@@ -10,16 +10,13 @@ from pathlib import Path
 
 from edgekit.atomic import write_atomic
 from edgekit.errors import EdgekitError
+from edgekit.runtime.sidecar import sidecar_path
 
 __all__ = ["check_output", "default_output", "sidecar_path", "write_atomic", "write_pair"]
 
 
 def default_output(name: str, tag: str) -> Path:
     return Path.cwd() / f"{name}_{tag}.tflite"
-
-
-def sidecar_path(out: Path) -> Path:
-    return Path(f"{out}.json")
 
 
 def check_output(out: Path, force: bool) -> Path:

@@ -7,9 +7,9 @@ from collections.abc import Callable, Iterator
 import numpy as np
 
 from converters._tf import quiet_tf
-from converters.modes import QuantConfig, QuantMode
 from converters.source import FloatModel, Source
 from edgekit.errors import EdgekitError, first_line
+from edgekit.quant_modes import QuantConfig, QuantMode
 
 
 def make_converter(tf, src: Source, fm: FloatModel, config: QuantConfig,

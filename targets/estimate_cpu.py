@@ -6,7 +6,7 @@
     thread speedup = 1 + (min(threads, cores) - 1) x parallel efficiency
 
 The GEMM efficiency is the model's only fitted number (``CALIBRATED`` below, fitted in
-``targets.calibration``); the rates come from the target's hardware figures. docs/estimates.md explains it.
+``targets.fit``); the rates come from the target's hardware figures. docs/estimates.md explains it.
 """
 
 from __future__ import annotations
@@ -31,7 +31,7 @@ class CpuParams:
         return asdict(self)
 
 
-# Fitted on the Raspberry Pi 4 XNNPACK rows of published-figures.md; see targets.calibration.
+# Fitted on the Raspberry Pi 4 XNNPACK rows of published-figures.md; see targets.fit.
 CALIBRATED = CpuParams(gemm_efficiency=0.39)
 
 

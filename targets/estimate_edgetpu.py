@@ -33,7 +33,7 @@ class TpuParams:
         return asdict(self)
 
 
-# Fitted on the Coral rows of published-figures.md; see targets.calibration.
+# Fitted on the Coral rows of published-figures.md; see targets.fit.
 CALIBRATED = TpuParams(tpu_efficiency=0.42, op_overhead_us=2.2, link_efficiency=0.95, invoke_overhead_ms=1.33)
 
 

@@ -33,7 +33,7 @@ from dataclasses import MISSING, fields
 from pathlib import Path
 
 from edgekit.errors import UsageError, did_you_mean
-from targets.registry import ALIASES, TARGET_NAMES, AcceleratorFigures, CpuFigures, Reach, Target
+from targets.builtin import ALIASES, TARGET_NAMES, AcceleratorFigures, CpuFigures, Reach, Target
 
 
 class TargetFileError(UsageError):

@@ -18,10 +18,10 @@ from converters import cache
 from converters import calibration as cal
 from converters.edgetpu import INSTALL_HINT, compile_model, parse_report
 from converters.fidelity import compare
-from converters.modes import MODES, QuantConfig, QuantMode, config_from_flags, get_mode
 from converters.output import check_output, write_atomic, write_pair
 from converters.preprocess import PRESETS, apply, parse_preprocess
 from edgekit.errors import EdgekitError, UsageError
+from edgekit.quant_modes import MODES, QuantConfig, QuantMode, config_from_flags, get_mode
 
 # A real edgetpu_compiler 16 report (google-coral/edgetpu issue #427 layout), for the parser only.
 REPORT = textwrap.dedent("""\

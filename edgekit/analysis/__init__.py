@@ -4,8 +4,8 @@ Works on a built Keras model (duck-typed, Keras is never imported here) and on a
 (parsed without TensorFlow).
 """
 
+from edgekit.analysis.cost_report import ACTIVATION_METHOD, CostReport, LayerCost
 from edgekit.analysis.keras_cost import analyze_keras
-from edgekit.analysis.report import ACTIVATION_METHOD, CostReport, LayerCost
 from edgekit.analysis.tflite_cost import analyze_graph, analyze_tflite
 from edgekit.analysis.tflite_graph import TFLiteGraph, parse_tflite, read_tflite
 

@@ -5,8 +5,8 @@ from __future__ import annotations
 from math import prod
 
 from edgekit.analysis import macs as M
+from edgekit.analysis.cost_report import CostReport, LayerCost
 from edgekit.analysis.memory import peak_live_bytes
-from edgekit.analysis.report import CostReport, LayerCost
 from edgekit.errors import UsageError
 
 _ELEMENTWISE = {"BatchNormalization", "LayerNormalization", "Activation", "ReLU", "LeakyReLU", "PReLU", "ELU",

@@ -6,8 +6,8 @@ from math import prod
 from pathlib import Path
 
 from edgekit.analysis import macs as M
+from edgekit.analysis.cost_report import CostReport, LayerCost
 from edgekit.analysis.memory import peak_live_bytes
-from edgekit.analysis.report import CostReport, LayerCost
 from edgekit.analysis.tflite_graph import OpInfo, TensorInfo, TFLiteGraph, read_tflite
 
 _ELEMENTWISE = {"ADD", "SUB", "MUL", "DIV", "RELU", "RELU6", "RELU_N1_TO_1", "LOGISTIC", "TANH", "SOFTMAX",

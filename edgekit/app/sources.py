@@ -10,7 +10,7 @@ from typing import NamedTuple
 from edgekit.errors import EdgekitError, UsageError
 
 
-class Source(NamedTuple):
+class BenchItem(NamedTuple):
     path: Path
     model: str  # the name shown and stored: the zoo name or the file stem
     quant: str
@@ -34,7 +34,7 @@ def convert_zoo(name: str, quant: str) -> Path:
     return Path(convert(name, quant, output=out, force=True).path)
 
 
-def resolve(models: list[str], quants: list[str] | None) -> list[Source]:
+def resolve(models: list[str], quants: list[str] | None) -> list[BenchItem]:
     """Each model x quantization mode, in order. ``--quant`` applies to zoo names; a file's mode is its own."""
     from bench.result import infer_quant
     from edgekit.analysis.tflite_graph import read_tflite
@@ -46,9 +46,9 @@ def resolve(models: list[str], quants: list[str] | None) -> list[Source]:
     out = []
     for m in models:
         if m.lower() in zoo:
-            out += [Source(convert_zoo(m.lower(), q), m.lower(), q) for q in quants or ["fp32"]]
+            out += [BenchItem(convert_zoo(m.lower(), q), m.lower(), q) for q in quants or ["fp32"]]
         elif m.endswith(".tflite") or Path(m).is_file():
-            out.append(Source(Path(m), Path(m).stem, infer_quant(read_tflite(m))))
+            out.append(BenchItem(Path(m), Path(m).stem, infer_quant(read_tflite(m))))
         else:
             from edgekit.errors import did_you_mean
 

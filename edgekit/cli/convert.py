@@ -11,13 +11,10 @@ from rich.table import Table
 from edgekit.cli._common import console, emit_json, err_console, human_bytes
 from edgekit.errors import EdgekitError
 from edgekit.models.registry import MODEL_NAMES
+from edgekit.quant_modes import MODES
 
 _SOURCE_HELP = f"A zoo model ({', '.join(MODEL_NAMES)}), a .keras/.h5 file or a SavedModel folder."
-# The mode flags mirror converters.modes.MODES; kept literal here so that --help needs no converters import.
-_MODE_FLAGS = {"fp32": "float32, no quantization (the default)", "fp16": "float16 weights, about half the size",
-               "dynamic": "int8 weights with float activations",
-               "int8": "full integer with int8 input and output (Edge TPU, microcontrollers)",
-               "int16x8": "int16 activations with int8 weights"}
+_MODE_FLAGS = {m.value: spec.help for m, spec in MODES.items()}  # the flags come from the one registry
 
 
 def _flag(mode: str):
@@ -56,7 +53,7 @@ def convert(
     """Quantize and convert to TFLite, then show how far the result drifts from the float model."""
     from converters import DEFAULT_SAMPLES
     from converters import convert as run_conversion
-    from converters.modes import QuantMode, config_from_flags
+    from edgekit.quant_modes import QuantMode, config_from_flags
 
     chosen = [QuantMode(m) for m, on in (("fp32", fp32), ("fp16", fp16), ("dynamic", dynamic), ("int8", int8),
                                          ("int16x8", int16x8)) if on]

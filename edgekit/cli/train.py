@@ -70,7 +70,8 @@ def train(
     console().print(f"wrote {result.path} ({doc['model']}, input {'x'.join(map(str, doc['input_shape']))}, "
                     f"{len(doc['labels'])} classes, {doc['data']['train_samples']} training and "
                     f"{doc['data']['val_samples']} validation samples): validation accuracy "
-                    f"{100 * result.val_accuracy:.2f}% after {result.seconds:.0f} s; sidecar {result.sidecar_path}",
+                    f"{100 * result.val_accuracy:.2f}% after {result.seconds:.0f} s; "
+                    f"training record {result.record_path}",
                     markup=False, soft_wrap=True)
 
 

@@ -165,7 +165,7 @@ def _open_keras(path: Path) -> Predictor:
 
     info = trained.read(path)
     if info is None:
-        raise UsageError(f"{str(path)!r} has no training sidecar {trained.sidecar_path(path).name}, so how to feed "
+        raise UsageError(f"{str(path)!r} has no training record {trained.record_path(path).name}, so how to feed "
                          "it is unknown; evaluate models written by edgekit train")
     model = load_model(path)
     shape = tuple(int(d) for d in model.inputs[0].shape[1:])
@@ -199,7 +199,7 @@ def _open_tflite(path: Path) -> Predictor:
 
 
 def _training_record(tflite_sidecar: Path | None) -> trained.TrainedInfo | None:
-    """The training sidecar of the model a ``.tflite`` was converted from, if it is still there."""
+    """The training record of the model a ``.tflite`` was converted from, if it is still there."""
     if tflite_sidecar is None:
         return None
     try:

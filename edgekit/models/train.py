@@ -1,4 +1,4 @@
-"""``train``: fit a zoo architecture on ``digits`` or an image folder, and save ``model.keras`` plus sidecar.
+"""``train``: fit a zoo architecture on ``digits`` or an image folder, and save ``model.keras`` plus its record.
 
 Without ``weights`` the whole network trains from scratch with the architecture's :class:`Recipe`. With
 ``weights`` (``imagenet`` or a file of base weights) the base is loaded without its classifier, frozen, and
@@ -22,8 +22,7 @@ from typing import NamedTuple
 from edgekit import __version__
 from edgekit.data import DataSource
 from edgekit.errors import EdgekitError, UsageError, did_you_mean
-from edgekit.models import build
-from edgekit.models import trained as sidecar
+from edgekit.models import build, trained
 from edgekit.models.recipes import Augment, Recipe, recipe_for
 from edgekit.models.registry import TF_PREPROCESS, ModelSpec, get_spec
 from edgekit.models.weights import resolve_weights
@@ -82,7 +81,7 @@ class TrainConfig:
 @dataclass(frozen=True)
 class TrainResult:
     path: Path
-    sidecar_path: Path
+    record_path: Path
     val_accuracy: float
     history: dict
     seconds: float
@@ -92,7 +91,7 @@ class TrainResult:
 
 def train(config: TrainConfig, progress: Callable[[EpochLog], None] | None = None,
           notify: Callable[[str], None] | None = None) -> TrainResult:
-    """Train, then write ``config.output`` and its sidecar atomically. See the module docstring.
+    """Train, then write ``config.output`` and its training record atomically. See the module docstring.
 
     Raises:
         UsageError: bad arguments. WeightsNotFoundError: ImageNet weights not in the Keras cache.
@@ -130,7 +129,7 @@ def train(config: TrainConfig, progress: Callable[[EpochLog], None] | None = Non
         doc = _document(spec, config, recipe, shape, arch, preprocess, data, history, model,
                         time.perf_counter() - started)
         _save(model, out, doc)
-    return TrainResult(out, sidecar.sidecar_path(out), doc["val_accuracy"], doc["history"], doc["seconds"], doc,
+    return TrainResult(out, trained.record_path(out), doc["val_accuracy"], doc["history"], doc["seconds"], doc,
                        data.notes)
 
 
@@ -140,7 +139,7 @@ def _effective_recipe(recipe: Recipe, c: TrainConfig) -> Recipe:
 
 
 def _check_output(out: Path, force: bool) -> Path:
-    for path in (out, sidecar.sidecar_path(out)):
+    for path in (out, trained.record_path(out)):
         if path.exists() and not force:
             raise EdgekitError(f"{str(path)!r} already exists; pass --force to replace it or -o to pick another name")
     if not out.parent.is_dir():
@@ -225,7 +224,7 @@ def _document(spec, config: TrainConfig, recipe: Recipe, shape, arch, preprocess
 
     cost = analyze_keras(model, name=spec.name.value)
     return {
-        "format": sidecar.FORMAT, "model": spec.name.value, "arch_args": arch, "input_shape": list(shape),
+        "format": trained.FORMAT, "model": spec.name.value, "arch_args": arch, "input_shape": list(shape),
         "labels": list(data.class_names), "preprocess": preprocess.to_dict(),
         "data": {"source": config.data.describe(), "val_split": config.val_split, "seed": config.seed,
                  "train_samples": data.train_count, "val_samples": data.val_count, "notes": list(data.notes)},
@@ -239,7 +238,7 @@ def _document(spec, config: TrainConfig, recipe: Recipe, shape, arch, preprocess
 
 
 def _save(model, out: Path, doc: dict) -> None:
-    """model.keras through a temporary file and a rename, then the sidecar the same way."""
+    """model.keras through a temporary file and a rename, then the training record the same way."""
     fd, tmp = tempfile.mkstemp(dir=out.parent, prefix=f".{out.stem}.", suffix=".keras")
     os.close(fd)
     try:
@@ -250,4 +249,4 @@ def _save(model, out: Path, doc: dict) -> None:
     finally:
         if os.path.exists(tmp):
             os.unlink(tmp)
-    sidecar.write_json_atomic(sidecar.sidecar_path(out), doc)
+    trained.write_json_atomic(trained.record_path(out), doc)

@@ -1,4 +1,4 @@
-"""The sidecar ``{model}.keras.json`` that ``edgekit train`` writes beside a trained model. No Keras here.
+"""The training record ``{model}.keras.json`` that ``edgekit train`` writes beside a trained model. No Keras here.
 
 It holds what a later step needs to feed the model as it was trained: the class names (``labels``), the
 preprocessing, the input shape, the data and split it came from, the recipe, the history and the final
@@ -28,13 +28,13 @@ class TrainedInfo:
     document: dict
 
 
-def sidecar_path(model: str | Path) -> Path:
+def record_path(model: str | Path) -> Path:
     return Path(f"{model}.json")
 
 
 def read(model: str | Path) -> TrainedInfo | None:
-    """The training sidecar beside ``model``, or None when there is none (e.g. a model not trained here)."""
-    path = sidecar_path(model)
+    """The training record beside ``model``, or None when there is none (e.g. a model not trained here)."""
+    path = record_path(model)
     if not path.is_file():
         return None
     try:
@@ -48,7 +48,7 @@ def read(model: str | Path) -> TrainedInfo | None:
         return TrainedInfo(preprocess, tuple(str(x) for x in doc.get("labels") or ()),
                            float(data.get("val_split", 0.2)), int(data.get("seed", 123)), doc)
     except (ValueError, TypeError, KeyError, AttributeError, OSError) as err:
-        raise ModelFileError(f"training sidecar {str(path)!r} is not valid: {err}; fix or delete it") from None
+        raise ModelFileError(f"training record {str(path)!r} is not valid: {err}; fix or delete it") from None
 
 
 def write_json_atomic(path: Path, document: dict) -> None:

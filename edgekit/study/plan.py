@@ -125,8 +125,8 @@ def make_plan(models: str | None, quants: str | None, targets: str | None, hosts
               data: str | None, threads: int | None, quick: bool, out: Path, force: bool,
               db: Path | None) -> StudyPlan:
     """Validate every argument; the first problem is a UsageError naming it and what is allowed."""
-    from converters.modes import get_mode
     from edgekit.models.registry import get_spec
+    from edgekit.quant_modes import get_mode
     from targets.registry import get_target
 
     model_list = [get_spec(m).name.value for m in _names(models, QUICK_MODELS if quick else DEFAULT_MODELS,

@@ -2,7 +2,7 @@
 
 The models are stored as per-op summaries (``targets/data/calibration_models.json``, made by
 :func:`summarise` from edgekit's own zoo models converted at batch 1 with random weights, as the
-XNNPACK rows were) so the fit and its test need no TensorFlow. Run ``python -m targets.calibration`` to
+XNNPACK rows were) so the fit and its test need no TensorFlow. Run ``python -m targets.fit`` to
 refit and print the table docs/estimates.md quotes; ``--summarise NAME FILE.tflite`` adds a model.
 
 Rows: ../shared/reference/published-figures.md (google/XNNPACK README, coral.ai/docs/edgetpu/benchmarks

@@ -4,7 +4,8 @@ from __future__ import annotations
 
 import pytest
 
-from targets import calibration, estimate_cpu, estimate_edgetpu
+from targets import estimate_cpu, estimate_edgetpu
+from targets import fit as calibration
 from targets.hostcpu import cpu_figures
 from targets.opcost import OpCost, OpKind
 from targets.registry import EDGE_TPU_USB, RPI4_CPU, RPI5_CPU
@@ -26,7 +27,7 @@ def test_calibration_row_within_tolerance(row, models):
 
 
 def test_fit_reproduces_the_stored_parameters(models):
-    """The constants in the code are the fit's result (refit: python -m targets.calibration --fit)."""
+    """The constants in the code are the fit's result (refit: python -m targets.fit --fit)."""
     fitted = calibration.fit_parameters()
     now = sum(abs(e) for _, _, e in calibration.errors())
     refit = sum(abs(e) for _, _, e in calibration.errors(fitted))

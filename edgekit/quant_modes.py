@@ -1,4 +1,4 @@
-"""The quantization modes: one frozen record per post-training mode, keyed by a ``str`` Enum.
+"""The quantization modes: one frozen record per post-training mode, keyed by a ``str`` Enum (core, shared by all).
 
 Mode names say what ends up in the file: ``fp32`` (no quantization), ``fp16`` (float16 weights), ``dynamic``
 (int8 weights, float activations), ``int8`` (full integer, int8 input and output unless ``float_io``) and
@@ -76,8 +76,10 @@ class QuantConfig:
 
     def __post_init__(self) -> None:
         object.__setattr__(self, "mode", get_mode(self.mode).mode)
-        for flag, on in (("--float-io", self.float_io), ("--edgetpu", self.edgetpu),
-                         ("--per-layer", self.per_layer)):
+        if self.float_io and not self.spec.float_io_allowed:
+            allowed = " or ".join(f"--{s.mode.value}" for s in MODES.values() if s.float_io_allowed)
+            raise UsageError(f"--float-io needs {allowed}, got --{self.mode.value}")
+        for flag, on in (("--edgetpu", self.edgetpu), ("--per-layer", self.per_layer)):
             if on and self.mode is not QuantMode.INT8:
                 raise UsageError(f"{flag} needs --int8, got --{self.mode.value}")
         if self.edgetpu and self.float_io:
