@@ -22,6 +22,14 @@ class ModelFileError(EdgekitError):
     """A model file that is missing, unreadable, corrupt or truncated."""
 
 
+class CheckFailed(EdgekitError):
+    """A check that ran to the end and answered no (``edgekit check``, ``edgekit targets check``).
+
+    The one rule for every check command: exit 0 when the answer is yes, 1 when it is no (after the full
+    report is printed), 2 for usage errors, and 1 when the check cannot run at all.
+    """
+
+
 class WeightsNotFoundError(EdgekitError):
     """Pretrained weights that are not on disk (edgekit never downloads)."""
 

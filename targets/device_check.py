@@ -15,6 +15,16 @@ from targets.remote import CONNECT_S
 from targets.ssh import Host, SshError, SshOptions, run, shell_line, ssh_argv
 
 FACTS_SCRIPT = Path(__file__).resolve().with_name("device_facts.py")
+MACHINE_SCRIPT = Path(__file__).resolve().parents[1] / "bench" / "machine.py"
+_FUTURE = "from __future__ import annotations\n"
+
+
+def facts_script() -> str:
+    """``device_facts.py`` with ``bench/machine.py`` inlined as its ``machine`` module, for ``python3 -``."""
+    inline = ("import sys as _sys, types as _types\n_machine = _types.ModuleType('machine')\n"
+              f"exec(compile({MACHINE_SCRIPT.read_text()!r}, 'machine.py', 'exec'), _machine.__dict__)\n"
+              "_sys.modules['machine'] = _machine\n")
+    return FACTS_SCRIPT.read_text().replace(_FUTURE, _FUTURE + inline, 1)
 
 
 @dataclass(frozen=True)
@@ -31,7 +41,7 @@ class Item:
 def probe(host: Host, opts: SshOptions, python: str) -> tuple[list[Item], dict | None]:
     """Reachability and the remote Python; then the facts and check from ``device_facts.py``, if it ran."""
     proc = run(ssh_argv(host, shell_line(python, "-"), opts), host=host.text, phase="connect", timeout=CONNECT_S,
-               stdin=FACTS_SCRIPT.read_text())
+               stdin=facts_script())
     items = [Item("ssh", True, f"{host.text} reachable, key accepted")]
     if proc.returncode != 0:
         tail = (proc.stderr.strip().splitlines() or ["no message"])[-1]

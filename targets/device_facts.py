@@ -10,6 +10,7 @@ benchmark needs and whether it is there.
 
 from __future__ import annotations
 
+import importlib
 import json
 import os
 import platform
@@ -17,11 +18,11 @@ import shutil
 import subprocess
 import sys
 
-# /proc/cpuinfo "CPU part" of the Arm cores on the boards edgekit knows (64-bit kernels print no model name).
-_ARM_PARTS = {"0xd03": "Cortex-A53", "0xd04": "Cortex-A35", "0xd05": "Cortex-A55", "0xd07": "Cortex-A57",
-              "0xd08": "Cortex-A72", "0xd09": "Cortex-A73", "0xd0b": "Cortex-A76", "0xd0d": "Cortex-A77"}
-_ISA = ("sse4_2", "avx", "avx2", "fma", "avx512f", "avx512_vnni", "neon", "asimd", "asimddp", "asimdhp", "sve",
-        "i8mm", "bf16")
+if __package__:  # imported as targets.device_facts in an edgekit checkout: the probe is bench/machine.py
+    machine = importlib.import_module("bench.machine")
+else:  # on a device: machine.py is copied beside this file, or inlined by targets.device_check
+    import machine
+
 # vcgencmd get_throttled: bit -> meaning (https://www.raspberrypi.com/documentation/computers/os.html#get_throttled)
 _THROTTLE_BITS = {0: "under-voltage now", 1: "ARM frequency capped now", 2: "throttled now",
                   3: "soft temperature limit now", 16: "under-voltage occurred", 17: "ARM frequency capping occurred",
@@ -29,39 +30,11 @@ _THROTTLE_BITS = {0: "under-voltage now", 1: "ARM frequency capped now", 2: "thr
 EDGETPU_LIBRARY = "libedgetpu.so.1"
 
 
-def _read(path: str) -> str | None:
-    try:
-        with open(path, "rb") as f:
-            return f.read().decode(errors="replace").replace("\x00", "").strip()
-    except OSError:
-        return None
-
-
-def _cpuinfo() -> dict[str, str]:
-    info: dict[str, str] = {}
-    for line in (_read("/proc/cpuinfo") or "").splitlines():
-        key, _, value = line.partition(":")
-        info.setdefault(key.strip(), value.strip())
-    return info
-
-
-def _cpu_name(info: dict[str, str]) -> str:
-    part = _ARM_PARTS.get(info.get("CPU part", "").lower())
-    return info.get("model name") or part or platform.processor() or platform.machine()
-
-
 def _os_name() -> str:
-    for line in (_read("/etc/os-release") or "").splitlines():
+    for line in (machine.read("/etc/os-release") or "").splitlines():
         if line.startswith("PRETTY_NAME="):
             return line.partition("=")[2].strip().strip('"')
     return platform.system()
-
-
-def _ram_gb() -> float | None:
-    try:
-        return round(os.sysconf("SC_PAGE_SIZE") * os.sysconf("SC_PHYS_PAGES") / 2**30, 1)
-    except (ValueError, OSError, AttributeError):
-        return None
 
 
 def _vcgencmd(*args: str) -> str | None:
@@ -83,7 +56,7 @@ def cpu_temp_c() -> float | None:
             return float(text.rstrip("'C"))
         except ValueError:
             pass
-    zone = _read("/sys/class/thermal/thermal_zone0/temp")
+    zone = machine.read("/sys/class/thermal/thermal_zone0/temp")
     return round(int(zone) / 1000, 1) if zone and zone.lstrip("-").isdigit() else None
 
 
@@ -101,14 +74,12 @@ def throttled() -> dict | None:
 
 def facts() -> dict:
     """The device: board, CPU, cores, ISA flags, RAM, OS, kernel, Python, governor, temperature, throttling."""
-    info = _cpuinfo()
-    flags = set((info.get("flags") or info.get("Features") or "").split())
-    board = _read("/proc/device-tree/model") or info.get("Model") or info.get("Hardware")
-    return {"board": board, "cpu": _cpu_name(info), "machine": platform.machine(), "cores": os.cpu_count(),
-            "usable_cores": len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count(),
-            "isa": [f for f in _ISA if f in flags], "ram_gb": _ram_gb(), "os": _os_name(),
+    info = machine.cpuinfo()
+    return {"board": machine.board(info), "cpu": machine.cpu_name(info), "machine": platform.machine(),
+            "cores": os.cpu_count(), "usable_cores": machine.usable_cores(), "isa": machine.isa_flags(info),
+            "ram_gb": machine.ram_gb(), "os": _os_name(),
             "kernel": f"{platform.release()} {platform.version()}", "python": platform.python_version(),
-            "governor": _read("/sys/devices/system/cpu/cpu0/cpufreq/scaling_governor"),
+            "governor": machine.read("/sys/devices/system/cpu/cpu0/cpufreq/scaling_governor"),
             "cpu_temp_c": cpu_temp_c(), "throttled": throttled()}
 
 

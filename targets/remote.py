@@ -21,7 +21,8 @@ from targets import hints
 from targets.ssh import Host, SshError, SshOptions, run, scp_get_argv, scp_put_argv, shell_line, ssh_argv
 
 REPO = Path(__file__).resolve().parents[1]
-RUNNER_FILES = (REPO / "bench" / "loop.py", REPO / "targets" / "device_facts.py", REPO / "targets" / "device_run.py")
+RUNNER_FILES = (REPO / "bench" / "loop.py", REPO / "bench" / "machine.py", REPO / "targets" / "device_facts.py",
+                REPO / "targets" / "device_run.py")
 CONNECT_S = 30  # a whole ssh round trip for the small phases; the TCP connect itself is bounded at 10 s
 _TMPDIR = re.compile(r"/[A-Za-z0-9._/-]+")
 _NOT_FOUND = 127

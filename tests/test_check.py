@@ -39,7 +39,8 @@ def mobilenetv2_files(tmp_path_factory):
 def test_int8_passes_and_fp32_fails(mobilenetv2_files):
     int8 = run_cli("check", str(mobilenetv2_files["int8"]), "--target", "coral-usb", "--json")
     fp32 = run_cli("check", str(mobilenetv2_files["fp32"]), "--target", "coral-usb", "--json")
-    assert int8.code == 0 and fp32.code == 0, (int8, fp32)  # a completed check exits 0 whatever the verdict
+    # one rule for every check command: 0 = yes, 1 = checked and the answer is no (the JSON is still printed)
+    assert int8.code == 0 and fp32.code == 1, (int8, fp32)
     a, b = int8.json(), fp32.json()
     assert a["compatible"] is True and a["reasons"] == [] and a["ops_on_tpu"] == a["ops_total"]
     assert b["compatible"] is False and b["first_unsupported"] == 0 and b["ops_on_tpu"] == 0
@@ -49,7 +50,8 @@ def test_int8_passes_and_fp32_fails(mobilenetv2_files):
 
 def test_check_table_and_errors(mobilenetv2_files, tmp_path):
     run = run_cli("check", str(mobilenetv2_files["fp32"]), "--target", "coral")
-    assert run.code == 0 and "not compatible" in run.out and "CONV_2D" in run.out
+    assert run.code == 1 and "not compatible" in run.out and "CONV_2D" in run.out
+    assert "is not fully compatible with coral-usb" in run.err
     corrupt = tmp_path / "bad.tflite"
     corrupt.write_bytes(mobilenetv2_files["int8"].read_bytes()[:5000])
     assert "truncated or corrupt" in assert_one_line_error(run_cli("check", str(corrupt)), 1)

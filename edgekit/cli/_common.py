@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import json
 import sys
 
@@ -37,3 +38,30 @@ def human_bytes(n: int | None) -> str:
         if n >= factor:
             return f"{n / factor:.2f} {suffix}"
     return f"{n} B"
+
+
+def warn(line: str) -> None:
+    """One warning line on stderr."""
+    err_console.print(f"edgekit: warning: {line}", markup=False, soft_wrap=True)
+
+
+@contextlib.contextmanager
+def progress_bar(label: str):
+    """A transient progress bar on stderr, shown from the first update on; yields ``update(description, i, n)``."""
+    from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
+
+    state: dict = {}
+
+    def update(description: str, index: int, total: int) -> None:
+        if "bar" not in state:
+            columns = (TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(), TimeElapsedColumn())
+            state["bar"] = Progress(*columns, console=err_console, transient=True)
+            state["bar"].start()
+            state["task"] = state["bar"].add_task(label, total=total)
+        state["bar"].update(state["task"], description=description, completed=index)
+
+    try:
+        yield update
+    finally:
+        if "bar" in state:
+            state["bar"].stop()

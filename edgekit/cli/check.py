@@ -8,9 +8,8 @@ from typing import Annotated
 import typer
 
 from edgekit.cli._common import console, emit_json, human_bytes
-from edgekit.errors import UsageError
-
-Json = Annotated[bool, typer.Option("--json", help="Print one JSON document and nothing else.")]
+from edgekit.cli._options import Json
+from edgekit.errors import CheckFailed, UsageError
 
 
 def _target(name: str, target_file: Path | None):
@@ -30,7 +29,8 @@ def check(model: Annotated[Path, typer.Argument(help="A .tflite file.", show_def
           json: Json = False) -> None:
     """Check a .tflite model against the Edge TPU's rules: 8-bit, static shapes, ranks, ops, parameter cache.
 
-    Exits 0 whenever the check completes, whatever the verdict; non-zero only when it cannot run.
+    Exits 0 when the model is compatible, 1 when it is not (after the report), 2 for usage errors: the
+    same rule as 'edgekit targets check'.
     """
     from edgekit.analysis.tflite_graph import read_tflite
     from targets.edgetpu import check_graph
@@ -40,7 +40,14 @@ def check(model: Annotated[Path, typer.Argument(help="A .tflite file.", show_def
     report = check_graph(graph, tgt.accelerator.param_cache_bytes)
     if json:
         emit_json({"model": str(model), "target": tgt.key, **report.to_dict()})
-        return
+    else:
+        _print(model, tgt, report)
+    if not report.compatible:
+        first = report.reasons[0] if report.reasons else "see the report above"
+        raise CheckFailed(f"{model.name} is not fully compatible with {tgt.key}: {first}")
+
+
+def _print(model: Path, tgt, report) -> None:
     out = console()
     verdict = "[green]compatible[/green]" if report.compatible else "[red]not compatible[/red]"
     out.print(f"{model.name} on {tgt.key} (Edge TPU): {verdict}; {report.tpu_ops} of {len(report.ops)} ops on "

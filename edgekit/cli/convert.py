@@ -9,9 +9,10 @@ import typer
 from rich.table import Table
 
 from edgekit.cli._common import console, emit_json, err_console, human_bytes
+from edgekit.cli._options import Json, OptionGroup, _opt, with_groups
 from edgekit.errors import EdgekitError
 from edgekit.models.registry import MODEL_NAMES
-from edgekit.quant_modes import MODES
+from edgekit.quant_modes import MODES, QuantConfig
 
 _SOURCE_HELP = f"A zoo model ({', '.join(MODEL_NAMES)}), a .keras/.h5 file or a SavedModel folder."
 _MODE_FLAGS = {m.value: spec.help for m, spec in MODES.items()}  # the flags come from the one registry
@@ -21,48 +22,66 @@ def _flag(mode: str):
     return Annotated[bool, typer.Option(f"--{mode}", help=_MODE_FLAGS[mode])]
 
 
-def convert(
-    source: Annotated[str, typer.Argument(help=_SOURCE_HELP)],
-    fp32: _flag("fp32") = False, fp16: _flag("fp16") = False, dynamic: _flag("dynamic") = False,
-    int8: _flag("int8") = False, int16x8: _flag("int16x8") = False,
-    float_io: Annotated[bool, typer.Option("--float-io", help="With --int8: keep float input and output.")] = False,
-    edgetpu: Annotated[bool, typer.Option("--edgetpu", help="Implies --int8; runs edgetpu_compiler if on PATH.")]
-    = False,
-    calibration: Annotated[str | None, typer.Option(
+def _mode_config(*, float_io: bool, edgetpu: bool, per_layer: bool, **flags: bool):
+    from edgekit.quant_modes import QuantMode, config_from_flags
+
+    chosen = [QuantMode(name) for name, on in flags.items() if on]
+    return config_from_flags(chosen, float_io=float_io, edgetpu=edgetpu, per_layer=per_layer)
+
+
+# One flag per mode in the registry, plus the options that refine a mode; built into one QuantConfig.
+QUANT = OptionGroup(params=(
+    *(_opt(m.value, _flag(m.value), False) for m in MODES),
+    _opt("float_io", Annotated[bool, typer.Option("--float-io", help="With --int8: keep float input and output.")],
+         False),
+    _opt("edgetpu", Annotated[bool, typer.Option("--edgetpu", help="Implies --int8; runs edgetpu_compiler if on "
+                                                 "PATH.")], False),
+    _opt("per_layer", Annotated[bool, typer.Option("--per-layer", help="With --int8: the layers with the worst "
+                                                   "quantization error.")], False),
+), build=_mode_config)
+
+CALIBRATION = OptionGroup(params=(
+    _opt("calibration", Annotated[str | None, typer.Option(
         "--calibration", help="An image folder, or photos | digits | synthetic (default: photos for RGB "
-        "models, digits for grayscale ones).")] = None,
-    samples: Annotated[int | None, typer.Option("--samples", min=1, max=10000,
-                                                help="Calibration samples (default 20).")] = None,
-    input_size: Annotated[int | None, typer.Option("--input-size", min=1, help="Square input size (zoo).")] = None,
-    alpha: Annotated[float | None, typer.Option("--alpha", help="Width multiplier (mobilenet, mobilenetv2).")]
-    = None,
-    classes: Annotated[int | None, typer.Option("--classes", min=1, help="Classifier width (zoo).")] = None,
-    weights: Annotated[str | None, typer.Option("--weights", help="Zoo weights: none, imagenet or a file.")]
-    = None,
-    preprocess: Annotated[str | None, typer.Option(
+        "models, digits for grayscale ones).")], None),
+    _opt("samples", Annotated[int | None, typer.Option("--samples", min=1, max=10000,
+                                                       help="Calibration samples (default 20).")], None),
+    _opt("preprocess", Annotated[str | None, typer.Option(
         "--preprocess", help="User models: tf, caffe, torch, unit, raw, or mean=A[/B/C],std=A[/B/C]"
-        "[,order=BGR].")] = None,
+        "[,order=BGR].")], None),
+), build=dict)
+
+ARCH = OptionGroup(params=(
+    _opt("input_size", Annotated[int | None, typer.Option("--input-size", min=1, help="Square input size (zoo).")],
+         None),
+    _opt("alpha", Annotated[float | None, typer.Option("--alpha", help="Width multiplier (mobilenet, "
+                                                       "mobilenetv2).")], None),
+    _opt("classes", Annotated[int | None, typer.Option("--classes", min=1, help="Classifier width (zoo).")], None),
+    _opt("weights", Annotated[str | None, typer.Option("--weights", help="Zoo weights: none, imagenet or a "
+                                                       "file.")], None),
+), build=dict)
+
+
+@with_groups(quant=QUANT, calib=CALIBRATION, arch=ARCH)
+def convert(
+    source: Annotated[str, typer.Argument(help=_SOURCE_HELP)], *,
+    quant: QuantConfig,
+    calib: dict,
+    arch: dict,
     output: Annotated[str | None, typer.Option("-o", "--output", help="Output file (default "
                                                "{model}_{mode}.tflite here).")] = None,
     force: Annotated[bool, typer.Option("--force", help="Replace an existing output file.")] = False,
     no_cache: Annotated[bool, typer.Option("--no-cache", help="Convert again even if cached.")] = False,
-    per_layer: Annotated[bool, typer.Option("--per-layer", help="With --int8: the layers with the worst "
-                                            "quantization error.")] = False,
-    json: Annotated[bool, typer.Option("--json", help="Print one JSON document and nothing else.")] = False,
+    json: Json = False,
 ) -> None:
     """Quantize and convert to TFLite, then show how far the result drifts from the float model."""
     from converters import DEFAULT_SAMPLES
     from converters import convert as run_conversion
-    from edgekit.quant_modes import QuantMode, config_from_flags
 
-    chosen = [QuantMode(m) for m, on in (("fp32", fp32), ("fp16", fp16), ("dynamic", dynamic), ("int8", int8),
-                                         ("int16x8", int16x8)) if on]
-    config = config_from_flags(chosen, float_io=float_io, edgetpu=edgetpu, per_layer=per_layer)
+    samples = calib.pop("samples") or DEFAULT_SAMPLES
     with _Progress() as bar, _interrupt_is_an_error():
-        result = run_conversion(source, config, calibration=calibration, samples=samples or DEFAULT_SAMPLES,
-                                output=output, force=force, use_cache=not no_cache, input_size=input_size,
-                                alpha=alpha, classes=classes, weights=weights, preprocess=preprocess,
-                                progress=bar.update, notify=bar.say)
+        result = run_conversion(source, quant, samples=samples, output=output, force=force, use_cache=not no_cache,
+                                **calib, **arch, progress=bar.update, notify=bar.say)
         if result.cached:
             for warning in result.warnings:
                 bar.say(f"warning: {warning}")

@@ -30,9 +30,3 @@ def print_estimates(results: list[dict]) -> None:
         for warning in r["warnings"]:
             out.print(f"{r['model']} {r['quant']}: {warning}", markup=False)
 
-
-def run_estimates(sources, target, threads: list[int | None]) -> list[dict]:
-    """Estimate each (source, threads) pair for ``target``."""
-    from targets.estimate import estimate_bench
-
-    return [estimate_bench(s.path, target, t, model=s.model, quant=s.quant) for s in sources for t in threads]

@@ -8,6 +8,7 @@ import typer
 from rich.table import Table
 
 from edgekit.cli._common import console, emit_json, err_console, human
+from edgekit.cli._options import Json
 
 
 def eval_(
@@ -19,8 +20,7 @@ def eval_(
     tta: Annotated[str | None, typer.Option("--tta", help="Test-time augmentation: flip, or flip,crop; "
                                             "reports accuracy and cost multiples.")] = None,
     ensemble: Annotated[bool, typer.Option("--ensemble", help="Also average the models' predictions.")] = False,
-    json: Annotated[bool, typer.Option("--json", help="Print a JSON list, one result per model in the order "
-                                       "given (then the ensemble), and nothing else.")] = False,
+    json: Json = False,
 ) -> None:
     """Measure accuracy next to cost: per model, with test-time augmentation, and as an ensemble."""
     from edgekit.data import parse_data

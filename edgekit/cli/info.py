@@ -8,6 +8,7 @@ import typer
 from rich.table import Table
 
 from edgekit.cli._common import console, emit_json, human, human_bytes
+from edgekit.cli._options import Json
 from edgekit.models.registry import MODEL_NAMES, REGISTRY
 
 _TARGET_HELP = f"A zoo model ({', '.join(MODEL_NAMES)}), a .keras/.h5 file, a SavedModel folder or a .tflite file."
@@ -16,7 +17,6 @@ InputSize = Annotated[int | None, typer.Option("--input-size", min=1, help="Squa
 Alpha = Annotated[float | None, typer.Option("--alpha", help="Width multiplier (mobilenet, mobilenetv2).")]
 Classes = Annotated[int | None, typer.Option("--classes", min=1, help="Classifier width (zoo models).")]
 DepthMult = Annotated[int | None, typer.Option("--depth-multiplier", help="Depthwise multiplier (mobilenet).")]
-Json = Annotated[bool, typer.Option("--json", help="Print one JSON document and nothing else.")]
 
 
 def info(target: Annotated[str, typer.Argument(help=_TARGET_HELP)], input_size: InputSize = None,

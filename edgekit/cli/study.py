@@ -10,6 +10,7 @@ from typing import Annotated
 import typer
 
 from edgekit.cli._common import err_console
+from edgekit.cli._options import Db
 from edgekit.errors import EdgekitError
 
 _MODELS = "Comma-separated zoo models (default lenet5,alexnet,vgg16,resnet50,googlenet,mobilenet,mobilenetv2; " \
@@ -38,13 +39,13 @@ def study(out: Annotated[Path, typer.Option("--out", help="Folder for results.js
           quick: Annotated[bool, typer.Option("--quick", help="Fewer timed runs, calibration samples and epochs; "
                                               "for a first look.")] = False,
           force: Annotated[bool, typer.Option("--force", help="Replace an existing --out.")] = False,
-          db: Annotated[Path | None, typer.Option("--db", help="Results database (default "
-                                                  "~/.edgekit/results.db).")] = None) -> None:
+          db: Db = None) -> None:
     """Params, MACs, size, latency, memory and accuracy of each model x quant x target, with report and plots."""
     from bench.store import ResultStore
     from edgekit.study.plan import make_plan
 
-    plan = make_plan(models, quant, targets, host, data, threads, quick, out, force, db)
+    plan = make_plan(models=models, quants=quant, targets=targets, hosts=host, data=data, threads=threads,
+                     quick=quick, out=out, force=force, db=db)
     store = ResultStore(db)
     _check_plot_extra()
     from edgekit.study.collect import expected_seconds

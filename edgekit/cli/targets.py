@@ -7,9 +7,10 @@ from typing import Annotated
 
 import typer
 
+from edgekit.app.bench_request import RemoteArgs
 from edgekit.cli._common import console, emit_json, human_bytes
+from edgekit.cli._options import SSH_PARAMS, Json, OptionGroup, with_groups
 
-Json = Annotated[bool, typer.Option("--json", help="Print one JSON document and nothing else.")]
 TargetFile = Annotated[Path | None, typer.Option("--target-file", help="Also show the target in this TOML file.")]
 
 targets_app = typer.Typer(name="targets", add_completion=False, rich_markup_mode=None,
@@ -71,29 +72,32 @@ def _targets(ctx: typer.Context, json: Json = False, target_file: TargetFile = N
 targets_app.command("list")(list_targets)
 
 
+SSH = OptionGroup(params=SSH_PARAMS, build=lambda **kw: RemoteArgs(**kw))
+
+
 @targets_app.command("check")
+@with_groups(ssh=SSH)
 def check_target(
-        name: Annotated[str, typer.Argument(help="A device target: rpi4, rpi5, coral-usb, coral-devboard, ...")],
+        name: Annotated[str, typer.Argument(help="A device target: rpi4, rpi5, coral-usb, coral-devboard, ...")], *,
         host: Annotated[str, typer.Option("--host", help="The device, [user@]host.", show_default=False)],
-        port: Annotated[int | None, typer.Option("--port", help="ssh port.")] = None,
-        identity: Annotated[Path | None, typer.Option("--identity", help="ssh private key file.")] = None,
-        remote_python: Annotated[str, typer.Option("--remote-python", help="Python on the device.")] = "python3",
-        ssh_config: Annotated[Path | None, typer.Option("--ssh-config", help="ssh config file (ssh -F).")] = None,
-        insecure_no_host_key_check: Annotated[bool, typer.Option("--insecure-no-host-key-check",
-                                                                 help="Do not check the host key.")] = False,
+        ssh: RemoteArgs,
         json: Json = False) -> None:
-    """Can 'edgekit bench --host' measure there? ssh, Python, numpy, the TFLite runtime, the Edge TPU library."""
-    from edgekit.errors import EdgekitError, UsageError
+    """Can 'edgekit bench --host' measure there? ssh, Python, numpy, the TFLite runtime, the Edge TPU library.
+
+    Exits 0 when the device is ready, 1 when it is not (after the report), 2 for usage errors: the same rule
+    as 'edgekit check'.
+    """
+    from edgekit.app.remote import ssh_options
+    from edgekit.errors import CheckFailed, UsageError
     from targets.device_check import check_device
     from targets.registry import Reach, get_target
-    from targets.ssh import SshOptions, parse_host
+    from targets.ssh import parse_host
 
     target = get_target(name)
     if target.reach is not Reach.SSH:
         raise UsageError(f"{target.key!r} is this machine, not a device; check a device target such as rpi4")
-    opts = SshOptions.from_env(port=port, identity=str(identity) if identity else None,
-                               config=str(ssh_config) if ssh_config else None,
-                               insecure_no_host_key_check=insecure_no_host_key_check)
+    opts = ssh_options(ssh)
+    remote_python = ssh.remote_python
     report = check_device(parse_host(host), opts, remote_python, target.delegate)
     if json:
         emit_json({"target": target.key, **report})
@@ -101,7 +105,7 @@ def check_target(
         _print_check(target.key, report)
     missing = [i["name"] for i in report["items"] if not i["ok"]]
     if missing:
-        raise EdgekitError(f"{host}: not ready for --target {target.key}: {', '.join(missing)} missing; run the "
+        raise CheckFailed(f"{host}: not ready for --target {target.key}: {', '.join(missing)} missing; run the "
                            "commands above")
 
 

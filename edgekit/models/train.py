@@ -14,7 +14,7 @@ import os
 import tempfile
 import time
 from collections.abc import Callable
-from dataclasses import dataclass, field, replace
+from dataclasses import KW_ONLY, dataclass, field, replace
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import NamedTuple
@@ -43,6 +43,7 @@ class TrainConfig:
     model: str
     data: DataSource
     output: Path
+    _: KW_ONLY
     val_split: float = 0.2
     seed: int = 123
     epochs: int | None = None

@@ -121,7 +121,7 @@ def _check_host(host: str) -> None:
     parse_host(host)
 
 
-def make_plan(models: str | None, quants: str | None, targets: str | None, hosts: list[str] | None,
+def make_plan(*, models: str | None, quants: str | None, targets: str | None, hosts: list[str] | None,
               data: str | None, threads: int | None, quick: bool, out: Path, force: bool,
               db: Path | None) -> StudyPlan:
     """Validate every argument; the first problem is a UsageError naming it and what is allowed."""

@@ -1,0 +1,25 @@
+"""Result documents as CSV: one row per result, the latency summary flattened into ``*_ms`` columns."""
+
+from __future__ import annotations
+
+import csv
+from pathlib import Path
+
+from edgekit.errors import UsageError
+
+KEYS = ["id", "run_id", "target", "model", "quant", "threads", "xnnpack", "runs", "init_ms", "first_ms",
+        "throughput_ips", "peak_rss_mb", "rss_increase_mb", "size_bytes", "macs", "gmacs_per_s", "cv",
+        "backend", "backend_version", "time_utc", "commit"]
+LATENCY = ["min", "mean", "std", "p50", "p90", "p99"]
+
+
+def write_csv(path: Path, results: list[dict]) -> None:
+    """Write ``results`` to ``path``; an unwritable path is a one-line UsageError."""
+    try:
+        with Path(path).open("w", newline="") as f:
+            w = csv.writer(f)
+            w.writerow(KEYS + [f"{k}_ms" for k in LATENCY])
+            for r in results:
+                w.writerow([r.get(k) for k in KEYS] + [r["latency_ms"][k] for k in LATENCY])
+    except OSError as err:
+        raise UsageError(f"cannot write --csv {str(path)!r}: {err.strerror}") from None

@@ -1,0 +1,110 @@
+"""What ``edgekit bench`` is asked to do, as frozen keyword-only records, and what it hands back.
+
+Shared by ``edgekit.app.bench`` (local and estimated) and ``edgekit.app.remote`` (over ssh).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from edgekit.errors import UsageError
+
+# Called before each configuration is measured: (description, index, total).
+Progress = Callable[[str, int, int], None]
+
+
+@dataclass(frozen=True, kw_only=True)
+class LoopArgs:
+    """How each configuration is timed: ``runs`` and ``min_seconds`` after ``warmup`` untimed runs."""
+
+    runs: int = 50
+    min_seconds: float = 1.0
+    warmup: int = 1
+    xnnpack: bool = True
+    profile_ops: bool = False
+
+    def check(self) -> None:
+        """Refuse impossible loop settings (checked where they apply: estimates ignore them)."""
+        if self.runs < 1 or self.warmup < 0 or self.min_seconds < 0:
+            raise UsageError(f"--runs must be >= 1, --warmup >= 0 and --min-seconds >= 0; got {self.runs}, "
+                             f"{self.warmup}, {self.min_seconds}")
+
+    def config_args(self, *, profile: bool = True) -> dict:
+        """The keyword arguments of ``bench.runner.Config`` these options set."""
+        args = {"runs": self.runs, "min_seconds": self.min_seconds, "warmup": self.warmup, "xnnpack": self.xnnpack}
+        return {**args, "profile_ops": self.profile_ops} if profile else args
+
+
+@dataclass(frozen=True, kw_only=True)
+class RemoteArgs:
+    """The devices to measure on over ssh, and how to reach them."""
+
+    hosts: tuple[str, ...] = ()
+    hosts_file: Path | None = None
+    port: int | None = None
+    identity: Path | None = None
+    ssh_config: Path | None = None
+    insecure_no_host_key_check: bool = False
+    remote_python: str = "python3"
+    timeout: float = 600
+
+    @property
+    def given(self) -> bool:
+        return bool(self.hosts or self.hosts_file)
+
+    def refuse_without_hosts(self) -> None:
+        """Refuse ssh options without --host rather than ignore them."""
+        given = [flag for flag, value, default in (
+            ("--port", self.port, None), ("--identity", self.identity, None), ("--ssh-config", self.ssh_config, None),
+            ("--insecure-no-host-key-check", self.insecure_no_host_key_check, False),
+            ("--remote-python", self.remote_python, "python3"), ("--timeout", self.timeout, 600)) if value != default]
+        if given:
+            raise UsageError(f"{', '.join(given)} apply only with --host or --hosts; add the device to measure on")
+
+
+@dataclass(frozen=True, kw_only=True)
+class BenchRequest:
+    """Everything ``edgekit bench`` was asked to do."""
+
+    models: tuple[str, ...]
+    target: str = "cpu"
+    quant: str | None = None
+    threads: str | None = None
+    loop: LoopArgs = field(default_factory=LoopArgs)
+    estimate: bool = False
+    remote: RemoteArgs = field(default_factory=RemoteArgs)
+    db: Path | None = None
+
+
+@dataclass(frozen=True, kw_only=True)
+class BenchOutcome:
+    """What a bench run produced. ``kind`` is "measured", "estimated" or "remote"."""
+
+    kind: str
+    results: list[dict]
+    store_path: Path | None = None
+    run_id: str | None = None
+    remote: object | None = None  # edgekit.app.remote.FleetOutcome for kind == "remote"
+
+
+def parse_threads(text: str | None, target: str) -> list[int | None]:
+    """``--threads 1,2,4`` as a list; the GPU target takes none."""
+    from edgekit.app.sources import parse_list
+
+    if target == "gpu":
+        if text is not None:
+            raise UsageError("--threads does not apply to --target gpu (the GPU accelerator sets its own); drop it")
+        return [None]
+    values = parse_list(text or "1", "--threads", lambda s: int(s))
+    if any(v < 1 for v in values):
+        raise UsageError(f"--threads must be whole numbers >= 1, got {text!r}")
+    return values
+
+
+def make_configs(sources, threads: list[int | None], target: str, args: dict) -> list:
+    """One ``bench.runner.Config`` per source x thread count."""
+    from bench.runner import Config
+
+    return [Config(str(s.path), s.model, s.quant, target, t, **args) for s in sources for t in threads]

@@ -1,0 +1,140 @@
+"""``edgekit bench --host``: measure on devices over ssh, one or a fleet, and store results like local ones.
+
+A host that fails costs only its own results: the others are measured, stored and returned, and
+:meth:`FleetOutcome.raise_failures` says what failed once the caller has shown the rest.
+"""
+
+from __future__ import annotations
+
+import threading
+import uuid
+from collections.abc import Callable
+from dataclasses import dataclass
+from pathlib import Path
+
+from edgekit.errors import EdgekitError, UsageError
+
+
+@dataclass(frozen=True)
+class FleetOutcome:
+    """Per host: its outcome (``targets.fleet.HostOutcome``) and the result documents it produced."""
+
+    pairs: list
+    hosts: int
+
+    @property
+    def failures(self) -> list:
+        return [o for o, _ in self.pairs if o.error is not None]
+
+    def failure_rows(self) -> list[dict]:
+        return [{"host": o.host, "phase": getattr(o.error, "phase", None), "error": str(o.error),
+                 "results_kept": len(docs)} for o, docs in self.pairs if o.error is not None]
+
+    def raise_failures(self, warn: Callable[[str], None]) -> None:
+        """One host: its error (saying how many results were kept). A fleet: a warning per further failure."""
+        failures = self.failures
+        if not failures:
+            return
+        kept = sum(len(docs) for _, docs in self.pairs)
+        first = failures[0].error
+        if self.hosts == 1:
+            if kept:
+                raise EdgekitError(f"{first} ({kept} result(s) measured before it are kept)")
+            raise first
+        for o in failures[1:]:
+            warn(str(o.error))
+        raise EdgekitError(f"{len(failures)} of {self.hosts} hosts failed, the others' results are kept; {first}")
+
+
+def bench_on_devices(request, target, *, on_result: Callable[[str, dict], None] | None = None):
+    """Check everything (hosts, options, models), then measure each config on each host."""
+    from bench.store import ResultStore
+    from edgekit.app.bench_request import BenchOutcome, make_configs, parse_threads
+    from edgekit.app.sources import parse_list, resolve
+    from targets.registry import Reach
+
+    if target.reach is not Reach.SSH:
+        raise UsageError(f"--host measures a device target (rpi4, rpi5, coral-usb, coral-devboard or your own), "
+                         f"not {target.key!r}, which is this machine; drop --host")
+    request.loop.check()
+    args = request.remote
+    hosts, opts = _hosts(args), ssh_options(args)  # bad hosts and options fail before any conversion
+    thread_list = parse_threads(request.threads, "cpu")
+    store = ResultStore(request.db)
+    sources = resolve(list(request.models), parse_list(request.quant, "--quant", str.lower))
+    configs = make_configs(sources, thread_list, target.key, request.loop.config_args(profile=False))
+    run_id = uuid.uuid4().hex[:12]
+    pairs = measure_fleet(hosts, configs, target, opts, args, db_path=store.path, run_id=run_id, on_result=on_result)
+    results = [d for _, docs in pairs for d in docs]
+    return BenchOutcome(kind="remote", results=results, store_path=store.path, run_id=run_id,
+                        remote=FleetOutcome(pairs, len(hosts)))
+
+
+def _hosts(args) -> list:
+    from targets.fleet import read_hosts_file
+    from targets.ssh import parse_host
+
+    texts = list(args.hosts) + (read_hosts_file(str(args.hosts_file)) if args.hosts_file else [])
+    return [parse_host(t) for t in dict.fromkeys(t.strip() for t in texts)]
+
+
+def ssh_options(args):
+    """``targets.ssh.SshOptions`` from the command line's ssh options, checked."""
+    from targets.ssh import SshOptions
+
+    if args.timeout <= 0:
+        raise UsageError(f"--timeout must be > 0 seconds, got {args.timeout:g}")
+    if not args.remote_python.strip():
+        raise UsageError("--remote-python must name a Python on the device, e.g. python3 or ~/venv/bin/python")
+    return SshOptions.from_env(port=args.port, identity=str(args.identity) if args.identity else None,
+                               config=str(args.ssh_config) if args.ssh_config else None,
+                               insecure_no_host_key_check=args.insecure_no_host_key_check)
+
+
+def _graphs(configs) -> dict:
+    from edgekit.analysis.tflite_cost import analyze_graph
+    from edgekit.analysis.tflite_graph import read_tflite
+
+    out = {}
+    for cfg in configs:
+        if cfg.path not in out:
+            graph = read_tflite(cfg.path)
+            out[cfg.path] = (graph, analyze_graph(graph, cfg.model).macs)
+    return out
+
+
+def measure_fleet(hosts, configs, target, opts, args, *, db_path: Path, run_id: str,
+                  on_result: Callable[[str, dict], None] | None = None) -> list:
+    """Every config on every host, concurrently across hosts; each result is stored as soon as it is fetched.
+
+    Returns (HostOutcome, result documents) per host. ``on_result(host, doc)`` is called under a lock.
+    """
+    from bench.store import ResultStore
+    from targets.fleet import run_fleet
+    from targets.remote import measure_host
+    from targets.remote_result import remote_config, to_result
+
+    graphs, lock = _graphs(configs), threading.Lock()
+    by_remote = {remote_config(c, target.delegate): c for c in configs}
+    docs: dict[str, list[dict]] = {h.text: [] for h in hosts}
+
+    def one(host):
+        store = ResultStore(db_path)  # sqlite connections stay in their own thread
+
+        def keep(rcfg, measured):
+            cfg = by_remote[rcfg]
+            doc = to_result(cfg, measured, *graphs[cfg.path], host=host.text)
+            doc["id"], doc["run_id"] = store.add(run_id, doc), run_id
+            docs[host.text].append(doc)
+            if on_result is not None:
+                with lock:
+                    on_result(host.text, doc)
+
+        try:
+            return measure_host(host, list(by_remote), opts, python=args.remote_python, timeout=args.timeout,
+                                on_result=keep)
+        finally:
+            store.close()
+
+    outcomes = run_fleet(hosts, one)
+    return [(o, docs[o.host]) for o in outcomes]
