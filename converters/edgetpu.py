@@ -100,5 +100,10 @@ def compile_model(model: Path, timeout: float = 300) -> EdgeTPUReport:
         raise EdgekitError(f"edgetpu_compiler could not compile {str(model)!r}: "
                            f"{last[-1] if last else f'exit {proc.returncode}'}")
     out = model.with_name(model.stem + "_edgetpu.tflite")
-    return EdgeTPUReport(compiled=True, output=str(out) if out.exists() else None, **parse_report(proc.stdout),
-                         message="compiled by edgetpu_compiler")
+    found = parse_report(proc.stdout)
+    if not out.is_file() or out.stat().st_size == 0:  # exit 0 is not proof: "compiled" means the file is there
+        return EdgeTPUReport(compiled=False, **found,
+                             message=f"edgetpu_compiler exited 0 but wrote no {out.name} in {str(out.parent)!r}, "
+                                     "so the model is not compiled; run 'edgetpu_compiler -s "
+                                     f"{model}' by hand to see why")
+    return EdgeTPUReport(compiled=True, output=str(out), **found, message="compiled by edgetpu_compiler")

@@ -18,8 +18,8 @@ from targets.registry import CpuFigures, Target, TargetName, get_target
 
 METHOD_CPU = ("per-op cost model (compute + memory + overhead per op, XNNPACK-like CPU kernels), "
               "calibrated on published figures; see docs/estimates.md")
-METHOD_TPU = ("per-op Edge TPU cost model (TPU compute, parameter streaming, link I/O, host CPU after the "
-              "first unsupported op), calibrated on published figures; see docs/estimates.md")
+METHOD_TPU = ("per-op Edge TPU cost model (TPU compute, parameter streaming, link I/O, host CPU for the ops "
+              "the partition leaves there), calibrated on published figures; see docs/estimates.md, docs/edgetpu.md")
 EST = "est."
 
 
@@ -66,7 +66,7 @@ def estimate_graph(graph: TFLiteGraph, target: str | Target, threads: int | None
         return Estimate(t.total_s, METHOD_CPU, terms, tuple(notes), threads, device, "xnnpack")
     acc = target.accelerator
     t, report = estimate_edgetpu.estimate_graph(graph, acc, cpu, threads, acc.host_overhead_ms * 1e-3)
-    if report.first_unsupported is not None:
+    if report.first_unsupported is not None and not report.compiled_for_edgetpu:
         notes.append(f"{report.tpu_ops} of {len(report.ops)} ops on the Edge TPU; the rest run on the host CPU "
                      "(see edgekit check)")
     notes.extend(report.warnings)
@@ -99,19 +99,45 @@ def estimate_bench(tflite_path: str | Path, target: str | Target, threads: int |
     """
     path = Path(tflite_path)
     graph = read_tflite(path)
+    size = graph.file_bytes
     target = get_target(target) if isinstance(target, str) else target
+    graph, compiled_notes = _for_compiled(path, graph, target)
     est = estimate_graph(graph, target, threads)
     macs = sum(op.macs for op in op_costs(graph))
+    if graph.compiled_for_edgetpu:  # the Edge TPU op hides its layers: the count is unknown, not 0
+        macs = macs or None
     ms = _ms(est.latency_s)
     return {
         "target": target.key, "model": model or path.stem, "quant": quant or _quant(graph),
         "threads": est.threads, "measured": False, "estimate_method": est.method, "path": str(path.resolve()),
         "latency_ms": {"min": None, "mean": ms, "std": None, "p50": ms, "p90": None, "p99": None},
-        "init_ms": None, "first_ms": None, "peak_rss_mb": None, "size_bytes": graph.file_bytes, "macs": macs,
+        "init_ms": None, "first_ms": None, "peak_rss_mb": None, "size_bytes": size, "macs": macs,
         "gmacs_per_s": round(macs / est.latency_s / 1e9, 3) if est.latency_s > 0 and macs else None,
         "throughput_ips": round(1 / est.latency_s, 2) if est.latency_s > 0 else None,
-        "backend": est.backend, "device": est.device, "estimate": est.breakdown, "warnings": list(est.notes),
+        "backend": est.backend, "device": est.device, "estimate": est.breakdown,
+        "warnings": [*compiled_notes, *est.notes],
     }
+
+
+def _for_compiled(path: Path, graph: TFLiteGraph, target: Target) -> tuple[TFLiteGraph, tuple[str, ...]]:
+    """The graph to estimate for a compiled ``*_edgetpu.tflite``, and what the estimate then means.
+
+    The Edge TPU op hides the layers it holds, so their work is read from the uncompiled model beside it
+    (edgetpu_compiler writes ``m_edgetpu.tflite`` next to ``m.tflite``) when it is there.
+    """
+    if not graph.compiled_for_edgetpu:
+        return graph, ()
+    if target.accelerator is None:
+        raise UsageError(f"{str(path)!r} is compiled for the Edge TPU (it holds an edgetpu-custom-op) and cannot "
+                         f"run on {target.key!r}; estimate it for an Edge TPU target (coral-usb, coral-devboard)")
+    source = path.with_name(path.name.removesuffix("_edgetpu.tflite") + ".tflite")
+    if source != path and source.is_file():
+        plain = read_tflite(source)
+        if not plain.compiled_for_edgetpu:
+            return plain, (f"compiled model: estimated from {source.name} beside it, partitioned by edgekit's "
+                           "Edge TPU rules (the Edge TPU op hides its layers)",)
+    return graph, ("compiled model: the Edge TPU op hides its layers, so TPU compute is left out and the "
+                   f"estimate is a lower bound; put the uncompiled model beside it ({source.name}) for a full one",)
 
 
 def cell(value: str, result: dict) -> str:

@@ -6,9 +6,12 @@
                bytes / (link rate x link efficiency) + bytes / host DRAM bandwidth (the host reads them)
     I/O      = input bytes and the bytes leaving the TPU segment, over the link
     host     = a fixed per-inference cost of the host's runtime and driver (``host_overhead_ms``)
-    CPU part = the first op the TPU cannot run and everything after it, on the host CPU (targets.estimate_cpu)
+    CPU part = the ops the partition leaves on the CPU (leading ops, and those downstream of an op the TPU
+               cannot run), on the host CPU (targets.estimate_cpu)
 
-The partition and the rules come from targets.edgetpu, the same ones ``edgekit check`` applies.
+The partition and the rules come from targets.edgetpu, the same ones ``edgekit check`` applies. A compiled
+model (``*_edgetpu.tflite``) hides its layers inside the Edge TPU op, so its TPU compute is taken from the
+uncompiled model beside it when there is one, else left out (the estimate is then a lower bound, and says so).
 """
 
 from __future__ import annotations
@@ -18,7 +21,7 @@ from dataclasses import asdict, dataclass
 from edgekit.analysis.tflite_graph import TFLiteGraph
 from targets import estimate_cpu
 from targets.edgetpu import TpuReport, check_graph
-from targets.opcost import OpCost, input_bytes, op_costs
+from targets.opcost import OpCost, op_costs
 from targets.registry import AcceleratorFigures, CpuFigures
 
 
@@ -60,25 +63,52 @@ def estimate_split(ops: tuple[OpCost, ...], first_cpu: int, boundary_bytes: int,
                    acc: AcceleratorFigures, host: CpuFigures, threads: int, host_overhead_s: float,
                    p: TpuParams = CALIBRATED) -> TpuTime:
     """Latency terms for ``ops`` of which the first ``first_cpu`` run on the TPU."""
-    tpu, cpu = ops[:first_cpu], ops[first_cpu:]
+    return estimate_parts(ops[:first_cpu], ops[first_cpu:], in_bytes + boundary_bytes, acc=acc, host=host,
+                          threads=threads, host_overhead_s=host_overhead_s, p=p)
+
+
+def estimate_parts(tpu: tuple[OpCost, ...], cpu: tuple[OpCost, ...], io_bytes: int, *, acc: AcceleratorFigures,
+                   host: CpuFigures, threads: int, host_overhead_s: float, p: TpuParams = CALIBRATED,
+                   param_bytes: int | None = None, tpu_ran: bool | None = None) -> TpuTime:
+    """Latency terms for the ops on the TPU and those on the host CPU.
+
+    Args:
+        io_bytes: bytes crossing the link per inference (into and out of the TPU segment).
+        param_bytes: parameter bytes on the TPU when ``tpu`` cannot say (a compiled model's Edge TPU op).
+        tpu_ran: whether a TPU segment runs; defaults to ``bool(tpu)``.
+    """
+    ran = bool(tpu) if tpu_ran is None else tpu_ran
     peak = acc.int8_tops * 1e12 / 2
     link = acc.host_link_gbps * 1e9 * p.link_efficiency
     compute = sum(op.macs for op in tpu) / (peak * p.tpu_efficiency) + len(tpu) * p.op_overhead_us * 1e-6
-    streamed = _streamed(tpu, acc.param_cache_bytes)
+    streamed = _streamed(tpu, acc.param_cache_bytes) if param_bytes is None \
+        else max(0, param_bytes - acc.param_cache_bytes)
     stream = streamed / link + streamed / (host.memory_gbps * 1e9)
-    io = (in_bytes + boundary_bytes) / link if tpu else 0.0
+    io = io_bytes / link if ran else 0.0
     cpu_time = estimate_cpu.estimate_ops(cpu, host, threads).total_s if cpu else 0.0
-    host_s = host_overhead_s + p.invoke_overhead_ms * 1e-3 if tpu else 0.0
+    host_s = host_overhead_s + p.invoke_overhead_ms * 1e-3 if ran else 0.0
     return TpuTime(compute, stream, io, host_s, cpu_time)
+
+
+def link_bytes(graph: TFLiteGraph, on_tpu: tuple[bool, ...]) -> int:
+    """Bytes into and out of the TPU segment: what it reads from outside it and what leaves it."""
+    t = graph.tensors
+    inside = {o for op, on in zip(graph.ops, on_tpu, strict=True) if on for o in op.outputs}
+    read = {i for op, on in zip(graph.ops, on_tpu, strict=True) if on for i in op.inputs
+            if i >= 0 and i not in inside and not t[i].constant}
+    read_outside = {i for op, on in zip(graph.ops, on_tpu, strict=True) if not on for i in op.inputs}
+    leaving = {o for o in inside if o in read_outside or o in graph.outputs}
+    return sum(t[i].nbytes for i in read | leaving)
 
 
 def estimate_graph(graph: TFLiteGraph, acc: AcceleratorFigures, host: CpuFigures, threads: int,
                    host_overhead_s: float, p: TpuParams = CALIBRATED) -> tuple[TpuTime, TpuReport]:
     """Partition ``graph`` by the Edge TPU rules and estimate one inference."""
     report = check_graph(graph, acc.param_cache_bytes)
-    first = report.tpu_ops
-    boundary = sum(graph.tensors[i].nbytes for i in graph.ops[first - 1].outputs) if first else 0
-    if first == len(graph.ops):
-        boundary = sum(graph.tensors[i].nbytes for i in graph.outputs)
-    return estimate_split(op_costs(graph), first, boundary, input_bytes(graph), acc, host, threads,
-                          host_overhead_s, p), report
+    costs, on = op_costs(graph), report.on_tpu
+    tpu = tuple(c for c, o in zip(costs, on, strict=True) if o)
+    cpu = tuple(c for c, o in zip(costs, on, strict=True) if not o)
+    params = report.param_bytes_on_tpu if report.compiled_for_edgetpu else None
+    t = estimate_parts(tpu, cpu, link_bytes(graph, on), acc=acc, host=host, threads=threads,
+                       host_overhead_s=host_overhead_s, p=p, param_bytes=params)
+    return t, report

@@ -8,8 +8,6 @@ from bench.result import build_result, warnings_for
 from bench.runner import Config
 from targets.remote import RemoteConfig
 
-EDGETPU_OP = "edgetpu-custom-op"
-
 
 def remote_config(cfg: Config, delegate: str | None) -> RemoteConfig:
     return RemoteConfig(cfg.path, cfg.threads, cfg.runs, cfg.min_seconds, cfg.warmup, cfg.xnnpack, delegate)
@@ -32,7 +30,7 @@ def device_warnings(device: dict, graph, delegate: str | None) -> list[str]:
     if flags:
         out.append(f"the board reports {', '.join(flags)} (vcgencmd get_throttled); use a 5 V/3 A supply and a "
                    "heatsink, then measure again")
-    if delegate == "edgetpu" and not any(op.opcode == EDGETPU_OP for op in graph.ops):
+    if delegate == "edgetpu" and not graph.compiled_for_edgetpu:
         out.append("the model has no Edge TPU op, so it ran on the CPU; compile it with edgetpu_compiler first "
                    "(edgekit check MODEL --target coral-usb)")
     return out

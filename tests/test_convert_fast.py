@@ -234,14 +234,29 @@ def test_edgetpu_compiler_absent_says_how_to_get_it(tmp_path, monkeypatch):
     assert "x86-64" in INSTALL_HINT and "apt" in INSTALL_HINT
 
 
-def test_fake_edgetpu_compiler_is_run_and_parsed(tmp_path, monkeypatch):
+def _fake_compiler(tmp_path, monkeypatch, writes: bool):
+    """A stand-in edgetpu_compiler: prints REPORT and, like the real one, writes -o DIR/<stem>_edgetpu.tflite."""
     fake = tmp_path / "bin" / "edgetpu_compiler"
     fake.parent.mkdir()
-    fake.write_text(f"#!{sys.executable}\nimport sys\nprint({REPORT!r})\n")
+    write = ("out = os.path.join(sys.argv[3], os.path.basename(sys.argv[4])[:-7] + '_edgetpu.tflite')\n"
+             "open(out, 'wb').write(b'compiled')\n") if writes else ""
+    fake.write_text(f"#!{sys.executable}\nimport os, sys\nprint({REPORT!r})\n{write}")
     fake.chmod(0o755)
     monkeypatch.setenv("PATH", f"{fake.parent}{os.pathsep}{os.environ['PATH']}")
+
+
+def test_fake_edgetpu_compiler_is_run_and_parsed(tmp_path, monkeypatch):
+    _fake_compiler(tmp_path, monkeypatch, writes=True)
     report = compile_model(tmp_path / "m.tflite")
     assert report.compiled and report.ops_on_cpu == 1 and report.off_chip_bytes > 0
+    assert report.output == str(tmp_path / "m_edgetpu.tflite")
+
+
+def test_compiled_only_when_the_edgetpu_file_exists(tmp_path, monkeypatch):
+    _fake_compiler(tmp_path, monkeypatch, writes=False)  # exits 0, prints a report, writes nothing
+    report = compile_model(tmp_path / "m.tflite")
+    assert not report.compiled and report.output is None
+    assert "wrote no m_edgetpu.tflite" in report.message and report.ops_on_tpu == 135  # the report is kept
 
 
 def test_importing_the_cli_and_converters_loads_no_tensorflow():

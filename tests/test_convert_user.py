@@ -122,7 +122,9 @@ def test_edgetpu_with_fake_compiler_and_without(lenet, tmp_path):
     d = lenet[0]
     fake = tmp_path / "bin" / "edgetpu_compiler"
     fake.parent.mkdir()
-    fake.write_text(f"#!/bin/sh\ncat <<'EOF'\n{REPORT}EOF\n")
+    # like the real compiler: the report on stdout, and <stem>_edgetpu.tflite in the -o directory ($3, $4: model)
+    fake.write_text(f"#!/bin/sh\ncat <<'EOF'\n{REPORT}EOF\n"
+                    'printf compiled > "$3/$(basename "$4" .tflite)_edgetpu.tflite"\n')
     fake.chmod(0o755)
     env = {"EDGEKIT_CACHE_DIR": str(d / "cache"), "PATH": f"{fake.parent}{os.pathsep}{os.environ['PATH']}"}
     run = run_cli("convert", str(d / "lenet.keras"), "--edgetpu", "--preprocess", "unit", "--samples", "16",
@@ -131,6 +133,7 @@ def test_edgetpu_with_fake_compiler_and_without(lenet, tmp_path):
     tpu = run.json()["edgetpu"]
     assert run.json()["mode"] == "int8"  # --edgetpu implies --int8
     assert tpu["compiled"] and (tpu["ops_on_tpu"], tpu["ops_on_cpu"]) == (135, 1)
+    assert tpu["output"] == str(tmp_path / "tpu_edgetpu.tflite")
     assert tpu["on_chip_bytes"] > 0 and tpu["off_chip_bytes"] > 0
     bare_path = os.pathsep.join(p for p in os.environ["PATH"].split(os.pathsep)
                                 if not os.path.exists(os.path.join(p, "edgetpu_compiler")))

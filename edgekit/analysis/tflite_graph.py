@@ -9,11 +9,13 @@ against the file size before it is walked, and any failure becomes a ModelFileEr
 from __future__ import annotations
 
 import struct
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from math import prod
 from pathlib import Path
 
 from edgekit.errors import ModelFileError
+
+EDGETPU_CUSTOM_OP = "edgetpu-custom-op"  # the op edgetpu_compiler writes (libedgetpu's edgetpu::kCustomOp)
 
 _DTYPES = {0: ("float32", 4), 1: ("float16", 2), 2: ("int32", 4), 3: ("uint8", 1), 4: ("int64", 8),
            5: ("string", 1), 6: ("bool", 1), 7: ("int16", 2), 8: ("complex64", 8), 9: ("int8", 1),
@@ -33,6 +35,7 @@ class TensorInfo:
     scale: tuple[float, ...] = ()
     zero_point: tuple[int, ...] = ()
     shape_signature: tuple[int, ...] = ()  # -1 marks a dynamic dimension; () when the file has none
+    values: tuple[int, ...] = ()  # the data of a small int32/int64 constant (axes, paddings, strides, sizes)
 
     @property
     def nbytes(self) -> int:
@@ -45,6 +48,9 @@ class OpInfo:
     opcode: str  # builtin name, e.g. "CONV_2D", or the custom code
     inputs: tuple[int, ...]  # tensor indices, -1 for an omitted optional input
     outputs: tuple[int, ...]
+    # the builtin options as the schema names them, e.g. {"alignCorners": True}; {} when the op has none
+    options: dict = field(default_factory=dict, compare=False)
+    custom_bytes: int = 0  # size of the op's custom options (a compiled Edge TPU op keeps its program there)
 
 
 @dataclass(frozen=True)
@@ -58,6 +64,11 @@ class TFLiteGraph:
     version: int
     subgraphs: int
     file_bytes: int
+
+    @property
+    def compiled_for_edgetpu(self) -> bool:
+        """True when edgetpu_compiler wrote this graph: it holds an ``edgetpu-custom-op``."""
+        return any(op.opcode == EDGETPU_CUSTOM_OP for op in self.ops)
 
 
 def _schema():
@@ -90,10 +101,12 @@ def _read(buf: bytes, schema) -> TFLiteGraph:
         custom = code.CustomCode()
         opcodes.append(custom.decode(errors="replace") if builtin == schema.BuiltinOperator.CUSTOM and custom
                        else names.get(builtin, f"BUILTIN_{builtin}"))
-    buffers = []
+    buffers, small = [], {}
     for i in _vector(model.BuffersLength(), limit, "buffers"):
         b = model.Buffers(i)
         buffers.append(b.DataLength() or (b.Size() if b.Offset() > 1 else 0))
+        if 0 < b.DataLength() <= _SMALL_BYTES:
+            small[i] = bytes(b.Data(j) for j in range(b.DataLength()))
     nsub = model.SubgraphsLength()
     if nsub < 1:
         raise ValueError("no subgraph")
@@ -115,7 +128,8 @@ def _read(buf: bytes, schema) -> TFLiteGraph:
             zero = tuple(int(q.ZeroPoint(j)) for j in _vector(q.ZeroPointLength(), limit, "zero points"))
         name = (t.Name() or b"").decode(errors="replace")
         signature = tuple(int(t.ShapeSignature(j)) for j in _vector(t.ShapeSignatureLength(), limit, "signature"))
-        tensors.append(TensorInfo(i, name, shape, dtype, itemsize, data > 0, data, scale, zero, signature))
+        values = _ints(small.get(buf_index, b""), dtype)
+        tensors.append(TensorInfo(i, name, shape, dtype, itemsize, data > 0, data, scale, zero, signature, values))
     ops = []
     for i in _vector(sub.OperatorsLength(), limit, "operators"):
         op = sub.Operators(i)
@@ -126,12 +140,34 @@ def _read(buf: bytes, schema) -> TFLiteGraph:
         outs = tuple(int(op.Outputs(j)) for j in _vector(op.OutputsLength(), limit, "op outputs"))
         if any(not -1 <= k < len(tensors) for k in ins + outs):
             raise ValueError(f"operator {i} refers to a tensor that does not exist")
-        ops.append(OpInfo(i, opcodes[index], ins, outs))
+        ops.append(OpInfo(i, opcodes[index], ins, outs, _options(op, schema), op.CustomOptionsLength()))
     inputs = tuple(int(sub.Inputs(j)) for j in _vector(sub.InputsLength(), limit, "inputs"))
     outputs = tuple(int(sub.Outputs(j)) for j in _vector(sub.OutputsLength(), limit, "outputs"))
     if any(not 0 <= k < len(tensors) for k in inputs + outputs):
         raise ValueError("graph inputs or outputs refer to a tensor that does not exist")
     return TFLiteGraph(tuple(tensors), tuple(ops), inputs, outputs, int(model.Version()), nsub, limit)
+
+
+_SMALL_BYTES = 64  # int constants up to this size are kept as values: 16 int32 or 8 int64
+
+
+def _ints(data: bytes, dtype: str) -> tuple[int, ...]:
+    fmt = {"int32": "i", "int64": "q"}.get(dtype)
+    if not data or fmt is None or len(data) % struct.calcsize(fmt):
+        return ()
+    return struct.unpack(f"<{len(data) // struct.calcsize(fmt)}{fmt}", data)
+
+
+def _options(op, schema) -> dict:
+    """The op's builtin options as a plain dict of scalars (vectors and nested tables are left out)."""
+    kind = op.BuiltinOptionsType()
+    name = {v: k for k, v in vars(schema.BuiltinOptions).items() if not k.startswith("_")}.get(kind)
+    table = op.BuiltinOptions()
+    cls = getattr(schema, f"{name}T", None) if name and name != "NONE" else None
+    if cls is None or table is None:
+        return {}
+    values = vars(cls.InitFromBuf(table.Bytes, table.Pos))
+    return {k: v for k, v in values.items() if isinstance(v, (bool, int, float, str))}
 
 
 def parse_tflite(buf: bytes, label: str = "model") -> TFLiteGraph:

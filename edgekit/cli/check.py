@@ -29,8 +29,8 @@ def check(model: Annotated[Path, typer.Argument(help="A .tflite file.", show_def
           json: Json = False) -> None:
     """Check a .tflite model against the Edge TPU's rules: 8-bit, static shapes, ranks, ops, parameter cache.
 
-    Exits 0 when the model is compatible, 1 when it is not (after the report), 2 for usage errors: the
-    same rule as 'edgekit targets check'.
+    Exits 0 when the model is compatible (or already compiled for the Edge TPU), 1 when it is not (after the
+    report), 2 for usage errors: the same rule as 'edgekit targets check'. docs/edgetpu.md has the rules.
     """
     from edgekit.analysis.tflite_graph import read_tflite
     from targets.edgetpu import check_graph
@@ -50,6 +50,8 @@ def check(model: Annotated[Path, typer.Argument(help="A .tflite file.", show_def
 def _print(model: Path, tgt, report) -> None:
     out = console()
     verdict = "[green]compatible[/green]" if report.compatible else "[red]not compatible[/red]"
+    if report.compiled_for_edgetpu:
+        verdict = "[green]compiled for the Edge TPU[/green]"
     out.print(f"{model.name} on {tgt.key} (Edge TPU): {verdict}; {report.tpu_ops} of {len(report.ops)} ops on "
               f"the TPU; parameters {human_bytes(report.param_bytes_on_tpu)} of "
               f"{human_bytes(report.param_cache_bytes)} on-chip cache")

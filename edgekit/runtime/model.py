@@ -13,7 +13,7 @@ import numpy as np
 
 from edgekit.analysis.tflite_graph import TFLiteGraph, read_tflite
 from edgekit.errors import ModelFileError, UsageError
-from edgekit.runtime.backends import Backend, get_backend, load_delegate
+from edgekit.runtime.backends import EDGETPU_LIBRARY, Backend, get_backend, load_delegate
 from edgekit.runtime.quant import dequantize, quantize
 from edgekit.runtime.sidecar import Sidecar, read_sidecar
 
@@ -125,6 +125,11 @@ def load(path: str | Path, *, threads: int | None = None, delegate: str | None =
     path = Path(path)
     check_threads(threads)
     graph = read_tflite(path)  # before the C++ loader: it may crash on a bad flatbuffer
+    if graph.compiled_for_edgetpu and delegate != "edgetpu":
+        raise UsageError(f"{str(path)!r} is compiled for the Edge TPU (it holds an edgetpu-custom-op), which only "
+                         f"the Edge TPU delegate ({EDGETPU_LIBRARY['Linux']}, libedgetpu) can run; run it with "
+                         "an Edge TPU target (--target coral-usb), or give the model from before edgetpu_compiler "
+                         "to run on the CPU")
     chosen = get_backend(backend)
     sidecar = read_sidecar(path)
     loaded = load_delegate(chosen, delegate)
