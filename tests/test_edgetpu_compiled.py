@@ -50,7 +50,7 @@ def test_check_exit_codes_match_targets_check():
     assert ok.code == 0 and ok.json()["compatible"] is True
     bad = run_cli("check", str(DATA / "tiny_fp32.tflite"), "--json")
     assert bad.code == 1 and bad.json()["compatible"] is False  # the report is printed, then exit 1
-    assert "not compatible with coral-usb" in assert_one_line_error(bad, 1)
+    assert "not fully compatible with coral-usb" in assert_one_line_error(bad, 1)
     assert "Edge TPU targets" in assert_one_line_error(run_cli("check", str(COMPILED), "--target", "rpi4"), 2)
 
 
