@@ -131,6 +131,7 @@ def _read(buf: bytes, schema) -> TFLiteGraph:
         values = _ints(small.get(buf_index, b""), dtype)
         tensors.append(TensorInfo(i, name, shape, dtype, itemsize, data > 0, data, scale, zero, signature, values))
     ops = []
+    kinds = {v: k for k, v in vars(schema.BuiltinOptions).items() if not k.startswith("_")}
     for i in _vector(sub.OperatorsLength(), limit, "operators"):
         op = sub.Operators(i)
         index = op.OpcodeIndex()
@@ -140,7 +141,8 @@ def _read(buf: bytes, schema) -> TFLiteGraph:
         outs = tuple(int(op.Outputs(j)) for j in _vector(op.OutputsLength(), limit, "op outputs"))
         if any(not -1 <= k < len(tensors) for k in ins + outs):
             raise ValueError(f"operator {i} refers to a tensor that does not exist")
-        ops.append(OpInfo(i, opcodes[index], ins, outs, _options(op, schema), op.CustomOptionsLength()))
+        ops.append(OpInfo(i, opcodes[index], ins, outs, _options(op, schema, kinds),
+                          op.CustomOptionsLength()))
     inputs = tuple(int(sub.Inputs(j)) for j in _vector(sub.InputsLength(), limit, "inputs"))
     outputs = tuple(int(sub.Outputs(j)) for j in _vector(sub.OutputsLength(), limit, "outputs"))
     if any(not 0 <= k < len(tensors) for k in inputs + outputs):
@@ -158,10 +160,9 @@ def _ints(data: bytes, dtype: str) -> tuple[int, ...]:
     return struct.unpack(f"<{len(data) // struct.calcsize(fmt)}{fmt}", data)
 
 
-def _options(op, schema) -> dict:
+def _options(op, schema, kinds: dict[int, str]) -> dict:
     """The op's builtin options as a plain dict of scalars (vectors and nested tables are left out)."""
-    kind = op.BuiltinOptionsType()
-    name = {v: k for k, v in vars(schema.BuiltinOptions).items() if not k.startswith("_")}.get(kind)
+    name = kinds.get(op.BuiltinOptionsType())
     table = op.BuiltinOptions()
     cls = getattr(schema, f"{name}T", None) if name and name != "NONE" else None
     if cls is None or table is None:
