@@ -143,12 +143,12 @@ def examine(path: str | Path, target: str | Target) -> tuple[McuReport, TflmRun 
     graph = read_tflite(path)
     reasons = rule_problems(graph)
     run = arena = None
-    if not reasons:
+    if not any(r.startswith("dynamic") for r in reasons):  # TFLM would run a dynamic model at size 1: misleading
         run = run_tflm(path, arena_size=generous_arena(graph.file_bytes), inputs=fixed_inputs(graph),
                        outputs=len(graph.outputs))
-        if run.ok:
+        if run.ok and not reasons:
             arena = measure_arena(path, run)
-        else:
+        elif not run.ok and not reasons:
             reasons.append(f"TFLite Micro refused it: {run.error}")
     m = tgt.mcu
     flash = _flash(graph)

@@ -66,7 +66,7 @@ def bench_mcu(path: str | Path, target: str | Target, *, model: str | None = Non
     macs = sum(op.macs for op in op_costs(graph))
     warnings = list(report.warnings) + list(report.reasons)
     vs_local = None
-    if run is not None and run.ok:
+    if run is not None and run.ok and report.arena is not None:
         from targets.mcu import fixed_inputs
 
         vs_local = compare_outputs(run.outputs, _litert_outputs(path, fixed_inputs(graph)), graph)
