@@ -33,6 +33,7 @@ RUNTIME_FLASH_BYTES = 16 << 10
 KERNEL_FLASH_BYTES = 2 << 10
 FLASH_METHOD = ("model file + 16 KiB TFLM core runtime + 2 KiB per distinct op kernel (TFLM README: 16 KB core, "
                 "22 KB with the speech example's 3 kernels); CMSIS-NN kernels are larger, so est.")
+RUN_LIMIT_FLASHES = 4  # files over 4x the flash are not run in TFLM: a 10x-the-file arena would be gigabytes
 _QUANTIZE_OPS = {"QUANTIZE", "DEQUANTIZE"}
 _WEIGHTED = {"CONV_2D", "DEPTHWISE_CONV_2D", "FULLY_CONNECTED", "TRANSPOSE_CONV", "BATCH_MATMUL"}
 
@@ -143,7 +144,13 @@ def examine(path: str | Path, target: str | Target) -> tuple[McuReport, TflmRun 
     graph = read_tflite(path)
     reasons = rule_problems(graph)
     run = arena = None
-    if not any(r.startswith("dynamic") for r in reasons):  # TFLM would run a dynamic model at size 1: misleading
+    too_big = graph.file_bytes > RUN_LIMIT_FLASHES * tgt.mcu.flash_bytes  # clearly out; spare the host the run
+    if too_big:
+        warnings_pre = [f"TFLite Micro was not run: the file ({kib(graph.file_bytes)}) is over {RUN_LIMIT_FLASHES}x "
+                        f"{tgt.key}'s flash, so the arena was not measured"]
+    else:
+        warnings_pre = []
+    if not too_big and not any(r.startswith("dynamic") for r in reasons):  # TFLM would run a dynamic one at size 1
         run = run_tflm(path, arena_size=generous_arena(graph.file_bytes), inputs=fixed_inputs(graph),
                        outputs=len(graph.outputs))
         if run.ok and not reasons:
@@ -160,7 +167,7 @@ def examine(path: str | Path, target: str | Target) -> tuple[McuReport, TflmRun 
                        f"{kib(flash - graph.file_bytes)} runtime and kernels) but {tgt.key} has "
                        f"{kib(m.flash_bytes)} of flash")
     quant = quant_of(graph)
-    warnings = _warnings(quant, arena)
+    warnings = warnings_pre + _warnings(quant, arena)
     if any(graph.tensors[i].dtype == "uint8" for i in graph.inputs + graph.outputs) and quant != "uint8":
         warnings.insert(0, "uint8 input/output: QUANTIZE ops in the model convert it to and from int8, which "
                            "TFLite Micro supports; the compute is int8")
@@ -183,6 +190,17 @@ def _warnings(quant: str, arena: ArenaMeasure | None) -> list[str]:
                    f"{kib(arena.tail_bytes)}) are smaller on a 32-bit Cortex-M; CMSIS-NN kernels may add scratch "
                    "buffers the portable kernels do not request")
     return out
+
+
+def verdict(report: McuReport) -> str:
+    """One phrase for a table cell: "fits (arena 109 KiB)" or "does not fit: needs 1,626 KiB SRAM"."""
+    if report.fits:
+        return f"fits (arena {report.arena.arena_bytes / 1024:,.0f} KiB)"
+    if report.arena is not None and report.arena.arena_bytes > report.mcu.arena_budget_bytes:
+        return f"does not fit: needs {report.arena.arena_bytes / 1024:,.0f} KiB SRAM"
+    if report.flash_bytes > report.mcu.flash_bytes:
+        return f"does not fit: needs {report.flash_bytes / 1024:,.0f} KiB flash"
+    return "does not run: " + report.reasons[0].split(":")[0]
 
 
 def check_mcu(path: str | Path, target: str | Target) -> McuReport:

@@ -12,7 +12,7 @@ import numpy as np
 from edgekit.analysis.tflite_graph import TFLiteGraph
 from edgekit.runtime.tflm import tflm_version
 from targets import mcu_latency
-from targets.mcu import examine, mcu_target
+from targets.mcu import examine, mcu_target, verdict
 from targets.opcost import op_costs
 from targets.registry import Target
 
@@ -89,7 +89,7 @@ def bench_mcu(path: str | Path, target: str | Target, *, model: str | None = Non
         "throughput_ips": round(1e3 / ms, 2) if ms else None,
         "backend": "tflite-micro", "backend_version": tflm_version(),
         "device": {"target": tgt.title, "board": tgt.mcu.board, "mhz": tgt.mcu.mhz, "accelerator": None},
-        "fits": report.fits, "reasons": list(report.reasons),
+        "fits": report.fits, "verdict": verdict(report), "reasons": list(report.reasons),
         "ram": {"arena_bytes": report.arena.arena_bytes if report.arena else None,
                 "arena_budget_bytes": tgt.mcu.arena_budget_bytes, "measured": report.arena is not None},
         "flash": {"flash_bytes": report.flash_bytes, "flash_budget_bytes": tgt.mcu.flash_bytes, "estimated": True},
