@@ -49,7 +49,8 @@ def test_int8_zoo_models_fit_a_cortex_m7(zoo, name):
 
 def test_mobilenetv2_does_not_fit_a_cortex_m4(zoo):
     run = run_cli("check", str(zoo["mobilenetv2_int8"]), "--target", "cortex-m4", "--json")
-    assert run.code == 0, run.err
+    assert run.code == 1, run.err  # does not fit: the report, then exit 1
+    assert "does not fit cortex-m4: arena needs" in run.err
     doc = run.json()
     assert doc["fits"] is False and doc["arena_bytes"] > doc["arena_budget_bytes"]
     arena = next(r for r in doc["reasons"] if r.startswith("arena needs"))
