@@ -46,7 +46,8 @@ def cells(row: dict, notes: dict) -> list[str]:
     acc = "not measured" if row.get("accuracy_pct") is None else _num(row["accuracy_pct"])
     pub = notes.get(row["model"])
     if "verdict" in row:  # a microcontroller target: the estimate only for models that fit, else why not
-        p50 = cell(_num(row["latency_ms"]["p50"]), row) if row["fits"] else row["verdict"]
+        fits_with_estimate = row["fits"] and row["latency_ms"]["p50"] is not None  # float has no estimate
+        p50 = cell(_num(row["latency_ms"]["p50"]), row) if fits_with_estimate else row["verdict"]
         arena = "-" if row.get("arena_mb") is None else f"{row['arena_mb']} arena"
         return [row["model"], "x".join(map(str, row["input_shape"])), row["quant"], row["target"],
                 "TFLite Micro here, latency estimated", _num(row["params_m"]), _num(row["mmacs"]),
