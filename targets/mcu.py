@@ -23,7 +23,7 @@ import numpy as np
 
 from edgekit.analysis.tflite_graph import TensorInfo, TFLiteGraph, read_tflite
 from edgekit.errors import UsageError
-from edgekit.runtime.tflm import ArenaMeasure, TflmRun, generous_arena, measure_arena, run_tflm
+from edgekit.runtime.tflm import ArenaMeasure, TflmRun, generous_arena, measure_arena, run_tflm, tflm_version
 from targets.registry import McuFigures, Target, get_target
 
 # Flash for code, estimated from TFLM's README: "The core runtime just fits in 16 KB on an Arm Cortex M3 and,
@@ -140,6 +140,7 @@ def _flash(graph: TFLiteGraph) -> int:
 def examine(path: str | Path, target: str | Target) -> tuple[McuReport, TflmRun | None, TFLiteGraph]:
     """The check, and the TFLM run on :func:`fixed_inputs` behind it (None when the rules refused the model)."""
     tgt = mcu_target(target)
+    tflm_version()  # without the [mcu] extra: one line naming it, before any work
     path = Path(path)
     graph = read_tflite(path)
     reasons = rule_problems(graph)

@@ -145,3 +145,16 @@ def test_study_shows_the_estimate_only_for_models_that_fit():
     assert float_fits[8].startswith("fits (arena ")  # no latency estimate for float: the verdict instead
     refused = _study_cells(DATA / "tiny_uint8_compute.tflite", "cortex-m7")
     assert refused[8].startswith("does not run: uint8") and refused[10] == "-"
+
+
+def test_without_tflm_the_commands_say_which_extra(tmp_path):
+    """A Python that cannot see tflite-micro: ``check`` and ``bench`` answer with one line naming [mcu]."""
+    hide = tmp_path / "sitecustomize.py"
+    hide.write_text("import importlib.metadata as m\n_v = m.version\n"
+                    "def version(name):\n"
+                    "    if name == 'tflite-micro':\n        raise m.PackageNotFoundError(name)\n"
+                    "    return _v(name)\nm.version = version\n")
+    env = {"PYTHONPATH": f"{tmp_path}:{DATA.parents[1]}"}
+    for command in ("check", "bench"):
+        run = run_cli(command, str(DATA / "tiny_int8.tflite"), "--target", "cortex-m4", env=env)
+        assert "edgekit[mcu]" in assert_one_line_error(run, 1)
