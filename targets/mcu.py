@@ -117,6 +117,14 @@ def rule_problems(graph: TFLiteGraph) -> list[str]:
     return out
 
 
+def _custom_ops(graph: TFLiteGraph, error: str | None) -> str:
+    """TFLM names a missing custom kernel only as "CUSTOM"; add the model's custom codes (builtins are upper case)."""
+    if "op code CUSTOM" not in (error or ""):
+        return ""
+    names = sorted({op.opcode for op in graph.ops if not op.opcode.isupper()})
+    return f" (the model's custom ops: {', '.join(names)}; TFLM has no kernel for them)" if names else ""
+
+
 def fixed_inputs(graph: TFLiteGraph) -> list[np.ndarray]:
     """One deterministic input per model input: uniform [0, 1) floats, quantized with the tensor's parameters."""
     from edgekit.runtime.quant import quantize
@@ -157,7 +165,7 @@ def examine(path: str | Path, target: str | Target) -> tuple[McuReport, TflmRun 
         if run.ok and not reasons:
             arena = measure_arena(path, run)
         elif not run.ok and not reasons:
-            reasons.append(f"TFLite Micro refused it: {run.error}")
+            reasons.append(f"TFLite Micro refused it: {run.error}{_custom_ops(graph, run.error)}")
     m = tgt.mcu
     flash = _flash(graph)
     if arena is not None and arena.arena_bytes > m.arena_budget_bytes:

@@ -158,3 +158,22 @@ def test_without_tflm_the_commands_say_which_extra(tmp_path):
     for command in ("check", "bench"):
         run = run_cli(command, str(DATA / "tiny_int8.tflite"), "--target", "cortex-m4", env=env)
         assert "edgekit[mcu]" in assert_one_line_error(run, 1)
+
+
+def test_an_op_tflm_lacks_is_named(tmp_path):
+    import flatbuffers
+    from ai_edge_litert import schema_py_generated as schema
+
+    from targets.mcu import check_mcu
+
+    model = schema.ModelT.InitFromPackedBuf(bytearray((DATA / "tiny_fp32.tflite").read_bytes()), 0)
+    code = model.operatorCodes[-1]
+    code.builtinCode = code.deprecatedBuiltinCode = schema.BuiltinOperator.CUSTOM
+    code.customCode = "EdgekitNoSuchOp"
+    builder = flatbuffers.Builder(1024)
+    builder.Finish(model.Pack(builder), file_identifier=b"TFL3")
+    path = tmp_path / "custom.tflite"
+    path.write_bytes(bytes(builder.Output()))
+    report = check_mcu(path, "cortex-m7")
+    assert not report.fits and report.arena is None and report.tflm_error
+    assert "TFLite Micro refused it" in report.reasons[0] and "EdgekitNoSuchOp" in report.reasons[0]
