@@ -152,38 +152,48 @@ def examine(path: str | Path, target: str | Target) -> tuple[McuReport, TflmRun 
     path = Path(path)
     graph = read_tflite(path)
     reasons = rule_problems(graph)
-    run = arena = None
-    too_big = graph.file_bytes > RUN_LIMIT_FLASHES * tgt.mcu.flash_bytes  # clearly out; spare the host the run
-    if too_big:
-        warnings_pre = [f"TFLite Micro was not run: the file ({kib(graph.file_bytes)}) is over {RUN_LIMIT_FLASHES}x "
-                        f"{tgt.key}'s flash, so the arena was not measured"]
-    else:
-        warnings_pre = []
-    if not too_big and not any(r.startswith("dynamic") for r in reasons):  # TFLM would run a dynamic one at size 1
-        run = run_tflm(path, arena_size=generous_arena(graph.file_bytes), inputs=fixed_inputs(graph),
-                       outputs=len(graph.outputs))
-        if run.ok and not reasons:
-            arena = measure_arena(path, run)
-        elif not run.ok and not reasons:
-            reasons.append(f"TFLite Micro refused it: {run.error}{_custom_ops(graph, run.error)}")
-    m = tgt.mcu
-    flash = _flash(graph)
-    if arena is not None and arena.arena_bytes > m.arena_budget_bytes:
-        reasons.append(f"arena needs {kib(arena.arena_bytes)} (measured in TFLite Micro) but the largest contiguous "
-                       f"SRAM on {tgt.key} is {kib(m.arena_budget_bytes)} ({kib(m.sram_bytes)} SRAM in all)")
-    if flash > m.flash_bytes:
-        reasons.append(f"flash needs {kib(flash)} (model {kib(graph.file_bytes)} + est. "
-                       f"{kib(flash - graph.file_bytes)} runtime and kernels) but {tgt.key} has "
-                       f"{kib(m.flash_bytes)} of flash")
+    run, arena, skipped = _run(path, graph, tgt, reasons)
+    reasons += _budget_reasons(graph, arena, tgt)
     quant = quant_of(graph)
-    warnings = warnings_pre + _warnings(quant, arena)
+    warnings = skipped + _warnings(quant, arena)
     if any(graph.tensors[i].dtype == "uint8" for i in graph.inputs + graph.outputs) and quant != "uint8":
         warnings.insert(0, "uint8 input/output: QUANTIZE ops in the model convert it to and from int8, which "
                            "TFLite Micro supports; the compute is int8")
     report = McuReport(path.name, tgt.key, quant, not reasons, tuple(reasons), tuple(warnings),
-                       dict(Counter(op.opcode for op in graph.ops)), arena, graph.file_bytes, flash, m,
+                       dict(Counter(op.opcode for op in graph.ops)), arena, graph.file_bytes, _flash(graph), tgt.mcu,
                        None if run is None or run.ok else run.error)
     return report, run, graph
+
+
+def _run(path: Path, graph: TFLiteGraph, tgt: Target, reasons: list[str]
+         ) -> tuple[TflmRun | None, ArenaMeasure | None, list[str]]:
+    """Run the model in TFLM on the fixed input and measure its arena; a refusal is appended to ``reasons``.
+
+    Not run: a dynamic model (TFLM would run it at size 1, which says nothing) or a file over 4x the flash."""
+    if graph.file_bytes > RUN_LIMIT_FLASHES * tgt.mcu.flash_bytes:
+        return None, None, [f"TFLite Micro was not run: the file ({kib(graph.file_bytes)}) is over "
+                            f"{RUN_LIMIT_FLASHES}x {tgt.key}'s flash, so the arena was not measured"]
+    if any(r.startswith("dynamic") for r in reasons):
+        return None, None, []
+    run = run_tflm(path, arena_size=generous_arena(graph.file_bytes), inputs=fixed_inputs(graph),
+                   outputs=len(graph.outputs))
+    if reasons:  # refused by the rules already; the run only records the interpreter's own message
+        return run, None, []
+    if not run.ok:
+        reasons.append(f"TFLite Micro refused it: {run.error}{_custom_ops(graph, run.error)}")
+        return run, None, []
+    return run, measure_arena(path, run), []
+
+
+def _budget_reasons(graph: TFLiteGraph, arena: ArenaMeasure | None, tgt: Target) -> list[str]:
+    m, flash, out = tgt.mcu, _flash(graph), []
+    if arena is not None and arena.arena_bytes > m.arena_budget_bytes:
+        out.append(f"arena needs {kib(arena.arena_bytes)} (measured in TFLite Micro) but the largest contiguous "
+                   f"SRAM on {tgt.key} is {kib(m.arena_budget_bytes)} ({kib(m.sram_bytes)} SRAM in all)")
+    if flash > m.flash_bytes:
+        out.append(f"flash needs {kib(flash)} (model {kib(graph.file_bytes)} + est. {kib(flash - graph.file_bytes)} "
+                   f"runtime and kernels) but {tgt.key} has {kib(m.flash_bytes)} of flash")
+    return out
 
 
 def _warnings(quant: str, arena: ArenaMeasure | None) -> list[str]:
