@@ -59,6 +59,7 @@ class McuReport:
                 "warnings": list(self.warnings), "quant": self.quant, "runtime": "tflite-micro",
                 "arena_bytes": self.arena.arena_bytes if self.arena else None,
                 "arena": self.arena.to_dict() if self.arena else None,
+                "interpreter_overhead_bytes": self.arena.tail_bytes if self.arena else None,
                 "arena_budget_bytes": m.arena_budget_bytes, "sram_bytes": m.sram_bytes,
                 "flash_bytes": self.flash_bytes, "flash_estimated": True, "flash_method": FLASH_METHOD,
                 "model_bytes": self.model_bytes, "flash_budget_bytes": m.flash_bytes, "ops": self.ops,

@@ -46,6 +46,7 @@ def test_uint8_compute_is_not_supported_by_tflm():
     assert run.code == 1, run  # the check ran and answered no: the report, then exit 1
     doc = run.json()
     assert doc["fits"] is False and doc["quant"] == "uint8" and doc["arena_bytes"] is None
+    assert doc["interpreter_overhead_bytes"] is None
     assert any("not supported by TFLite Micro" in r and "--int8" in r for r in doc["reasons"])
     assert "not supported on TFLite Micro" in doc["tflm_error"]  # the interpreter's own refusal agrees
 

@@ -39,6 +39,7 @@ def test_int8_zoo_models_fit_a_cortex_m7(zoo, name):
     doc = check.json()
     assert doc["fits"] is True and doc["reasons"] == [] and doc["quant"] == "int8"
     assert doc["arena"]["verified"] and 0 < doc["arena_bytes"] <= doc["arena_budget_bytes"]
+    assert 0 < doc["interpreter_overhead_bytes"] == doc["arena"]["tail_bytes"] < doc["arena_bytes"]
     bench = run_cli("bench", str(zoo[name]), "--target", "cortex-m7", "--json")
     assert bench.code == 0, bench.err
     r = bench.json()[0]
