@@ -19,11 +19,14 @@ class TargetName(str, Enum):
     RPI5 = "rpi5"
     CORAL_USB = "coral-usb"
     CORAL_DEVBOARD = "coral-devboard"
+    CORTEX_M4 = "cortex-m4"
+    CORTEX_M7 = "cortex-m7"
 
 
 class Reach(str, Enum):
     LOCAL = "local"  # this machine
     SSH = "ssh"  # a device measured over ssh when --host is given, else estimated
+    MCU = "mcu"  # a microcontroller: the model runs in TFLite Micro here (arena measured), its latency estimated
 
 
 @dataclass(frozen=True)
@@ -57,6 +60,23 @@ class AcceleratorFigures:
 
 
 @dataclass(frozen=True)
+class McuFigures:
+    """A microcontroller board class as ``edgekit check``/``bench`` see it (``targets.mcu``)."""
+
+    core: str  # "cortex-m4", "cortex-m7": the key of the published latency rows (targets.mcu_latency)
+    board: str
+    mhz: float
+    sram_bytes: int  # all on-chip SRAM
+    arena_budget_bytes: int  # the largest contiguous SRAM block: TFLM's tensor arena is one array
+    flash_bytes: int
+    fpu: str
+    cmsis_nn: bool  # Arm's CMSIS-NN kernels (int8, DSP extension) are available to TFLM on this core
+
+    def to_dict(self) -> dict:
+        return asdict(self)
+
+
+@dataclass(frozen=True)
 class Target:
     name: TargetName | str  # a TargetName for built-ins, a plain str for user targets
     title: str
@@ -66,6 +86,7 @@ class Target:
     delegate: str | None = None  # "edgetpu" for the Coral targets
     sources: tuple[str, ...] = ()
     origin: str = "built-in"  # or the TOML file a user target came from
+    mcu: McuFigures | None = None  # microcontroller targets (Reach.MCU) only
 
     @property
     def key(self) -> str:
@@ -75,7 +96,8 @@ class Target:
         return {"name": self.key, "title": self.title, "reach": self.reach.value,
                 "cpu": self.cpu.to_dict() if self.cpu else None,
                 "accelerator": self.accelerator.to_dict() if self.accelerator else None,
-                "delegate": self.delegate, "sources": list(self.sources), "origin": self.origin}
+                "delegate": self.delegate, "sources": list(self.sources), "origin": self.origin,
+                "mcu": self.mcu.to_dict() if self.mcu else None}
 
 
 _PI_FACTS = "shared/reference/published-figures.md, Hardware facts (geerlingguy/top500-benchmark, sbc-reviews)"
@@ -102,6 +124,24 @@ EDGE_TPU_USB = AcceleratorFigures(4.0, 8 << 20, 0.5, "USB 3.0")
 EDGE_TPU_USB_ON_RPI4 = AcceleratorFigures(4.0, 8 << 20, 0.5, "USB 3.0 (Raspberry Pi 4 host)", host_overhead_ms=1.8)
 EDGE_TPU_PCIE = AcceleratorFigures(4.0, 8 << 20, 0.5, "PCIe 2.0 x1")
 
+# STM32L4R5ZI (the MLPerf Tiny reference board, NUCLEO-L4R5ZI): SRAM1 192 KB + SRAM2 64 KB + SRAM3 384 KB lie
+# back to back from 0x20000000, so all 640 KB can hold one arena.
+CORTEX_M4_MCU = McuFigures("cortex-m4", "STM32L4R5ZI class (NUCLEO-L4R5ZI)", 120.0, 640 << 10, 640 << 10, 2 << 20,
+                           "single precision", True)
+# STM32H743: 1 MB of SRAM in several blocks (128 KB DTCM, 512 KB AXI SRAM, 288 KB D2 SRAM1-3, 64 KB SRAM4...);
+# the largest contiguous one, the AXI SRAM, bounds the arena.
+CORTEX_M7_MCU = McuFigures("cortex-m7", "STM32H743 class (NUCLEO-H743ZI)", 480.0, 1 << 20, 512 << 10, 2 << 20,
+                           "double precision", True)
+_M4_SOURCES = ("ST DS12023 (STM32L4R5xx datasheet): Cortex-M4 with FPU up to 120 MHz, 2 MB flash, 640 KB SRAM",
+               "ST RM0432 memory map: SRAM1 (192 KB), SRAM2 (64 KB) and SRAM3 (384 KB) contiguous from 0x20000000",
+               "MLPerf Tiny v0.5 closed reference system: NUCLEO-L4R5ZI, TFLM v2.3.1 with CMSIS-NN "
+               "(mlcommons/tiny_results_v0.5 closed/reference)")
+_M7_SOURCES = ("ST DS12110 (STM32H742xI/G STM32H743xI/G datasheet): Cortex-M7 with double-precision FPU up to "
+               "480 MHz, 2 MB flash, 1 MB RAM",
+               "ST RM0433 memory map: 512 KB AXI SRAM is the largest contiguous block (DTCM 128 KB, SRAM1-3 "
+               "288 KB, SRAM4 64 KB are separate)",
+               "CMSIS-NN (Lai et al., 2018, arXiv:1801.06601): int8 kernels for Cortex-M4/M7 with the DSP extension")
+
 REGISTRY: dict[TargetName, Target] = {
     t.name: t
     for t in (
@@ -113,6 +153,10 @@ REGISTRY: dict[TargetName, Target] = {
                Reach.SSH, RPI4_CPU, EDGE_TPU_USB_ON_RPI4, delegate="edgetpu", sources=_CORAL_SOURCES + _RPI4_SOURCES),
         Target(TargetName.CORAL_DEVBOARD, "Coral Dev Board (Edge TPU on PCIe, 4x Cortex-A53)", Reach.SSH,
                A53_CPU, EDGE_TPU_PCIE, delegate="edgetpu", sources=_CORAL_SOURCES + _A53_SOURCES),
+        Target(TargetName.CORTEX_M4, "Arm Cortex-M4 microcontroller (STM32L4R5 class), TFLite Micro", Reach.MCU,
+               None, sources=_M4_SOURCES, mcu=CORTEX_M4_MCU),
+        Target(TargetName.CORTEX_M7, "Arm Cortex-M7 microcontroller (STM32H743 class), TFLite Micro", Reach.MCU,
+               None, sources=_M7_SOURCES, mcu=CORTEX_M7_MCU),
     )
 }
 

@@ -17,6 +17,7 @@ from targets.builtin import (
     TARGET_NAMES,
     AcceleratorFigures,
     CpuFigures,
+    McuFigures,
     Reach,
     Target,
     TargetName,
@@ -24,8 +25,8 @@ from targets.builtin import (
 from targets.userfile import find_user_target, load_user_targets, user_target_names
 
 __all__ = ["A53_CPU", "ALIASES", "EDGE_TPU_PCIE", "EDGE_TPU_USB", "EDGE_TPU_USB_ON_RPI4", "REGISTRY", "RPI4_CPU",
-           "RPI5_CPU", "TARGET_NAMES", "AcceleratorFigures", "CpuFigures", "Reach", "Target", "TargetName",
-           "all_targets", "get_target"]
+           "RPI5_CPU", "TARGET_NAMES", "AcceleratorFigures", "CpuFigures", "McuFigures", "Reach", "Target",
+           "TargetName", "all_targets", "get_target"]
 
 
 def get_target(name: str | TargetName) -> Target:

@@ -72,6 +72,7 @@ def test_report_marks_every_estimated_cell():
     (("--host", "rpi9=pi@raspberrypi"), "unknown target 'rpi9'"),
     (("--host", "cpu=pi@raspberrypi"), "this machine"),
     (("--host", "rpi5=pi@raspberrypi"), "not in --targets"),
+    (("--targets", "cpu,cortex-m7", "--host", "cortex-m7=pi@x"), "microcontroller"),
     (("--host", "rpi4"), "TARGET=HOST"),
     (("--quant", "fp32,int4"), "unknown quantization mode 'int4'"),
     (("--threads", "0"), "--threads"),

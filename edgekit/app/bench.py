@@ -32,6 +32,8 @@ def run_bench(request: BenchRequest, *, progress: Progress | None = None,
 
     chosen = get_target(request.target)
     loop = request.loop
+    if chosen.mcu is not None:  # a microcontroller: TFLite Micro runs it here, its latency is estimated
+        return bench_mcu_targets(request, chosen)
     if request.remote.given:
         from edgekit.app.remote import bench_on_devices
 
@@ -137,3 +139,15 @@ def noisy_warnings(results: list[dict]) -> list[str]:
     lines = [f"high variation (CV > {HIGH_CV:.0%}), the machine was busy; close other work or raise "
              f"--min-seconds: {', '.join(noisy)}"] if noisy else []
     return lines + list(dict.fromkeys(w for r in results for w in r["warnings"] if w.startswith("CPU governor")))
+
+
+def bench_mcu_targets(request: BenchRequest, chosen) -> BenchOutcome:
+    """``--target cortex-m4|cortex-m7``: each model in TFLite Micro here (``targets.mcu_bench``)."""
+    from edgekit.app.sources import parse_list, resolve
+    from targets.mcu_bench import bench_mcu
+
+    if request.remote.given or request.estimate:
+        raise UsageError(f"--host and --estimate do not apply to {chosen.key}: a microcontroller is run in TFLite "
+                         "Micro on this machine and its latency is always estimated; drop them")
+    sources = resolve(list(request.models), parse_list(request.quant, "--quant", str.lower))
+    return BenchOutcome(kind="mcu", results=[bench_mcu(s.path, chosen, model=s.model) for s in sources])

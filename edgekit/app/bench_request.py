@@ -80,7 +80,7 @@ class BenchRequest:
 
 @dataclass(frozen=True, kw_only=True)
 class BenchOutcome:
-    """What a bench run produced. ``kind`` is "measured", "estimated" or "remote"."""
+    """What a bench run produced. ``kind`` is "measured", "estimated", "remote" or "mcu"."""
 
     kind: str
     results: list[dict]

@@ -36,8 +36,8 @@ DEVICES = OptionGroup(params=(
 
 @with_groups(loop=LOOP, remote=DEVICES)
 def bench(models: Annotated[list[str], typer.Argument(help=_MODEL_HELP, show_default=False)], *,
-          target: Annotated[str, typer.Option("--target", help="cpu (this machine), gpu (its GPU), or a device "
-                                              "target (rpi4, rpi5, coral-usb, ...: estimated).")] = "cpu",
+          target: Annotated[str, typer.Option("--target", help="cpu (this machine), gpu (its GPU), a device "
+                                              "target (rpi4, coral-usb, ...: estimated), or cortex-m4/m7.")] = "cpu",
           quant: Annotated[str | None, typer.Option("--quant", help="Modes for zoo models, e.g. fp32,int8.")] = None,
           threads: Annotated[str | None, typer.Option("--threads", help="CPU threads, e.g. 1,2,4 (default 1).")] = None,
           loop: LoopArgs,
@@ -63,6 +63,10 @@ def bench(models: Annotated[list[str], typer.Argument(help=_MODEL_HELP, show_def
         return
     if json:
         emit_json(outcome.results)
+    elif outcome.kind == "mcu":
+        from edgekit.cli.mcu_report import print_mcu
+
+        print_mcu(outcome.results)
     elif outcome.kind == "estimated":
         from edgekit.cli.estimate_report import print_estimates
 

@@ -1,4 +1,5 @@
-"""``edgekit check``: can a ``.tflite`` model run on the Edge TPU, and how much of it?"""
+"""``edgekit check``: can a ``.tflite`` model run on the Edge TPU, and how much of it? Or does it fit a
+microcontroller (cortex-m4, cortex-m7) in TensorFlow Lite Micro?"""
 
 from __future__ import annotations
 
@@ -17,17 +18,19 @@ def _target(name: str, target_file: Path | None):
     from targets.userfile import load_target_file
 
     target = load_target_file(target_file) if target_file is not None else get_target(name)
-    if target.accelerator is None:
+    if target.accelerator is None and target.mcu is None:
         raise UsageError(f"edgekit check applies to Edge TPU targets (coral-usb, coral-devboard or a user target "
-                         f"with an [accelerator]); got {target.key!r}")
+                         f"with an [accelerator]) and microcontrollers (cortex-m4, cortex-m7); got {target.key!r}")
     return target
 
 
 def check(model: Annotated[Path, typer.Argument(help="A .tflite file.", show_default=False)],
-          target: Annotated[str, typer.Option("--target", help="An Edge TPU target.")] = "coral-usb",
+          target: Annotated[str, typer.Option("--target", help="An Edge TPU target, or cortex-m4/cortex-m7.")
+                            ] = "coral-usb",
           target_file: Annotated[Path | None, typer.Option("--target-file", help="A user target TOML file.")] = None,
           json: Json = False) -> None:
-    """Check a .tflite model against the Edge TPU's rules: 8-bit, static shapes, ranks, ops, parameter cache.
+    """Check a .tflite model against the Edge TPU's rules (8-bit, static shapes, ranks, ops, parameter cache),
+    or a microcontroller's: TFLite Micro's rules, its measured arena against SRAM, and flash.
 
     Exits 0 when the model is compatible (or already compiled for the Edge TPU), 1 when it is not (after the
     report), 2 for usage errors: the same rule as 'edgekit targets check'. docs/edgetpu.md has the rules.
@@ -36,6 +39,9 @@ def check(model: Annotated[Path, typer.Argument(help="A .tflite file.", show_def
     from targets.edgetpu import check_graph
 
     tgt = _target(target, target_file)
+    if tgt.mcu is not None:
+        _check_mcu(model, tgt, json)
+        return
     graph = read_tflite(model)
     report = check_graph(graph, tgt.accelerator.param_cache_bytes)
     if json:
@@ -60,6 +66,34 @@ def _print(model: Path, tgt, report) -> None:
     for warning in report.warnings:
         out.print(f"  [yellow]![/yellow] {warning}")
     _op_table(out, report)
+
+
+def _check_mcu(model: Path, tgt, json: bool) -> None:
+    from targets.mcu import check_mcu
+
+    report = check_mcu(model, tgt)
+    if json:
+        emit_json(report.to_dict())
+    else:
+        _print_mcu(model, tgt, report)
+    if not report.fits:
+        raise CheckFailed(f"{model.name} does not fit {tgt.key}: {report.reasons[0]}")
+
+
+def _print_mcu(model: Path, tgt, report) -> None:
+    from targets.mcu import kib
+
+    out = console()
+    m = report.mcu
+    verdict = "[green]fits[/green]" if report.fits else "[red]does not fit[/red]"
+    arena = "-" if report.arena is None else f"{kib(report.arena.arena_bytes)} (measured in TFLite Micro)"
+    out.print(f"{model.name} on {tgt.key} ({m.board}, {m.mhz:g} MHz): {verdict}; {report.quant}")
+    out.print(f"  arena {arena} of {kib(m.arena_budget_bytes)} contiguous SRAM; flash {kib(report.flash_bytes)} "
+              f"est. of {kib(m.flash_bytes)}", markup=False, highlight=False)
+    for reason in report.reasons:
+        out.print(f"  [red]x[/red] {reason}", markup=True, highlight=False)
+    for warning in report.warnings:
+        out.print(f"  [yellow]![/yellow] {warning}")
 
 
 def _op_table(out, report) -> None:

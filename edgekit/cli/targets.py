@@ -37,6 +37,10 @@ def _cells(t) -> list[str]:
                f"{peak * c.int8_ops_per_cycle_per_core:g}", f"{c.memory_gbps:g}", human_bytes(c.cache_bytes)]
     a = t.accelerator
     acc = "-" if a is None else f"Edge TPU {a.int8_tops:g} TOPS, {a.param_cache_bytes >> 20} MiB, {a.link}"
+    if t.mcu is not None:
+        m = t.mcu
+        acc = (f"{m.core} {m.mhz:g} MHz, {m.sram_bytes >> 10} KiB SRAM ({m.arena_budget_bytes >> 10} KiB for the "
+               f"arena), {m.flash_bytes >> 20} MiB flash")
     return [t.key + ("" if t.origin == "built-in" else " (user)"), *cpu, acc]
 
 

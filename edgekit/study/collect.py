@@ -205,6 +205,12 @@ def _row(plan: StudyPlan, cell: Cell, conv: Converted, store, run_id: str) -> tu
     threads = threads_for(plan, cell.target)
     if not plan.measured_here(cell.target):
         from targets.estimate import estimate_bench
+        from targets.registry import get_target
+
+        if get_target(cell.target).mcu is not None:  # run in TFLite Micro here: arena measured, latency estimated
+            from targets.mcu_bench import bench_mcu
+
+            return bench_mcu(conv.path, cell.target, model=cell.model), "estimated"
 
         return estimate_bench(conv.path, cell.target, threads, model=cell.model, quant=cell.quant), "estimated"
     key = study_key(conv.digest, cell.target, threads, plan)
@@ -261,7 +267,10 @@ def _decorate(row: dict, cell: Cell, conv: Converted, accuracy: dict | None) -> 
     row = dict(row)
     row.pop("ops", None)
     est_mem = None
-    if not row.get("measured", True):
+    if "ram" in row:  # a microcontroller: the arena TFLite Micro needs (measured), not an estimate
+        arena = row["ram"]["arena_bytes"]
+        row["arena_mb"] = None if arena is None else round(arena / 2**20, 3)
+    elif not row.get("measured", True):
         est_mem = round(((conv.cost.stored_weight_bytes or 0) + conv.cost.activation_peak_bytes) / 2**20, 1)
         row["estimated_memory_mb"] = est_mem
         row["estimated_memory_method"] = ("weights as stored plus peak live activations (edgekit.analysis); "

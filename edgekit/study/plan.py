@@ -104,6 +104,9 @@ def parse_hosts(values: list[str] | None, targets: list[str]) -> dict:
         if target.reach is Reach.LOCAL:
             raise UsageError(f"--host {text!r}: {target.key} is this machine and is measured here; --host is for "
                              "device targets (rpi4, rpi5, coral-usb, ...)")
+        if target.reach is Reach.MCU:
+            raise UsageError(f"--host {text!r}: {target.key} is a microcontroller, run in TFLite Micro on this machine "
+                             "with its latency estimated; drop --host for it")
         if target.key not in targets:
             raise UsageError(f"--host {text!r}: {target.key} is not in --targets ({', '.join(targets)}); add it")
         if target.key in hosts:

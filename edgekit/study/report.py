@@ -45,6 +45,14 @@ def cells(row: dict, notes: dict) -> list[str]:
     how = "estimated" if not measured else f"measured on {row['host']}" if row.get("host") else "measured"
     acc = "not measured" if row.get("accuracy_pct") is None else _num(row["accuracy_pct"])
     pub = notes.get(row["model"])
+    if "verdict" in row:  # a microcontroller target: the estimate only for models that fit, else why not
+        fits_with_estimate = row["fits"] and row["latency_ms"]["p50"] is not None  # float has no estimate
+        p50 = cell(_num(row["latency_ms"]["p50"]), row) if fits_with_estimate else row["verdict"]
+        arena = "-" if row.get("arena_mb") is None else f"{row['arena_mb']} arena"
+        return [row["model"], "x".join(map(str, row["input_shape"])), row["quant"], row["target"],
+                "TFLite Micro here, latency estimated", _num(row["params_m"]), _num(row["mmacs"]),
+                _num(row["size_mb"]), p50, "-", arena, cell(_num(row["gmacs_per_s"]), row) if row["fits"] else "-",
+                acc, f"{pub[0]} [{pub[1]}]" if pub else "-"]
     return [row["model"], "x".join(map(str, row["input_shape"])), row["quant"], row["target"], how,
             _num(row["params_m"]), _num(row["mmacs"]), _num(row["size_mb"]),
             cell(_num(row["latency_ms"]["p50"]), row), cell(_num(row["latency_ms"]["p90"]), row),
