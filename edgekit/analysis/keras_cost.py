@@ -34,7 +34,8 @@ def _shape(tensor) -> tuple[int, ...]:
 def _leaf_costs(layer, ins: list[tuple[int, ...]], out: tuple[int, ...], name: str) -> list[LayerCost]:
     """One layer call: its MACs (split for separable convolutions) and elementwise ops."""
     kinds, kind = _kinds(layer), type(layer).__name__
-    params = int(layer.count_params()) if layer.built else 0
+    # a keras.ops call in a functional graph (``x + 3``) is an Operation, not a Layer: no weights, no ``built``
+    params = int(layer.count_params()) if getattr(layer, "built", False) and hasattr(layer, "count_params") else 0
     fused = prod(out) if getattr(layer, "activation", None) is not None and \
         getattr(layer.activation, "__name__", "linear") != "linear" else 0
     if "SeparableConv" in kind or kinds & {"SeparableConv1D", "SeparableConv2D", "BaseSeparableConv"}:

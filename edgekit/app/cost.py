@@ -26,11 +26,16 @@ def cost_of(target: str, input_size: int | None = None, classes: int | None = No
         return analyze_keras(model, name=spec.name.value, source="zoo")
     if not looks_like_path(target):
         raise unknown_name("model", target, MODEL_NAMES)
-    given = {k: v for k, v in arch_args.items() if v is not None}
-    if input_size is not None or classes is not None or given:
-        raise UsageError("--input-size, --classes and architecture arguments apply to zoo models only; "
-                         f"{target!r} is a file whose shape is fixed")
+    given = [f"--{k.replace('_', '-')}" for k, v in {"classes": classes, **arch_args}.items() if v is not None]
+    if given:
+        verb = "applies" if len(given) == 1 else "apply"
+        raise UsageError(f"{', '.join(given)} {verb} to zoo models only; {target!r} is a file whose "
+                         "architecture is fixed")
     path = Path(target)
+    if input_size is not None and path.suffix not in (".keras", ".h5"):
+        raise UsageError(f"--input-size applies to zoo models and .keras/.h5 files with an unknown input size; "
+                         f"{target!r} is a {'SavedModel' if path.is_dir() else path.suffix or 'file'} whose "
+                         "input shape was fixed when it was saved")
     if not path.exists():
         raise ModelFileError(f"model file {target!r} not found; check the path")
     if path.is_dir():
@@ -44,8 +49,10 @@ def cost_of(target: str, input_size: int | None = None, classes: int | None = No
         return analyze_tflite(path)
     if path.suffix in (".keras", ".h5"):
         from edgekit.models import load_model
+        from edgekit.models.io import with_input_size
 
-        report = analyze_keras(load_model(path), name=path.stem)
+        model = with_input_size(load_model(path), input_size, label=repr(target))
+        report = analyze_keras(model, name=path.stem)
         return _replace_source(report, "keras", file_bytes=path.stat().st_size)
     raise UsageError(f"cannot analyse {target!r}: expected a zoo model ({', '.join(MODEL_NAMES)}), "
                      "a .keras/.h5 file, a SavedModel folder or a .tflite file")
