@@ -42,9 +42,14 @@ class TensorInfo:
 @dataclass(frozen=True)
 class OpInfo:
     index: int
-    opcode: str  # builtin name, e.g. "CONV_2D", or the custom code
+    opcode: str  # builtin name ("CONV_2D"), the custom code of a custom op, or BUILTIN_<n> for an unknown code
     inputs: tuple[int, ...]  # tensor indices, -1 for an omitted optional input
     outputs: tuple[int, ...]
+    custom: bool = False  # a custom op: its name is the file's custom_code ("CUSTOM" when it has none)
+    options: tuple[tuple[str, object], ...] = ()  # the few builtin options a cost rule reads (adj_x, adj_y)
+
+    def option(self, name: str, default=None):
+        return dict(self.options).get(name, default)
 
 
 @dataclass(frozen=True)
@@ -87,9 +92,11 @@ def _read(buf: bytes, schema) -> TFLiteGraph:
     for i in _vector(model.OperatorCodesLength(), limit, "operator codes"):
         code = model.OperatorCodes(i)
         builtin = max(code.BuiltinCode(), code.DeprecatedBuiltinCode())
-        custom = code.CustomCode()
-        opcodes.append(custom.decode(errors="replace") if builtin == schema.BuiltinOperator.CUSTOM and custom
-                       else names.get(builtin, f"BUILTIN_{builtin}"))
+        if builtin == schema.BuiltinOperator.CUSTOM:
+            custom = code.CustomCode()
+            opcodes.append((custom.decode(errors="replace") if custom else "CUSTOM", True))
+        else:
+            opcodes.append((names.get(builtin, f"BUILTIN_{builtin}"), False))
     buffers = []
     for i in _vector(model.BuffersLength(), limit, "buffers"):
         b = model.Buffers(i)
@@ -126,12 +133,23 @@ def _read(buf: bytes, schema) -> TFLiteGraph:
         outs = tuple(int(op.Outputs(j)) for j in _vector(op.OutputsLength(), limit, "op outputs"))
         if any(not -1 <= k < len(tensors) for k in ins + outs):
             raise ValueError(f"operator {i} refers to a tensor that does not exist")
-        ops.append(OpInfo(i, opcodes[index], ins, outs))
+        name, custom = opcodes[index]
+        ops.append(OpInfo(i, name, ins, outs, custom, _options(op, name, schema)))
     inputs = tuple(int(sub.Inputs(j)) for j in _vector(sub.InputsLength(), limit, "inputs"))
     outputs = tuple(int(sub.Outputs(j)) for j in _vector(sub.OutputsLength(), limit, "outputs"))
     if any(not 0 <= k < len(tensors) for k in inputs + outputs):
         raise ValueError("graph inputs or outputs refer to a tensor that does not exist")
     return TFLiteGraph(tuple(tensors), tuple(ops), inputs, outputs, int(model.Version()), nsub, limit)
+
+
+def _options(op, name: str, schema) -> tuple[tuple[str, object], ...]:
+    """The builtin options a cost rule needs; everything else is left unread."""
+    if name == "BATCH_MATMUL" and op.BuiltinOptionsType() == schema.BuiltinOptions.BatchMatMulOptions:
+        table = op.BuiltinOptions()
+        opts = schema.BatchMatMulOptions()
+        opts.Init(table.Bytes, table.Pos)
+        return (("adj_x", bool(opts.AdjX())), ("adj_y", bool(opts.AdjY())))
+    return ()
 
 
 def parse_tflite(buf: bytes, label: str = "model") -> TFLiteGraph:
