@@ -138,11 +138,11 @@ def test_custom_and_unknown_ops_are_named_and_not_counted():
         ("CONV_2D", False), ("Landmarks2TransformMatrix", True), ("BUILTIN_250", False), ("CUSTOM", True)]
     report = analyze_graph(graph, "m")
     assert report.macs == 4 * 4 * 5 * 27  # the convolution; the custom ops are not in it
-    assert [r.macs for r in report.layers] == [4 * 4 * 5 * 27, None, 0, None]
-    assert report.not_counted == ("Landmarks2TransformMatrix", "CUSTOM")
+    assert [r.macs for r in report.layers] == [4 * 4 * 5 * 27, None, None, None]
+    assert report.not_counted == ("Landmarks2TransformMatrix", "BUILTIN_250", "CUSTOM")
     doc = json.loads(json.dumps(report.to_dict()))
     assert doc["layers"][1]["macs"] is None and doc["layers"][1]["note"] == "custom op: not counted"
-    assert doc["macs_note"] == "2 ops not counted (CUSTOM, Landmarks2TransformMatrix)"
+    assert doc["macs_note"] == "3 ops not counted (BUILTIN_250, CUSTOM, Landmarks2TransformMatrix)"
 
 
 def test_an_op_with_unexpected_shapes_is_noted_not_fatal():
@@ -155,10 +155,10 @@ def test_info_cli_names_custom_ops(tmp_path):
     path.write_bytes(_custom_graph())
     run = run_cli("info", str(path), "--json")
     assert run.code == 0, run.err
-    assert run.json()["not_counted"] == ["Landmarks2TransformMatrix", "CUSTOM"]
+    assert run.json()["not_counted"] == ["Landmarks2TransformMatrix", "BUILTIN_250", "CUSTOM"]
     run = run_cli("info", str(path), "--layers")
     assert run.code == 0, run.err
-    assert "2 ops not counted" in run.out and "not counted" in run.out.split("per layer")[1]
+    assert "3 ops not counted" in run.out and "not counted" in run.out.split("per layer")[1]
 
 
 def _weights_graph(weight: str, *, dequantize: bool, io: str = "float32", act: str = "float32") -> bytes:
@@ -187,3 +187,15 @@ def test_quant_label_reads_the_weights(weight, dequantize, io, act, label):
                                              ("int16", "int16x8")])
 def test_quant_label_of_converted_files(name, label):
     assert infer_quant(parse_tflite((DATA / f"tiny_{name}.tflite").read_bytes())) == label
+
+
+def test_converter_written_files():
+    """Files TF's converter wrote (tests/data/make_tiny.py): the layouts the rules assume are the real ones."""
+    from edgekit.analysis import analyze_tflite
+
+    rows = [(r.type, r.macs) for r in analyze_tflite(DATA / "ops_conv3d.tflite").layers if r.macs]
+    # Conv3D(4, 3) on 4x6x6x2 -> 2x4x4x4; Conv3DTranspose(3, 2, strides=2) scatters each of those 128 values
+    assert rows == [("CONV_3D", 2 * 4 * 4 * 4 * (3 * 3 * 3 * 2)), ("CONV_3D_TRANSPOSE", 128 * (2 * 2 * 2 * 3))]
+    assert analyze_tflite(DATA / "ops_matmul.tflite").macs == 2 * 3 * 7 * 5  # [2,3,5] x [2,5,7]
+    lstm = analyze_tflite(DATA / "ops_lstm.tflite")  # a Keras 3 LSTM is a WHILE loop: said, not guessed
+    assert lstm.not_counted == ("WHILE",) and "WHILE" in lstm.macs_note

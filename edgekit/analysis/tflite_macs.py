@@ -29,6 +29,11 @@ SEQUENCE_RNN
 BIDIRECTIONAL_SEQUENCE_RNN     steps * (inputs 1-2 forward, 5-6 backward, 10-11 auxiliary)
 SVDF                           steps * (weights_feature ``[F, I]`` + weights_time ``[F, M]``), inputs 1-2
 custom ops                     not counted (``None``): their arithmetic is not in the file
+WHILE, IF, CALL, STABLEHLO_    not counted: their ops sit in other subgraphs, a loop's trip count is not
+WHILE/CASE/COMPOSITE           in the file (a Keras 3 LSTM converts to a WHILE loop)
+STABLEHLO_CONVOLUTION,         not counted: they multiply, and have no rule yet
+STABLEHLO_DOT_GENERAL,
+unknown builtin codes
 any other op                   0 MACs (elementwise work is counted apart)
 ============================== ========================================================================
 
@@ -128,12 +133,20 @@ RULES: dict[str, Callable[[OpInfo, Tensors], int]] = {
 }
 
 CUSTOM_NOTE = "custom op: not counted"
+# Ops whose work lies in other subgraphs (a loop body runs a number of times the file does not state), and
+# ops that multiply but have no rule here: not counted, rather than counted as 0.
+_CONTROL_FLOW = {"WHILE", "IF", "CALL", "STABLEHLO_WHILE", "STABLEHLO_CASE", "STABLEHLO_COMPOSITE"}
+_NO_RULE = {"STABLEHLO_CONVOLUTION", "STABLEHLO_DOT_GENERAL"}
 
 
 def op_macs(op: OpInfo, t: Tensors) -> tuple[int | None, str]:
     """``(MACs, note)`` of one op: None with a note when they cannot be counted, never an exception."""
     if op.custom:
         return None, CUSTOM_NOTE
+    if op.opcode in _CONTROL_FLOW:
+        return None, f"control flow ({op.opcode}): the ops of its subgraphs are not counted"
+    if op.opcode in _NO_RULE or op.opcode.startswith("BUILTIN_"):
+        return None, f"{op.opcode}: no MAC rule, not counted"
     rule = RULES.get(op.opcode)
     if rule is None:
         return 0, ""
