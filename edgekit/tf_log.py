@@ -18,11 +18,13 @@ header line, and the file starts over past 5 MB (the old one is kept as ``tensor
 
 from __future__ import annotations
 
+import contextlib
 import logging
 import os
 import sys
 import time
 import warnings
+from collections.abc import Iterator
 from pathlib import Path
 
 MAX_BYTES = 5 * 2**20
@@ -138,3 +140,24 @@ def _route_warnings() -> None:
 def native_stderr():
     """A text stream on fd 2 (the log file once diverted), for TensorFlow's own prints to stdout."""
     return open(2, "w", buffering=1, closefd=False, encoding="utf-8", errors="backslashreplace")
+
+
+@contextlib.contextmanager
+def quiet_fds(log: Path) -> Iterator[None]:
+    """Send file descriptors 1 and 2 to ``log`` (TensorFlow prints captures and warnings from C++ and Python)."""
+    log.parent.mkdir(parents=True, exist_ok=True)
+    sys.stdout.flush()
+    sys.stderr.flush()
+    saved = os.dup(1), os.dup(2)
+    with open(log, "ab") as f:
+        try:
+            os.dup2(f.fileno(), 1)
+            os.dup2(f.fileno(), 2)
+            yield
+        finally:
+            sys.stdout.flush()
+            sys.stderr.flush()
+            os.dup2(saved[0], 1)
+            os.dup2(saved[1], 2)
+            os.close(saved[0])
+            os.close(saved[1])
