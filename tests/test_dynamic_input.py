@@ -66,3 +66,15 @@ def test_cli_info_and_convert(dynamic_keras, tmp_path):
     from edgekit.analysis import analyze_tflite
 
     assert analyze_tflite(out).input_shape == (24, 24, 3)
+
+
+def test_savedmodel_with_an_unknown_size(tmp_path):
+    import keras
+
+    from edgekit.app.cost import cost_of
+
+    x = keras.Input((None, None, 3))
+    keras.Model(x, keras.layers.Conv2D(4, 3)(x)).export(str(tmp_path / "sm"), verbose=False)
+    with pytest.raises(UsageError, match=r"unknown \(None x None\); pass --input-size N"):
+        cost_of(str(tmp_path / "sm"))
+    assert cost_of(str(tmp_path / "sm"), input_size=16).macs == 14 * 14 * 4 * 27
