@@ -36,6 +36,7 @@ class _State:
     active: Path | None = None  # the log fd 2 points at, once diverted
     start: int = 0  # its size just after this run's header
     header: str = ""
+    routed: bool = False  # TensorFlow's and absl's Python loggers write to the log
 
 
 def default_log_path() -> Path:
@@ -56,7 +57,8 @@ def send_to_log(path: Path | None = None, *, header: str = "") -> None:
 
 def before_import() -> None:
     """Call right before importing TensorFlow or Keras: set the log level and divert fd 2 if asked."""
-    os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "1")  # INFO off; warnings reach the log file
+    # With a log file, warnings go there (INFO off); without one, TensorFlow stays silent but for fatal errors.
+    os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "1" if _State.wanted is not None else "3")
     os.environ.setdefault("KERAS_BACKEND", "tensorflow")
     if _State.wanted is not None and _State.active is None:
         _divert()
@@ -64,8 +66,9 @@ def before_import() -> None:
 
 def after_import() -> None:
     """Call right after the import: TensorFlow's and absl's Python loggers write to the log file too."""
-    if _State.active is None:
+    if _State.active is None or _State.routed:
         return
+    _State.routed = True
     tf = sys.modules.get("tensorflow")
     if tf is not None and hasattr(tf, "get_logger"):
         tf.get_logger()  # TF adds its stderr handler on the first call: make that call now, then replace it
