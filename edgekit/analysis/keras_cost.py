@@ -26,8 +26,8 @@ def _shape(tensor) -> tuple[int, ...]:
     """Per-sample shape; a model with dynamic spatial dimensions cannot be costed."""
     dims = tuple(tensor.shape[1:])
     if any(d is None for d in dims):
-        raise UsageError(f"the model's shape {tuple(tensor.shape)} is not fully known; build or save it with "
-                         "a fixed input size (for a zoo model, pass --input-size)")
+        raise UsageError(f"the model's shape {tuple(tensor.shape)} is not fully known; pass --input-size N "
+                         "(a zoo model or a .keras/.h5 file), or build it with a fixed input size")
     return tuple(int(d) for d in dims)
 
 
