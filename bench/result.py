@@ -9,26 +9,6 @@ from bench.runner import Config
 from bench.stats import HIGH_CV, summarize
 from edgekit.analysis.tflite_graph import TFLiteGraph
 
-_WEIGHT_OPS = {"CONV_2D", "DEPTHWISE_CONV_2D", "FULLY_CONNECTED", "TRANSPOSE_CONV"}
-
-
-def infer_quant(graph: TFLiteGraph) -> str:
-    """What a .tflite file holds: fp32, fp16, dynamic, int8, uint8 or int16x8 (from tensor types)."""
-    t = graph.tensors
-    first_in = t[graph.inputs[0]].dtype if graph.inputs else "float32"
-    weights = {t[op.inputs[1]].dtype for op in graph.ops if op.opcode in _WEIGHT_OPS and len(op.inputs) > 1
-               and op.inputs[1] >= 0}
-    acts = {x.dtype for x in t if not x.constant}
-    if "int16" in acts and "int8" in weights:
-        return "int16x8"
-    if first_in in ("int8", "uint8"):
-        return first_in
-    if "int8" in weights:
-        return "int8" if "int8" in acts else "dynamic"
-    if "float16" in weights:
-        return "fp16"
-    return "fp32"
-
 
 def build_result(cfg: Config, measured: dict, graph: TFLiteGraph, macs: int) -> dict:
     """The record ``--json``, the table and the results store share."""

@@ -7,27 +7,25 @@ import os
 import sys
 from collections.abc import Iterator
 
+from edgekit import tf_log
+from edgekit.models._keras import tensorflow
 
-def tensorflow():
-    os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
-    import tensorflow as tf
-
-    tf.get_logger().setLevel("ERROR")
-    return tf
+__all__ = ["quiet_tf", "tensorflow"]
 
 
 @contextlib.contextmanager
 def quiet_tf() -> Iterator:
-    """Yield the tensorflow module with file descriptor 1 redirected to stderr.
+    """Yield the tensorflow module with file descriptor 1 and ``sys.stdout`` sent to fd 2.
 
-    TF's converter prints "Saved artifact at ..." and a list of captures straight to stdout.
+    TF's converter prints "Saved artifact at ..." and a list of captures straight to stdout. Fd 2 is
+    TensorFlow's log file when the command line asked for one (``edgekit.tf_log``), else stderr.
     """
     tf = tensorflow()
     sys.stdout.flush()
     saved = os.dup(1)
     try:
         os.dup2(2, 1)
-        with contextlib.redirect_stdout(sys.stderr):
+        with tf_log.native_stderr() as native, contextlib.redirect_stdout(native):
             yield tf
     finally:
         sys.stdout.flush()

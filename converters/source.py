@@ -53,10 +53,15 @@ def resolve(source, input_size: int | None = None, alpha: float | None = None, c
     text = str(source)
     if text.lower() in MODEL_NAMES and not Path(text).exists():
         return _from_zoo(text, zoo_args, preprocess)
-    given = [f"--{k.replace('_', '-')}" for k, v in zoo_args.items() if v is not None]
+    given = [f"--{k.replace('_', '-')}" for k, v in zoo_args.items() if v is not None and k != "input_size"]
     if given:
-        raise UsageError(f"{', '.join(given)} apply to zoo models only; {text!r} is a file whose shape is fixed")
+        verb = "applies" if len(given) == 1 else "apply"
+        raise UsageError(f"{', '.join(given)} {verb} to zoo models only; {text!r} is a file whose architecture "
+                         "is fixed")
     path = Path(text).expanduser()
+    if input_size is not None and (path.is_dir() or path.suffix not in (".keras", ".h5")):
+        raise UsageError(f"--input-size applies to zoo models and .keras/.h5 files with an unknown input size; "
+                         f"{text!r} is not a .keras/.h5 file")
     if not path.exists():
         if not any(c in text for c in "/\\") and not path.suffix:
             raise unknown_name("model", text, MODEL_NAMES)
@@ -84,7 +89,10 @@ def resolve(source, input_size: int | None = None, alpha: float | None = None, c
         if preprocess is None:
             preprocess = info.preprocess
             h.update(json.dumps(preprocess.to_dict(), sort_keys=True).encode())
-    return Source("keras", path.stem, h.hexdigest(), preprocess, path, labels=labels)
+    if input_size is not None:  # a model saved with an unknown (None x None) input, fixed here
+        h.update(f"input_size={input_size}".encode())
+    return Source("keras", path.stem, h.hexdigest(), preprocess, path, labels=labels,
+                  build_args={"input_size": input_size} if input_size is not None else {})
 
 
 def _from_zoo(name: str, zoo_args: dict, preprocess: Preprocess | None) -> Source:
@@ -138,8 +146,9 @@ def load_float(src: Source) -> FloatModel:
         model = build(args.pop("name"), input_shape=tuple(args.pop("input_shape")), **args)
     elif src.kind == "keras":
         from edgekit.models import load_model
+        from edgekit.models.io import with_input_size
 
-        model = load_model(src.path)
+        model = with_input_size(load_model(src.path), src.build_args.get("input_size"), label=repr(str(src.path)))
     else:
         model = src.model
     shape = tuple(model.inputs[0].shape[1:])

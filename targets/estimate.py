@@ -78,7 +78,7 @@ def estimate_graph(graph: TFLiteGraph, target: str | Target, threads: int | None
 
 def _quant(graph: TFLiteGraph) -> str | None:
     try:
-        from bench.result import infer_quant
+        from edgekit.analysis.quant_label import infer_quant
     except ImportError:  # bench/ is optional for an estimate
         return None
     return infer_quant(graph)

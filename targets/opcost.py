@@ -22,8 +22,12 @@ class OpKind(str, Enum):
     DATA = "data"  # reshapes, concatenations, shape arithmetic: bytes only
 
 
-_KINDS = {"CONV_2D": OpKind.CONV, "TRANSPOSE_CONV": OpKind.CONV, "DEPTHWISE_CONV_2D": OpKind.DEPTHWISE,
-          "FULLY_CONNECTED": OpKind.FC}
+_KINDS = {"CONV_2D": OpKind.CONV, "TRANSPOSE_CONV": OpKind.CONV, "CONV_3D": OpKind.CONV,
+          "CONV_3D_TRANSPOSE": OpKind.CONV, "DEPTHWISE_CONV_2D": OpKind.DEPTHWISE, "FULLY_CONNECTED": OpKind.FC,
+          # a matrix product or a recurrent cell at batch 1 reads each weight once per step, as a dense layer does
+          "BATCH_MATMUL": OpKind.FC, "LSTM": OpKind.FC, "UNIDIRECTIONAL_SEQUENCE_LSTM": OpKind.FC,
+          "BIDIRECTIONAL_SEQUENCE_LSTM": OpKind.FC, "RNN": OpKind.FC, "UNIDIRECTIONAL_SEQUENCE_RNN": OpKind.FC,
+          "BIDIRECTIONAL_SEQUENCE_RNN": OpKind.FC, "SVDF": OpKind.FC}
 
 
 @dataclass(frozen=True)

@@ -11,12 +11,14 @@ class LayerCost:
     type: str
     output_shape: tuple[int, ...]
     params: int
-    macs: int
+    macs: int | None  # None: not counted (a custom op), ``note`` says why
     elementwise_ops: int = 0
+    note: str = ""
 
     def to_dict(self) -> dict:
-        return {"name": self.name, "type": self.type, "output_shape": list(self.output_shape),
-                "params": self.params, "macs": self.macs, "elementwise_ops": self.elementwise_ops}
+        out = {"name": self.name, "type": self.type, "output_shape": list(self.output_shape),
+               "params": self.params, "macs": self.macs, "elementwise_ops": self.elementwise_ops}
+        return {**out, "note": self.note} if self.note else out
 
 
 ACTIVATION_METHOD = (
@@ -43,9 +45,22 @@ class CostReport:
     file_bytes: int | None = None
     stored_weight_bytes: int | None = None  # bytes the weights take in the file, at their stored dtype
     activation_method: str = ACTIVATION_METHOD
+    not_counted: tuple[str, ...] = ()  # ops whose MACs are not in ``macs`` (custom ops), one entry per op
+
+    @property
+    def macs_note(self) -> str:
+        """'' when every op is counted; else what the MAC total leaves out."""
+        if not self.not_counted:
+            return ""
+        names = sorted(set(self.not_counted))
+        n = len(self.not_counted)
+        return f"{n} op{'s' if n > 1 else ''} not counted ({', '.join(names)})"
 
     def to_dict(self, layers: bool = True) -> dict:
         out = asdict(self)
         out["input_shape"] = list(self.input_shape)
         out["layers"] = [layer.to_dict() for layer in self.layers] if layers else []
+        out["not_counted"] = list(self.not_counted)
+        if self.not_counted:
+            out["macs_note"] = self.macs_note
         return out

@@ -26,19 +26,16 @@ def _shape(tensor) -> tuple[int, ...]:
     """Per-sample shape; a model with dynamic spatial dimensions cannot be costed."""
     dims = tuple(tensor.shape[1:])
     if any(d is None for d in dims):
-        raise UsageError(f"the model's shape {tuple(tensor.shape)} is not fully known; build or save it with "
-                         "a fixed input size (for a zoo model, pass --input-size)")
+        raise UsageError(f"the model's shape {tuple(tensor.shape)} is not fully known; pass --input-size N "
+                         "(a zoo model or a .keras/.h5 file), or build it with a fixed input size")
     return tuple(int(d) for d in dims)
 
 
-def _nodes(layer) -> list:
-    return list(getattr(layer, "_inbound_nodes", []) or [])
-
-
-def _leaf_costs(layer, ins: list[tuple[int, ...]], out: tuple[int, ...]) -> list[LayerCost]:
+def _leaf_costs(layer, ins: list[tuple[int, ...]], out: tuple[int, ...], name: str) -> list[LayerCost]:
     """One layer call: its MACs (split for separable convolutions) and elementwise ops."""
-    kinds, name, kind = _kinds(layer), layer.name, type(layer).__name__
-    params = int(layer.count_params()) if layer.built else 0
+    kinds, kind = _kinds(layer), type(layer).__name__
+    # a keras.ops call in a functional graph (``x + 3``) is an Operation, not a Layer: no weights, no ``built``
+    params = int(layer.count_params()) if getattr(layer, "built", False) and hasattr(layer, "count_params") else 0
     fused = prod(out) if getattr(layer, "activation", None) is not None and \
         getattr(layer.activation, "__name__", "linear") != "linear" else 0
     if "SeparableConv" in kind or kinds & {"SeparableConv1D", "SeparableConv2D", "BaseSeparableConv"}:
@@ -70,29 +67,52 @@ def _leaf_costs(layer, ins: list[tuple[int, ...]], out: tuple[int, ...]) -> list
     return [LayerCost(name, kind, out, params, 0)]
 
 
+def _own_graph(model):
+    """The functional graph that runs when ``model`` is called: a Sequential keeps one inside (``_functional``)."""
+    graph = getattr(model, "_functional", None) or model
+    if not getattr(graph, "_nodes_by_depth", None):
+        raise UsageError(f"cannot read the graph of {type(model).__name__} {model.name!r}: expected a "
+                         "Sequential or functional Keras model (a subclassed model has no graph to read)")
+    return graph
+
+
+def _is_model(layer) -> bool:
+    return bool(getattr(layer, "_functional", None) or getattr(layer, "_nodes_by_depth", None))
+
+
+def _calls(model) -> list:
+    """Every layer call (Keras node) of ``model``'s own graph, in execution order, inputs first.
+
+    A layer's ``_inbound_nodes`` also hold calls made in other graphs (a Sequential calls its layers once to
+    build and once more in its internal functional graph; a layer can be reused in another model), so only
+    the nodes of this graph are read: each call counts once, and a shared layer called twice counts twice.
+    """
+    by_depth = _own_graph(model)._nodes_by_depth
+    return [node for depth in sorted(by_depth, reverse=True) for node in by_depth[depth]]
+
+
 def _layer_costs(model) -> list[LayerCost]:
     rows: list[LayerCost] = []
-    for layer in model.layers:
-        if hasattr(layer, "layers") and layer.layers:  # a nested model: count its own layers
-            rows.extend(_layer_costs(layer))
-            continue
+    seen: dict[int, int] = {}
+    for node in _calls(model):
+        layer = node.operation
         if "InputLayer" in _kinds(layer):
             continue
-        for node in _nodes(layer) or [None]:
-            if node is None:
-                continue
-            ins = [_shape(t) for t in node.input_tensors]
-            outs = [_shape(t) for t in node.output_tensors]
-            rows.extend(_leaf_costs(layer, ins, outs[0] if outs else ()))
+        if _is_model(layer):  # a nested model is one call here: count the calls of its own graph
+            rows.extend(_layer_costs(layer))
+            continue
+        seen[id(layer)] = seen.get(id(layer), 0) + 1
+        name = layer.name if seen[id(layer)] == 1 else f"{layer.name}/call{seen[id(layer)]}"
+        ins = [_shape(t) for t in node.input_tensors]
+        outs = [_shape(t) for t in node.output_tensors]
+        rows.extend(_leaf_costs(layer, ins, outs[0] if outs else (), name))
     return rows
 
 
 def _graph(model) -> tuple[list[tuple[list[int], list[int], int]], dict[int, int], list[int], list[int]]:
     """The top-level graph in execution order: (input ids, output ids, extra bytes) per op, plus sizes."""
-    graph = getattr(model, "_functional", None) or model
-    by_depth = getattr(graph, "_nodes_by_depth", None)
-    if not by_depth:
-        raise UsageError("not a functional or sequential Keras model")
+    graph = _own_graph(model)
+    by_depth = graph._nodes_by_depth
     sizes: dict[int, int] = {}
     ops = []
     for depth in sorted(by_depth, reverse=True):
@@ -102,7 +122,7 @@ def _graph(model) -> tuple[list[tuple[list[int], list[int], int]], dict[int, int
             for t in list(node.input_tensors) + list(node.output_tensors):
                 sizes[id(t)] = prod(_shape(t)) * _itemsize(t)
             extra = 0
-            if hasattr(node.operation, "layers") and node.operation.layers:
+            if _is_model(node.operation):
                 inner = _peak(node.operation)
                 extra = max(0, inner - sum(sizes[id(t)] for t in node.input_tensors)
                             - sum(sizes[id(t)] for t in node.output_tensors))

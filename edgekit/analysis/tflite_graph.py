@@ -8,6 +8,7 @@ against the file size before it is walked, and any failure becomes a ModelFileEr
 
 from __future__ import annotations
 
+import re
 import struct
 from dataclasses import dataclass, field
 from math import prod
@@ -45,12 +46,18 @@ class TensorInfo:
 @dataclass(frozen=True)
 class OpInfo:
     index: int
-    opcode: str  # builtin name, e.g. "CONV_2D", or the custom code
+    opcode: str  # builtin name ("CONV_2D"), the custom code of a custom op, or BUILTIN_<n> for an unknown code
     inputs: tuple[int, ...]  # tensor indices, -1 for an omitted optional input
     outputs: tuple[int, ...]
     # the builtin options as the schema names them, e.g. {"alignCorners": True}; {} when the op has none
     options: dict = field(default_factory=dict, compare=False)
     custom_bytes: int = 0  # size of the op's custom options (a compiled Edge TPU op keeps its program there)
+    custom: bool = False  # a custom op: its name is the file's custom_code ("CUSTOM" when it has none)
+
+    def option(self, name: str, default=None):
+        """A builtin option by its snake_case name (``adj_x``) or the schema's camelCase one (``adjX``)."""
+        camel = re.sub(r"_([a-z])", lambda m: m.group(1).upper(), name)
+        return self.options.get(name, self.options.get(camel, default))
 
 
 @dataclass(frozen=True)
@@ -99,8 +106,10 @@ def _read(buf: bytes, schema) -> TFLiteGraph:
         code = model.OperatorCodes(i)
         builtin = max(code.BuiltinCode(), code.DeprecatedBuiltinCode())
         custom = code.CustomCode()
-        opcodes.append(custom.decode(errors="replace") if builtin == schema.BuiltinOperator.CUSTOM and custom
-                       else names.get(builtin, f"BUILTIN_{builtin}"))
+        if builtin == schema.BuiltinOperator.CUSTOM:
+            opcodes.append((custom.decode(errors="replace") if custom else "CUSTOM", True))
+        else:
+            opcodes.append((names.get(builtin, f"BUILTIN_{builtin}"), False))
     buffers, small = [], {}
     for i in _vector(model.BuffersLength(), limit, "buffers"):
         b = model.Buffers(i)
@@ -141,8 +150,8 @@ def _read(buf: bytes, schema) -> TFLiteGraph:
         outs = tuple(int(op.Outputs(j)) for j in _vector(op.OutputsLength(), limit, "op outputs"))
         if any(not -1 <= k < len(tensors) for k in ins + outs):
             raise ValueError(f"operator {i} refers to a tensor that does not exist")
-        ops.append(OpInfo(i, opcodes[index], ins, outs, _options(op, schema, kinds),
-                          op.CustomOptionsLength()))
+        name, custom = opcodes[index]
+        ops.append(OpInfo(i, name, ins, outs, _options(op, schema, kinds), op.CustomOptionsLength(), custom))
     inputs = tuple(int(sub.Inputs(j)) for j in _vector(sub.InputsLength(), limit, "inputs"))
     outputs = tuple(int(sub.Outputs(j)) for j in _vector(sub.OutputsLength(), limit, "outputs"))
     if any(not 0 <= k < len(tensors) for k in inputs + outputs):

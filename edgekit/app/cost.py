@@ -26,11 +26,16 @@ def cost_of(target: str, input_size: int | None = None, classes: int | None = No
         return analyze_keras(model, name=spec.name.value, source="zoo")
     if not looks_like_path(target):
         raise unknown_name("model", target, MODEL_NAMES)
-    given = {k: v for k, v in arch_args.items() if v is not None}
-    if input_size is not None or classes is not None or given:
-        raise UsageError("--input-size, --classes and architecture arguments apply to zoo models only; "
-                         f"{target!r} is a file whose shape is fixed")
+    given = [f"--{k.replace('_', '-')}" for k, v in {"classes": classes, **arch_args}.items() if v is not None]
+    if given:
+        verb = "applies" if len(given) == 1 else "apply"
+        raise UsageError(f"{', '.join(given)} {verb} to zoo models only; {target!r} is a file whose "
+                         "architecture is fixed")
     path = Path(target)
+    if input_size is not None and not path.is_dir() and path.suffix not in (".keras", ".h5"):
+        raise UsageError(f"--input-size applies to zoo models, and to .keras/.h5 files and SavedModels with an "
+                         f"unknown input size; {target!r} is a {path.suffix or 'file'} whose input shape was "
+                         "fixed when it was converted")
     if not path.exists():
         raise ModelFileError(f"model file {target!r} not found; check the path")
     if path.is_dir():
@@ -38,17 +43,30 @@ def cost_of(target: str, input_size: int | None = None, classes: int | None = No
             raise ModelFileError(f"{target!r} is a folder without saved_model.pb, so not a SavedModel")
         from converters.savedmodel import savedmodel_to_tflite_bytes
 
-        report = analyze_graph(parse_tflite(savedmodel_to_tflite_bytes(path), repr(target)), path.name)
-        return _replace_source(report, "savedmodel")
+        graph = parse_tflite(savedmodel_to_tflite_bytes(path, input_size), repr(target))
+        _refuse_unknown_size(graph, target)
+        return _replace_source(analyze_graph(graph, path.name), "savedmodel")
     if path.suffix == ".tflite":
         return analyze_tflite(path)
     if path.suffix in (".keras", ".h5"):
         from edgekit.models import load_model
+        from edgekit.models.io import with_input_size
 
-        report = analyze_keras(load_model(path), name=path.stem)
+        model = with_input_size(load_model(path), input_size, label=repr(target))
+        report = analyze_keras(model, name=path.stem)
         return _replace_source(report, "keras", file_bytes=path.stat().st_size)
     raise UsageError(f"cannot analyse {target!r}: expected a zoo model ({', '.join(MODEL_NAMES)}), "
                      "a .keras/.h5 file, a SavedModel folder or a .tflite file")
+
+
+def _refuse_unknown_size(graph, target: str) -> None:
+    """A converted graph whose input height or width is dynamic (-1) would be counted at 1x1: refuse it."""
+    first = graph.tensors[graph.inputs[0]] if graph.inputs else None
+    signature = first.shape_signature if first is not None else ()
+    if len(signature) == 4 and -1 in signature[1:3]:
+        h, w = ("None" if d == -1 else d for d in signature[1:3])
+        raise UsageError(f"{target!r}: the input size is unknown ({h} x {w}); pass --input-size N "
+                         "(e.g. --input-size 224) to count it at NxN")
 
 
 def _replace_source(report: CostReport, source: str, **changes) -> CostReport:

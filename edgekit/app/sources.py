@@ -36,7 +36,7 @@ def convert_zoo(name: str, quant: str) -> Path:
 
 def resolve(models: list[str], quants: list[str] | None) -> list[BenchItem]:
     """Each model x quantization mode, in order. ``--quant`` applies to zoo names; a file's mode is its own."""
-    from bench.result import infer_quant
+    from edgekit.analysis.quant_label import infer_quant
     from edgekit.analysis.tflite_graph import read_tflite
 
     zoo = _zoo_names()

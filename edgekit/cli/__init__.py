@@ -10,7 +10,7 @@ import sys
 
 import typer
 
-from edgekit import __version__
+from edgekit import __version__, tf_log
 from edgekit.cli import bench as _bench
 from edgekit.cli import check as _check
 from edgekit.cli import convert as _convert
@@ -62,7 +62,21 @@ def _fail(message: str, code: int) -> int:
 
 
 def main(argv: list[str] | None = None) -> int:
-    """Run the CLI; every failure ends as one line on stderr and an exit code, never a traceback."""
+    """Run the CLI; every failure ends as one line on stderr and an exit code, never a traceback.
+
+    TensorFlow's log lines go to a file (``edgekit.tf_log``), named on stderr at the end when it got any.
+    """
+    args = sys.argv[1:] if argv is None else argv
+    tf_log.send_to_log(header="edgekit " + " ".join(args))
+    try:
+        return _run(args)
+    finally:
+        log = tf_log.log_written()
+        if log is not None:
+            err_console.print(f"TensorFlow's log lines went to {log}", style="dim", markup=False, soft_wrap=True)
+
+
+def _run(argv: list[str]) -> int:
     try:
         # Outside standalone mode typer returns the code of an Exit, and turns Ctrl-C into Exit(130).
         code = app(args=argv, prog_name="edgekit", standalone_mode=False)

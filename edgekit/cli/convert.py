@@ -52,7 +52,8 @@ CALIBRATION = OptionGroup(params=(
 ), build=dict)
 
 ARCH = OptionGroup(params=(
-    _opt("input_size", Annotated[int | None, typer.Option("--input-size", min=1, help="Square input size (zoo).")],
+    _opt("input_size", Annotated[int | None, typer.Option("--input-size", min=1, help="Square input size (zoo, or "
+                                                          "a .keras/.h5 file saved with an unknown size).")],
          None),
     _opt("alpha", Annotated[float | None, typer.Option("--alpha", help="Width multiplier (mobilenet, "
                                                        "mobilenetv2).")], None),

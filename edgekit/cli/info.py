@@ -13,7 +13,8 @@ from edgekit.models.registry import MODEL_NAMES, REGISTRY
 
 _TARGET_HELP = f"A zoo model ({', '.join(MODEL_NAMES)}), a .keras/.h5 file, a SavedModel folder or a .tflite file."
 
-InputSize = Annotated[int | None, typer.Option("--input-size", min=1, help="Square input size N (zoo models).")]
+InputSize = Annotated[int | None, typer.Option("--input-size", min=1, help="Square input size N (zoo models, or a "
+                                                ".keras/.h5 file saved with an unknown input size).")]
 Alpha = Annotated[float | None, typer.Option("--alpha", help="Width multiplier (mobilenet, mobilenetv2).")]
 Classes = Annotated[int | None, typer.Option("--classes", min=1, help="Classifier width (zoo models).")]
 DepthMult = Annotated[int | None, typer.Option("--depth-multiplier", help="Depthwise multiplier (mobilenet).")]
@@ -38,7 +39,8 @@ def info(target: Annotated[str, typer.Argument(help=_TARGET_HELP)], input_size: 
     summary.add_column(justify="right")
     trainable = "-" if report.trainable_params is None else f"{report.trainable_params:,}"
     for key, value in (("params", f"{report.params:,}"), ("trainable params", trainable),
-                       ("MACs", f"{report.macs:,} ({human(report.macs)})"),
+                       ("MACs", f"{report.macs:,} ({human(report.macs)})"
+                        + (f"; {report.macs_note}" if report.macs_note else "")),
                        ("elementwise ops", f"{report.elementwise_ops:,}"),
                        ("float32 weights", human_bytes(report.weight_bytes)),
                        ("stored weights", human_bytes(report.stored_weight_bytes)),
@@ -54,7 +56,7 @@ def info(target: Annotated[str, typer.Argument(help=_TARGET_HELP)], input_size: 
         for row in report.layers:
             share = f"{100 * row.macs / report.macs:.1f}" if report.macs and row.macs else ""
             table.add_row(row.name, row.type, "x".join(map(str, row.output_shape)), f"{row.params:,}",
-                          f"{row.macs:,}" if row.macs else "", share)
+                          "not counted" if row.macs is None else f"{row.macs:,}" if row.macs else "", share)
         out.print(table)
     out.print(f"[dim]peak activations: {report.activation_method}[/dim]")
 

@@ -64,8 +64,9 @@ def study(out: Annotated[Path, typer.Option("--out", help="Folder for results.js
 def _collect(plan, store, cells):
     from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 
-    from edgekit.study.collect import collect, quiet_fds
+    from edgekit.study.collect import collect
     from edgekit.study.plan import models_dir
+    from edgekit.tf_log import quiet_fds
 
     columns = (TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(), TimeElapsedColumn())
     done = []

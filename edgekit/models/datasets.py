@@ -22,7 +22,7 @@ import numpy as np
 
 from edgekit.data import DataSource, digits, folder
 from edgekit.errors import EdgekitError, UsageError
-from edgekit.models._keras import keras
+from edgekit.models._keras import keras, tensorflow
 from edgekit.models.recipes import Augment
 from edgekit.models.registry import Preprocess
 
@@ -119,14 +119,14 @@ def _digits(size: tuple[int, int], channels: int) -> np.ndarray:
 
 
 def _from_arrays(x: np.ndarray, y: np.ndarray):
-    import tensorflow as tf
+    tf = tensorflow()
 
     return tf.data.Dataset.from_tensor_slices((x, y.astype(np.int32)))
 
 
 def _pipelines(data: TrainData, raw: tuple, seed: int, batch_size: int, preprocess: Preprocess,
                augment: tuple[Augment, ...]) -> TrainData:
-    import tensorflow as tf
+    tf = tensorflow()
 
     aug = augmentation(augment, seed)
     pre = _preprocess_fn(preprocess)
@@ -152,7 +152,7 @@ def augmentation(augment: tuple[Augment, ...], seed: int):
 
 
 def _preprocess_fn(pre: Preprocess):
-    import tensorflow as tf
+    tf = tensorflow()
 
     lo, hi = pre.input_range
     mean, std = np.asarray(pre.mean, np.float32), np.asarray(pre.std, np.float32)

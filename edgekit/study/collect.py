@@ -9,9 +9,8 @@ from __future__ import annotations
 import contextlib
 import hashlib
 import os
-import sys
 import uuid
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -107,27 +106,6 @@ def expected_seconds(plan: StudyPlan, store) -> tuple[float, dict]:
             if not _trained_path(plan, m).is_file():
                 total += eta_train(m, s)
     return total, done
-
-
-@contextlib.contextmanager
-def quiet_fds(log: Path) -> Iterator[None]:
-    """Send file descriptors 1 and 2 to ``log`` (TensorFlow prints captures and warnings from C++ and Python)."""
-    log.parent.mkdir(parents=True, exist_ok=True)
-    sys.stdout.flush()
-    sys.stderr.flush()
-    saved = os.dup(1), os.dup(2)
-    with open(log, "ab") as f:
-        try:
-            os.dup2(f.fileno(), 1)
-            os.dup2(f.fileno(), 2)
-            yield
-        finally:
-            sys.stdout.flush()
-            sys.stderr.flush()
-            os.dup2(saved[0], 1)
-            os.dup2(saved[1], 2)
-            os.close(saved[0])
-            os.close(saved[1])
 
 
 def collect(plan: StudyPlan, store, advance: Callable[[Cell, str], None], say: Say,

@@ -1,7 +1,9 @@
 """Regenerate the tiny ``.tflite`` files the fast test tier uses: ``python tests/data/make_tiny.py``.
 
 A 16x16x3 -> conv -> depthwise -> pool -> dense(10) -> softmax network, in float32 and with int8, uint8 and
-int16 (16x8) input and output; plus one with a dynamic input shape, which cannot be benchmarked.
+int16 (16x8) input and output; plus one with a dynamic input shape, which cannot be benchmarked. And three
+for the MAC rules of less common ops, as TF's converter writes them: ``ops_conv3d`` (CONV_3D then
+CONV_3D_TRANSPOSE), ``ops_matmul`` (BATCH_MATMUL of two inputs) and ``ops_lstm`` (a Keras 3 LSTM: a WHILE loop).
 """
 
 from __future__ import annotations
@@ -49,6 +51,20 @@ def main() -> None:
                          ("int16", {"io_type": tf.int16, "int16": True})):
         (HERE / f"tiny_{name}.tflite").write_bytes(_convert(tf, model, **kwargs))
     (HERE / "tiny_dynamic.tflite").write_bytes(_convert(tf, _model(keras, (None, None, 3))))
+    for name, model in _op_models(keras).items():
+        (HERE / f"ops_{name}.tflite").write_bytes(tf.lite.TFLiteConverter.from_keras_model(model).convert())
+
+
+def _op_models(keras) -> dict:
+    L = keras.layers
+    keras.utils.set_random_seed(0)
+    x = keras.Input((4, 6, 6, 2), batch_size=1)
+    conv3d = keras.Model(x, L.Conv3DTranspose(3, 2, strides=2)(L.Conv3D(4, 3)(x)))
+    a, b = keras.Input((3, 5), batch_size=2), keras.Input((5, 7), batch_size=2)
+    matmul = keras.Model([a, b], keras.ops.matmul(a, b))
+    x = keras.Input((5, 3), batch_size=1)
+    lstm = keras.Model(x, L.LSTM(4, return_sequences=True)(x))
+    return {"conv3d": conv3d, "matmul": matmul, "lstm": lstm}
 
 
 if __name__ == "__main__":
