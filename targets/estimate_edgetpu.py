@@ -50,26 +50,49 @@ class TpuTime:
         return self.tpu_compute_s + self.stream_s + self.io_s + self.host_s + self.cpu_s
 
 
+@dataclass(frozen=True)
+class TpuLoad:
+    """What a partitioned graph asks of an Edge TPU target, summed (see ``estimate_cpu.CpuLoad``)."""
+
+    macs: int  # on the TPU
+    tpu_ops: int
+    streamed_bytes: int  # parameters beyond the on-chip cache, sent every inference
+    io_bytes: int  # input, and the bytes leaving the TPU segment
+    cpu: estimate_cpu.CpuLoad | None  # the ops after the split, on the host CPU
+
+
 def _streamed(ops: tuple[OpCost, ...], cache: int) -> int:
     """Parameter bytes that do not fit the cache when it is filled in execution order."""
     total = sum(op.weight_bytes for op in ops)
     return max(0, total - cache)
 
 
+def load_of(ops: tuple[OpCost, ...], first_cpu: int, boundary_bytes: int, in_bytes: int,
+            acc: AcceleratorFigures, host: CpuFigures) -> TpuLoad:
+    """Sum ``ops``, of which the first ``first_cpu`` run on the TPU."""
+    tpu, cpu = ops[:first_cpu], ops[first_cpu:]
+    return TpuLoad(sum(op.macs for op in tpu), len(tpu), _streamed(tpu, acc.param_cache_bytes),
+                   in_bytes + boundary_bytes if tpu else 0, estimate_cpu.load_of(cpu, host) if cpu else None)
+
+
+def time_of(load: TpuLoad, acc: AcceleratorFigures, host: CpuFigures, threads: int, host_overhead_s: float,
+            p: TpuParams = CALIBRATED, cpu_params: estimate_cpu.CpuParams = estimate_cpu.CALIBRATED) -> TpuTime:
+    """Price a load on ``acc`` driven by ``host``."""
+    peak = acc.int8_tops * 1e12 / 2
+    link = acc.host_link_gbps * 1e9 * p.link_efficiency
+    compute = load.macs / (peak * p.tpu_efficiency) + load.tpu_ops * p.op_overhead_us * 1e-6
+    stream = load.streamed_bytes / link + load.streamed_bytes / (host.memory_gbps * 1e9)
+    cpu_time = estimate_cpu.time_of(load.cpu, host, threads, cpu_params).total_s if load.cpu else 0.0
+    host_s = host_overhead_s + p.invoke_overhead_ms * 1e-3 if load.tpu_ops else 0.0
+    return TpuTime(compute, stream, load.io_bytes / link, host_s, cpu_time)
+
+
 def estimate_split(ops: tuple[OpCost, ...], first_cpu: int, boundary_bytes: int, in_bytes: int,
                    acc: AcceleratorFigures, host: CpuFigures, threads: int, host_overhead_s: float,
                    p: TpuParams = CALIBRATED) -> TpuTime:
     """Latency terms for ``ops`` of which the first ``first_cpu`` run on the TPU."""
-    tpu, cpu = ops[:first_cpu], ops[first_cpu:]
-    peak = acc.int8_tops * 1e12 / 2
-    link = acc.host_link_gbps * 1e9 * p.link_efficiency
-    compute = sum(op.macs for op in tpu) / (peak * p.tpu_efficiency) + len(tpu) * p.op_overhead_us * 1e-6
-    streamed = _streamed(tpu, acc.param_cache_bytes)
-    stream = streamed / link + streamed / (host.memory_gbps * 1e9)
-    io = (in_bytes + boundary_bytes) / link if tpu else 0.0
-    cpu_time = estimate_cpu.estimate_ops(cpu, host, threads).total_s if cpu else 0.0
-    host_s = host_overhead_s + p.invoke_overhead_ms * 1e-3 if tpu else 0.0
-    return TpuTime(compute, stream, io, host_s, cpu_time)
+    load = load_of(ops, first_cpu, boundary_bytes, in_bytes, acc, host)
+    return time_of(load, acc, host, threads, host_overhead_s, p)
 
 
 def estimate_graph(graph: TFLiteGraph, acc: AcceleratorFigures, host: CpuFigures, threads: int,
