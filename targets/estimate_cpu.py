@@ -7,7 +7,8 @@
 
 The efficiency depends on the op kind and the CPU family (``targets.cpufamily``): convolutions and dense
 layers reach the family's GEMM efficiency, depthwise convolutions a shared fraction of it (little reuse),
-elementwise ops a shared rate per MAC slot. ``CALIBRATED`` holds the numbers ``targets.fit`` fits on the
+elementwise ops one element per MAC slot; 8-bit ops a shared fraction of their float efficiency (the int8
+peak assumes full use of the widening or dot-product instructions, which kernels reach less often). ``CALIBRATED`` holds the numbers ``targets.fit`` fits on the
 published Raspberry Pi rows; ``DERIVED`` the families no published row covers. docs/estimates.md explains it.
 
 The per-op terms only depend on the parameters through sums, so :func:`load_of` sums a graph once and
@@ -28,7 +29,9 @@ from targets.registry import CpuFigures
 class CpuParams:
     gemm_efficiency: tuple[tuple[str, float], ...]  # (family, share of the peak MAC rate conv and dense reach)
     depthwise_ratio: float  # depthwise efficiency / GEMM efficiency of the same family (fitted)
-    elementwise_efficiency: float  # elements per MAC slot for adds, pools, activations (fitted)
+    int8_ratio: float  # int8 efficiency / fp32 efficiency, for every op kind (fitted)
+    elementwise_efficiency: float  # elements per MAC slot for adds, pools, activations (assumed 1: one element
+    # per vector lane per cycle, as a MAC; the published models hold too little elementwise work to fit it)
     op_overhead_cycles: float  # per op: dispatch and setup (fitted)
     barrier_cycles: float = 10_000.0  # per op when more than one thread runs it (assumed: ~5 us at 2 GHz)
     parallel_efficiency: float = 0.9  # each extra thread adds this share of one core (assumed)
@@ -41,7 +44,7 @@ class CpuParams:
 
     def with_gemm(self, family: str, value: float) -> CpuParams:
         pairs = dict(self.gemm_efficiency) | {family: value}
-        return CpuParams(tuple(pairs.items()), self.depthwise_ratio, self.elementwise_efficiency,
+        return CpuParams(tuple(pairs.items()), self.depthwise_ratio, self.int8_ratio, self.elementwise_efficiency,
                          self.op_overhead_cycles, self.barrier_cycles, self.parallel_efficiency)
 
     def to_dict(self) -> dict:
@@ -57,12 +60,12 @@ class CpuParams:
 DERIVED = {CpuFamily.X86_AVX2.value: 0.9, CpuFamily.X86_AVX512.value: 0.9}
 
 # Fitted on the Raspberry Pi rows of targets/data/published_rows.json; see targets.fit (python -m targets.fit --fit).
-_A53, _A72 = 0.268, 0.441
+_A53, _A72 = 0.684, 0.370
 CALIBRATED = CpuParams(
     gemm_efficiency=((CpuFamily.CORTEX_A53.value, _A53), (CpuFamily.CORTEX_A72.value, _A72),
                      (CpuFamily.CORTEX_A76.value, _A72), (CpuFamily.GENERIC.value, min(_A53, _A72)),
                      *DERIVED.items()),
-    depthwise_ratio=0.27, elementwise_efficiency=0.14, op_overhead_cycles=15_000.0)
+    depthwise_ratio=0.257, int8_ratio=1.18, elementwise_efficiency=1.0, op_overhead_cycles=48_600.0)
 
 
 @dataclass(frozen=True)
@@ -83,6 +86,9 @@ class CpuLoad:
     gemm_s: float  # conv and dense MACs / one core's peak MAC rate for their dtype
     depthwise_s: float
     elementwise_s: float
+    int8_gemm_s: float  # the int8 part of each of the three
+    int8_depthwise_s: float
+    int8_elementwise_s: float
     memory_s: float
     ops: int
     working_ops: int  # ops with MACs or elements (a barrier each when threaded)
@@ -96,16 +102,19 @@ def macs_per_second(cpu: CpuFigures, dtype: str) -> float:
 
 def load_of(ops: tuple[OpCost, ...], cpu: CpuFigures) -> CpuLoad:
     """Sum ``ops`` for ``cpu``."""
-    sums = {OpKind.CONV: 0.0, OpKind.DEPTHWISE: 0.0, OpKind.ELEMENTWISE: 0.0}
+    kinds = (OpKind.CONV, OpKind.DEPTHWISE, OpKind.ELEMENTWISE)
+    sums = {(k, int8): 0.0 for k in kinds for int8 in (False, True)}
     memory, working = 0.0, 0
     for op in ops:
         work = op.macs or op.elements
         kind = OpKind.CONV if op.kind is OpKind.FC else op.kind
         if work:
             working += 1
-            sums[kind if kind in sums else OpKind.ELEMENTWISE] += work / macs_per_second(cpu, op.dtype)
+            key = (kind if kind in kinds else OpKind.ELEMENTWISE, op.dtype == "int8")
+            sums[key] += work / macs_per_second(cpu, op.dtype)
         memory += (op.weight_bytes + max(0, op.act_bytes - cpu.cache_bytes)) / (cpu.memory_gbps * 1e9)
-    return CpuLoad(sums[OpKind.CONV], sums[OpKind.DEPTHWISE], sums[OpKind.ELEMENTWISE], memory, len(ops), working)
+    fp, q = ([sums[(k, int8)] for k in kinds] for int8 in (False, True))
+    return CpuLoad(fp[0] + q[0], fp[1] + q[1], fp[2] + q[2], *q, memory, len(ops), working)
 
 
 def time_of(load: CpuLoad, cpu: CpuFigures, threads: int, p: CpuParams = CALIBRATED) -> OpTime:
@@ -113,8 +122,10 @@ def time_of(load: CpuLoad, cpu: CpuFigures, threads: int, p: CpuParams = CALIBRA
     used = max(1, min(threads, cpu.cores))
     speedup = 1 + (used - 1) * p.parallel_efficiency
     gemm = p.gemm(cpu.family)
-    compute = (load.gemm_s / gemm + load.depthwise_s / (gemm * p.depthwise_ratio)
-               + load.elementwise_s / p.elementwise_efficiency) / speedup
+    int8 = 1 / p.int8_ratio - 1  # int8 seconds cost this much extra (or less, if negative) at the fp32 efficiency
+    compute = ((load.gemm_s + int8 * load.int8_gemm_s) / gemm
+               + (load.depthwise_s + int8 * load.int8_depthwise_s) / (gemm * p.depthwise_ratio)
+               + (load.elementwise_s + int8 * load.int8_elementwise_s) / p.elementwise_efficiency) / speedup
     cycles = load.ops * p.op_overhead_cycles + (load.working_ops * p.barrier_cycles if used > 1 else 0.0)
     return OpTime(compute, load.memory_s, cycles / (cpu.ghz * 1e9))
 
