@@ -7,9 +7,10 @@
 
 The efficiency depends on the op kind and the CPU family (``targets.cpufamily``): convolutions and dense
 layers reach the family's GEMM efficiency, depthwise convolutions a shared fraction of it (little reuse),
-elementwise ops one element per MAC slot; 8-bit ops a shared fraction of their float efficiency (the int8
-peak assumes full use of the widening or dot-product instructions, which kernels reach less often). ``CALIBRATED`` holds the numbers ``targets.fit`` fits on the
-published Raspberry Pi rows; ``DERIVED`` the families no published row covers. docs/estimates.md explains it.
+elementwise ops one element per MAC slot; 8-bit ops a shared factor on their float efficiency (the int8 peak
+is a datasheet figure for the widening or dot-product path, which kernels use better or worse than the float
+FMA path). ``CALIBRATED`` holds the numbers ``targets.fit`` fits on the published Raspberry Pi rows;
+``DERIVED`` the families no published row covers. docs/estimates.md explains it.
 
 The per-op terms only depend on the parameters through sums, so :func:`load_of` sums a graph once and
 :func:`time_of` prices the sums: the fit prices a row thousands of times without walking its ops again.

@@ -62,7 +62,9 @@ def test_report_marks_every_estimated_cell():
     measured, estimated = cells(_row("cpu", True, 5.1234), notes), cells(_row("rpi4", False, 19.26), notes)
     assert measured[4] == "measured" and not any(c.endswith("est.") for c in measured)
     assert estimated[4] == "estimated"
-    assert estimated[8] == "19.26 est." and estimated[10] == "4.8 est." and estimated[11] == "1.5 est."
+    assert estimated[8] == "19 est." and estimated[10] == "4.8 est." and estimated[11] == "1.5 est."
+    with_error = cells({**_row("rpi4", False, 19.26), "expected_error_pct": 14}, notes)
+    assert with_error[8] == "19 ±14% est." and with_error[11] == "1.5 ±14% est."
     assert measured[12] == "not measured" and measured[13] == "71.3 [1]" and "keras.io" in texts[0]
 
 
