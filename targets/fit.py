@@ -2,9 +2,10 @@
 
 The Pi family's rows (XNNPACK on Raspberry Pi CPUs) fit the CPU parameters; the Coral family's rows (Edge TPU
 on three hosts) fit the Edge TPU ones. Each family has 5 free parameters (``FREE``), none of them for a
-single row. Leave-one-out cross-validation refits the family without each row in turn and prices the row
-with the refitted parameters: that held-out error is what docs/estimates.md reports and what every estimate
-carries as ``expected_error_pct`` (``targets/data/expected_error.json``).
+single row. Cross-validation leaves one network out: it refits the family without every row of a network
+(all its quantizations and setups) and prices those rows with the refitted parameters. That held-out error is
+what docs/estimates.md reports and what every estimate carries as ``expected_error_pct``
+(``targets/data/expected_error.json``).
 
     python -m targets.fit             # the table with the parameters in the code
     python -m targets.fit --fit       # refit on every row and print the parameters to copy into the code
@@ -153,7 +154,7 @@ def fit_all(rows: list[Row], loads: list, start: Fit = CURRENT) -> Fit:
 class Held:
     row: Row
     fitted_ms: float  # with the parameters in the code (fitted on every row)
-    heldout_ms: float  # with the family refitted without this row
+    heldout_ms: float  # with the family refitted without any row of this network
 
     @property
     def error(self) -> float:
@@ -162,14 +163,19 @@ class Held:
 
 def cross_validate(rows: tuple[Row, ...] | None = None, models: dict[str, Model] | None = None,
                    fit: Fit = CURRENT) -> list[Held]:
-    """Leave-one-out: each row priced by its family's parameters refitted on every other row."""
+    """Leave one network out: each row priced by its family's parameters refitted without any row of the same
+    network (every quantization, every setup), so no estimate has seen its model."""
     models = models or load_models()
     rows = usable(list(rows or load_rows()), models)[0]
     loads = [row_load(r, models[r.model]) for r in rows]
+    refits: dict[tuple[Family, str], Fit] = {}
     out = []
-    for i, row in enumerate(rows):
-        refit = fit_family(row.family, rows[:i] + rows[i + 1:], loads[:i] + loads[i + 1:], fit)
-        out.append(Held(row, predict_ms(row, loads[i], fit), predict_ms(row, loads[i], refit)))
+    for row, load in zip(rows, loads, strict=True):
+        key = (row.family, row.network)
+        if key not in refits:
+            rest = [(r, ld) for r, ld in zip(rows, loads, strict=True) if r.network != row.network]
+            refits[key] = fit_family(row.family, [r for r, _ in rest], [ld for _, ld in rest], fit)
+        out.append(Held(row, predict_ms(row, load, fit), predict_ms(row, load, refits[key])))
     return out
 
 

@@ -77,6 +77,11 @@ class Row:
         return self.model.rsplit("_", 1)[-1]
 
     @property
+    def network(self) -> str:
+        """The architecture, whatever the quantization: cross-validation holds all its rows out together."""
+        return self.model.rsplit("_", 1)[0]
+
+    @property
     def label(self) -> str:
         return f"{self.model}@{self.setup.value}" + (f" ({self.note})" if self.note else "")
 
