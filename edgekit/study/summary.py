@@ -75,8 +75,10 @@ def _pct(part: int, total: int) -> str:
 
 def _ratio(r: float, less: str, more: str, estimated: bool = False) -> str:
     """2.0 -> "2 times fewer"; 0.5 -> "2 times more" (three significant digits, two for estimates)."""
-    digits = 2 if estimated else 3
-    return f"{r:.{digits}g} times {less}" if r >= 1 else f"{1 / r:.{digits}g} times {more}"
+    from targets.estimate import two_digits
+
+    value, word = (r, less) if r >= 1 else (1 / r, more)
+    return f"{two_digits(value) if estimated else f'{value:.3g}'} times {word}"
 
 
 def _latency(row: dict) -> str:
