@@ -11,7 +11,9 @@ Assumptions, stated because cpuinfo cannot tell them:
   instruction; without, the widening multiply-add path, 2x the FP32 MAC rate;
 - the clock is the highest "cpu MHz" listed (a VM often reports the base clock);
 - DRAM bandwidth is not in cpuinfo: 10 GB/s is assumed (one socket's share for a VM or desktop);
-- the cache that holds activations is the listed "cache size" but at most 4 MiB per usable core (a VM
+- the cache that holds activations is the last-level cache from sysfs (/sys/devices/system/cpu/cpu0/cache:
+  the highest level; cpuinfo's "cache size" is only the L2 on AMD), else the listed "cache size", but at
+  most 4 MiB per usable core (a VM
   shares the socket's L3 with its neighbours).
 """
 
@@ -66,12 +68,29 @@ def _family(flags: set[str], ident: dict[str, str]) -> CpuFamily:
     return _ARM_PARTS.get(ident.get("CPU part", "").lower(), CpuFamily.GENERIC)
 
 
+def _sysfs_llc_kb(root: Path = Path("/sys/devices/system/cpu/cpu0/cache")) -> int:
+    """The highest-level cache of CPU 0 in KiB, or 0 when sysfs does not say."""
+    best = (0, 0)
+    for index in root.glob("index*"):
+        try:
+            level = int((index / "level").read_text())
+            size = (index / "size").read_text().strip()
+        except (OSError, ValueError):
+            continue
+        if size[:-1].isdigit() and size[-1] in "KM":
+            best = max(best, (level, int(size[:-1]) * (1024 if size[-1] == "M" else 1)))
+    return best[1]
+
+
 def cpu_figures(cpuinfo: str | None = None, cores: int | None = None) -> CpuFigures:
     """Figures for this machine (or for ``cpuinfo`` text, for tests)."""
+    llc_kb = 0
     if cpuinfo is None:
         path = Path("/proc/cpuinfo")
         cpuinfo = path.read_text(errors="replace") if path.is_file() else ""
+        llc_kb = _sysfs_llc_kb()
     model, mhz, flags, cache_kb, ident = _parse(cpuinfo)
+    cache_kb = llc_kb or cache_kb
     if cores is None:
         cores = len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count() or 1
     ghz = mhz / 1000 if mhz else 2.0  # no clock listed (some Arm kernels): assume 2 GHz

@@ -175,3 +175,16 @@ def test_zen4_runs_avx512_on_256_bit_units():
     c = cpu_figures(zen4.replace("fma", "fma avx512f avx512_vnni"), cores=2)
     assert c.family == "x86-avx512"
     assert c.fp32_flops_per_cycle_per_core == 32.0 and c.int8_ops_per_cycle_per_core == 128.0
+
+
+def test_last_level_cache_from_sysfs(tmp_path):
+    """AMD's cpuinfo "cache size" is the L2; the estimator wants the last level, which sysfs lists."""
+    from targets.hostcpu import _sysfs_llc_kb
+
+    for i, (level, size) in enumerate(((1, "32K"), (2, "1024K"), (3, "32M"))):
+        d = tmp_path / f"index{i}"
+        d.mkdir()
+        (d / "level").write_text(f"{level}\n")
+        (d / "size").write_text(f"{size}\n")
+    assert _sysfs_llc_kb(tmp_path) == 32 * 1024
+    assert _sysfs_llc_kb(tmp_path / "missing") == 0
