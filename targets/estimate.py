@@ -101,18 +101,18 @@ def estimate_graph(graph: TFLiteGraph, target: str | Target, threads: int | None
     acc = target.accelerator
     t, report = estimate_edgetpu.estimate_graph(graph, acc, cpu, threads, acc.host_overhead_ms * 1e-3)
     device["accelerator"] = f"Edge TPU {acc.int8_tops:g} TOPS over {acc.link}"
+    terms = {"tpu_compute_ms": _ms(t.tpu_compute_s), "param_stream_ms": _ms(t.stream_s), "io_ms": _ms(t.io_s),
+             "host_overhead_ms": _ms(t.host_s), "host_cpu_ops_ms": _ms(t.cpu_s)}
     if report.tpu_ops == 0:
         why = "; ".join(report.reasons[:1]) or "its first op cannot run on the Edge TPU"
         notes.append(f"{HOST_CPU} ({why}): the whole model runs on the host CPU ({cpu.description}), "
                      "so this is the host's time, not the Edge TPU's")
-        return Estimate(t.total_s, METHOD_CPU, {"host_cpu_ops_ms": _ms(t.cpu_s)}, tuple(notes), threads, device,
-                        "xnnpack", expected_error_pct(cpu, quant, False), "host-cpu")
+        return Estimate(t.total_s, METHOD_CPU, terms, tuple(notes), threads, device, "xnnpack",
+                        expected_error_pct(cpu, quant, False), "host-cpu")
     if report.first_unsupported is not None:
         notes.append(f"{report.tpu_ops} of {len(report.ops)} ops on the Edge TPU; the rest run on the host CPU "
                      "(see edgekit check)")
     notes.extend(report.warnings)
-    terms = {"tpu_compute_ms": _ms(t.tpu_compute_s), "param_stream_ms": _ms(t.stream_s), "io_ms": _ms(t.io_s),
-             "host_overhead_ms": _ms(t.host_s), "host_cpu_ops_ms": _ms(t.cpu_s)}
     return Estimate(t.total_s, METHOD_TPU, terms, tuple(notes), threads, device, "edgetpu",
                     expected_error_pct(cpu, quant, True), "edgetpu")
 
