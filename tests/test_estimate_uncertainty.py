@@ -98,3 +98,13 @@ def test_study_plot_draws_error_bars(monkeypatch):
     assert len(bars) == 1  # the estimate only
     low, high = bars[0].lines[2][0].get_segments()[0][:, 1]
     assert (low, high) == pytest.approx((20.0 * 0.86, 20.0 * 1.14))
+
+
+def test_bench_csv_marks_estimates_and_their_error(tmp_path):
+    import csv
+
+    out = tmp_path / "e.csv"
+    run = run_cli("bench", str(DATA / "tiny_int8.tflite"), "--target", "rpi4", "--csv", str(out))
+    assert run.code == 0, run.err
+    (row,) = csv.DictReader(out.open())
+    assert row["measured"] == "False" and row["expected_error_pct"] == str(EXPECTED["pi"]["int8"])
