@@ -81,10 +81,6 @@ class Row:
         """The architecture, whatever the quantization: cross-validation holds all its rows out together."""
         return self.model.rsplit("_", 1)[0]
 
-    @property
-    def label(self) -> str:
-        return f"{self.model}@{self.setup.value}" + (f" ({self.note})" if self.note else "")
-
 
 @dataclass(frozen=True)
 class Model:

@@ -103,3 +103,7 @@ def test_committed_example_is_consistent():
         for q in ("fp32", "int8"):
             assert {(m, q, "cpu", True), (m, q, "rpi4", False), (m, q, "coral-usb", False)} <= grid
     assert (EXAMPLE / "latency_vs_macs.png").stat().st_size > 10_000
+    estimated = [r for r in doc["rows"] if not r["measured"]]
+    assert estimated and all(isinstance(r["expected_error_pct"], int) and r["expected_error_pct"] > 0
+                             for r in estimated)
+    assert {r["runs_on"] for r in estimated if r["target"] == "coral-usb" and r["quant"] == "fp32"} == {"host-cpu"}
