@@ -9,7 +9,7 @@ from edgekit.errors import UsageError
 
 KEYS = ["id", "run_id", "target", "model", "quant", "threads", "xnnpack", "runs", "init_ms", "first_ms",
         "throughput_ips", "peak_rss_mb", "rss_increase_mb", "size_bytes", "macs", "gmacs_per_s", "cv",
-        "backend", "backend_version", "time_utc", "commit"]
+        "backend", "backend_version", "time_utc", "commit", "measured", "expected_error_pct", "runs_on"]
 LATENCY = ["min", "mean", "std", "p50", "p90", "p99"]
 
 
@@ -20,6 +20,7 @@ def write_csv(path: Path, results: list[dict]) -> None:
             w = csv.writer(f)
             w.writerow(KEYS + [f"{k}_ms" for k in LATENCY])
             for r in results:
-                w.writerow([r.get(k) for k in KEYS] + [r["latency_ms"][k] for k in LATENCY])
+                w.writerow([r.get(k, True) if k == "measured" else r.get(k) for k in KEYS]
+                           + [r["latency_ms"][k] for k in LATENCY])
     except OSError as err:
         raise UsageError(f"cannot write --csv {str(path)!r}: {err.strerror}") from None

@@ -40,6 +40,7 @@ class CpuFigures:
     memory_gbps: float  # sustained DRAM bandwidth (STREAM copy class), GB/s
     description: str = ""
     cache_bytes: int = 1 << 20  # last-level cache the cores share: activations that fit stay out of DRAM
+    family: str = "generic"  # a targets.cpufamily name: sets the kernels' efficiency (docs/estimates.md)
 
     def to_dict(self) -> dict:
         return asdict(self)
@@ -53,7 +54,7 @@ class AcceleratorFigures:
     param_cache_bytes: int  # on-chip SRAM for parameters; the rest streams in on every inference
     host_link_gbps: float  # the link's nominal payload rate, GB/s (USB 3.0 and PCIe 2.0 x1: 0.5)
     link: str
-    host_overhead_ms: float = 0.0  # per inference, the host's runtime and driver (fitted, see calibration)
+    host_overhead_ms: float = 0.0  # per inference, the host's USB/driver path beyond a desktop's (fitted, targets.fit)
 
     def to_dict(self) -> dict:
         return asdict(self)
@@ -115,13 +116,15 @@ _CORAL_SOURCES = ("coral.ai Edge TPU datasheet: 4 TOPS int8 (0.5 W per TOPS)",
 _A53_SOURCES = ("NXP i.MX 8M: 4x Cortex-A53 1.5 GHz, 64-bit NEON datapath (4 FP32 flop/cycle/core), 1 MB L2, "
                 "32-bit LPDDR4",)
 
-RPI4_CPU = CpuFigures(4, 1.8, 8.0, 16.0, 5.5, "4x Cortex-A72 @ 1.8 GHz, NEON, LPDDR4-3200", 1 << 20)
-RPI5_CPU = CpuFigures(4, 2.4, 16.0, 64.0, 5.3, "4x Cortex-A76 @ 2.4 GHz, NEON + dotprod, LPDDR4X-4267", 2 << 20)
-A53_CPU = CpuFigures(4, 1.5, 4.0, 8.0, 3.2, "4x Cortex-A53 @ 1.5 GHz, NEON, LPDDR4", 1 << 20)
+RPI4_CPU = CpuFigures(4, 1.8, 8.0, 16.0, 5.5, "4x Cortex-A72 @ 1.8 GHz, NEON, LPDDR4-3200", 1 << 20, "cortex-a72")
+RPI5_CPU = CpuFigures(4, 2.4, 16.0, 64.0, 5.3, "4x Cortex-A76 @ 2.4 GHz, NEON + dotprod, LPDDR4X-4267", 2 << 20,
+                      "cortex-a76")
+A53_CPU = CpuFigures(4, 1.5, 4.0, 8.0, 3.2, "4x Cortex-A53 @ 1.5 GHz, NEON, LPDDR4", 1 << 20, "cortex-a53")
 EDGE_TPU_USB = AcceleratorFigures(4.0, 8 << 20, 0.5, "USB 3.0")
-# The Raspberry Pi 4 adds a per-inference host cost (its USB 3 controller sits behind PCIe, the pycoral Python
-# API): fitted on the pycoral RPi 4 row, see targets.fit.
-EDGE_TPU_USB_ON_RPI4 = AcceleratorFigures(4.0, 8 << 20, 0.5, "USB 3.0 (Raspberry Pi 4 host)", host_overhead_ms=1.8)
+# The Raspberry Pi 4 adds a per-inference host cost over a desktop host (its USB 3 controller, a VL805, sits
+# behind a PCIe 2.0 x1 lane): fitted on the three pycoral RPi 4 rows (MobileNet v1, v2, Inception v1), see
+# targets.fit; the value is targets.fit.CURRENT's rpi4_usb_host_overhead_ms.
+EDGE_TPU_USB_ON_RPI4 = AcceleratorFigures(4.0, 8 << 20, 0.5, "USB 3.0 (Raspberry Pi 4 host)", host_overhead_ms=1.99)
 EDGE_TPU_PCIE = AcceleratorFigures(4.0, 8 << 20, 0.5, "PCIe 2.0 x1")
 
 # STM32L4R5ZI (the MLPerf Tiny reference board, NUCLEO-L4R5ZI): SRAM1 192 KB + SRAM2 64 KB + SRAM3 384 KB lie

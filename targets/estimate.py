@@ -2,17 +2,22 @@
 
 :func:`estimate_bench` returns a record with the same keys as a measured ``edgekit bench`` result, marked
 ``measured: false`` with an ``estimate_method``; what an estimate cannot know (spread, init time, memory)
-is None. docs/estimates.md describes the models and their error on the published figures.
+is None. Every estimate carries ``expected_error_pct``: the cross-validated error of its target family and
+model kind on the published figures (docs/estimates.md, ``targets/data/expected_error.json``).
 """
 
 from __future__ import annotations
 
+import json
+import math
 from dataclasses import dataclass
+from functools import cache
 from pathlib import Path
 
 from edgekit.analysis.tflite_graph import TFLiteGraph, read_tflite
 from edgekit.errors import UsageError
 from targets import estimate_cpu, estimate_edgetpu
+from targets.cpufamily import CpuFamily
 from targets.opcost import op_costs
 from targets.registry import CpuFigures, Target, TargetName, get_target
 
@@ -21,6 +26,12 @@ METHOD_CPU = ("per-op cost model (compute + memory + overhead per op, XNNPACK-li
 METHOD_TPU = ("per-op Edge TPU cost model (TPU compute, parameter streaming, link I/O, host CPU for the ops "
               "the partition leaves there), calibrated on published figures; see docs/estimates.md, docs/edgetpu.md")
 EST = "est."
+HOST_CPU = "on the host CPU: not Edge TPU compatible"
+EXPECTED_FILE = Path(__file__).resolve().parent / "data" / "expected_error.json"
+# No published x86 XNNPACK row to cross-validate on: the bound the benchmark-suite test
+# (tests/test_estimate_x86.py) holds this machine's estimate to against its own measurement.
+X86_EXPECTED_ERROR_PCT = 30
+_X86 = (CpuFamily.X86_AVX2.value, CpuFamily.X86_AVX512.value)
 
 
 @dataclass(frozen=True)
@@ -32,6 +43,27 @@ class Estimate:
     threads: int
     device: dict  # like a measured result's: what ran it
     backend: str
+    expected_error_pct: int  # the held-out error of the target family and model kind (docs/estimates.md)
+    runs_on: str  # "cpu", "edgetpu", or "host-cpu": an accelerator target whose TPU runs none of the model
+
+
+@cache
+def _expected() -> dict[str, dict[str, int]]:
+    return json.loads(EXPECTED_FILE.read_text())
+
+
+def expected_error_pct(cpu: CpuFigures, quant: str, on_tpu: bool) -> int:
+    """The cross-validated error for an estimate: Coral rows if the TPU runs it, else the CPU family's rows.
+
+    ``quant`` is the compute dtype of the graph ("int8" or anything else, priced at the fp32 rate).
+    """
+    kind = "int8" if quant == "int8" else "fp32"
+    if on_tpu:
+        return _expected()["coral"]["int8"]
+    if cpu.family in _X86:
+        return X86_EXPECTED_ERROR_PCT
+    pi = _expected()["pi"]
+    return pi.get(kind, max(pi.values()))
 
 
 def _cpu_of(target: Target) -> CpuFigures:
@@ -60,20 +92,36 @@ def estimate_graph(graph: TFLiteGraph, target: str | Target, threads: int | None
     if threads > cpu.cores:
         notes.append(f"{threads} threads on {cpu.cores} cores: threads beyond the cores add nothing")
     device = {"target": target.title, "cpu": cpu.description, "accelerator": None}
+    quant = _compute_dtype(graph)
     if target.accelerator is None:
         t = estimate_cpu.estimate_ops(op_costs(graph), cpu, threads)
         terms = {"compute_ms": _ms(t.compute_s), "memory_ms": _ms(t.memory_s), "overhead_ms": _ms(t.overhead_s)}
-        return Estimate(t.total_s, METHOD_CPU, terms, tuple(notes), threads, device, "xnnpack")
+        return Estimate(t.total_s, METHOD_CPU, terms, tuple(notes), threads, device, "xnnpack",
+                        expected_error_pct(cpu, quant, False), "cpu")
     acc = target.accelerator
     t, report = estimate_edgetpu.estimate_graph(graph, acc, cpu, threads, acc.host_overhead_ms * 1e-3)
+    device["accelerator"] = f"Edge TPU {acc.int8_tops:g} TOPS over {acc.link}"
+    terms = {"tpu_compute_ms": _ms(t.tpu_compute_s), "param_stream_ms": _ms(t.stream_s), "io_ms": _ms(t.io_s),
+             "host_overhead_ms": _ms(t.host_s), "host_cpu_ops_ms": _ms(t.cpu_s)}
+    if report.tpu_ops == 0:
+        why = "; ".join(report.reasons[:1]) or "its first op cannot run on the Edge TPU"
+        notes.append(f"{HOST_CPU} ({why}): the whole model runs on the host CPU ({cpu.description}), "
+                     "so this is the host's time, not the Edge TPU's")
+        return Estimate(t.total_s, METHOD_CPU, terms, tuple(notes), threads, device, "xnnpack",
+                        expected_error_pct(cpu, quant, False), "host-cpu")
     if report.first_unsupported is not None and not report.compiled_for_edgetpu:
         notes.append(f"{report.tpu_ops} of {len(report.ops)} ops on the Edge TPU; the rest run on the host CPU "
                      "(see edgekit check)")
     notes.extend(report.warnings)
-    terms = {"tpu_compute_ms": _ms(t.tpu_compute_s), "param_stream_ms": _ms(t.stream_s), "io_ms": _ms(t.io_s),
-             "host_overhead_ms": _ms(t.host_s), "host_cpu_ops_ms": _ms(t.cpu_s)}
-    device["accelerator"] = f"Edge TPU {acc.int8_tops:g} TOPS over {acc.link}"
-    return Estimate(t.total_s, METHOD_TPU, terms, tuple(notes), threads, device, "edgetpu")
+    return Estimate(t.total_s, METHOD_TPU, terms, tuple(notes), threads, device, "edgetpu",
+                    expected_error_pct(cpu, quant, True), "edgetpu")
+
+
+def _compute_dtype(graph: TFLiteGraph) -> str:
+    """"int8" when most MACs are 8-bit, else "fp32" (the rate an estimate prices them at)."""
+    ops = op_costs(graph)
+    int8 = sum(op.macs for op in ops if op.dtype == "int8")
+    return "int8" if int8 * 2 > sum(op.macs for op in ops) else "fp32"
 
 
 def _quant(graph: TFLiteGraph) -> str | None:
@@ -116,6 +164,7 @@ def estimate_bench(tflite_path: str | Path, target: str | Target, threads: int |
         "throughput_ips": round(1 / est.latency_s, 2) if est.latency_s > 0 else None,
         "backend": est.backend, "device": est.device, "estimate": est.breakdown,
         "warnings": [*compiled_notes, *est.notes],
+        "expected_error_pct": est.expected_error_pct, "runs_on": est.runs_on,
     }
 
 
@@ -143,3 +192,30 @@ def _for_compiled(path: Path, graph: TFLiteGraph, target: Target) -> tuple[TFLit
 def cell(value: str, result: dict) -> str:
     """A table cell, suffixed "est." when the result is an estimate (every cell of an estimate says so)."""
     return value if result.get("measured", True) or value in ("", "-") else f"{value} {EST}"
+
+
+def two_digits(value: float) -> str:
+    """``value`` at two significant digits, without exponent: 1609.7 -> "1600", 31.2 -> "31", 0.2978 -> "0.30"."""
+    if value == 0 or not math.isfinite(value):
+        return f"{value:g}"
+    exp = math.floor(math.log10(abs(value)))
+    if exp >= 1:
+        return f"{round(value, 1 - exp):.0f}"
+    return f"{value:.{1 - exp}f}"
+
+
+def estimate_cell(value: float | None, result: dict) -> str:
+    """A number of an estimate as "31 ±12% est." (two significant digits and the expected error)."""
+    if value is None:
+        return "-"
+    if result.get("measured", True):
+        return f"{value:.3g}"
+    pct = result.get("expected_error_pct")
+    return f"{two_digits(value)} ±{pct}% {EST}" if pct is not None else f"{two_digits(value)} {EST}"
+
+
+def backend_cell(result: dict) -> str:
+    """The backend of a result, or where an accelerator target ran a model its accelerator cannot."""
+    if result.get("runs_on") == "host-cpu":
+        return f"{HOST_CPU} {EST}"
+    return cell(result.get("backend") or "-", result)

@@ -1,38 +1,72 @@
 """The CPU cost model: each op's time is a compute term, a memory term and a fixed overhead.
 
-    compute  = MACs / (per-core peak MAC rate for the dtype x efficiency of the op kind x thread speedup)
+    compute  = work / (per-core peak MAC rate for the dtype x efficiency x thread speedup)
     memory   = (weight bytes + activation bytes that do not fit the shared cache) / DRAM bandwidth
     overhead = fixed cycles per op (dispatch, plus a barrier when several threads run it) / clock
     thread speedup = 1 + (min(threads, cores) - 1) x parallel efficiency
 
-The GEMM efficiency is the model's only fitted number (``CALIBRATED`` below, fitted in
-``targets.fit``); the rates come from the target's hardware figures. docs/estimates.md explains it.
+The efficiency depends on the op kind and the CPU family (``targets.cpufamily``): convolutions and dense
+layers reach the family's GEMM efficiency, depthwise convolutions a shared fraction of it (little reuse),
+elementwise ops one element per MAC slot; 8-bit ops a shared factor on their float efficiency (the int8 peak
+is a datasheet figure for the widening or dot-product path, which kernels use better or worse than the float
+FMA path). ``CALIBRATED`` holds the numbers ``targets.fit`` fits on the published Raspberry Pi rows;
+``DERIVED`` the families no published row covers. docs/estimates.md explains it.
+
+The per-op terms only depend on the parameters through sums, so :func:`load_of` sums a graph once and
+:func:`time_of` prices the sums: the fit prices a row thousands of times without walking its ops again.
 """
 
 from __future__ import annotations
 
 from dataclasses import asdict, dataclass
 
+from edgekit.errors import UsageError
+from targets.cpufamily import FAMILY_NAMES, CpuFamily, get_family
 from targets.opcost import OpCost, OpKind
 from targets.registry import CpuFigures
 
 
 @dataclass(frozen=True)
 class CpuParams:
-    gemm_efficiency: float  # share of the peak MAC rate that convolutions and dense layers reach
-    depthwise_efficiency: float = 0.1  # depthwise convolutions: little data reuse (assumed; the calibration
-    # rows hold too few depthwise MACs to fit it)
-    elementwise_efficiency: float = 0.25  # elements per MAC slot for adds, pools, activations (assumed)
-    op_overhead_cycles: float = 20_000.0  # per op: dispatch and setup (assumed: ~10 us at 2 GHz)
-    barrier_cycles: float = 10_000.0  # per op when more than one thread runs it (assumed)
+    gemm_efficiency: tuple[tuple[str, float], ...]  # (family, share of the peak MAC rate conv and dense reach)
+    depthwise_ratio: float  # depthwise efficiency / GEMM efficiency of the same family (fitted)
+    int8_ratio: float  # int8 efficiency / fp32 efficiency, for every op kind (fitted)
+    elementwise_efficiency: float  # elements per MAC slot for adds, pools, activations (assumed 1: one element
+    # per vector lane per cycle, as a MAC; the published models hold too little elementwise work to fit it)
+    op_overhead_cycles: float  # per op: dispatch and setup (fitted)
+    barrier_cycles: float = 10_000.0  # per op when more than one thread runs it (assumed: ~5 us at 2 GHz)
     parallel_efficiency: float = 0.9  # each extra thread adds this share of one core (assumed)
 
+    def gemm(self, family: str) -> float:
+        found = dict(self.gemm_efficiency).get(get_family(family).value)
+        if found is None:
+            raise UsageError(f"no efficiency for CPU family {family!r}; known: {', '.join(FAMILY_NAMES)}")
+        return found
+
+    def with_gemm(self, family: str, value: float) -> CpuParams:
+        pairs = dict(self.gemm_efficiency) | {family: value}
+        return CpuParams(tuple(pairs.items()), self.depthwise_ratio, self.int8_ratio, self.elementwise_efficiency,
+                         self.op_overhead_cycles, self.barrier_cycles, self.parallel_efficiency)
+
     def to_dict(self) -> dict:
-        return asdict(self)
+        return {**asdict(self), "gemm_efficiency": dict(self.gemm_efficiency)}
 
 
-# Fitted on the Raspberry Pi 4 XNNPACK rows of published-figures.md; see targets.fit.
-CALIBRATED = CpuParams(gemm_efficiency=0.39)
+# Families no published row covers, and why (docs/estimates.md, "CPU families"):
+# - Cortex-A76 (Raspberry Pi 5): the Cortex-A72 figure; same XNNPACK NEON micro-kernels on a wider core.
+# - x86 (AVX2, AVX-512): XNNPACK's x86 GEMM micro-kernels keep ~65% of the FMA ports busy, and /proc/cpuinfo
+#   (and a VM's) lists the base clock while a busy core runs at its boost clock, ~1.4x higher on current
+#   server parts (AMD EPYC 9004: 2.25-3.1 GHz base, 3.7 GHz boost; Intel Xeon SP similar): 0.65 x 1.4 ~ 0.9.
+# - generic: the lowest fitted figure.
+DERIVED = {CpuFamily.X86_AVX2.value: 0.9, CpuFamily.X86_AVX512.value: 0.9}
+
+# Fitted on the Raspberry Pi rows of targets/data/published_rows.json; see targets.fit (python -m targets.fit --fit).
+_A53, _A72 = 0.684, 0.370
+CALIBRATED = CpuParams(
+    gemm_efficiency=((CpuFamily.CORTEX_A53.value, _A53), (CpuFamily.CORTEX_A72.value, _A72),
+                     (CpuFamily.CORTEX_A76.value, _A72), (CpuFamily.GENERIC.value, min(_A53, _A72)),
+                     *DERIVED.items()),
+    depthwise_ratio=0.257, int8_ratio=1.18, elementwise_efficiency=1.0, op_overhead_cycles=48_600.0)
 
 
 @dataclass(frozen=True)
@@ -46,30 +80,62 @@ class OpTime:
         return self.compute_s + self.memory_s + self.overhead_s
 
 
+@dataclass(frozen=True)
+class CpuLoad:
+    """What a list of ops asks of one CPU, summed: peak-rate seconds by op class, memory seconds, op counts."""
+
+    gemm_s: float  # conv and dense MACs / one core's peak MAC rate for their dtype
+    depthwise_s: float
+    elementwise_s: float
+    int8_gemm_s: float  # the int8 part of each of the three
+    int8_depthwise_s: float
+    int8_elementwise_s: float
+    memory_s: float
+    ops: int
+    working_ops: int  # ops with MACs or elements (a barrier each when threaded)
+
+
 def macs_per_second(cpu: CpuFigures, dtype: str) -> float:
     """One core's peak MAC rate for a dtype: 8-bit at the int8 rate, everything else at the FP32 rate."""
     per_cycle = cpu.int8_ops_per_cycle_per_core if dtype == "int8" else cpu.fp32_flops_per_cycle_per_core
     return cpu.ghz * 1e9 * per_cycle / 2
 
 
-def _efficiency(p: CpuParams, kind: OpKind) -> float:
-    return {OpKind.CONV: p.gemm_efficiency, OpKind.FC: p.gemm_efficiency,
-            OpKind.DEPTHWISE: p.depthwise_efficiency}.get(kind, p.elementwise_efficiency)
+def load_of(ops: tuple[OpCost, ...], cpu: CpuFigures) -> CpuLoad:
+    """Sum ``ops`` for ``cpu``."""
+    kinds = (OpKind.CONV, OpKind.DEPTHWISE, OpKind.ELEMENTWISE)
+    sums = {(k, int8): 0.0 for k in kinds for int8 in (False, True)}
+    memory, working = 0.0, 0
+    for op in ops:
+        work = op.macs or op.elements
+        kind = OpKind.CONV if op.kind is OpKind.FC else op.kind
+        if work:
+            working += 1
+            key = (kind if kind in kinds else OpKind.ELEMENTWISE, op.dtype == "int8")
+            sums[key] += work / macs_per_second(cpu, op.dtype)
+        memory += (op.weight_bytes + max(0, op.act_bytes - cpu.cache_bytes)) / (cpu.memory_gbps * 1e9)
+    fp, q = ([sums[(k, int8)] for k in kinds] for int8 in (False, True))
+    return CpuLoad(fp[0] + q[0], fp[1] + q[1], fp[2] + q[2], *q, memory, len(ops), working)
+
+
+def time_of(load: CpuLoad, cpu: CpuFigures, threads: int, p: CpuParams = CALIBRATED) -> OpTime:
+    """Price a load on ``cpu`` with ``threads`` threads."""
+    used = max(1, min(threads, cpu.cores))
+    speedup = 1 + (used - 1) * p.parallel_efficiency
+    gemm = p.gemm(cpu.family)
+    int8 = 1 / p.int8_ratio - 1  # int8 seconds cost this much extra (or less, if negative) at the fp32 efficiency
+    compute = ((load.gemm_s + int8 * load.int8_gemm_s) / gemm
+               + (load.depthwise_s + int8 * load.int8_depthwise_s) / (gemm * p.depthwise_ratio)
+               + (load.elementwise_s + int8 * load.int8_elementwise_s) / p.elementwise_efficiency) / speedup
+    cycles = load.ops * p.op_overhead_cycles + (load.working_ops * p.barrier_cycles if used > 1 else 0.0)
+    return OpTime(compute, load.memory_s, cycles / (cpu.ghz * 1e9))
 
 
 def op_time(op: OpCost, cpu: CpuFigures, threads: int, p: CpuParams = CALIBRATED) -> OpTime:
     """The three terms for one op on ``cpu`` with ``threads`` threads."""
-    used = max(1, min(threads, cpu.cores))
-    speedup = 1 + (used - 1) * p.parallel_efficiency
-    work = op.macs or op.elements
-    compute = work / (macs_per_second(cpu, op.dtype) * _efficiency(p, op.kind) * speedup)
-    traffic = op.weight_bytes + max(0, op.act_bytes - cpu.cache_bytes)
-    memory = traffic / (cpu.memory_gbps * 1e9)
-    cycles = p.op_overhead_cycles + (p.barrier_cycles if used > 1 and work else 0.0)
-    return OpTime(compute, memory, cycles / (cpu.ghz * 1e9))
+    return time_of(load_of((op,), cpu), cpu, threads, p)
 
 
 def estimate_ops(ops: tuple[OpCost, ...], cpu: CpuFigures, threads: int, p: CpuParams = CALIBRATED) -> OpTime:
-    """Sum of the per-op terms: the latency of one inference on the CPU."""
-    times = [op_time(op, cpu, threads, p) for op in ops]
-    return OpTime(sum(t.compute_s for t in times), sum(t.memory_s for t in times), sum(t.overhead_s for t in times))
+    """The latency of one inference of ``ops`` on the CPU: the sum of the per-op terms."""
+    return time_of(load_of(ops, cpu), cpu, threads, p)

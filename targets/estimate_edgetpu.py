@@ -36,8 +36,8 @@ class TpuParams:
         return asdict(self)
 
 
-# Fitted on the Coral rows of published-figures.md; see targets.fit.
-CALIBRATED = TpuParams(tpu_efficiency=0.42, op_overhead_us=2.2, link_efficiency=0.95, invoke_overhead_ms=1.33)
+# Fitted on the Coral rows of targets/data/published_rows.json; see targets.fit (python -m targets.fit --fit).
+CALIBRATED = TpuParams(tpu_efficiency=0.581, op_overhead_us=11.8, link_efficiency=0.906, invoke_overhead_ms=1.21)
 
 
 @dataclass(frozen=True)
@@ -53,24 +53,27 @@ class TpuTime:
         return self.tpu_compute_s + self.stream_s + self.io_s + self.host_s + self.cpu_s
 
 
+@dataclass(frozen=True)
+class TpuLoad:
+    """What a partitioned graph asks of an Edge TPU target, summed (see ``estimate_cpu.CpuLoad``)."""
+
+    macs: int  # on the TPU
+    tpu_ops: int
+    streamed_bytes: int  # parameters beyond the on-chip cache, sent every inference
+    io_bytes: int  # input, and the bytes leaving the TPU segment
+    cpu: estimate_cpu.CpuLoad | None  # the ops the partition leaves on the host CPU
+    tpu_ran: bool = True  # a TPU segment runs (a compiled model's Edge TPU op hides its layers: tpu_ops == 0)
+
+
 def _streamed(ops: tuple[OpCost, ...], cache: int) -> int:
     """Parameter bytes that do not fit the cache when it is filled in execution order."""
     total = sum(op.weight_bytes for op in ops)
     return max(0, total - cache)
 
 
-def estimate_split(ops: tuple[OpCost, ...], first_cpu: int, boundary_bytes: int, in_bytes: int,
-                   acc: AcceleratorFigures, host: CpuFigures, threads: int, host_overhead_s: float,
-                   p: TpuParams = CALIBRATED) -> TpuTime:
-    """Latency terms for ``ops`` of which the first ``first_cpu`` run on the TPU."""
-    return estimate_parts(ops[:first_cpu], ops[first_cpu:], in_bytes + boundary_bytes, acc=acc, host=host,
-                          threads=threads, host_overhead_s=host_overhead_s, p=p)
-
-
-def estimate_parts(tpu: tuple[OpCost, ...], cpu: tuple[OpCost, ...], io_bytes: int, *, acc: AcceleratorFigures,
-                   host: CpuFigures, threads: int, host_overhead_s: float, p: TpuParams = CALIBRATED,
-                   param_bytes: int | None = None, tpu_ran: bool | None = None) -> TpuTime:
-    """Latency terms for the ops on the TPU and those on the host CPU.
+def load_parts(tpu: tuple[OpCost, ...], cpu: tuple[OpCost, ...], io_bytes: int, acc: AcceleratorFigures,
+               host: CpuFigures, *, param_bytes: int | None = None, tpu_ran: bool | None = None) -> TpuLoad:
+    """Sum the ops on the TPU and those on the host CPU.
 
     Args:
         io_bytes: bytes crossing the link per inference (into and out of the TPU segment).
@@ -78,16 +81,44 @@ def estimate_parts(tpu: tuple[OpCost, ...], cpu: tuple[OpCost, ...], io_bytes: i
         tpu_ran: whether a TPU segment runs; defaults to ``bool(tpu)``.
     """
     ran = bool(tpu) if tpu_ran is None else tpu_ran
-    peak = acc.int8_tops * 1e12 / 2
-    link = acc.host_link_gbps * 1e9 * p.link_efficiency
-    compute = sum(op.macs for op in tpu) / (peak * p.tpu_efficiency) + len(tpu) * p.op_overhead_us * 1e-6
     streamed = _streamed(tpu, acc.param_cache_bytes) if param_bytes is None \
         else max(0, param_bytes - acc.param_cache_bytes)
-    stream = streamed / link + streamed / (host.memory_gbps * 1e9)
-    io = io_bytes / link if ran else 0.0
-    cpu_time = estimate_cpu.estimate_ops(cpu, host, threads).total_s if cpu else 0.0
-    host_s = host_overhead_s + p.invoke_overhead_ms * 1e-3 if ran else 0.0
-    return TpuTime(compute, stream, io, host_s, cpu_time)
+    return TpuLoad(sum(op.macs for op in tpu), len(tpu), streamed, io_bytes if ran else 0,
+                   estimate_cpu.load_of(cpu, host) if cpu else None, ran)
+
+
+def load_of(ops: tuple[OpCost, ...], first_cpu: int, boundary_bytes: int, in_bytes: int,
+            acc: AcceleratorFigures, host: CpuFigures) -> TpuLoad:
+    """Sum ``ops``, of which the first ``first_cpu`` run on the TPU (a single split, as the fit uses)."""
+    return load_parts(ops[:first_cpu], ops[first_cpu:], in_bytes + boundary_bytes, acc, host)
+
+
+def time_of(load: TpuLoad, acc: AcceleratorFigures, host: CpuFigures, threads: int, host_overhead_s: float,
+            p: TpuParams = CALIBRATED, cpu_params: estimate_cpu.CpuParams = estimate_cpu.CALIBRATED) -> TpuTime:
+    """Price a load on ``acc`` driven by ``host``."""
+    peak = acc.int8_tops * 1e12 / 2
+    link = acc.host_link_gbps * 1e9 * p.link_efficiency
+    compute = load.macs / (peak * p.tpu_efficiency) + load.tpu_ops * p.op_overhead_us * 1e-6
+    stream = load.streamed_bytes / link + load.streamed_bytes / (host.memory_gbps * 1e9)
+    cpu_time = estimate_cpu.time_of(load.cpu, host, threads, cpu_params).total_s if load.cpu else 0.0
+    host_s = host_overhead_s + p.invoke_overhead_ms * 1e-3 if load.tpu_ran else 0.0
+    return TpuTime(compute, stream, load.io_bytes / link, host_s, cpu_time)
+
+
+def estimate_split(ops: tuple[OpCost, ...], first_cpu: int, boundary_bytes: int, in_bytes: int,
+                   acc: AcceleratorFigures, host: CpuFigures, threads: int, host_overhead_s: float,
+                   p: TpuParams = CALIBRATED) -> TpuTime:
+    """Latency terms for ``ops`` of which the first ``first_cpu`` run on the TPU."""
+    load = load_of(ops, first_cpu, boundary_bytes, in_bytes, acc, host)
+    return time_of(load, acc, host, threads, host_overhead_s, p)
+
+
+def estimate_parts(tpu: tuple[OpCost, ...], cpu: tuple[OpCost, ...], io_bytes: int, *, acc: AcceleratorFigures,
+                   host: CpuFigures, threads: int, host_overhead_s: float, p: TpuParams = CALIBRATED,
+                   param_bytes: int | None = None, tpu_ran: bool | None = None) -> TpuTime:
+    """Latency terms for the ops on the TPU and those on the host CPU (see :func:`load_parts`)."""
+    load = load_parts(tpu, cpu, io_bytes, acc, host, param_bytes=param_bytes, tpu_ran=tpu_ran)
+    return time_of(load, acc, host, threads, host_overhead_s, p)
 
 
 def link_bytes(graph: TFLiteGraph, on_tpu: tuple[bool, ...]) -> int:

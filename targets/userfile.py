@@ -16,6 +16,7 @@ the file, the field, what is allowed and what was found. Example::
     memory_gbps = 10
     cache_bytes = 2097152          # optional, default 1 MiB
     description = "4x Cortex-A57"
+    family = "generic"             # optional: a targets.cpufamily name (cortex-a72, x86-avx2, ...)
 
     [accelerator]                  # optional: an Edge TPU
     int8_tops = 4
@@ -34,6 +35,7 @@ from pathlib import Path
 
 from edgekit.errors import UsageError, did_you_mean
 from targets.builtin import ALIASES, TARGET_NAMES, AcceleratorFigures, CpuFigures, Reach, Target
+from targets.cpufamily import FAMILY_NAMES
 
 
 class TargetFileError(UsageError):
@@ -116,8 +118,12 @@ def parse_target(text: str, label: str) -> Target:
     delegate = doc.get("delegate", "edgetpu" if accelerator else None)
     if delegate is not None and delegate not in _DELEGATES:
         raise TargetFileError(f"{label}: delegate must be one of {', '.join(_DELEGATES)}, got {delegate!r}")
-    return Target(name, doc.get("title", name), Reach.SSH, _record(CpuFigures, f"{label} [cpu]", doc["cpu"]),
-                  accelerator, delegate, tuple(doc.get("sources", ())), origin=label)
+    cpu = _record(CpuFigures, f"{label} [cpu]", doc["cpu"])
+    if cpu.family not in FAMILY_NAMES:
+        raise TargetFileError(f"{label} [cpu]: family must be one of {', '.join(FAMILY_NAMES)}, got "
+                              f"{cpu.family!r}{did_you_mean(cpu.family, FAMILY_NAMES)}")
+    return Target(name, doc.get("title", name), Reach.SSH, cpu, accelerator, delegate,
+                  tuple(doc.get("sources", ())), origin=label)
 
 
 def load_target_file(path: str | os.PathLike) -> Target:

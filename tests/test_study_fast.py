@@ -62,7 +62,9 @@ def test_report_marks_every_estimated_cell():
     measured, estimated = cells(_row("cpu", True, 5.1234), notes), cells(_row("rpi4", False, 19.26), notes)
     assert measured[4] == "measured" and not any(c.endswith("est.") for c in measured)
     assert estimated[4] == "estimated"
-    assert estimated[8] == "19.26 est." and estimated[10] == "4.8 est." and estimated[11] == "1.5 est."
+    assert estimated[8] == "19 est." and estimated[10] == "4.8 est." and estimated[11] == "1.5 est."
+    with_error = cells({**_row("rpi4", False, 19.26), "expected_error_pct": 14}, notes)
+    assert with_error[8] == "19 ±14% est." and with_error[11] == "1.5 ±14% est."
     assert measured[12] == "not measured" and measured[13] == "71.3 [1]" and "keras.io" in texts[0]
 
 
@@ -102,3 +104,7 @@ def test_committed_example_is_consistent():
         for q in ("fp32", "int8"):
             assert {(m, q, "cpu", True), (m, q, "rpi4", False), (m, q, "coral-usb", False)} <= grid
     assert (EXAMPLE / "latency_vs_macs.png").stat().st_size > 10_000
+    estimated = [r for r in doc["rows"] if not r["measured"]]
+    assert estimated and all(isinstance(r["expected_error_pct"], int) and r["expected_error_pct"] > 0
+                             for r in estimated)
+    assert {r["runs_on"] for r in estimated if r["target"] == "coral-usb" and r["quant"] == "fp32"} == {"host-cpu"}

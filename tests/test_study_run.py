@@ -70,6 +70,7 @@ def test_estimates_are_marked_in_json(small):
             assert r["measured"] is True and r["peak_rss_mb"] > 0 and r["latency_ms"]["p90"] is not None
         else:
             assert r["measured"] is False and r["estimate_method"] and r["estimated_memory_mb"] > 0
+            assert r["expected_error_pct"] > 0 and r["runs_on"] in ("cpu", "edgetpu", "host-cpu")
         assert r["accuracy_pct"] is None and r["accuracy_note"].startswith("not measured")
 
 

@@ -43,7 +43,7 @@ def test_user_target_found_by_name(tmp_path, monkeypatch):
     (tmp_path / "targets").mkdir()
     (tmp_path / "targets" / "jetson-cpu.toml").write_text(GOOD)
     t = get_target("jetson-cpu")
-    assert t.cpu.ghz == 1.43 and t.cpu.description == "" and t.accelerator is None
+    assert t.cpu.ghz == 1.43 and t.cpu.description == "" and t.accelerator is None and t.cpu.family == "generic"
     assert t.origin.endswith("jetson-cpu.toml")
 
 
@@ -57,6 +57,9 @@ def test_user_target_found_by_name(tmp_path, monkeypatch):
     (lambda s: s + "[accelerator]\nint8_tops = 4\n", "[accelerator]: missing field"),
     (lambda s: s.replace("[cpu]", "[cpu"), "not valid TOML"),
     (lambda s: s.replace('memory_gbps = 10', 'memory_gbps = "fast"'), "memory_gbps must be a number"),
+    (lambda s: s.replace("memory_gbps = 10", 'memory_gbps = 10\nfamily = "cortex-a57"'),
+     "family must be one of cortex-a53, cortex-a72, cortex-a76, x86-avx2, x86-avx512, generic, got 'cortex-a57' "
+     "(did you mean"),
 ])
 def test_invalid_toml_is_one_clear_error(edit, message):
     with pytest.raises(TargetFileError) as err:

@@ -1,19 +1,15 @@
-"""The table ``edgekit bench`` prints for estimates: every cell says "est."."""
+"""The table ``edgekit bench`` prints for estimates: every number at two significant digits, "±N% est."."""
 
 from __future__ import annotations
 
 from edgekit.cli._common import console, human_bytes
 
 
-def _f(value: float | None) -> str:
-    return "-" if value is None else f"{value:.3g}"
-
-
 def print_estimates(results: list[dict]) -> None:
-    """One row per estimate, each number labelled "est."."""
+    """One row per estimate; each number carries its expected error and "est."."""
     from rich.table import Table
 
-    from targets.estimate import cell
+    from targets.estimate import backend_cell, estimate_cell
 
     first = results[0]
     table = Table(title=f"edgekit bench estimate for {first['target']} ({first['device']['target']}): "
@@ -21,12 +17,12 @@ def print_estimates(results: list[dict]) -> None:
     for col in ("model", "quant", "threads", "p50 ms", "GMAC/s", "size", "backend"):
         table.add_column(col, justify="left" if col in ("model", "quant", "backend") else "right")
     for r in results:
-        table.add_row(r["model"], r["quant"] or "-", str(r["threads"]), cell(_f(r["latency_ms"]["p50"]), r),
-                      cell(_f(r["gmacs_per_s"]), r), human_bytes(r["size_bytes"]), cell(r["backend"], r))
+        table.add_row(r["model"], r["quant"] or "-", str(r["threads"]), estimate_cell(r["latency_ms"]["p50"], r),
+                      estimate_cell(r["gmacs_per_s"], r), human_bytes(r["size_bytes"]), backend_cell(r))
     out = console()
     out.print(table)
-    out.print("est. = estimated by a cost model, not measured (docs/estimates.md); measure with --host", style="dim")
+    out.print("est. = estimated by a cost model, not measured; ±N% = its cross-validated error on published "
+              "figures for this target family and model kind (docs/estimates.md); measure with --host", style="dim")
     for r in results:
         for warning in r["warnings"]:
             out.print(f"{r['model']} {r['quant']}: {warning}", markup=False)
-

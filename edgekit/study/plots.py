@@ -1,6 +1,7 @@
 """The study's plots as PNG bytes (matplotlib, Agg). matplotlib is the ``[plot]`` extra, imported inside functions.
 
-Every plot marks estimates with hollow markers (or hatching) and measurements with filled ones.
+Every plot marks estimates with hollow markers (or hatching) and measurements with filled ones; an estimated
+latency carries an error bar of its expected error (``expected_error_pct``, docs/estimates.md).
 """
 
 from __future__ import annotations
@@ -49,9 +50,16 @@ def _plain_ticks(axis) -> None:
     axis.set_minor_formatter(NullFormatter())
 
 
-def _point(ax, x, y, marker, colour, measured: bool, size: float = 70) -> None:
+def _point(ax, x, y, marker, colour, measured: bool, size: float = 70, error_pct: float | None = None,
+           axis: str = "y") -> None:
+    """One marker: filled if measured, hollow if estimated; an estimate's ±error_pct as an error bar on ``axis``."""
     ax.scatter([x], [y], marker=marker, s=size, edgecolors=colour, linewidths=1.8,
                facecolors=colour if measured else "none", zorder=3)
+    if not measured and error_pct:
+        v = y if axis == "y" else x
+        bar = [[v * min(error_pct, 95) / 100], [v * error_pct / 100]]
+        ax.errorbar([x], [y], **{f"{axis}err": bar}, fmt="none", ecolor=colour, elinewidth=1.2, capsize=3,
+                    zorder=2)
 
 
 def _legends(ax, markers: dict, colours: dict, titles: dict, colour_title: str = "target", extra=()) -> None:
@@ -64,7 +72,8 @@ def _legends(ax, markers: dict, colours: dict, titles: dict, colour_title: str =
                for m, mk in markers.items()]
     target_h = [handle(marker="o", color=c, markerfacecolor=c, label=t) for t, c in colours.items()]
     fill_h = [handle(marker="o", color="#444", markerfacecolor="#444", label="measured"),
-              handle(marker="o", color="#444", markerfacecolor="none", label="estimated"), *extra]
+              handle(marker="o", color="#444", markerfacecolor="none", label="estimated (bar: ±expected error)"),
+              *extra]
     first = ax.legend(handles=model_h, title="model", loc="upper left", bbox_to_anchor=(1.01, 1.0))
     ax.add_artist(first)
     second = ax.legend(handles=target_h, title=colour_title, loc="upper left", bbox_to_anchor=(1.01, 0.52))
@@ -83,7 +92,8 @@ def latency_vs_macs(rows: list[dict], titles: dict) -> bytes:
     labelled = set()
     for r in rows:
         x, y = r["macs"] / 1e6 * dodge[r["target"]], r["latency_ms"]["p50"]
-        _point(ax, x, y, markers[r["model"]], colours[r["target"]], r.get("measured", True))
+        _point(ax, x, y, markers[r["model"]], colours[r["target"]], r.get("measured", True),
+               error_pct=r.get("expected_error_pct"))
         if (r["model"], r["quant"], y) in labelled:  # e.g. fp32 on the Coral runs on its host: same as rpi4
             continue
         labelled.add((r["model"], r["quant"], y))
@@ -148,7 +158,7 @@ def accuracy_vs_latency(rows: list[dict], titles: dict, target: str) -> bytes:
     fig, ax = plt.subplots(figsize=(9.5, 5.4))
     for r in rows:
         _point(ax, r["latency_ms"]["p50"], r["accuracy_pct"], markers[r["model"]], quant_colours[r["quant"]],
-               r.get("measured", True))
+               r.get("measured", True), error_pct=r.get("expected_error_pct"), axis="x")
     front = pareto([(r["latency_ms"]["p50"], r["accuracy_pct"]) for r in rows])
     if front:  # a step from each best point to the right edge: nothing above and left of it is possible
         right = max(r["latency_ms"]["p50"] for r in rows) * 1.3

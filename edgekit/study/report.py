@@ -1,6 +1,7 @@
 """The study written out: results.json, results.csv, report.md (with PNGs beside it) and a self-contained
-report.html (the same PNGs embedded as base64). Every number in the reports is a value of results.json,
-printed as is; estimated cells carry "est.".
+report.html (the same PNGs embedded as base64). Every number in the reports is a value of results.json:
+measured ones printed as is, estimated latencies and GMAC/s at two significant digits with their
+``expected_error_pct`` ("19 ±14% est."); every estimated cell carries "est.".
 """
 
 from __future__ import annotations
@@ -19,14 +20,17 @@ from edgekit.errors import EdgekitError
 
 COLUMNS = ("model", "input", "quant", "target", "how", "params (M)", "MACs (M)", "size (MB)", "p50 (ms)",
            "p90 (ms)", "peak memory (MB)", "GMAC/s", "accuracy (%)", "ImageNet top-1 (%), published")
-PLOTS = {"latency_vs_macs.png": "Latency vs MACs (log-log): filled markers measured, hollow markers estimated",
+PLOTS = {"latency_vs_macs.png": "Latency vs MACs (log-log): filled markers measured, hollow markers estimated "
+                                  "with error bars (their cross-validated error)",
          "size_by_quant.png": "Model size by quantization mode",
          "accuracy_vs_latency.png": "Accuracy vs latency of the trained small-input variants, with the Pareto front",
          "layer_macs.png": "Per-layer MACs by layer kind: VGG-16 vs MobileNet v2"}
-EST_NOTE = ("est. = estimated by edgekit's cost model (docs/estimates.md), not measured; estimated memory is the "
-            "weights as stored plus peak live activations, not a process RSS.")
+EST_NOTE = ("est. = estimated by edgekit's cost model (docs/estimates.md), not measured; ±N% = the model's "
+            "cross-validated error on published figures for that target family and model kind; estimated memory "
+            "is the weights as stored plus peak live activations, not a process RSS.")
 _CSV_KEYS = ("model", "variant", "quant", "target", "measured", "estimate_method", "host", "threads", "input_shape",
              "params", "macs", "size_bytes", "init_ms", "first_ms", "peak_rss_mb", "estimated_memory_mb",
+             "expected_error_pct", "runs_on",
              "gmacs_per_s", "throughput_ips", "cv", "runs", "backend", "backend_version", "accuracy_pct",
              "accuracy_note", "id", "run_id", "time_utc", "commit", "path")
 _LAT = ("min", "mean", "std", "p50", "p90", "p99")
@@ -36,13 +40,22 @@ def _num(value) -> str:
     return "-" if value is None else str(value)
 
 
+def _lat(value, row: dict) -> str:
+    """A measured number as is; an estimated one at two significant digits with "±N% est."."""
+    from targets.estimate import estimate_cell
+
+    return _num(value) if row.get("measured", True) else estimate_cell(value, row)
+
+
 def cells(row: dict, notes: dict) -> list[str]:
     """One table row; ``notes`` maps a model to its footnote number for the published column."""
-    from targets.estimate import cell
+    from targets.estimate import HOST_CPU, cell
 
     measured = row.get("measured", True)
     memory = row["peak_rss_mb"] if measured else row.get("estimated_memory_mb")
     how = "estimated" if not measured else f"measured on {row['host']}" if row.get("host") else "measured"
+    if row.get("runs_on") == "host-cpu":
+        how = f"estimated {HOST_CPU}"
     acc = "not measured" if row.get("accuracy_pct") is None else _num(row["accuracy_pct"])
     pub = notes.get(row["model"])
     if "verdict" in row:  # a microcontroller target: the estimate only for models that fit, else why not
@@ -55,8 +68,8 @@ def cells(row: dict, notes: dict) -> list[str]:
                 acc, f"{pub[0]} [{pub[1]}]" if pub else "-"]
     return [row["model"], "x".join(map(str, row["input_shape"])), row["quant"], row["target"], how,
             _num(row["params_m"]), _num(row["mmacs"]), _num(row["size_mb"]),
-            cell(_num(row["latency_ms"]["p50"]), row), cell(_num(row["latency_ms"]["p90"]), row),
-            cell(_num(memory), row), cell(_num(row["gmacs_per_s"]), row), acc,
+            _lat(row["latency_ms"]["p50"], row), _lat(row["latency_ms"]["p90"], row),
+            cell(_num(memory), row), _lat(row["gmacs_per_s"], row), acc,
             f"{pub[0]} [{pub[1]}]" if pub else "-"]
 
 

@@ -73,9 +73,23 @@ def _pct(part: int, total: int) -> str:
     return f"{p:.0f}%" if p >= 1 else f"{p:.1f}%"
 
 
-def _ratio(r: float, less: str, more: str) -> str:
-    """2.0 -> "2 times fewer"; 0.5 -> "2 times more" (three significant digits)."""
-    return f"{r:.3g} times {less}" if r >= 1 else f"{1 / r:.3g} times {more}"
+def _ratio(r: float, less: str, more: str, estimated: bool = False) -> str:
+    """2.0 -> "2 times fewer"; 0.5 -> "2 times more" (three significant digits, two for estimates)."""
+    from targets.estimate import two_digits
+
+    value, word = (r, less) if r >= 1 else (1 / r, more)
+    return f"{two_digits(value) if estimated else f'{value:.3g}'} times {word}"
+
+
+def _latency(row: dict) -> str:
+    """A measured p50 as is; an estimated one at two significant digits with its expected error."""
+    from targets.estimate import two_digits
+
+    p50 = row["latency_ms"]["p50"]
+    if row.get("measured", True):
+        return f"{p50} ms"
+    pct = row.get("expected_error_pct")
+    return f"{two_digits(p50)} ms" + (f" ±{pct}%" if pct is not None else "") + " est."
 
 
 def conclusion(doc: dict) -> list[str]:
@@ -91,9 +105,10 @@ def conclusion(doc: dict) -> list[str]:
         what = [f"a {_ratio(slow['size_bytes'] / fast['size_bytes'], 'smaller', 'larger')} file"]
         if fast["model"] != slow["model"]:
             what.insert(0, f"{_ratio(slow['macs'] / fast['macs'], 'fewer', 'more')} MACs")
-        out.append(f"{t[fast['model']]} {fast['quant']} is {_ratio(speed, 'faster', 'slower')} than "
+        est = not (fast.get("measured", True) and slow.get("measured", True))
+        out.append(f"{t[fast['model']]} {fast['quant']} is {_ratio(speed, 'faster', 'slower', est)} than "
                    f"{t[slow['model']]} {slow['quant']} on {target} ({_how(fast, slow)}: "
-                   f"{fast['latency_ms']['p50']} ms vs {slow['latency_ms']['p50']} ms), with {' and '.join(what)}"
+                   f"{_latency(fast)} vs {_latency(slow)}), with {' and '.join(what)}"
                    + _accuracy_clause(doc, target, fast, slow, t) + ".")
     sep, neck = doc["arithmetic"]["separable"], doc["arithmetic"]["bottleneck"]
     out.append(f"The seed's arithmetic holds: a depthwise-separable 3x3 convolution costs {sep['depthwise']} + "
