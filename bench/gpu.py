@@ -2,7 +2,7 @@
 
 Runs inside ``bench.child``. With no usable GPU, LiteRT raises while compiling for the accelerator; that
 becomes a ``NoGpuError`` naming what was looked for. The Keras-on-CUDA baseline lives in
-``converters.tf_gpu``, the only place that may import TensorFlow.
+``converters.keras_gpu`` (Keras on JAX, PyTorch or TensorFlow).
 """
 
 from __future__ import annotations
