@@ -225,7 +225,7 @@ def keras_call(model: str, *, device: Device | str = Device.GPU,
             spec.sync(fn(x))
 
     info = {"keras_backend": spec.name.value, "backend_version": spec.version(), "keras_version": k.__version__,
-            "device": Device(device).value, "device_name": device_name, "call": spec.call,
+            "target": Device(device).value, "device_name": device_name, "call": spec.call,
             "framework": f"keras {k.__version__} on {spec.name.value} {spec.version()} ({device_name})"}
     return run, info
 

@@ -128,7 +128,7 @@ def test_baseline_runs_on_cpu_and_records_the_backend(tf):
     from edgekit.app.gpu_baseline import baseline_in_child
 
     doc = baseline_in_child("lenet5", device="cpu", backend="tensorflow", **FAST)
-    assert doc["keras_backend"] == "tensorflow" and doc["device"] == "cpu" and doc["measured"] is True
+    assert doc["keras_backend"] == "tensorflow" and doc["target"] == "cpu" and doc["measured"] is True
     assert doc["backend_version"] == tf.__version__ and doc["keras_version"] == metadata.version("keras")
     assert doc["runs"] >= FAST["runs"] and 0 < doc["latency_ms"]["min"] <= doc["latency_ms"]["p50"]
     assert doc["call"] == REGISTRY[KerasBackend.TENSORFLOW].call
@@ -151,7 +151,7 @@ def test_add_baselines_skips_files_and_says_why_a_backend_cannot_run(monkeypatch
     add_baselines(results, **FAST)
     assert results[0]["baseline"] == {"skipped": "a .tflite file has no Keras model to compare with"}
     if "latency_ms" in results[1]["baseline"]:  # a machine whose TensorFlow sees a GPU
-        assert results[1]["baseline"]["keras_backend"] == "tensorflow" and results[1]["baseline"]["device"] == "gpu"
+        assert results[1]["baseline"]["keras_backend"] == "tensorflow" and results[1]["baseline"]["target"] == "gpu"
     else:
         reason = results[1]["baseline"]["skipped"]
         assert reason.startswith(("no Keras backend sees a GPU: tensorflow", "no Keras backend is installed "

@@ -33,15 +33,16 @@ def keras_baseline(model: str, *, device: str = "gpu", backend: str | None = Non
         runs, warmup, min_seconds: the bench protocol (``bench.loop.time_calls``).
 
     Returns:
-        The backend, its version, the device, first-call and steady-state latency (ms), ``measured: True``,
+        The backend, its version, the target (gpu or cpu) and device name, first-call and steady-state latency (ms), ``measured: True``,
         and ``tf_imported`` (False proves a JAX or PyTorch run never loaded TensorFlow).
     """
+    from bench.provenance import provenance
     from converters.keras_gpu import keras_call
 
     run, info = keras_call(model, device=device, backend=backend)
     out = measure_calls(run, warmup=warmup, min_runs=runs, min_seconds=min_seconds)
     stats = summarize(out["samples_ms"]).to_dict()
-    return {**info, "model": model, "measured": True, "batch": 1, "first_ms": round(out["first_ms"], 3),
+    return {**provenance(), **info, "model": model, "measured": True, "batch": 1, "first_ms": round(out["first_ms"], 3),
             "runs": stats.pop("runs"), "cv": round(stats.pop("cv"), 4),
             "latency_ms": {k: round(v, 4) for k, v in stats.items()}, "tf_imported": "tensorflow" in sys.modules}
 
