@@ -41,6 +41,7 @@ prepare() {
         esac
         shift
     done
+    export PYTHONPATH="$PWD${PYTHONPATH:+:$PYTHONPATH}"
     local plat=() p
     for p in "${PLATFORMS[@]}"; do plat+=(--platform "$p"); done
     local fetch=("$py" -m pip download -q --no-deps --only-binary=:all: --python-version 3.12 --implementation cp
@@ -166,16 +167,16 @@ run() {
     step "pytest" run_tests
     if [ $cpu_only = 0 ]; then
         for m in "${MODELS[@]}"; do for q in "${QUANTS[@]}"; do
-            step "litert-gpu ${m}_$q" bench_one gpu "$WORK/models/${m}_$q.tflite" "$WORK/json/litert-gpu_${m}_$q.json"
+            step "litert-gpu_${m}_$q" bench_one gpu "$WORK/models/${m}_$q.tflite" "$WORK/json/litert-gpu_${m}_$q.json"
         done; done
     else
         device=cpu
     fi
     for m in "${MODELS[@]}"; do for b in $backends; do
-        step "keras-$b-$device $m" baseline_one "$m" "$b" "$device" "$WORK/json/keras-${b}-${device}_$m.json"
+        step "keras-$b-${device}_$m" baseline_one "$m" "$b" "$device" "$WORK/json/keras-${b}-${device}_$m.json"
     done; done
     for m in "${MODELS[@]}"; do for q in "${QUANTS[@]}"; do
-        step "litert-cpu ${m}_$q" bench_one cpu "$WORK/models/${m}_$q.tflite" "$WORK/json/litert-cpu_${m}_$q.json" \
+        step "litert-cpu_${m}_$q" bench_one cpu "$WORK/models/${m}_$q.tflite" "$WORK/json/litert-cpu_${m}_$q.json" \
             --threads "1,$(nproc)"
     done; done
     step "report" "$PY" -m edgekit.app.gpu_report "$WORK/json" "$DIR" --gpu "$DIR/gpu.txt" --steps "$STATUS" \

@@ -33,8 +33,9 @@ def keras_baseline(model: str, *, device: str = "gpu", backend: str | None = Non
         runs, warmup, min_seconds: the bench protocol (``bench.loop.time_calls``).
 
     Returns:
-        The backend, its version, the target (gpu or cpu) and device name, first-call and steady-state latency (ms), ``measured: True``,
-        and ``tf_imported`` (False proves a JAX or PyTorch run never loaded TensorFlow).
+        The backend, its version, the target (gpu or cpu) and device name, first-call and steady-state
+        latency (ms), provenance, ``measured: True``, and ``tf_imported`` (False proves that a JAX or
+        PyTorch run never loaded TensorFlow).
     """
     from bench.provenance import provenance
     from converters.keras_gpu import keras_call

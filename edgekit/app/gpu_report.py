@@ -107,7 +107,7 @@ def render(doc: dict) -> str:
         table.append(f"| {r['model']} | {r['quant']} | {r['runtime']} | {r['device']} | {r['threads'] or '-'} | "
                      f"{r['p50_ms']:.3f}{noisy} | {r['p90_ms']:.3f} | {r['iqr_ms']:.3f} | {r['runs']} |")
     fails = ["", "## Failed steps", ""] + [f"- {f['step']}: {f['reason']}" for f in doc["failures"]]
-    steps = [s for s in doc["steps"] if s["exit"] and not any(f["step"] in s["step"] for f in doc["failures"])]
+    steps = [s for s in doc["steps"] if s["exit"] and s["step"] not in {f["step"] for f in doc["failures"]}]
     fails += [f"- {s['step']}: exit {s['exit']} (see its log)" for s in steps]
     return "\n".join(head + table + (fails if len(fails) > 3 else ["", "Every step passed."])) + "\n"
 
