@@ -8,8 +8,8 @@
 #       models to .tflite and pack them small (bench/carry.py) into .gpucheck/. Both folders are git-ignored:
 #       carry them along (the device tool: carry [".whl", ".gpucheck"]). --gl also fetches the Vulkan/EGL
 #       loader packages into .gl/ (see the device documentation), unpacked by `run` when present.
-#   scripts/gpu_check.sh run [--out DIR] [--python PY] [--runs N] [--backends "jax torch"] [--cpu-only]
-#                            [--no-install]
+#   scripts/gpu_check.sh run [--out DIR] [--python PY] [--runs N] [--backends "jax torch"] [--models "..."]
+#                            [--cpu-only] [--no-install]
 #       THERE: install the wheels into a private folder, run the gpu tests, then each packed model on the GPU
 #       (LiteRT), the Keras baseline on each backend named, and each model on the CPU (1 thread and all
 #       cores). Writes DIR/results.json, DIR/report.md and the logs (DIR defaults to $OUT, else gpu-check/).
@@ -129,9 +129,10 @@ run() {
             --python) PY=$2; shift ;;
             --runs) RUNS=$2; shift ;;
             --backends) backends=$2; shift ;;
+            --models) read -r -a MODELS <<<"$2"; shift ;;
             --cpu-only) cpu_only=1 ;;
             --no-install) install=0 ;;
-            *) die "run: unknown option $1 (allowed: --out DIR, --python PY, --runs N, --backends LIST, --cpu-only, --no-install)" ;;
+            *) die "run: unknown option $1 (allowed: --out DIR, --python PY, --runs N, --backends LIST, --models LIST, --cpu-only, --no-install)" ;;
         esac
         shift
     done
@@ -154,8 +155,11 @@ run() {
         for f in .gl/*.deb; do dpkg -x "$f" /; done
         ldconfig
     fi
-    { nvidia-smi --query-gpu=name,driver_version,memory.total --format=csv,noheader || echo "no nvidia-smi"; } \
-        >"$DIR/gpu.txt" 2>&1
+    if command -v nvidia-smi >/dev/null; then
+        nvidia-smi --query-gpu=name,driver_version,memory.total --format=csv,noheader >"$DIR/gpu.txt" 2>&1 || true
+    else
+        echo "no nvidia-smi on PATH" >"$DIR/gpu.txt"
+    fi
     echo "== GPU: $(head -1 "$DIR/gpu.txt")"
 
     local gz stem m b q device=gpu
@@ -192,5 +196,5 @@ run() {
 case ${1:-} in
     prepare) shift; prepare "$@" ;;
     run) shift; run "$@" ;;
-    *) die "usage: scripts/gpu_check.sh prepare [--dry-run] [--gl] | run [--out DIR] [--python PY] [--runs N] [--backends LIST] [--cpu-only] [--no-install]" ;;
+    *) die "usage: scripts/gpu_check.sh prepare [--dry-run] [--gl] | run [--out DIR] [--python PY] [--runs N] [--backends LIST] [--models LIST] [--cpu-only] [--no-install]" ;;
 esac

@@ -61,6 +61,7 @@ def _load(json_dir: Path) -> tuple[list[dict], list[dict], dict]:
             continue
         raw[path.stem] = doc
         rows += [_row(kind, d) for d in (doc if isinstance(doc, list) else [doc])]
+    rows.sort(key=lambda r: (r["model"], r["quant"] or "", r["source"], r["threads"] or 0))
     return rows, failures, raw
 
 
