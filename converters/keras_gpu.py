@@ -136,7 +136,7 @@ def _tf_sync(out) -> None:
 REGISTRY: dict[KerasBackend, BackendSpec] = {s.name: s for s in (
     BackendSpec(KerasBackend.JAX, "jax", ("jax",), "pip install 'edgekit[gpu]' (jax[cuda12])", _jax_gpus,
                 _jax_compile, _jax_sync, "jax.jit(model.stateless_call(..., training=False))"),
-    BackendSpec(KerasBackend.TORCH, "torch", ("torch",), "pip install torch (a CUDA build) keras", _torch_gpus,
+    BackendSpec(KerasBackend.TORCH, "torch", ("torch",), "pip install keras and a CUDA build of torch", _torch_gpus,
                 _torch_compile, _torch_sync, "model(x, training=False) under torch.no_grad(), eager"),
     BackendSpec(KerasBackend.TENSORFLOW, "tensorflow", ("tensorflow", "tensorflow-cpu"),
                 "pip install 'tensorflow[and-cuda]'", _tf_gpus, _tf_compile, _tf_sync,
