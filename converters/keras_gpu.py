@@ -38,6 +38,14 @@ class Device(str, Enum):
     CPU = "cpu"
 
 
+def as_device(value: Device | str) -> Device:
+    """``value`` as a Device; anything else is a UsageError naming the choices."""
+    try:
+        return Device(value)
+    except ValueError:
+        raise unknown_name("device", str(value), [d.value for d in Device]) from None
+
+
 class NoBackendError(EdgekitError):
     """No installed Keras backend can run the baseline on the device asked for."""
 
@@ -178,7 +186,7 @@ def select_backend(device: Device | str, *, requested: str | None = None,
         UsageError: ``requested`` names no backend edgekit knows.
         NoBackendError: none installed, or none sees a GPU; the message names each one looked for.
     """
-    device = Device(device)
+    device = as_device(device)
     specs = candidates(os.environ.get("KERAS_BACKEND") if requested is None else requested, registry)
     if importlib.util.find_spec("keras") is None:
         raise NoBackendError("Keras 3 is not installed, so there is no Keras baseline: pip install 'edgekit[gpu]'")
@@ -204,6 +212,7 @@ def keras_call(model: str, *, device: Device | str = Device.GPU,
     """
     import numpy as np
 
+    device = as_device(device)
     spec, device_name = select_backend(device, requested=backend)
     loaded = sys.modules.get("keras")
     if loaded is not None and loaded.backend.backend() != spec.name.value:
@@ -214,7 +223,7 @@ def keras_call(model: str, *, device: Device | str = Device.GPU,
     from edgekit.models._keras import keras
 
     k = keras()
-    scope = f"{Device(device).value}:0"
+    scope = f"{device.value}:0"
     with k.device(scope):
         net = build(model)
         x = k.ops.convert_to_tensor(np.random.default_rng(0).standard_normal((1, *net.input_shape[1:]), np.float32))
@@ -225,7 +234,7 @@ def keras_call(model: str, *, device: Device | str = Device.GPU,
             spec.sync(fn(x))
 
     info = {"keras_backend": spec.name.value, "backend_version": spec.version(), "keras_version": k.__version__,
-            "target": Device(device).value, "device_name": device_name, "call": spec.call,
+            "target": device.value, "device_name": device_name, "call": spec.call,
             "framework": f"keras {k.__version__} on {spec.name.value} {spec.version()} ({device_name})"}
     return run, info
 
@@ -235,6 +244,6 @@ def describe(device: Device | str = Device.GPU) -> str:
     specs = candidates(os.environ.get("KERAS_BACKEND"))
     parts = []
     for spec in specs:
-        devices, why = probe(spec, Device(device))
+        devices, why = probe(spec, as_device(device))
         parts.append(f"{spec.name.value} {spec.version()}: {', '.join(devices)}" if devices else why)
     return "Keras backends: " + "; ".join(parts)

@@ -83,6 +83,11 @@ def test_unknown_backend_is_a_usage_error_with_a_suggestion():
         select_backend("gpu", requested="jaxx")
 
 
+def test_unknown_device_is_a_usage_error():
+    with pytest.raises(UsageError, match=r"unknown device 'tpu' .*; choose from: gpu, cpu"):
+        select_backend("tpu", requested="jax")
+
+
 def test_a_process_running_another_backend_is_refused(monkeypatch):
     fake_keras = types.ModuleType("keras")
     fake_keras.__spec__ = importlib.machinery.ModuleSpec("keras", None)
