@@ -162,3 +162,19 @@ def test_add_baselines_skips_files_and_says_why_a_backend_cannot_run(monkeypatch
         assert reason.startswith(("no Keras backend sees a GPU: tensorflow", "no Keras backend is installed "
                                   "(looked for tensorflow)")), reason
         assert results[2]["baseline"] == {"skipped": reason}  # asked once, not once per model
+
+
+def test_zoo_default_backend_is_tensorflow_then_jax_then_torch(monkeypatch):
+    from edgekit.models import _keras
+
+    def only(*names):
+        monkeypatch.setattr(_keras.importlib.util, "find_spec", lambda n: object() if n in names else None)
+
+    only("tensorflow", "jax")
+    assert _keras.default_backend() == "tensorflow"
+    only("torch", "jax")
+    assert _keras.default_backend() == "jax"
+    only("torch")
+    assert _keras.default_backend() == "torch"
+    only()
+    assert _keras.default_backend() == "tensorflow"  # Keras's own default, and its error names TensorFlow
