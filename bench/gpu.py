@@ -1,8 +1,8 @@
 """The ``gpu`` target: a ``.tflite`` run through LiteRT's GPU accelerator (``CompiledModel``).
 
 Runs inside ``bench.child``. With no usable GPU, LiteRT raises while compiling for the accelerator; that
-becomes a ``NoGpuError`` naming what was looked for. The Keras-on-CUDA baseline lives in
-``converters.tf_gpu``, the only place that may import TensorFlow.
+becomes a ``NoGpuError`` naming what was looked for. The Keras baseline (on JAX, PyTorch or TensorFlow) lives
+in ``converters.keras_gpu``.
 """
 
 from __future__ import annotations

@@ -114,20 +114,10 @@ def _op_rows(measured: dict, cost) -> list[dict]:
 
 
 def add_gpu_baseline(results: list[dict], loop: LoopArgs) -> None:
-    """Add the Keras-on-GPU figure to zoo-model results when a Keras GPU backend sees a GPU."""
-    from converters.tf_gpu import tf_gpu_devices
-    from edgekit.app.gpu_baseline import keras_gpu_baseline
-    from edgekit.models.registry import MODEL_NAMES
+    """Add the Keras-on-GPU figure (JAX, PyTorch or TensorFlow, whichever sees the GPU) to zoo-model results."""
+    from edgekit.app.gpu_baseline import add_baselines
 
-    devices, why = tf_gpu_devices()
-    for doc in results:
-        if doc["model"] not in MODEL_NAMES:
-            doc["baseline"] = {"skipped": "a .tflite file has no Keras model to compare with"}
-        elif not devices:
-            doc["baseline"] = {"skipped": why}
-        else:
-            doc["baseline"] = keras_gpu_baseline(doc["model"], runs=loop.runs, warmup=loop.warmup,
-                                                 min_seconds=loop.min_seconds)
+    add_baselines(results, runs=loop.runs, warmup=loop.warmup, min_seconds=loop.min_seconds)
 
 
 def noisy_warnings(results: list[dict]) -> list[str]:
