@@ -8,7 +8,7 @@ import sys
 from collections.abc import Iterator
 
 from edgekit import tf_log
-from edgekit.models._keras import tensorflow
+from edgekit.models._tf import tensorflow
 
 __all__ = ["quiet_tf", "tensorflow"]
 

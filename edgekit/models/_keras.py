@@ -1,14 +1,14 @@
-"""Import TensorFlow and Keras on first use only, with their log lines sent where ``edgekit.tf_log`` says.
-
-Every TensorFlow import in edgekit goes through here (``converters._tf`` too), so the log level is set and
-fd 2 diverted before TensorFlow's C++ code first writes. Keras runs on whichever backend ``KERAS_BACKEND``
-names, else the first installed of TensorFlow, JAX and PyTorch, so the zoo builds without TensorFlow.
+"""Import Keras on first use only, on whichever backend ``KERAS_BACKEND`` names, else the first installed of
+TensorFlow, JAX and PyTorch, so the zoo builds without TensorFlow. When the backend is TensorFlow, its log
+lines go where ``edgekit.tf_log`` says, as for every TensorFlow import (``edgekit.models._tf``).
 """
 
 from __future__ import annotations
 
 import importlib.util
+import logging
 import os
+import sys
 
 from edgekit import tf_log
 
@@ -21,22 +21,16 @@ def default_backend() -> str:
     return next((name for name in _BACKENDS if importlib.util.find_spec(name) is not None), "tensorflow")
 
 
-def tensorflow():
-    """Return the ``tensorflow`` module, its Python logger at ERROR."""
-    tf_log.before_import()
-    import tensorflow as tf
-
-    tf_log.after_import()
-    tf.get_logger().setLevel("ERROR")
-    return tf
-
-
 def keras():
     """Return the ``keras`` module on ``KERAS_BACKEND`` (default: :func:`default_backend`)."""
     if "KERAS_BACKEND" not in os.environ:
         os.environ["KERAS_BACKEND"] = default_backend()
-    if os.environ["KERAS_BACKEND"] == "tensorflow":
-        tensorflow()  # quietly, before Keras imports it
+    quiet = os.environ["KERAS_BACKEND"] == "tensorflow" and "keras" not in sys.modules
+    if quiet:  # Keras imports TensorFlow itself: divert its log lines first
+        tf_log.before_import()
     import keras as _keras
 
+    if quiet:
+        tf_log.after_import()
+        logging.getLogger("tensorflow").setLevel(logging.ERROR)  # what tf.get_logger() returns
     return _keras

@@ -22,7 +22,8 @@ import numpy as np
 
 from edgekit.data import DataSource, digits, folder
 from edgekit.errors import EdgekitError, UsageError
-from edgekit.models._keras import keras, tensorflow
+from edgekit.models._keras import keras
+from edgekit.models._tf import tensorflow
 from edgekit.models.recipes import Augment
 from edgekit.models.registry import Preprocess
 
