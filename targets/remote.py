@@ -12,10 +12,12 @@ from __future__ import annotations
 import json
 import re
 import tempfile
+import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from bench.protocol import Protocol, median, run_rounds
 from edgekit.errors import EdgekitError
 from targets import hints
 from targets.ssh import Host, SshError, SshOptions, run, scp_get_argv, scp_put_argv, shell_line, ssh_argv
@@ -143,17 +145,44 @@ def runner_error(host: str, python: str, doc: dict) -> EdgekitError:
 
 
 def measure_host(host: Host, configs: list[RemoteConfig], opts: SshOptions, *, python: str = "python3",
-                 timeout: float = 600, on_result: Callable[[RemoteConfig, dict], None] | None = None) -> HostOutcome:
-    """Every configuration on one host. Never raises an EdgekitError: it ends up in ``outcome.error``."""
+                 timeout: float = 600, on_result: Callable[[RemoteConfig, dict | list], None] | None = None,
+                 protocol: Protocol | None = None) -> HostOutcome:
+    """Every configuration on one host. Never raises an EdgekitError: it ends up in ``outcome.error``.
+
+    With a ``protocol``, each configuration is measured in interleaved rounds (one run of the device runner,
+    a fresh process, per round) and what comes back per configuration is the list of round documents, each
+    with its ``round`` number; without, one document per configuration.
+    """
     outcome = HostOutcome(host.text)
     try:
         with Session(host, opts, python, timeout) as session:
             session.copy([c.path for c in configs])
-            for n, cfg in enumerate(configs):
-                doc = session.measure(cfg, n)
-                outcome.measured.append((cfg, doc))
-                if on_result is not None:
-                    on_result(cfg, doc)
+            if protocol is None:
+                for n, cfg in enumerate(configs):
+                    doc = session.measure(cfg, n)
+                    outcome.measured.append((cfg, doc))
+                    if on_result is not None:
+                        on_result(cfg, doc)
+            else:
+                _rounds(session, configs, protocol, outcome, on_result)
     except EdgekitError as err:
         outcome.error = err
     return outcome
+
+
+def _rounds(session: Session, configs: list[RemoteConfig], protocol: Protocol, outcome: HostOutcome,
+            on_result) -> None:
+    docs: list[list[dict]] = [[] for _ in configs]
+
+    def one(i: int) -> float:
+        doc = session.measure(configs[i], sum(map(len, docs)))
+        docs[i].append(doc)
+        return median(doc["samples_ms"])
+
+    done = run_rounds(range(len(configs)), one, protocol, time.monotonic)
+    for i, cfg in enumerate(configs):
+        for doc, r in zip(docs[i], done.round_ids[i], strict=True):
+            doc["round"] = r
+        outcome.measured.append((cfg, docs[i]))
+        if on_result is not None:
+            on_result(cfg, docs[i])
