@@ -200,6 +200,22 @@ def ratio(a: Sequence[float], b: Sequence[float], *, paired: bool) -> tuple[floa
     return paired_ratio(a, b) if paired else bootstrap_ratio(a, b)
 
 
+PAIRED_MIN_ROUNDS = 6  # the fewest paired rounds with an exact 95% order-statistic interval
+
+
+def result_ratio(a: dict, b: dict) -> tuple[float, float, float, str] | None:
+    """B's latency over A's, two result records: (ratio, lo, hi, method), or None when either has fewer than
+    2 rounds. Paired by round number when both come from one interleaved run, else bootstrapped."""
+    if len(a.get("round_ms") or ()) < 2 or len(b.get("round_ms") or ()) < 2:
+        return None
+    xa = dict(zip(a.get("round_ids") or range(len(a["round_ms"])), a["round_ms"], strict=True))
+    xb = dict(zip(b.get("round_ids") or range(len(b["round_ms"])), b["round_ms"], strict=True))
+    common = sorted(xa.keys() & xb.keys())
+    if a.get("run_id") is not None and a.get("run_id") == b.get("run_id") and len(common) >= PAIRED_MIN_ROUNDS:
+        return (*ratio([xa[i] for i in common], [xb[i] for i in common], paired=True), "paired by round")
+    return (*ratio(a["round_ms"], b["round_ms"], paired=False), "bootstrap over rounds")
+
+
 def speed_words(name_a: str, name_b: str, ratio_lo_hi: tuple[float, float, float]) -> str:
     """``B over A`` latency as a sentence about A's speed: "int8 is 2.1x faster than fp32 (1.9–2.3x)".
 
@@ -208,8 +224,8 @@ def speed_words(name_a: str, name_b: str, ratio_lo_hi: tuple[float, float, float
     """
     r, lo, hi = ratio_lo_hi
     if lo <= 1.0 <= hi:
-        return f"no measurable difference between {name_a} and {name_b} (B/A latency {r:.2f}, 95% interval " \
-               f"{lo:.2f}–{hi:.2f})"
+        return f"no measurable difference between {name_a} and {name_b} ({name_b}/{name_a} latency {r:.2f}, 95% " \
+               f"interval {lo:.2f}–{hi:.2f})"
     if r >= 1:
         return f"{name_a} is {_x(r)}x faster than {name_b} ({_x(lo)}–{_x(hi)}x)"
     return f"{name_a} is {_x(1 / r)}x slower than {name_b} ({_x(1 / hi)}–{_x(1 / lo)}x)"

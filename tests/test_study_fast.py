@@ -62,8 +62,27 @@ def test_report_marks_every_estimated_cell():
     measured, estimated = cells(_row("cpu", True, 5.1234), notes), cells(_row("rpi4", False, 19.26), notes)
     assert measured[4] == "measured" and not any(c.endswith("est.") for c in measured)
     assert estimated[4] == "estimated"
-    assert estimated[8] == "19.26 est." and estimated[10] == "4.8 est." and estimated[11] == "1.5 est."
-    assert measured[12] == "not measured" and measured[13] == "71.3 [1]" and "keras.io" in texts[0]
+    assert estimated[8] == "19.26 est." and estimated[11] == "4.8 est." and estimated[12] == "1.5 est."
+    assert measured[13] == "not measured" and measured[14] == "71.3 [1]" and "keras.io" in texts[0]
+
+
+def test_report_marks_noisy_rows_with_their_interval():
+    from edgekit.study.report import cells, html_page, markdown
+
+    quiet = {**_row("cpu", True, 5.1), "noisy": False, "rounds": 6}
+    quiet["latency_ms"]["ci95"] = [5.0, 5.2]
+    noisy = {**_row("cpu", True, 7.0), "quant": "fp32", "noisy": True, "rounds": 30}
+    noisy["latency_ms"]["ci95"] = [5.9, 8.8]
+    assert cells(quiet, {})[8:10] == ["5.1", "5.0–5.2"]
+    assert cells(noisy, {})[8:10] == ["7.0 NOISY", "5.9–8.8"]
+    doc = {"published_imagenet_top1": published(["mobilenetv2"]), "edgekit": "0", "commit": "c", "time_utc": "t",
+           "host": {"cpu": "x", "usable_cores": 2}, "plan": {"models": ["mobilenetv2"], "quants": ["int8", "fp32"],
+                                                             "targets": ["cpu"], "quick": True},
+           "conclusion": [], "rows": [quiet, noisy], "arithmetic": seed_arithmetic(), "layers": {}, "training": {}}
+    md = markdown(doc, [])
+    assert "| 7.0 NOISY | 5.9–8.8 |" in md and "NOISY = the interval stayed wider" in md
+    page = html_page(doc, {})
+    assert page.count('<tr class="noisy"') == 1 and "<td>7.0 NOISY</td><td>5.9–8.8</td>" in page
 
 
 @pytest.mark.parametrize(("args", "needle"), [

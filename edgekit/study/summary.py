@@ -78,6 +78,34 @@ def _ratio(r: float, less: str, more: str) -> str:
     return f"{r:.3g} times {less}" if r >= 1 else f"{1 / r:.3g} times {more}"
 
 
+def _lat(r: dict) -> str:
+    """p50 with its 95% interval (and NOISY) when measured in rounds, "est." when estimated."""
+    lat = r["latency_ms"]
+    if not r.get("measured", True):
+        return f"{lat['p50']} ms est."
+    ci = lat.get("ci95")
+    text = f"{lat['p50']} ms" + (f" [95% {ci[0]}–{ci[1]}]" if ci else "")
+    return text + (" NOISY" if r.get("noisy") else "")
+
+
+def quant_versus(rows: list[dict], target: str, t: dict, fast: str = "int8", slow: str = "fp32") -> str | None:
+    """int8 against fp32 for each measured model on ``target``, the speed ratio with its 95% interval."""
+    from bench.protocol import result_ratio, speed_words
+
+    parts = []
+    for model in dict.fromkeys(r["model"] for r in rows if r["target"] == target):
+        a, b = _pick(rows, target, model, fast), _pick(rows, target, model, slow)
+        if a is None or b is None or not (a.get("measured", True) and b.get("measured", True)):
+            continue
+        found = result_ratio(a, b)
+        if found is None:
+            continue
+        parts.append(f"{t.get(model, model)}: {speed_words(fast, slow, found[:3])}")
+    if not parts:
+        return None
+    return f"On {target}, measured {fast} against {slow}, speed ratio with its 95% interval: " + "; ".join(parts) + "."
+
+
 def conclusion(doc: dict) -> list[str]:
     """A few sentences, every number taken from the document."""
     t = titles()
@@ -93,8 +121,11 @@ def conclusion(doc: dict) -> list[str]:
             what.insert(0, f"{_ratio(slow['macs'] / fast['macs'], 'fewer', 'more')} MACs")
         out.append(f"{t[fast['model']]} {fast['quant']} is {_ratio(speed, 'faster', 'slower')} than "
                    f"{t[slow['model']]} {slow['quant']} on {target} ({_how(fast, slow)}: "
-                   f"{fast['latency_ms']['p50']} ms vs {slow['latency_ms']['p50']} ms), with {' and '.join(what)}"
+                   f"{_lat(fast)} vs {_lat(slow)}), with {' and '.join(what)}"
                    + _accuracy_clause(doc, target, fast, slow, t) + ".")
+        versus = quant_versus(doc["rows"], target, t)
+        if versus:
+            out.append(versus)
     sep, neck = doc["arithmetic"]["separable"], doc["arithmetic"]["bottleneck"]
     out.append(f"The seed's arithmetic holds: a depthwise-separable 3x3 convolution costs {sep['depthwise']} + "
                f"{sep['pointwise']} = {sep['separable']} MACs instead of {sep['standard']} ({sep['ratio']} times "
