@@ -6,7 +6,7 @@ import os
 
 import numpy as np
 
-from bench.protocol import REL_HALFWIDTH, Summary, summarize_rounds
+from bench.protocol import REL_HALFWIDTH, Summary, sig, summarize_rounds
 from bench.provenance import provenance
 from bench.runner import Config
 from bench.stats import summarize
@@ -53,12 +53,12 @@ def build_result(cfg: Config, rounds: dict | list[dict], graph: TFLiteGraph, mac
     first = rounds[0]
     base = first.get("baseline_rss_mb")
     peak = _median([r["peak_rss_mb"] for r in rounds])
-    latency = {k: round(v, 4) for k, v in lat.to_dict().items() if k not in ("runs", "cv")}
-    latency.update(p50=round(between.p50, 4), ci95=between.to_dict()["ci95"])
+    latency = {k: sig(v) for k, v in lat.to_dict().items() if k not in ("runs", "cv")}
+    latency.update(p50=sig(between.p50), ci95=between.to_dict()["ci95"])
     doc = {"target": cfg.target, "model": cfg.model, "quant": cfg.quant, "threads": cfg.threads,
            "xnnpack": cfg.xnnpack, "measured": True, "path": os.path.abspath(cfg.path),
            "latency_ms": latency, "cv": round(between.cv, 4), "rounds": between.rounds, "noisy": between.noisy,
-           "round_ms": [round(m, 5) for m in medians],
+           "round_ms": [sig(m, 6) for m in medians],
            "round_ids": list(round_ids) if round_ids is not None else list(range(len(rounds))),
            "runs": lat.runs, "warmup": cfg.warmup,
            "warmup_runs": [r.get("warmup_runs", cfg.warmup) for r in rounds],
