@@ -14,7 +14,7 @@ import re
 import tempfile
 import time
 from collections.abc import Callable
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 
 from bench.protocol import Protocol, median, run_rounds
@@ -149,9 +149,9 @@ def measure_host(host: Host, configs: list[RemoteConfig], opts: SshOptions, *, p
                  protocol: Protocol | None = None) -> HostOutcome:
     """Every configuration on one host. Never raises an EdgekitError: it ends up in ``outcome.error``.
 
-    With a ``protocol``, each configuration is measured in interleaved rounds (one run of the device runner,
-    a fresh process, per round) and what comes back per configuration is the list of round documents, each
-    with its ``round`` number; without, one document per configuration.
+    With a ``protocol``, each configuration is measured in rounds (one run of the device runner, a fresh
+    process, per round) and what comes back per configuration is the list of round documents, each with its
+    ``round`` number; without, one document per configuration.
     """
     outcome = HostOutcome(host.text)
     try:
@@ -172,17 +172,22 @@ def measure_host(host: Host, configs: list[RemoteConfig], opts: SshOptions, *, p
 
 def _rounds(session: Session, configs: list[RemoteConfig], protocol: Protocol, outcome: HostOutcome,
             on_result) -> None:
-    docs: list[list[dict]] = [[] for _ in configs]
+    """Each configuration in rounds, one after the other, so each result is kept as soon as its rounds are done
+    (a device is not shared, and a dropped connection keeps what was finished). The time budget is shared."""
+    start, n = time.monotonic(), 0
+    for cfg in configs:
+        docs: list[dict] = []
 
-    def one(i: int) -> float:
-        doc = session.measure(configs[i], sum(map(len, docs)))
-        docs[i].append(doc)
-        return median(doc["samples_ms"])
+        def one(_key, cfg=cfg, docs=docs) -> float:
+            nonlocal n
+            docs.append(session.measure(cfg, n))
+            n += 1
+            return median(docs[-1]["samples_ms"])
 
-    done = run_rounds(range(len(configs)), one, protocol, time.monotonic)
-    for i, cfg in enumerate(configs):
-        for doc, r in zip(docs[i], done.round_ids[i], strict=True):
+        left = max(protocol.budget_s - (time.monotonic() - start), 1e-9)
+        done = run_rounds([0], one, replace(protocol, budget_s=left), time.monotonic)
+        for doc, r in zip(docs, done.round_ids[0], strict=True):
             doc["round"] = r
-        outcome.measured.append((cfg, docs[i]))
+        outcome.measured.append((cfg, docs))
         if on_result is not None:
-            on_result(cfg, docs[i])
+            on_result(cfg, docs)
