@@ -165,7 +165,7 @@ def test_sshd_killed_mid_run_keeps_partial_results(ssh_world, device_python, tmp
     db = tmp_path / "r.db"
     proc = _popen_bench(ssh_world, MODEL, "--target", "rpi4", "--host", "dev-a", "--remote-python",
                         str(device_python), "--threads", "1,2", "--runs", "5", "--min-seconds", "3", "--rounds", "1",
-                        db=db)
+                        "--budget", "3", db=db)
     _wait_for(lambda: len(_rows(db)) >= 1, proc)
     server.kill()
     run = _finish(proc)
@@ -201,7 +201,7 @@ def test_fleet_runs_concurrently_and_one_dead_host_loses_only_its_results(ssh_wo
     hosts.write_text("dev-b\n")
     proc = _popen_bench(ssh_world, MODEL, "--target", "rpi4", "--host", "dev-a", "--hosts", str(hosts),
                         "--remote-python", str(device_python), "--threads", "1,2", "--runs", "5",
-                        "--min-seconds", "2", "--rounds", "1", db=db)
+                        "--min-seconds", "2", "--rounds", "1", "--budget", "2", db=db)
 
     def per_host():
         rows = _rows(db)
