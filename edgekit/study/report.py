@@ -79,7 +79,7 @@ def markdown(doc: dict, plots: list[str]) -> str:
            f"edgekit {doc['edgekit']} (commit {doc['commit']}), {doc['time_utc']}, on {doc['host']['cpu']} "
            f"({doc['host']['usable_cores']} cores). Models {', '.join(plan['models'])}; quantization "
            f"{', '.join(plan['quants'])}; targets {', '.join(plan['targets'])}"
-           + (" (--quick: fewer timed runs and calibration samples)" if plan["quick"] else "") + ".", "",
+           + (" (--quick: fewer rounds, timed runs and calibration samples)" if plan["quick"] else "") + ".", "",
            "## Conclusion", ""]
     out += [f"- {line}" for line in doc["conclusion"]]
     out += ["", "## Results", "", "| " + " | ".join(COLUMNS) + " |", "|" + "---|" * len(COLUMNS)]
