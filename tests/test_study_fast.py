@@ -120,3 +120,25 @@ def test_committed_example_is_consistent():
         for q in ("fp32", "int8"):
             assert {(m, q, "cpu", True), (m, q, "rpi4", False), (m, q, "coral-usb", False)} <= grid
     assert (EXAMPLE / "latency_vs_macs.png").stat().st_size > 10_000
+
+
+def _timed(model, quant, rounds, run_id="r1"):
+    from bench.protocol import summarize_rounds
+
+    s = summarize_rounds(rounds).to_dict()
+    return {"model": model, "quant": quant, "target": "cpu", "variant": "zoo", "measured": True, "run_id": run_id,
+            "round_ms": rounds, "round_ids": list(range(len(rounds))), "noisy": s["noisy"], "rounds": s["rounds"],
+            "latency_ms": {"p50": s["p50"], "ci95": s["ci95"]}}
+
+
+def test_conclusion_states_int8_against_fp32_with_its_interval():
+    from edgekit.study.summary import quant_versus, titles
+
+    base = [3.0, 3.1, 2.9, 3.05, 2.95, 3.0]
+    rows = [_timed("mobilenetv2", "int8", [x / 2.1 for x in base]), _timed("mobilenetv2", "fp32", base),
+            _timed("lenet5", "int8", [0.02, 0.03, 0.02, 0.03, 0.02, 0.03]),
+            _timed("lenet5", "fp32", [0.03, 0.02, 0.03, 0.02, 0.03, 0.02])]
+    text = quant_versus(rows, "cpu", titles())
+    assert "MobileNet v2: int8 is 2.1x faster than fp32 (2.1–2.1x)" in text  # paired by round: exactly 2.1
+    assert "LeNet-5: no measurable difference between int8 and fp32" in text
+    assert quant_versus(rows, "rpi4", titles()) is None

@@ -95,7 +95,7 @@ def quant_versus(rows: list[dict], target: str, t: dict, fast: str = "int8", slo
     parts = []
     for model in dict.fromkeys(r["model"] for r in rows if r["target"] == target):
         a, b = _pick(rows, target, model, fast), _pick(rows, target, model, slow)
-        if a is None or b is None or not (a.get("measured", True) and b.get("measured", True)):
+        if a is None or b is None or not _both_measured(a, b):
             continue
         found = result_ratio(a, b)
         if found is None:
@@ -106,8 +106,14 @@ def quant_versus(rows: list[dict], target: str, t: dict, fast: str = "int8", slo
     return f"On {target}, measured {fast} against {slow}, speed ratio with its 95% interval: " + "; ".join(parts) + "."
 
 
+def _both_measured(a: dict, b: dict) -> bool:
+    return bool(a.get("measured", True) and b.get("measured", True))
+
+
 def conclusion(doc: dict) -> list[str]:
     """A few sentences, every number taken from the document."""
+    from bench.protocol import result_ratio
+
     t = titles()
     out = []
     for target in doc["plan"]["targets"]:
@@ -115,11 +121,16 @@ def conclusion(doc: dict) -> list[str]:
         if pair is None:
             continue
         fast, slow = pair
-        speed = slow["latency_ms"]["p50"] / fast["latency_ms"]["p50"]
+        speed, interval = slow["latency_ms"]["p50"] / fast["latency_ms"]["p50"], ""
+        found = _both_measured(fast, slow) and result_ratio(fast, slow)
+        if found:
+            speed, lo, hi, _ = found
+            interval = f" (95% interval {lo:.3g}–{hi:.3g} times)" if speed >= 1 else \
+                f" (95% interval {1 / hi:.3g}–{1 / lo:.3g} times)"
         what = [f"a {_ratio(slow['size_bytes'] / fast['size_bytes'], 'smaller', 'larger')} file"]
         if fast["model"] != slow["model"]:
             what.insert(0, f"{_ratio(slow['macs'] / fast['macs'], 'fewer', 'more')} MACs")
-        out.append(f"{t[fast['model']]} {fast['quant']} is {_ratio(speed, 'faster', 'slower')} than "
+        out.append(f"{t[fast['model']]} {fast['quant']} is {_ratio(speed, 'faster', 'slower')}{interval} than "
                    f"{t[slow['model']]} {slow['quant']} on {target} ({_how(fast, slow)}: "
                    f"{_lat(fast)} vs {_lat(slow)}), with {' and '.join(what)}"
                    + _accuracy_clause(doc, target, fast, slow, t) + ".")
