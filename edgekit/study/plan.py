@@ -55,7 +55,7 @@ class Settings:
 
 FULL = Settings(runs=20, min_seconds=0.5, warmup=1, rounds=10, budget=900.0, warmup_seconds=2.0, samples=20,
                 epochs=None)
-QUICK = Settings(runs=3, min_seconds=0.1, warmup=1, rounds=6, budget=150.0, warmup_seconds=0.5, samples=8,
+QUICK = Settings(runs=3, min_seconds=0.1, warmup=1, rounds=6, budget=120.0, warmup_seconds=0.5, samples=8,
                  epochs=5)
 
 
