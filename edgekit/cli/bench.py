@@ -88,8 +88,8 @@ def bench(models: Annotated[list[str], typer.Argument(help=_MODEL_HELP, show_def
 def _print_remote_result(host: str, doc: dict) -> None:
     from edgekit.cli.bench_report import interval_text, p50_text
 
-    err_console.print(f"{host}: {doc['model']} {doc['quant']} threads={doc['threads']}: p50 {p50_text(doc, 3)} ms "
-                      f"(95% {interval_text(doc, 3)}, {doc['rounds']} rounds)", markup=False, soft_wrap=True)
+    err_console.print(f"{host}: {doc['model']} {doc['quant']} threads={doc['threads']}: p50 {p50_text(doc)} ms "
+                      f"(95% {interval_text(doc)}, {doc['rounds']} rounds)", markup=False, soft_wrap=True)
 
 
 results_app = typer.Typer(help="The stored benchmark history.", no_args_is_help=False)

@@ -11,6 +11,11 @@ def _f(v, digits: int = 2) -> str:
     return "-" if v is None else f"{v:.{digits}f}"
 
 
+def _ms(v) -> str:
+    """A latency readable at any scale: 0.00164, 4.34, 909.7."""
+    return "-" if v is None else f"{v:.3g}" if v < 100 else f"{v:.1f}"
+
+
 def _label(r: dict) -> str:
     threads = "gpu" if r["target"] == "gpu" else f"{r['threads']}t"
     return f"{threads}{'' if r.get('xnnpack', True) else ' no-xnnpack'}"
@@ -27,7 +32,7 @@ def print_table(results: list[dict]) -> None:
     for r in results:
         lat = r["latency_ms"]
         table.add_row(r["model"], r["quant"], _label(r), p50_text(r), interval_text(r), str(r.get("rounds", 1)),
-                      _f(lat["p90"]), _f(r["first_ms"]), _f(r["init_ms"], 1), f"{r['peak_rss_mb']:.0f} MB",
+                      _ms(lat["p90"]), _f(r["first_ms"]), _f(r["init_ms"], 1), f"{r['peak_rss_mb']:.0f} MB",
                       human_bytes(r["size_bytes"]), _f(r["gmacs_per_s"]), f"{lat['p50'] / ref:.2f}",
                       style="yellow" if r.get("noisy") else None)
     out = console()
@@ -44,14 +49,14 @@ def print_table(results: list[dict]) -> None:
             out.print(f"{r['model']} {r['quant']}: some ops fell back to the CPU", markup=False)
 
 
-def p50_text(r: dict, digits: int = 2) -> str:
+def p50_text(r: dict) -> str:
     """p50, with a NOISY mark when its interval stayed wide."""
-    return _f(r["latency_ms"]["p50"], digits) + (" NOISY" if r.get("noisy") else "")
+    return _ms(r["latency_ms"]["p50"]) + (" NOISY" if r.get("noisy") else "")
 
 
-def interval_text(r: dict, digits: int = 2) -> str:
+def interval_text(r: dict) -> str:
     ci = r["latency_ms"].get("ci95")
-    return "-" if not ci else f"{ci[0]:.{digits}f}–{ci[1]:.{digits}f}"
+    return "-" if not ci else f"{_ms(ci[0])}–{_ms(ci[1])}"
 
 
 def print_ops(results: list[dict]) -> None:
@@ -82,7 +87,7 @@ def print_history(rows: list[dict]) -> None:
         table.add_column(col, justify="right" if col in ("id", "p50 ms", "peak RSS") else "left")
     for r in rows:
         table.add_row(str(r["id"]), r["run_id"], r["time_utc"], r["target"], r["model"], r["quant"] or "-",
-                      _label(r), _f(r["latency_ms"]["p50"]), f"{r['peak_rss_mb']:.0f} MB", r.get("commit") or "-")
+                      _label(r), p50_text(r), f"{r['peak_rss_mb']:.0f} MB", r.get("commit") or "-")
     console().print(table)
 
 
@@ -137,7 +142,7 @@ def print_compare(rows: list[dict], a: str, b: str) -> None:
         table.add_column(col, justify="left" if col in ("model", "quant", "config") else "right")
     for r in rows:
         ci = r["ratio_ci95"]
-        table.add_row(r["model"], r["quant"], _label(r), _f(r["a_p50_ms"]), _f(r["b_p50_ms"]), f"{r['ratio']:.3f}",
+        table.add_row(r["model"], r["quant"], _label(r), _ms(r["a_p50_ms"]), _ms(r["b_p50_ms"]), f"{r['ratio']:.3f}",
                       "-" if ci is None else f"{ci[0]:.3f}–{ci[1]:.3f}")
     out = console()
     out.print(table)
