@@ -10,7 +10,8 @@ import json
 import sys
 import time
 
-from bench.loop import measure, peak_rss_mb, rss_mb
+from bench.loop import measure, peak_rss_mb, pin, rss_mb
+from bench.machine import state
 
 
 def _cpu(cfg: dict) -> dict:
@@ -22,7 +23,8 @@ def _cpu(cfg: dict) -> dict:
     for detail in model.input_details():
         _check_feedable(detail, cfg["path"])
     out = {"init_ms": init_ms, **measure(model.interpreter, warmup=cfg["warmup"], min_runs=cfg["runs"],
-                                         min_seconds=cfg["min_seconds"]),
+                                         min_seconds=cfg["min_seconds"],
+                                         warmup_seconds=cfg.get("warmup_seconds", 2.0)),
            "backend": model.backend.name.value, "backend_version": model.backend.version}
     if cfg.get("profile_ops"):
         from bench.profile import METHOD, delegate_nodes, profile_ops
@@ -45,6 +47,10 @@ def _check_feedable(detail: dict, path: str) -> None:
 
 
 def run(cfg: dict) -> dict:
+    """One round of one configuration, pinned to as many cores as it has threads, with the machine's state
+    (load, frequency, governor) before and after."""
+    cores = pin(cfg["threads"]) if cfg["target"] != "gpu" else None
+    before = state()
     baseline = rss_mb()
     if cfg["target"] == "gpu":
         from bench.gpu import run_gpu
@@ -53,7 +59,8 @@ def run(cfg: dict) -> dict:
     else:
         out = _cpu(cfg)
     return {**out, "baseline_rss_mb": baseline, "peak_rss_mb": peak_rss_mb(),
-            "tf_imported": "tensorflow" in sys.modules}
+            "tf_imported": "tensorflow" in sys.modules, "pinned_cores": cores, "machine_before": before,
+            "machine_after": state()}
 
 
 def main() -> int:

@@ -7,9 +7,10 @@ from pathlib import Path
 
 from edgekit.errors import UsageError
 
-KEYS = ["id", "run_id", "target", "model", "quant", "threads", "xnnpack", "runs", "init_ms", "first_ms",
-        "throughput_ips", "peak_rss_mb", "rss_increase_mb", "size_bytes", "macs", "gmacs_per_s", "cv",
-        "backend", "backend_version", "time_utc", "commit", "measured", "expected_error_pct", "runs_on"]
+KEYS = ["id", "run_id", "target", "model", "quant", "threads", "xnnpack", "rounds", "noisy", "runs", "batch",
+        "init_ms", "first_ms", "throughput_ips", "peak_rss_mb", "rss_increase_mb", "size_bytes", "macs",
+        "gmacs_per_s", "cv", "backend", "backend_version", "time_utc", "commit", "measured", "expected_error_pct",
+        "runs_on"]
 LATENCY = ["min", "mean", "std", "p50", "p90", "p99"]
 
 
@@ -18,9 +19,10 @@ def write_csv(path: Path, results: list[dict]) -> None:
     try:
         with Path(path).open("w", newline="") as f:
             w = csv.writer(f)
-            w.writerow(KEYS + [f"{k}_ms" for k in LATENCY])
+            w.writerow(KEYS + [f"{k}_ms" for k in LATENCY] + ["ci95_lo_ms", "ci95_hi_ms"])
             for r in results:
+                ci = r["latency_ms"].get("ci95") or [None, None]
                 w.writerow([r.get(k, True) if k == "measured" else r.get(k) for k in KEYS]
-                           + [r["latency_ms"][k] for k in LATENCY])
+                           + [r["latency_ms"][k] for k in LATENCY] + list(ci))
     except OSError as err:
         raise UsageError(f"cannot write --csv {str(path)!r}: {err.strerror}") from None

@@ -84,6 +84,11 @@ def load_average() -> list | None:
         return None
 
 
+def state() -> dict:
+    """What can change between rounds: the load average, cpu0's frequency and the governor."""
+    return {"load_average": load_average(), "cpu_mhz": cpu_mhz(), "governor": governor()}
+
+
 def board(info: dict) -> str | None:
     return read("/proc/device-tree/model") or info.get("Model") or info.get("Hardware")
 

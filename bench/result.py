@@ -4,42 +4,73 @@ from __future__ import annotations
 
 import os
 
+import numpy as np
+
+from bench.protocol import REL_HALFWIDTH, Summary, sig, summarize_rounds
 from bench.provenance import provenance
 from bench.runner import Config
-from bench.stats import HIGH_CV, summarize
+from bench.stats import summarize
 from edgekit.analysis.tflite_graph import TFLiteGraph
 
 
-def build_result(cfg: Config, measured: dict, graph: TFLiteGraph, macs: int) -> dict:
-    """The record ``--json``, the table and the results store share."""
-    lat = summarize(measured["samples_ms"])
-    p50_s = lat.p50 / 1e3
+def _median(values: list[float]) -> float:
+    return float(np.median(values))
+
+
+def build_result(cfg: Config, rounds: dict | list[dict], graph: TFLiteGraph, macs: int, *,
+                 round_ids: list[int] | None = None, rel_halfwidth: float = REL_HALFWIDTH) -> dict:
+    """The record ``--json``, the table and the results store share, from one or more rounds (child docs).
+
+    p50 is the median of the round medians with its 95% interval (``bench.protocol``); min, mean, std, p90
+    and p99 are over every timed call of every round; ``cv`` is the spread between rounds.
+    """
+    rounds = [rounds] if isinstance(rounds, dict) else list(rounds)
+    medians = [_median(r["samples_ms"]) for r in rounds]
+    between = summarize_rounds(medians, rel_halfwidth)
+    lat = summarize([x for r in rounds for x in r["samples_ms"]])
+    p50_s = between.p50 / 1e3
     prov = provenance()
-    base = measured.get("baseline_rss_mb")
+    first = rounds[0]
+    base = first.get("baseline_rss_mb")
+    peak = _median([r["peak_rss_mb"] for r in rounds])
+    latency = {k: sig(v) for k, v in lat.to_dict().items() if k not in ("runs", "cv")}
+    latency.update(p50=sig(between.p50), ci95=between.to_dict()["ci95"])
     doc = {"target": cfg.target, "model": cfg.model, "quant": cfg.quant, "threads": cfg.threads,
            "xnnpack": cfg.xnnpack, "measured": True, "path": os.path.abspath(cfg.path),
-           "latency_ms": {k: round(v, 4) for k, v in lat.to_dict().items() if k not in ("runs", "cv")},
-           "cv": round(lat.cv, 4), "runs": lat.runs, "warmup": cfg.warmup,
-           "init_ms": round(measured["init_ms"], 3), "first_ms": round(measured["first_ms"], 3),
+           "latency_ms": latency, "cv": round(between.cv, 4), "rounds": between.rounds, "noisy": between.noisy,
+           "round_ms": [sig(m, 6) for m in medians],
+           "round_ids": list(round_ids) if round_ids is not None else list(range(len(rounds))),
+           "runs": lat.runs, "warmup": cfg.warmup,
+           "warmup_runs": [r.get("warmup_runs", cfg.warmup) for r in rounds],
+           "warmup_settled": all(r.get("settled", True) for r in rounds),
+           "batch": max(r.get("batch", 1) for r in rounds), "pinned_cores": first.get("pinned_cores"),
+           "machine": {"before": first.get("machine_before"), "after": rounds[-1].get("machine_after")},
+           "init_ms": round(_median([r["init_ms"] for r in rounds]), 3),
+           "first_ms": round(_median([r["first_ms"] for r in rounds]), 3),
            "throughput_ips": round(1.0 / p50_s, 2) if p50_s > 0 else None,
-           "peak_rss_mb": round(measured["peak_rss_mb"], 1),
-           "rss_increase_mb": round(measured["peak_rss_mb"] - base, 1) if base is not None else None,
+           "peak_rss_mb": round(peak, 1),
+           "rss_increase_mb": round(peak - base, 1) if base is not None else None,
            "baseline_rss_mb": round(base, 1) if base is not None else None,
            "size_bytes": graph.file_bytes, "macs": macs,
            "gmacs_per_s": round(macs / p50_s / 1e9, 3) if p50_s > 0 and macs else None,
-           "backend": measured["backend"], "backend_version": measured["backend_version"], **prov,
-           "warnings": warnings_for(lat.cv, prov["device"].get("governor"))}
+           "backend": first["backend"], "backend_version": first["backend_version"], **prov,
+           "warnings": warnings_for(between, prov["device"].get("governor"))}
     for key in ("accelerator", "fully_accelerated", "baseline", "tf_imported"):
-        if key in measured:
-            doc[key] = measured[key]
+        if key in first:
+            doc[key] = first[key]
     return doc
 
 
-def warnings_for(cv: float, governor: str | None) -> list[str]:
+def warnings_for(between, governor: str | None) -> list[str]:
+    """``between``: a ``bench.protocol.Summary`` (or a record with ``noisy``, ``latency_ms`` and ``rounds``)."""
     out = []
-    if cv > HIGH_CV:
-        out.append(f"high variation (CV {cv:.0%} > {HIGH_CV:.0%}): the machine was busy; close other work "
-                   "or raise --min-seconds")
+    if isinstance(between, dict):
+        between = Summary(between["latency_ms"]["p50"], tuple(between["latency_ms"]["ci95"]), between["rounds"],
+                          between["cv"], between["noisy"])
+    if between.noisy:
+        lo, hi = between.ci95
+        out.append(f"noisy: the 95% interval {lo:.3g}–{hi:.3g} ms over {between.rounds} round(s) is wider than "
+                   f"±{REL_HALFWIDTH:.0%} of p50; close other work, or raise --rounds or --budget")
     if governor is not None and governor != "performance":
         out.append(f"CPU governor is {governor!r}, not 'performance'; latencies may vary with frequency "
                    "scaling (sudo cpupower frequency-set -g performance)")

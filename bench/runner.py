@@ -29,6 +29,7 @@ class Config:
     min_seconds: float = 1.0
     warmup: int = 1
     profile_ops: bool = False
+    warmup_seconds: float = 2.0  # a round's warmup stops here even when the latency has not settled
 
 
 def _error_types() -> dict:

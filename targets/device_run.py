@@ -68,7 +68,9 @@ def _open(path: str, threads: int | None, xnnpack: bool, delegate: str | None):
 
 
 def run(args: argparse.Namespace) -> dict:
-    before = device_facts.facts()
+    """One round: pinned to as many cores as it has threads; the device's state read before and after."""
+    cores = loop.pin(args.threads)
+    before = {**device_facts.facts(), **device_facts.machine.state()}
     baseline = loop.rss_mb()
     t0 = time.perf_counter()
     interpreter, backend, version = _open(args.model, args.threads, not args.no_xnnpack, args.delegate)
@@ -81,8 +83,9 @@ def run(args: argparse.Namespace) -> dict:
     out = loop.measure(interpreter, warmup=args.warmup, min_runs=args.runs, min_seconds=args.min_seconds)
     return {"init_ms": init_ms, **out, "baseline_rss_mb": baseline, "peak_rss_mb": loop.peak_rss_mb(),
             "backend": backend, "backend_version": version, "tf_imported": "tensorflow" in sys.modules,
-            "delegate": args.delegate, "device": before,
-            "after": {"cpu_temp_c": device_facts.cpu_temp_c(), "throttled": device_facts.throttled()}}
+            "delegate": args.delegate, "device": before, "pinned_cores": cores,
+            "after": {"cpu_temp_c": device_facts.cpu_temp_c(), "throttled": device_facts.throttled(),
+                      **device_facts.machine.state()}}
 
 
 def _deadline(seconds: float) -> None:

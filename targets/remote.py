@@ -12,10 +12,12 @@ from __future__ import annotations
 import json
 import re
 import tempfile
+import time
 from collections.abc import Callable
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 
+from bench.protocol import Protocol, median, run_rounds
 from edgekit.errors import EdgekitError
 from targets import hints
 from targets.ssh import Host, SshError, SshOptions, run, scp_get_argv, scp_put_argv, shell_line, ssh_argv
@@ -143,17 +145,49 @@ def runner_error(host: str, python: str, doc: dict) -> EdgekitError:
 
 
 def measure_host(host: Host, configs: list[RemoteConfig], opts: SshOptions, *, python: str = "python3",
-                 timeout: float = 600, on_result: Callable[[RemoteConfig, dict], None] | None = None) -> HostOutcome:
-    """Every configuration on one host. Never raises an EdgekitError: it ends up in ``outcome.error``."""
+                 timeout: float = 600, on_result: Callable[[RemoteConfig, dict | list], None] | None = None,
+                 protocol: Protocol | None = None) -> HostOutcome:
+    """Every configuration on one host. Never raises an EdgekitError: it ends up in ``outcome.error``.
+
+    With a ``protocol``, each configuration is measured in rounds (one run of the device runner, a fresh
+    process, per round) and what comes back per configuration is the list of round documents, each with its
+    ``round`` number; without, one document per configuration.
+    """
     outcome = HostOutcome(host.text)
     try:
         with Session(host, opts, python, timeout) as session:
             session.copy([c.path for c in configs])
-            for n, cfg in enumerate(configs):
-                doc = session.measure(cfg, n)
-                outcome.measured.append((cfg, doc))
-                if on_result is not None:
-                    on_result(cfg, doc)
+            if protocol is None:
+                for n, cfg in enumerate(configs):
+                    doc = session.measure(cfg, n)
+                    outcome.measured.append((cfg, doc))
+                    if on_result is not None:
+                        on_result(cfg, doc)
+            else:
+                _rounds(session, configs, protocol, outcome, on_result)
     except EdgekitError as err:
         outcome.error = err
     return outcome
+
+
+def _rounds(session: Session, configs: list[RemoteConfig], protocol: Protocol, outcome: HostOutcome,
+            on_result) -> None:
+    """Each configuration in rounds, one after the other, so each result is kept as soon as its rounds are done
+    (a device is not shared, and a dropped connection keeps what was finished). The time budget is shared."""
+    start, n = time.monotonic(), 0
+    for cfg in configs:
+        docs: list[dict] = []
+
+        def one(_key, cfg=cfg, docs=docs) -> float:
+            nonlocal n
+            docs.append(session.measure(cfg, n))
+            n += 1
+            return median(docs[-1]["samples_ms"])
+
+        left = max(protocol.budget_s - (time.monotonic() - start), 1e-9)
+        done = run_rounds([0], one, replace(protocol, budget_s=left), time.monotonic)
+        for doc, r in zip(docs, done.round_ids[0], strict=True):
+            doc["round"] = r
+        outcome.measured.append((cfg, docs))
+        if on_result is not None:
+            on_result(cfg, docs)

@@ -13,15 +13,24 @@ def remote_config(cfg: Config, delegate: str | None) -> RemoteConfig:
     return RemoteConfig(cfg.path, cfg.threads, cfg.runs, cfg.min_seconds, cfg.warmup, cfg.xnnpack, delegate)
 
 
-def to_result(cfg: Config, measured: dict, graph, macs: int, host: str) -> dict:
-    """The record ``--json``, the table and the results store share, for a run on ``host``."""
-    doc = build_result(cfg, measured, graph, macs)
-    device = {**measured["device"], "cpu_temp_c_after": measured["after"]["cpu_temp_c"],
-              "throttled_after": measured["after"]["throttled"]}
-    doc.update(device=device, host=host, delegate=measured.get("delegate"), tf_imported=measured["tf_imported"])
-    doc["warnings"] = warnings_for(doc["cv"], device.get("governor")) + device_warnings(device, graph,
-                                                                                        doc["delegate"])
+def to_result(cfg: Config, measured: dict | list[dict], graph, macs: int, host: str, *,
+              round_ids: list[int] | None = None) -> dict:
+    """The record ``--json``, the table and the results store share, for a run (or rounds) on ``host``."""
+    rounds = [measured] if isinstance(measured, dict) else list(measured)
+    if round_ids is None and all("round" in r for r in rounds):
+        round_ids = [r["round"] for r in rounds]
+    doc = build_result(cfg, rounds, graph, macs, round_ids=round_ids)
+    first, last = rounds[0], rounds[-1]
+    device = {**first["device"], "cpu_temp_c_after": last["after"]["cpu_temp_c"],
+              "throttled_after": last["after"]["throttled"]}
+    doc.update(device=device, host=host, delegate=first.get("delegate"), tf_imported=first["tf_imported"])
+    doc["machine"] = {"before": _state(first["device"]), "after": _state(last.get("after", {}))}
+    doc["warnings"] = warnings_for(doc, device.get("governor")) + device_warnings(device, graph, doc["delegate"])
     return doc
+
+
+def _state(facts: dict) -> dict:
+    return {k: facts.get(k) for k in ("load_average", "cpu_mhz", "governor", "cpu_temp_c")}
 
 
 def device_warnings(device: dict, graph, delegate: str | None) -> list[str]:

@@ -5,6 +5,10 @@ from __future__ import annotations
 from targets.estimate import HOST_CPU, two_digits
 
 
+def _header(md: str) -> list[str]:
+    return [c.strip() for c in md.split("## Results", 1)[1].strip().splitlines()[0].strip("|").split("|")]
+
+
 def _table(md: str) -> list[list[str]]:
     lines = md.split("## Results", 1)[1].strip().splitlines()
     table = []
@@ -17,7 +21,7 @@ def _table(md: str) -> list[list[str]]:
 
 def check_report_matches(doc: dict, md: str) -> None:
     """Every cell of the results table is the JSON value, estimates say so, and the conclusion is quoted."""
-    table = _table(md)
+    table, col = _table(md), {name: i for i, name in enumerate(_header(md))}
     assert len(table) == len(doc["rows"])
     for cells, r in zip(table, doc["rows"], strict=True):
         est = not r["measured"]
@@ -25,20 +29,28 @@ def check_report_matches(doc: dict, md: str) -> None:
         if r.get("runs_on") == "host-cpu":
             how = f"estimated {HOST_CPU}"
         assert cells[:5] == [r["model"], "x".join(map(str, r["input_shape"])), r["quant"], r["target"], how]
-        numbers = {5: r["params_m"], 6: r["mmacs"], 7: r["size_mb"], 8: r["latency_ms"]["p50"],
-                   9: r["latency_ms"]["p90"], 10: r["estimated_memory_mb"] if est else r["peak_rss_mb"],
-                   11: r["gmacs_per_s"]}
-        for i, value in numbers.items():
-            text = cells[i]
-            if est and i >= 8 and text != "-":
-                assert text.endswith(" est."), (i, text)
+        numbers = {"params (M)": r["params_m"], "MACs (M)": r["mmacs"], "size (MB)": r["size_mb"],
+                   "p50 (ms)": r["latency_ms"]["p50"], "p90 (ms)": r["latency_ms"]["p90"],
+                   "peak memory (MB)": r["estimated_memory_mb"] if est else r["peak_rss_mb"],
+                   "GMAC/s": r["gmacs_per_s"]}
+        for name, value in numbers.items():
+            text = cells[col[name]]
+            if name == "p50 (ms)" and r.get("noisy"):
+                assert text.endswith(" NOISY"), (name, text)  # a noisy row is marked where its number is
+                text = text[:-6]
+            if est and name in ("p50 (ms)", "p90 (ms)", "peak memory (MB)", "GMAC/s") and text != "-":
+                assert text.endswith(" est."), (name, text)
                 text = text[:-5]
-                if i != 10:  # latency and GMAC/s: two significant digits and the expected error
-                    assert text == f"{two_digits(value)} ±{r['expected_error_pct']}%", (i, cells[i], value)
+                if name != "peak memory (MB)":  # latency and GMAC/s: two significant digits and the expected error
+                    assert text == f"{two_digits(value)} ±{r['expected_error_pct']}%", (name, cells[col[name]], value)
                     continue
-            assert (text == "-" and value is None) or float(text) == value, (i, cells[i], value)
+            assert (text == "-" and value is None) or float(text) == value, (name, text, value)
+        ci = r["latency_ms"].get("ci95")
+        if ci is not None:
+            assert cells[col["95% interval (ms)"]] == f"{ci[0]}–{ci[1]}" and ci[0] <= r["latency_ms"]["p50"] <= ci[1]
         acc = r["accuracy_pct"]
-        assert (cells[12] == "not measured" and acc is None) or float(cells[12]) == acc
+        text = cells[col["accuracy (%)"]]
+        assert (text == "not measured" and acc is None) or float(text) == acc
         if not est:
             assert not any(c.endswith("est.") for c in cells)
     for line in doc["conclusion"]:

@@ -14,10 +14,11 @@ from bench.stats import summarize
 from tests.conftest import DATA, ROOT, assert_one_line_error, run_cli
 
 TINY = str(DATA / "tiny_int8.tflite")
-FAST = ("--runs", "5", "--min-seconds", "0", "--warmup", "1")
+FAST = ("--runs", "5", "--min-seconds", "0", "--warmup", "1", "--rounds", "2", "--budget", "1")
 KEYS = {"target", "model", "quant", "threads", "measured", "latency_ms", "init_ms", "first_ms", "peak_rss_mb",
         "size_bytes", "macs", "gmacs_per_s", "backend", "device", "cv", "throughput_ips", "rss_increase_mb",
-        "xnnpack", "edgekit", "commit", "time_utc", "backend_version"}
+        "xnnpack", "edgekit", "commit", "time_utc", "backend_version", "rounds", "noisy", "batch", "round_ms",
+        "machine", "pinned_cores"}
 
 
 def test_stats_are_robust():
@@ -51,8 +52,15 @@ def test_json_has_the_documented_keys(two_runs):
         assert d["macs"] > 0 and d["gmacs_per_s"] > 0 and d["size_bytes"] > 1000
         assert d["device"]["cores"] >= 1 and d["device"]["cpu"]
         assert d["latency_ms"]["min"] <= d["latency_ms"]["p50"] <= d["latency_ms"]["p99"]
+        lo, hi = d["latency_ms"]["ci95"]
+        assert lo <= d["latency_ms"]["p50"] <= hi and d["rounds"] == len(d["round_ms"]) >= 2
+        assert d["noisy"] is True  # fewer than 6 rounds: no 95% interval, so never trusted
+        assert d["pinned_cores"] is None or len(d["pinned_cores"]) == d["threads"]
+        assert {"load_average", "cpu_mhz", "governor"} <= d["machine"]["before"].keys()
+        assert d["batch"] > 1  # the tiny model's call is far under 100 us
     assert [d["quant"] for d in docs] == ["int8", "int8", "fp32", "fp32"]
-    assert len(csv.read_text().splitlines()) == 5
+    lines = csv.read_text().splitlines()
+    assert len(lines) == 5 and {"rounds", "noisy", "batch", "ci95_lo_ms", "ci95_hi_ms"} <= set(lines[0].split(","))
 
 
 def test_profile_ops_gives_times_beside_macs(two_runs):
@@ -86,8 +94,13 @@ def test_results_list_and_compare(two_runs):
     assert row["ratio"] == pytest.approx(b["latency_ms"]["p50"] / a["latency_ms"]["p50"], rel=1e-3)
     runs = run_cli("results", "compare", a["run_id"], a["run_id"][:6], "--db", str(db), "--json").json()
     assert len(runs) == 4 and all(r["ratio"] == 1.0 for r in runs)
+    assert row["ratio_ci95"][0] <= row["ratio"] <= row["ratio_ci95"][1] and row["method"] == "bootstrap over rounds"
     table = run_cli("results", "compare", str(a["id"]), str(b["id"]), "--db", str(db))
-    assert table.code == 0 and "B / A" in table.out
+    assert table.code == 0 and "B / A" in table.out and "95% interval" in table.out
+    assert ("faster than A" in table.out or "slower than A" in table.out or "no measurable difference" in table.out)
+    other = first.json()[2]  # tiny_fp32: another model
+    line = assert_one_line_error(run_cli("results", "compare", str(a["id"]), str(other["id"]), "--db", str(db)), 2)
+    assert "tiny_int8" in line and "tiny_fp32" in line and "one model" in line
     disjoint = run_cli("results", "compare", a["run_id"], b["run_id"], "--db", str(db))
     assert "share no configuration" in assert_one_line_error(disjoint, 2)
 
@@ -101,6 +114,18 @@ def test_results_list_and_compare(two_runs):
 def test_bad_options_are_one_line(tmp_path, args, code, expect):
     line = assert_one_line_error(run_cli("bench", TINY, *args, *FAST, "--db", str(tmp_path / "r.db")), code)
     assert expect in line
+
+
+@pytest.mark.parametrize(("args", "expect"), [
+    (["--rounds", "0"], "--rounds must be 1 or more, got 0"),
+    (["--rounds", "-2"], "--rounds must be 1 or more, got -2"),
+    (["--budget", "0"], "--budget must be a positive number of seconds, got 0"),
+    (["--budget", "0.2", "--min-seconds", "0.5"], "--budget 0.2 s is shorter than one round"),
+])
+def test_bad_rounds_or_budget_are_one_line(tmp_path, args, expect):
+    run = run_cli("bench", TINY, *args, "--db", str(tmp_path / "r.db"))
+    assert expect in assert_one_line_error(run, 2)
+    assert not (tmp_path / "r.db").exists() or "results" not in run.out
 
 
 def test_unwritable_db_fails_before_measuring(tmp_path):
@@ -133,7 +158,8 @@ def test_unknown_model_suggests(tmp_path):
 def test_two_concurrent_benches_lose_no_rows(tmp_path):
     db = tmp_path / "shared.db"
     cmd = [sys.executable, "-m", "edgekit", "bench", TINY, str(DATA / "tiny_fp32.tflite"), "--threads", "1,2",
-           "--runs", "3", "--min-seconds", "0", "--warmup", "0", "--json", "--db", str(db)]
+           "--runs", "3", "--min-seconds", "0", "--warmup", "0", "--rounds", "1", "--budget", "1", "--json",
+           "--db", str(db)]
     env = {**os.environ, "PYTHONPATH": str(ROOT)}
     procs = [subprocess.Popen(cmd, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, env=env)
              for _ in range(2)]

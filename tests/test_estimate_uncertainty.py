@@ -80,7 +80,8 @@ def test_study_rows_show_the_error_and_the_host_cpu():
            "estimated_memory_mb": 20.1, "accuracy_pct": None, "expected_error_pct": 10, "runs_on": "host-cpu"}
     c = cells(row, {})
     assert c[4] == f"estimated {HOST_CPU}"
-    assert c[8] == "45 ±10% est." and c[9] == "-" and c[11] == "6.6 ±10% est."
+    # p50, then the 95% interval (none for an estimate), p90, memory, GMAC/s
+    assert c[8] == "45 ±10% est." and c[9] == "-" and c[10] == "-" and c[12] == "6.6 ±10% est."
 
 
 def test_study_plot_draws_error_bars(monkeypatch):

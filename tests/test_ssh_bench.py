@@ -18,7 +18,7 @@ import pytest
 from tests.conftest import DATA, ROOT, Run, assert_one_line_error, run_cli
 from tests.sshd import free_port
 
-FAST = ["--runs", "5", "--min-seconds", "0.05", "--warmup", "1"]
+FAST = ["--runs", "5", "--min-seconds", "0.05", "--warmup", "1", "--rounds", "2", "--budget", "1"]
 MODEL = str(DATA / "conv_head_int8.tflite")
 
 
@@ -78,7 +78,7 @@ def numpy_only_python(device_python, tmp_path):
 
 def test_remote_results_have_the_local_shape_and_magnitude(ssh_world, device_python, tmp_path):
     ssh_world.server("dev-a")
-    args = [MODEL, "--runs", "200", "--min-seconds", "0.3"]
+    args = [MODEL, "--runs", "200", "--min-seconds", "0.3", "--rounds", "3", "--budget", "5"]
     local = run_cli("bench", *args, "--target", "cpu", "--db", str(tmp_path / "local.db"), "--json")
     remote = _bench(ssh_world, *args, "--target", "rpi4", "--host", "dev-a", "--remote-python", str(device_python),
                     db=tmp_path / "r.db")
@@ -164,7 +164,8 @@ def test_sshd_killed_mid_run_keeps_partial_results(ssh_world, device_python, tmp
     server = ssh_world.server("dev-a")
     db = tmp_path / "r.db"
     proc = _popen_bench(ssh_world, MODEL, "--target", "rpi4", "--host", "dev-a", "--remote-python",
-                        str(device_python), "--threads", "1,2", "--runs", "5", "--min-seconds", "3", db=db)
+                        str(device_python), "--threads", "1,2", "--runs", "5", "--min-seconds", "3", "--rounds", "1",
+                        "--budget", "3", db=db)
     _wait_for(lambda: len(_rows(db)) >= 1, proc)
     server.kill()
     run = _finish(proc)
@@ -200,7 +201,7 @@ def test_fleet_runs_concurrently_and_one_dead_host_loses_only_its_results(ssh_wo
     hosts.write_text("dev-b\n")
     proc = _popen_bench(ssh_world, MODEL, "--target", "rpi4", "--host", "dev-a", "--hosts", str(hosts),
                         "--remote-python", str(device_python), "--threads", "1,2", "--runs", "5",
-                        "--min-seconds", "2", db=db)
+                        "--min-seconds", "2", "--rounds", "1", "--budget", "2", db=db)
 
     def per_host():
         rows = _rows(db)
@@ -225,6 +226,6 @@ def test_fleet_runs_concurrently_and_one_dead_host_loses_only_its_results(ssh_wo
 def test_timeout_bounds_each_run_on_the_device(ssh_world, device_python, tmp_path):
     ssh_world.server("dev-a")
     run = _bench(ssh_world, MODEL, "--target", "rpi4", "--host", "dev-a", "--remote-python", str(device_python),
-                 "--runs", "5", "--min-seconds", "30", "--timeout", "1", db=tmp_path / "r.db")
+                 "--runs", "5", "--min-seconds", "30", "--rounds", "1", "--timeout", "1", db=tmp_path / "r.db")
     line = assert_one_line_error(run, code=1)
     assert "dev-a: run failed: the run took over 1 s; raise --timeout" in line

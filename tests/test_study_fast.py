@@ -62,10 +62,30 @@ def test_report_marks_every_estimated_cell():
     measured, estimated = cells(_row("cpu", True, 5.1234), notes), cells(_row("rpi4", False, 19.26), notes)
     assert measured[4] == "measured" and not any(c.endswith("est.") for c in measured)
     assert estimated[4] == "estimated"
-    assert estimated[8] == "19 est." and estimated[10] == "4.8 est." and estimated[11] == "1.5 est."
+    assert estimated[8] == "19 est." and estimated[11] == "4.8 est." and estimated[12] == "1.5 est."
     with_error = cells({**_row("rpi4", False, 19.26), "expected_error_pct": 14}, notes)
-    assert with_error[8] == "19 ±14% est." and with_error[11] == "1.5 ±14% est."
-    assert measured[12] == "not measured" and measured[13] == "71.3 [1]" and "keras.io" in texts[0]
+    assert with_error[8] == "19 ±14% est." and with_error[12] == "1.5 ±14% est."
+    assert measured[13] == "not measured" and measured[14] == "71.3 [1]" and "keras.io" in texts[0]
+
+
+
+def test_report_marks_noisy_rows_with_their_interval():
+    from edgekit.study.report import cells, html_page, markdown
+
+    quiet = {**_row("cpu", True, 5.1), "noisy": False, "rounds": 6}
+    quiet["latency_ms"]["ci95"] = [5.0, 5.2]
+    noisy = {**_row("cpu", True, 7.0), "quant": "fp32", "noisy": True, "rounds": 30}
+    noisy["latency_ms"]["ci95"] = [5.9, 8.8]
+    assert cells(quiet, {})[8:10] == ["5.1", "5.0–5.2"]
+    assert cells(noisy, {})[8:10] == ["7.0 NOISY", "5.9–8.8"]
+    doc = {"published_imagenet_top1": published(["mobilenetv2"]), "edgekit": "0", "commit": "c", "time_utc": "t",
+           "host": {"cpu": "x", "usable_cores": 2}, "plan": {"models": ["mobilenetv2"], "quants": ["int8", "fp32"],
+                                                             "targets": ["cpu"], "quick": True},
+           "conclusion": [], "rows": [quiet, noisy], "arithmetic": seed_arithmetic(), "layers": {}, "training": {}}
+    md = markdown(doc, [])
+    assert "| 7.0 NOISY | 5.9–8.8 |" in md and "NOISY = the interval stayed wider" in md
+    page = html_page(doc, {})
+    assert page.count('<tr class="noisy"') == 1 and "<td>7.0 NOISY</td><td>5.9–8.8</td>" in page
 
 
 @pytest.mark.parametrize(("args", "needle"), [
@@ -108,3 +128,25 @@ def test_committed_example_is_consistent():
     assert estimated and all(isinstance(r["expected_error_pct"], int) and r["expected_error_pct"] > 0
                              for r in estimated)
     assert {r["runs_on"] for r in estimated if r["target"] == "coral-usb" and r["quant"] == "fp32"} == {"host-cpu"}
+
+
+def _timed(model, quant, rounds, run_id="r1"):
+    from bench.protocol import summarize_rounds
+
+    s = summarize_rounds(rounds).to_dict()
+    return {"model": model, "quant": quant, "target": "cpu", "variant": "zoo", "measured": True, "run_id": run_id,
+            "round_ms": rounds, "round_ids": list(range(len(rounds))), "noisy": s["noisy"], "rounds": s["rounds"],
+            "latency_ms": {"p50": s["p50"], "ci95": s["ci95"]}}
+
+
+def test_conclusion_states_int8_against_fp32_with_its_interval():
+    from edgekit.study.summary import quant_versus, titles
+
+    base = [3.0, 3.1, 2.9, 3.05, 2.95, 3.0]
+    rows = [_timed("mobilenetv2", "int8", [x / 2.1 for x in base]), _timed("mobilenetv2", "fp32", base),
+            _timed("lenet5", "int8", [0.02, 0.03, 0.02, 0.03, 0.02, 0.03]),
+            _timed("lenet5", "fp32", [0.03, 0.02, 0.03, 0.02, 0.03, 0.02])]
+    text = quant_versus(rows, "cpu", titles())
+    assert "MobileNet v2: int8 is 2.1x faster than fp32 (2.1–2.1x)" in text  # paired by round: exactly 2.1
+    assert "LeNet-5: no measurable difference between int8 and fp32" in text
+    assert quant_versus(rows, "rpi4", titles()) is None

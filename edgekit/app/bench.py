@@ -7,8 +7,10 @@ estimated, or measured over ssh (``edgekit.app.remote``) when hosts are given.
 
 from __future__ import annotations
 
+import time
 import uuid
 from collections.abc import Callable
+from dataclasses import replace
 
 from edgekit.app.bench_request import (
     BenchOutcome,
@@ -59,7 +61,7 @@ def run_bench(request: BenchRequest, *, progress: Progress | None = None,
 
     try:
         results = measure(make_configs(sources, thread_list, tgt, loop.config_args()), store, run_id,
-                          profile=loop.profile_ops, progress=progress)
+                          profile=loop.profile_ops, protocol=loop.protocol(), progress=progress)
     except NoGpuError as err:
         from edgekit.app.gpu_baseline import no_gpu_message
 
@@ -80,25 +82,40 @@ def estimate(request: BenchRequest, target) -> BenchOutcome:
     return BenchOutcome(kind="estimated", results=results)
 
 
-def measure(configs, store, run_id: str, *, profile: bool, progress: Progress | None = None) -> list[dict]:
-    """Each config in a fresh process; each result stored as soon as it is measured."""
+def measure(configs, store, run_id: str, *, profile: bool, protocol, progress: Progress | None = None,
+            clock: Callable[[], float] = time.monotonic) -> list[dict]:
+    """Every config in interleaved rounds (``bench.protocol``), each round in a fresh process; then each
+    result is built from its rounds and stored."""
+    from bench.protocol import median, run_rounds
     from bench.result import build_result
     from bench.runner import run_child
     from edgekit.analysis.tflite_cost import analyze_graph
     from edgekit.analysis.tflite_graph import read_tflite
 
+    graphs = [read_tflite(cfg.path) for cfg in configs]
+    costs = [analyze_graph(g, cfg.model) for g, cfg in zip(graphs, configs, strict=True)]
+    docs: list[list[dict]] = [[] for _ in configs]
+    planned = protocol.min_rounds * len(configs)
+
+    def one(i: int) -> float:
+        cfg = configs[i]
+        done = sum(map(len, docs))
+        if progress is not None:
+            progress(f"{cfg.model} {cfg.quant} {cfg.target} threads={cfg.threads} round {len(docs[i]) + 1}",
+                     min(done, planned), max(planned, done + 1))
+        docs[i].append(run_child(cfg if not docs[i] else replace(cfg, profile_ops=False)))
+        return median(docs[i][-1]["samples_ms"])
+
+    rounds = run_rounds(range(len(configs)), one, protocol, clock)
     results = []
     for i, cfg in enumerate(configs):
-        if progress is not None:
-            progress(f"{cfg.model} {cfg.quant} {cfg.target} threads={cfg.threads}", i, len(configs))
-        graph = read_tflite(cfg.path)
-        cost = analyze_graph(graph, cfg.model)
-        measured = run_child(cfg)
-        doc = build_result(cfg, measured, graph, cost.macs)
-        if profile and "ops" in measured:
-            doc["ops"] = _op_rows(measured, cost)
-            doc["delegate_nodes"] = measured.get("delegate_nodes", 0)
-            doc["ops_method"] = measured.get("ops_method")
+        doc = build_result(cfg, docs[i], graphs[i], costs[i].macs, round_ids=rounds.round_ids[i],
+                           rel_halfwidth=protocol.rel_halfwidth)
+        first = docs[i][0]
+        if profile and "ops" in first:
+            doc["ops"] = _op_rows(first, costs[i])
+            doc["delegate_nodes"] = first.get("delegate_nodes", 0)
+            doc["ops_method"] = first.get("ops_method")
         doc["id"] = store.add(run_id, doc)
         doc["run_id"] = run_id
         results.append(doc)
@@ -121,13 +138,11 @@ def add_gpu_baseline(results: list[dict], loop: LoopArgs) -> None:
 
 
 def noisy_warnings(results: list[dict]) -> list[str]:
-    """The warnings a run ends with: high variation, and the CPU governor (once each)."""
-    from bench.stats import HIGH_CV
-
-    noisy = [f"{r['model']} {r['quant']} threads={r['threads']} (CV {r['cv']:.0%})" for r in results
-             if r["cv"] > HIGH_CV]
-    lines = [f"high variation (CV > {HIGH_CV:.0%}), the machine was busy; close other work or raise "
-             f"--min-seconds: {', '.join(noisy)}"] if noisy else []
+    """The warnings a run ends with: the noisy results, and the CPU governor (once each)."""
+    noisy = [f"{r['model']} {r['quant']} threads={r['threads']} (95% interval {r['latency_ms']['ci95'][0]:.3g}–"
+             f"{r['latency_ms']['ci95'][1]:.3g} ms over {r['rounds']} rounds)" for r in results if r.get("noisy")]
+    lines = [f"noisy: the 95% interval stayed wider than ±5% of p50; close other work, or raise --rounds or "
+             f"--budget: {', '.join(noisy)}"] if noisy else []
     return lines + list(dict.fromkeys(w for r in results for w in r["warnings"] if w.startswith("CPU governor")))
 
 

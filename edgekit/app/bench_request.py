@@ -17,11 +17,14 @@ Progress = Callable[[str, int, int], None]
 
 @dataclass(frozen=True, kw_only=True)
 class LoopArgs:
-    """How each configuration is timed: ``runs`` and ``min_seconds`` after ``warmup`` untimed runs."""
+    """How each configuration is timed: ``rounds`` rounds (more for noisy ones, within ``budget`` seconds),
+    each in a fresh process timing ``runs`` calls and ``min_seconds`` after at least ``warmup`` untimed ones."""
 
-    runs: int = 50
-    min_seconds: float = 1.0
+    runs: int = 20
+    min_seconds: float = 0.5
     warmup: int = 1
+    rounds: int = 6
+    budget: float = 60.0
     xnnpack: bool = True
     profile_ops: bool = False
 
@@ -30,6 +33,15 @@ class LoopArgs:
         if self.runs < 1 or self.warmup < 0 or self.min_seconds < 0:
             raise UsageError(f"--runs must be >= 1, --warmup >= 0 and --min-seconds >= 0; got {self.runs}, "
                              f"{self.warmup}, {self.min_seconds}")
+        self.protocol()
+
+    def protocol(self):
+        """The ``bench.protocol.Protocol`` these options ask for; a bad --rounds or --budget is a UsageError."""
+        from bench.protocol import Protocol
+
+        protocol = Protocol(min_rounds=self.rounds, max_rounds=max(30, self.rounds), budget_s=self.budget)
+        protocol.check_budget(self.min_seconds)
+        return protocol
 
     def config_args(self, *, profile: bool = True) -> dict:
         """The keyword arguments of ``bench.runner.Config`` these options set."""

@@ -64,7 +64,8 @@ def bench_on_devices(request, target, *, on_result: Callable[[str, dict], None] 
     sources = resolve(list(request.models), parse_list(request.quant, "--quant", str.lower))
     configs = make_configs(sources, thread_list, target.key, request.loop.config_args(profile=False))
     run_id = uuid.uuid4().hex[:12]
-    pairs = measure_fleet(hosts, configs, target, opts, args, db_path=store.path, run_id=run_id, on_result=on_result)
+    pairs = measure_fleet(hosts, configs, target, opts, args, db_path=store.path, run_id=run_id, on_result=on_result,
+                          protocol=request.loop.protocol())
     results = [d for _, docs in pairs for d in docs]
     return BenchOutcome(kind="remote", results=results, store_path=store.path, run_id=run_id,
                         remote=FleetOutcome(pairs, len(hosts)))
@@ -104,7 +105,7 @@ def _graphs(configs) -> dict:
 
 
 def measure_fleet(hosts, configs, target, opts, args, *, db_path: Path, run_id: str,
-                  on_result: Callable[[str, dict], None] | None = None) -> list:
+                  on_result: Callable[[str, dict], None] | None = None, protocol=None) -> list:
     """Every config on every host, concurrently across hosts; each result is stored as soon as it is fetched.
 
     Returns (HostOutcome, result documents) per host. ``on_result(host, doc)`` is called under a lock.
@@ -132,7 +133,7 @@ def measure_fleet(hosts, configs, target, opts, args, *, db_path: Path, run_id: 
 
         try:
             return measure_host(host, list(by_remote), opts, python=args.remote_python, timeout=args.timeout,
-                                on_result=keep)
+                                on_result=keep, protocol=protocol)
         finally:
             store.close()
 

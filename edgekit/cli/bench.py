@@ -18,9 +18,14 @@ from edgekit.cli._options import SSH_PARAMS, Csv, Db, Json, OptionGroup, _opt, w
 _MODEL_HELP = "A .tflite file, or a zoo model name (converted per --quant through the converter cache)."
 
 LOOP = OptionGroup(params=(
-    _opt("runs", Annotated[int, typer.Option("--runs", help="At least this many timed runs.")], 50),
-    _opt("min_seconds", Annotated[float, typer.Option("--min-seconds", help="And at least this long.")], 1.0),
-    _opt("warmup", Annotated[int, typer.Option("--warmup", help="Untimed runs first.")], 1),
+    _opt("rounds", Annotated[int, typer.Option("--rounds", help="Rounds per config, each in a fresh process, "
+                                               "interleaved across configs (6 or more give a 95% interval).")], 6),
+    _opt("budget", Annotated[float, typer.Option("--budget", help="Seconds the whole run may take re-measuring "
+                                                 "noisy configs (more rounds) before marking them noisy.")], 60.0),
+    _opt("runs", Annotated[int, typer.Option("--runs", help="At least this many timed runs per round.")], 20),
+    _opt("min_seconds", Annotated[float, typer.Option("--min-seconds", help="And at least this long.")], 0.5),
+    _opt("warmup", Annotated[int, typer.Option("--warmup", help="Untimed runs first, at least (warmup goes on "
+                                               "until the latency settles).")], 1),
     _opt("no_xnnpack", Annotated[bool, typer.Option("--no-xnnpack", help="Builtin kernels, no XNNPACK.")], False),
     _opt("profile_ops", Annotated[bool, typer.Option("--profile-ops", help="Per-op times beside MACs.")], False),
 ), build=lambda *, no_xnnpack, **kw: LoopArgs(xnnpack=not no_xnnpack, **kw))
@@ -85,8 +90,10 @@ def bench(models: Annotated[list[str], typer.Argument(help=_MODEL_HELP, show_def
 
 
 def _print_remote_result(host: str, doc: dict) -> None:
-    err_console.print(f"{host}: {doc['model']} {doc['quant']} threads={doc['threads']}: p50 "
-                      f"{doc['latency_ms']['p50']:.3f} ms", markup=False, soft_wrap=True)
+    from edgekit.cli.bench_report import interval_text, p50_text
+
+    err_console.print(f"{host}: {doc['model']} {doc['quant']} threads={doc['threads']}: p50 {p50_text(doc)} ms "
+                      f"(95% {interval_text(doc)}, {doc['rounds']} rounds)", markup=False, soft_wrap=True)
 
 
 results_app = typer.Typer(help="The stored benchmark history.", no_args_is_help=False)

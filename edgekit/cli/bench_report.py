@@ -11,6 +11,11 @@ def _f(v, digits: int = 2) -> str:
     return "-" if v is None else f"{v:.{digits}f}"
 
 
+def _ms(v) -> str:
+    """A latency readable at any scale: 0.00164, 4.34, 909.7."""
+    return "-" if v is None else f"{v:.3g}" if v < 100 else f"{v:.1f}"
+
+
 def _label(r: dict) -> str:
     threads = "gpu" if r["target"] == "gpu" else f"{r['threads']}t"
     return f"{threads}{'' if r.get('xnnpack', True) else ' no-xnnpack'}"
@@ -21,17 +26,20 @@ def print_table(results: list[dict]) -> None:
     ref = results[0]["latency_ms"]["p50"]
     table = Table(title=f"edgekit bench on {results[0]['device']['cpu']} ({results[0]['backend']} "
                         f"{results[0]['backend_version']})")
-    for col in ("model", "quant", "config", "p50 ms", "p90 ms", "CV", "first ms", "init ms", "peak RSS", "size",
-                "GMAC/s", "x first"):
+    for col in ("model", "quant", "config", "p50 ms", "95% interval", "rounds", "p90 ms", "first ms", "init ms",
+                "peak RSS", "size", "GMAC/s", "x first"):
         table.add_column(col, justify="left" if col in ("model", "quant", "config") else "right")
     for r in results:
         lat = r["latency_ms"]
-        table.add_row(r["model"], r["quant"], _label(r), _f(lat["p50"]), _f(lat["p90"]), f"{r['cv']:.0%}",
-                      _f(r["first_ms"]), _f(r["init_ms"], 1), f"{r['peak_rss_mb']:.0f} MB",
-                      human_bytes(r["size_bytes"]), _f(r["gmacs_per_s"]), f"{lat['p50'] / ref:.2f}")
+        table.add_row(r["model"], r["quant"], _label(r), p50_text(r), interval_text(r), str(r.get("rounds", 1)),
+                      _ms(lat["p90"]), _f(r["first_ms"]), _f(r["init_ms"], 1), f"{r['peak_rss_mb']:.0f} MB",
+                      human_bytes(r["size_bytes"]), _f(r["gmacs_per_s"]), f"{lat['p50'] / ref:.2f}",
+                      style="yellow" if r.get("noisy") else None)
     out = console()
     out.print(table)
-    out.print("mean, std, p99, throughput and the RSS increase over the pre-load baseline: see --json", style="dim")
+    out.print("p50: the median of the rounds' medians, with its 95% interval (docs/measuring.md); NOISY: the "
+              "interval stayed wider than ±5% of p50. mean, std, p99, throughput, RSS increase: see --json",
+              style="dim")
     for r in results:
         if "baseline" in r:
             b = r["baseline"]
@@ -39,6 +47,16 @@ def print_table(results: list[dict]) -> None:
             out.print(f"Keras baseline for {r['model']}: {text}", markup=False)
         if r.get("fully_accelerated") is False:
             out.print(f"{r['model']} {r['quant']}: some ops fell back to the CPU", markup=False)
+
+
+def p50_text(r: dict) -> str:
+    """p50, with a NOISY mark when its interval stayed wide."""
+    return _ms(r["latency_ms"]["p50"]) + (" NOISY" if r.get("noisy") else "")
+
+
+def interval_text(r: dict) -> str:
+    ci = r["latency_ms"].get("ci95")
+    return "-" if not ci else f"{_ms(ci[0])}–{_ms(ci[1])}"
 
 
 def print_ops(results: list[dict]) -> None:
@@ -69,7 +87,7 @@ def print_history(rows: list[dict]) -> None:
         table.add_column(col, justify="right" if col in ("id", "p50 ms", "peak RSS") else "left")
     for r in rows:
         table.add_row(str(r["id"]), r["run_id"], r["time_utc"], r["target"], r["model"], r["quant"] or "-",
-                      _label(r), _f(r["latency_ms"]["p50"]), f"{r['peak_rss_mb']:.0f} MB", r.get("commit") or "-")
+                      _label(r), p50_text(r), f"{r['peak_rss_mb']:.0f} MB", r.get("commit") or "-")
     console().print(table)
 
 
@@ -78,16 +96,40 @@ def _key(r: dict) -> tuple:
 
 
 def compare_rows(a: list[dict], b: list[dict]) -> list[dict]:
-    """Pairs by config (two single results are compared whatever their configs); ratio is B p50 / A p50."""
+    """Pairs by config (two single results are compared whatever their configs, but of one model); ``ratio``
+    is B's latency over A's with its 95% interval (``bench.protocol.ratio``) and ``verdict`` says it in words."""
+    from edgekit.errors import UsageError
+
     if len(a) == 1 and len(b) == 1:
+        if a[0]["model"] != b[0]["model"]:
+            raise UsageError(f"result {a[0]['id']} is {a[0]['model']} and result {b[0]['id']} is {b[0]['model']}: "
+                             "compare results of one model (e.g. its fp32 and int8 runs)")
         pairs = [(a[0], b[0])]
     else:
         by_key = {_key(r): r for r in b}
         pairs = [(r, by_key[_key(r)]) for r in a if _key(r) in by_key]
-    return [{"model": x["model"], "quant": x["quant"], "target": x["target"], "threads": x["threads"],
-             "xnnpack": x.get("xnnpack", True), "a_id": x["id"], "b_id": y["id"],
-             "a_p50_ms": x["latency_ms"]["p50"], "b_p50_ms": y["latency_ms"]["p50"],
-             "ratio": round(y["latency_ms"]["p50"] / x["latency_ms"]["p50"], 4)} for x, y in pairs]
+    return [_compare_row(x, y) for x, y in pairs]
+
+
+def _name(r: dict) -> str:
+    return f"#{r['id']} {r['model']} {r['quant']} {_label(r)}"
+
+
+def _compare_row(x: dict, y: dict) -> dict:
+    from bench.protocol import result_ratio, speed_words
+
+    row = {"model": x["model"], "quant": x["quant"], "target": x["target"], "threads": x["threads"],
+           "xnnpack": x.get("xnnpack", True), "a_id": x["id"], "b_id": y["id"], "b_quant": y["quant"],
+           "a_p50_ms": x["latency_ms"]["p50"], "b_p50_ms": y["latency_ms"]["p50"]}
+    found = result_ratio(x, y)
+    if found is None:  # one round, or stored before edgekit measured in rounds
+        r = y["latency_ms"]["p50"] / x["latency_ms"]["p50"]
+        return {**row, "ratio": round(r, 4), "ratio_ci95": None, "method": None,
+                "verdict": f"B/A latency {r:.3f}, no interval: a result has fewer than 2 rounds (--rounds 6 or more)"}
+    r, lo, hi, method = found
+    words = speed_words(f"B ({_name(y)})", f"A ({_name(x)})", (1 / r, 1 / hi, 1 / lo))
+    return {**row, "ratio": round(r, 4), "ratio_ci95": [round(lo, 4), round(hi, 4)],
+            "method": method, "verdict": words}
 
 
 def print_compare(rows: list[dict], a: str, b: str) -> None:
@@ -95,9 +137,14 @@ def print_compare(rows: list[dict], a: str, b: str) -> None:
 
     if not rows:
         raise UsageError(f"runs {a} and {b} share no configuration (model, quant, target, threads, XNNPACK)")
-    table = Table(title=f"{b} vs {a}: p50 latency ratio (< 1 means B is faster)")
-    for col in ("model", "quant", "config", "A p50 ms", "B p50 ms", "B / A"):
+    table = Table(title=f"{b} vs {a}: p50 latency ratio with its 95% interval (< 1 means B is faster)")
+    for col in ("model", "quant", "config", "A p50 ms", "B p50 ms", "B / A", "95% interval"):
         table.add_column(col, justify="left" if col in ("model", "quant", "config") else "right")
     for r in rows:
-        table.add_row(r["model"], r["quant"], _label(r), _f(r["a_p50_ms"]), _f(r["b_p50_ms"]), f"{r['ratio']:.3f}")
-    console().print(table)
+        ci = r["ratio_ci95"]
+        table.add_row(r["model"], r["quant"], _label(r), _ms(r["a_p50_ms"]), _ms(r["b_p50_ms"]), f"{r['ratio']:.3f}",
+                      "-" if ci is None else f"{ci[0]:.3f}–{ci[1]:.3f}")
+    out = console()
+    out.print(table)
+    for r in rows:
+        out.print(r["verdict"], markup=False, soft_wrap=True)

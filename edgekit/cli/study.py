@@ -36,8 +36,8 @@ def study(out: Annotated[Path, typer.Option("--out", help="Folder for results.js
                                                    "small-input variants and measure their accuracy.")] = None,
           threads: Annotated[int | None, typer.Option("--threads", help="CPU threads (default: each target's "
                                                       "cores).")] = None,
-          quick: Annotated[bool, typer.Option("--quick", help="Fewer timed runs, calibration samples and epochs; "
-                                              "for a first look.")] = False,
+          quick: Annotated[bool, typer.Option("--quick", help="Fewer rounds (6, same protocol), runs, calibration "
+                                              "samples and epochs; for a first look.")] = False,
           force: Annotated[bool, typer.Option("--force", help="Replace an existing --out.")] = False,
           db: Db = None) -> None:
     """Params, MACs, size, latency, memory and accuracy of each model x quant x target, with report and plots."""

@@ -63,7 +63,7 @@ def study_key(digest: str, target: str, threads: int | None, plan: StudyPlan) ->
     """What makes two measurements the same: the file's content, where and how it ran."""
     s = plan.settings
     parts = [digest, target, str(threads), plan.hosts.get(target, ""), str(s.runs), str(s.min_seconds),
-             str(s.warmup)]
+             str(s.warmup), f"rounds={s.rounds}", f"budget={s.budget:g}", f"warmup_s={s.warmup_seconds:g}"]
     return hashlib.sha256("|".join(parts).encode()).hexdigest()[:24]
 
 
@@ -110,8 +110,10 @@ def expected_seconds(plan: StudyPlan, store) -> tuple[float, dict]:
 
 def collect(plan: StudyPlan, store, advance: Callable[[Cell, str], None], say: Say,
             heavy: Callable[[str], contextlib.AbstractContextManager] | None = None) -> Collected:
-    """Every cell of the grid, in order; ``advance(cell, what)`` after each (``what``: measured, reused, ...).
+    """Every cell of the grid; ``advance(cell, what)`` after each (``what``: measured, reused, ...).
 
+    First every conversion (and training), with estimates and reused measurements as they come; then, per
+    target, the cells still to measure, in interleaved rounds (``bench.protocol``). Rows keep the grid's order.
     ``heavy(description)`` wraps each cold conversion and training (e.g. to pause a progress display while
     TensorFlow's output goes to a log)."""
     run_id = uuid.uuid4().hex[:12]
@@ -119,6 +121,8 @@ def collect(plan: StudyPlan, store, advance: Callable[[Cell, str], None], say: S
     by_model: dict[tuple[str, str], list[Cell]] = {}
     for cell in plan.cells():
         by_model.setdefault((cell.variant, cell.model), []).append(cell)
+    rows: dict[Cell, dict] = {}
+    pending: dict[str, list[tuple[Cell, Converted, dict | None]]] = {}
     for (variant, model), cells in by_model.items():
         trained = None
         if variant == "trained":
@@ -130,12 +134,23 @@ def collect(plan: StudyPlan, store, advance: Callable[[Cell, str], None], say: S
             out.conversions[(variant, model, quant)] = conv
             accuracy = _accuracy(plan, conv, trained) if trained is not None else None
             for cell in (c for c in cells if c.quant == quant):
-                row, what = _row(plan, cell, conv, store, run_id)
-                out.new_measurements += what == "measured"
+                row, what = _ready_row(plan, cell, conv, store)
+                if row is None:
+                    pending.setdefault(cell.target, []).append((cell, conv, accuracy))
+                    continue
                 out.reused_measurements += what == "reused"
                 out.estimates += what == "estimated"
-                out.rows.append(_decorate(row, cell, conv, accuracy))
+                rows[cell] = _decorate(row, cell, conv, accuracy)
                 advance(cell, what)
+    for target, todo in pending.items():
+        for (cell, conv, accuracy), doc in zip(todo, _measure_target(plan, target, todo, say), strict=True):
+            doc["study_key"] = study_key(conv.digest, cell.target, threads_for(plan, cell.target), plan)
+            doc["id"] = store.add(run_id, doc)
+            doc["run_id"] = run_id
+            out.new_measurements += 1
+            rows[cell] = _decorate(doc, cell, conv, accuracy)
+            advance(cell, "measured")
+    out.rows = [rows[c] for c in plan.cells()]
     return out
 
 
@@ -179,7 +194,8 @@ def _convert(plan: StudyPlan, variant: str, model: str, quant: str, trained: Pat
                      file_digest(out))
 
 
-def _row(plan: StudyPlan, cell: Cell, conv: Converted, store, run_id: str) -> tuple[dict, str]:
+def _ready_row(plan: StudyPlan, cell: Cell, conv: Converted, store) -> tuple[dict | None, str]:
+    """An estimate, or a measurement already in the database; (None, "") when it is still to measure."""
     threads = threads_for(plan, cell.target)
     if not plan.measured_here(cell.target):
         from targets.estimate import estimate_bench
@@ -191,31 +207,46 @@ def _row(plan: StudyPlan, cell: Cell, conv: Converted, store, run_id: str) -> tu
             return bench_mcu(conv.path, cell.target, model=cell.model), "estimated"
 
         return estimate_bench(conv.path, cell.target, threads, model=cell.model, quant=cell.quant), "estimated"
-    key = study_key(conv.digest, cell.target, threads, plan)
-    found = store.find("study_key", key)
-    if found is not None:
-        return found, "reused"
-    doc = _measure(plan, cell, conv, threads)
-    doc["study_key"] = key
-    doc["id"] = store.add(run_id, doc)
-    doc["run_id"] = run_id
-    return doc, "measured"
+    found = store.find("study_key", study_key(conv.digest, cell.target, threads, plan))
+    return (found, "reused") if found is not None else (None, "")
 
 
-def _measure(plan: StudyPlan, cell: Cell, conv: Converted, threads: int | None) -> dict:
-    from bench.result import build_result
-    from bench.runner import Config, run_child
+def _config(plan: StudyPlan, cell: Cell, conv: Converted):
+    from bench.runner import Config
 
     s = plan.settings
-    cfg = Config(str(conv.path), cell.model, cell.quant, cell.target, threads, True, s.runs, s.min_seconds,
-                 s.warmup)
-    if cell.target in plan.hosts:
-        return _measure_remote(cfg, cell.target, plan.hosts[cell.target], conv)
-    return build_result(cfg, run_child(cfg), conv.graph, conv.cost.macs)
+    return Config(str(conv.path), cell.model, cell.quant, cell.target, threads_for(plan, cell.target), True,
+                  s.runs, s.min_seconds, s.warmup, warmup_seconds=s.warmup_seconds)
 
 
-def _measure_remote(cfg, target: str, host: str, conv: Converted) -> dict:
-    """One configuration on a device over ssh, through the path ``edgekit bench --host`` uses."""
+def _measure_target(plan: StudyPlan, target: str, todo: list, say: Say) -> list[dict]:
+    """The cells of one target in interleaved rounds: locally each round in a fresh process, on a device each
+    round one run of its runner. One result per cell, in ``todo``'s order."""
+    import time
+
+    from bench.protocol import median, run_rounds
+    from bench.result import build_result
+    from bench.runner import run_child
+
+    configs = [_config(plan, cell, conv) for cell, conv, _ in todo]
+    protocol = plan.settings.protocol()
+    if target in plan.hosts:
+        return _measure_remote(configs, target, plan.hosts[target], [conv for _, conv, _ in todo], protocol)
+    say(f"measuring {len(configs)} configuration(s) on {target}: {protocol.min_rounds} interleaved rounds each, "
+        f"more for noisy ones within {protocol.budget_s:g} s")
+    docs: list[list[dict]] = [[] for _ in configs]
+
+    def one(i: int) -> float:
+        docs[i].append(run_child(configs[i]))
+        return median(docs[i][-1]["samples_ms"])
+
+    rounds = run_rounds(range(len(configs)), one, protocol, time.monotonic)
+    return [build_result(cfg, docs[i], conv.graph, conv.cost.macs, round_ids=rounds.round_ids[i])
+            for i, (cfg, (_, conv, _)) in enumerate(zip(configs, todo, strict=True))]
+
+
+def _measure_remote(configs: list, target: str, host: str, convs: list[Converted], protocol) -> list[dict]:
+    """The cells of one device target over ssh, in interleaved rounds, through ``edgekit bench --host``'s path."""
     from edgekit.errors import UsageError
 
     try:
@@ -227,11 +258,13 @@ def _measure_remote(cfg, target: str, host: str, conv: Converted) -> dict:
                          "estimate the target") from None
     from targets.registry import get_target
 
-    outcome = measure_host(parse_host(host), [remote_config(cfg, get_target(target).delegate)],
-                           SshOptions.from_env())
+    delegate = get_target(target).delegate
+    outcome = measure_host(parse_host(host), [remote_config(c, delegate) for c in configs], SshOptions.from_env(),
+                           protocol=protocol)
     if outcome.error is not None:
         raise outcome.error
-    return to_result(cfg, outcome.measured[0][1], conv.graph, conv.cost.macs, host)
+    return [to_result(cfg, rounds, conv.graph, conv.cost.macs, host)
+            for cfg, (_, rounds), conv in zip(configs, outcome.measured, convs, strict=True)]
 
 
 def _accuracy(plan: StudyPlan, conv: Converted, trained: Path) -> dict:

@@ -25,23 +25,38 @@ _SIZE_HINT = {"lenet5": (0.0004, 0.06), "alexnet": (0.72, 61.0), "vgg16": (15.5,
               "inceptionv3": (5.7, 23.9), "mobilenet": (0.57, 4.2), "mobilenetv2": (0.30, 3.5)}
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, kw_only=True)
 class Settings:
-    """How hard to measure and calibrate. ``--quick`` trades statistics for time; each result records them."""
+    """How hard to measure and calibrate. ``--quick`` trades statistics for time; each result records them.
+
+    Both use the same protocol (docs/measuring.md): ``rounds`` interleaved rounds per measured cell, each in a
+    fresh process timing ``runs`` calls and ``min_seconds`` after warmup; noisy cells get more rounds while the
+    target's measuring stays within ``budget`` seconds."""
 
     runs: int
     min_seconds: float
     warmup: int
+    rounds: int
+    budget: float
+    warmup_seconds: float  # a round's warmup stops here even when the latency has not settled
     samples: int  # calibration samples for int8 / int16x8
     epochs: int | None  # training epochs with --data; None is the recipe's
 
     def to_dict(self) -> dict:
-        return {"runs": self.runs, "min_seconds": self.min_seconds, "warmup": self.warmup,
-                "calibration_samples": self.samples, "epochs": self.epochs}
+        return {"runs": self.runs, "min_seconds": self.min_seconds, "warmup": self.warmup, "rounds": self.rounds,
+                "budget_s": self.budget, "warmup_seconds": self.warmup_seconds, "calibration_samples": self.samples,
+                "epochs": self.epochs}
+
+    def protocol(self):
+        from bench.protocol import Protocol
+
+        return Protocol(min_rounds=self.rounds, max_rounds=max(30, self.rounds), budget_s=self.budget)
 
 
-FULL = Settings(runs=50, min_seconds=1.0, warmup=1, samples=20, epochs=None)
-QUICK = Settings(runs=5, min_seconds=0.2, warmup=1, samples=8, epochs=5)
+FULL = Settings(runs=20, min_seconds=0.5, warmup=1, rounds=10, budget=900.0, warmup_seconds=2.0, samples=20,
+                epochs=None)
+QUICK = Settings(runs=3, min_seconds=0.1, warmup=1, rounds=6, budget=120.0, warmup_seconds=0.5, samples=8,
+                 epochs=5)
 
 
 @dataclass(frozen=True)
@@ -171,8 +186,9 @@ def eta_measure(model: str, settings: Settings) -> float:
     """Seconds one local measurement takes: process start, loading, warmup and timed runs."""
     gmacs, mparams = _SIZE_HINT.get(model, (2.0, 20.0))
     latency = gmacs / 20.0  # about 20 GMAC/s on two x86 cores
-    return 2.0 + mparams * 4e-3 + (settings.warmup + 1) * latency + max(settings.runs * latency,
-                                                                        settings.min_seconds)
+    one = 1.0 + mparams * 4e-3 + (settings.warmup + 1) * latency + max(settings.runs * latency,
+                                                                       settings.min_seconds)
+    return settings.rounds * one
 
 
 def eta_train(model: str, settings: Settings, train_samples: int = 1437) -> float:

@@ -1,7 +1,8 @@
 """The study's plots as PNG bytes (matplotlib, Agg). matplotlib is the ``[plot]`` extra, imported inside functions.
 
-Every plot marks estimates with hollow markers (or hatching) and measurements with filled ones; an estimated
-latency carries an error bar of its expected error (``expected_error_pct``, docs/estimates.md).
+Every plot marks estimates with hollow markers (or hatching) and measurements with filled ones. A measured point
+carries its 95% interval as an error bar, and a noisy one (interval wider than ±5% of p50) a dashed ring; an
+estimated latency carries an error bar of its expected error (``expected_error_pct``, docs/estimates.md).
 """
 
 from __future__ import annotations
@@ -62,6 +63,21 @@ def _point(ax, x, y, marker, colour, measured: bool, size: float = 70, error_pct
                     zorder=2)
 
 
+NOISY_RING = {"marker": "o", "s": 330, "facecolors": "none", "edgecolors": "#e69500", "linewidths": 2.0,
+              "linestyle": "--"}
+
+
+def _interval(ax, x, y, row: dict, colour, *, horizontal: bool = False) -> None:
+    """The p50's 95% interval as an error bar, and a dashed ring round a noisy point."""
+    ci = row["latency_ms"].get("ci95")
+    if ci:
+        err = [[max(row["latency_ms"]["p50"] - ci[0], 0)], [max(ci[1] - row["latency_ms"]["p50"], 0)]]
+        ax.errorbar([x], [y], **({"xerr": err} if horizontal else {"yerr": err}), fmt="none", ecolor=colour,
+                    elinewidth=1.4, capsize=4, zorder=2)
+    if row.get("noisy"):
+        ax.scatter([x], [y], zorder=4, **NOISY_RING)
+
+
 def _legends(ax, markers: dict, colours: dict, titles: dict, colour_title: str = "target", extra=()) -> None:
     from matplotlib.lines import Line2D
 
@@ -71,9 +87,10 @@ def _legends(ax, markers: dict, colours: dict, titles: dict, colour_title: str =
     model_h = [handle(marker=mk, color="#444", markerfacecolor="#444", label=titles.get(m, m))
                for m, mk in markers.items()]
     target_h = [handle(marker="o", color=c, markerfacecolor=c, label=t) for t, c in colours.items()]
-    fill_h = [handle(marker="o", color="#444", markerfacecolor="#444", label="measured"),
+    fill_h = [handle(marker="o", color="#444", markerfacecolor="#444", label="measured (bar: 95% interval)"),
               handle(marker="o", color="#444", markerfacecolor="none", label="estimated (bar: ±expected error)"),
-              *extra]
+              Line2D([], [], linestyle="none", marker="o", markersize=13, markeredgewidth=1.6, color="#e69500",
+                     markerfacecolor="none", label="NOISY: interval > ±5%"), *extra]
     first = ax.legend(handles=model_h, title="model", loc="upper left", bbox_to_anchor=(1.01, 1.0))
     ax.add_artist(first)
     second = ax.legend(handles=target_h, title=colour_title, loc="upper left", bbox_to_anchor=(1.01, 0.52))
@@ -94,6 +111,7 @@ def latency_vs_macs(rows: list[dict], titles: dict) -> bytes:
         x, y = r["macs"] / 1e6 * dodge[r["target"]], r["latency_ms"]["p50"]
         _point(ax, x, y, markers[r["model"]], colours[r["target"]], r.get("measured", True),
                error_pct=r.get("expected_error_pct"))
+        _interval(ax, x, y, r, colours[r["target"]])
         if (r["model"], r["quant"], y) in labelled:  # e.g. fp32 on the Coral runs on its host: same as rpi4
             continue
         labelled.add((r["model"], r["quant"], y))
@@ -159,6 +177,7 @@ def accuracy_vs_latency(rows: list[dict], titles: dict, target: str) -> bytes:
     for r in rows:
         _point(ax, r["latency_ms"]["p50"], r["accuracy_pct"], markers[r["model"]], quant_colours[r["quant"]],
                r.get("measured", True), error_pct=r.get("expected_error_pct"), axis="x")
+        _interval(ax, r["latency_ms"]["p50"], r["accuracy_pct"], r, quant_colours[r["quant"]], horizontal=True)
     front = pareto([(r["latency_ms"]["p50"], r["accuracy_pct"]) for r in rows])
     if front:  # a step from each best point to the right edge: nothing above and left of it is possible
         right = max(r["latency_ms"]["p50"] for r in rows) * 1.3

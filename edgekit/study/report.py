@@ -19,21 +19,27 @@ from pathlib import Path
 from edgekit.errors import EdgekitError
 
 COLUMNS = ("model", "input", "quant", "target", "how", "params (M)", "MACs (M)", "size (MB)", "p50 (ms)",
-           "p90 (ms)", "peak memory (MB)", "GMAC/s", "accuracy (%)", "ImageNet top-1 (%), published")
-PLOTS = {"latency_vs_macs.png": "Latency vs MACs (log-log): filled markers measured, hollow markers estimated "
-                                  "with error bars (their cross-validated error)",
+           "95% interval (ms)", "p90 (ms)", "peak memory (MB)", "GMAC/s", "accuracy (%)",
+           "ImageNet top-1 (%), published")
+PLOTS = {"latency_vs_macs.png": "Latency vs MACs (log-log): filled markers measured (bars: 95% interval), hollow "
+                                  "markers estimated (bars: their cross-validated error)",
          "size_by_quant.png": "Model size by quantization mode",
          "accuracy_vs_latency.png": "Accuracy vs latency of the trained small-input variants, with the Pareto front",
          "layer_macs.png": "Per-layer MACs by layer kind: VGG-16 vs MobileNet v2"}
 EST_NOTE = ("est. = estimated by edgekit's cost model (docs/estimates.md), not measured; ±N% = the model's "
             "cross-validated error on published figures for that target family and model kind; estimated memory "
             "is the weights as stored plus peak live activations, not a process RSS.")
+NOISY_NOTE = ("p50 is the median of the rounds' medians, each round a fresh process, rounds interleaved across "
+              "configurations; the interval is its 95% confidence interval (order statistics, docs/measuring.md). "
+              "NOISY = the interval stayed wider than ±5% of p50 after re-measuring within the time budget: treat "
+              "that number, and any difference it shows, with caution.")
 _CSV_KEYS = ("model", "variant", "quant", "target", "measured", "estimate_method", "host", "threads", "input_shape",
              "params", "macs", "size_bytes", "init_ms", "first_ms", "peak_rss_mb", "estimated_memory_mb",
-             "expected_error_pct", "runs_on",
-             "gmacs_per_s", "throughput_ips", "cv", "runs", "backend", "backend_version", "accuracy_pct",
-             "accuracy_note", "id", "run_id", "time_utc", "commit", "path")
+             "expected_error_pct", "runs_on", "gmacs_per_s", "throughput_ips", "cv", "rounds", "noisy", "runs",
+             "batch", "backend", "backend_version", "accuracy_pct", "accuracy_note", "id", "run_id", "time_utc",
+             "commit", "path")
 _LAT = ("min", "mean", "std", "p50", "p90", "p99")
+NOISY = "NOISY"
 
 
 def _num(value) -> str:
@@ -64,11 +70,14 @@ def cells(row: dict, notes: dict) -> list[str]:
         arena = "-" if row.get("arena_mb") is None else f"{row['arena_mb']} arena"
         return [row["model"], "x".join(map(str, row["input_shape"])), row["quant"], row["target"],
                 "TFLite Micro here, latency estimated", _num(row["params_m"]), _num(row["mmacs"]),
-                _num(row["size_mb"]), p50, "-", arena, cell(_num(row["gmacs_per_s"]), row) if row["fits"] else "-",
+                _num(row["size_mb"]), p50, "-", "-", arena,
+                cell(_num(row["gmacs_per_s"]), row) if row["fits"] else "-",
                 acc, f"{pub[0]} [{pub[1]}]" if pub else "-"]
+    p50 = _lat(row["latency_ms"]["p50"], row) + (f" {NOISY}" if row.get("noisy") else "")
+    ci = row["latency_ms"].get("ci95")
     return [row["model"], "x".join(map(str, row["input_shape"])), row["quant"], row["target"], how,
             _num(row["params_m"]), _num(row["mmacs"]), _num(row["size_mb"]),
-            _lat(row["latency_ms"]["p50"], row), _lat(row["latency_ms"]["p90"], row),
+            p50, f"{ci[0]}–{ci[1]}" if ci else "-", _lat(row["latency_ms"]["p90"], row),
             cell(_num(memory), row), _lat(row["gmacs_per_s"], row), acc,
             f"{pub[0]} [{pub[1]}]" if pub else "-"]
 
@@ -92,13 +101,13 @@ def markdown(doc: dict, plots: list[str]) -> str:
            f"edgekit {doc['edgekit']} (commit {doc['commit']}), {doc['time_utc']}, on {doc['host']['cpu']} "
            f"({doc['host']['usable_cores']} cores). Models {', '.join(plan['models'])}; quantization "
            f"{', '.join(plan['quants'])}; targets {', '.join(plan['targets'])}"
-           + (" (--quick: fewer timed runs and calibration samples)" if plan["quick"] else "") + ".", "",
+           + (" (--quick: fewer rounds, timed runs and calibration samples)" if plan["quick"] else "") + ".", "",
            "## Conclusion", ""]
     out += [f"- {line}" for line in doc["conclusion"]]
     out += ["", "## Results", "", "| " + " | ".join(COLUMNS) + " |", "|" + "---|" * len(COLUMNS)]
     out += ["| " + " | ".join(cells(r, notes)) + " |" for r in doc["rows"]]
-    out += ["", EST_NOTE, "Accuracy is measured only on models trained here (--data); the published ImageNet "
-            "column is the architecture's figure from its source, never measured here:", ""]
+    out += ["", NOISY_NOTE, "", EST_NOTE, "Accuracy is measured only on models trained here (--data); the published "
+            "ImageNet column is the architecture's figure from its source, never measured here:", ""]
     out += [f"[{i}] {text}" + ("  " if i < len(texts) else "") for i, text in enumerate(texts, 1)]
     if plots:
         out += ["", "## Plots", ""]
@@ -149,7 +158,7 @@ def html_page(doc: dict, plots: dict[str, bytes]) -> str:
     for r in doc["rows"]:
         tds = "".join(f'<td class="est">{e(c)}</td>' if c.endswith(" est.") else f"<td>{e(c)}</td>"
                       for c in cells(r, notes))
-        body.append(f"<tr>{tds}</tr>")
+        body.append(f'<tr class="noisy" title="{e(NOISY_NOTE)}">{tds}</tr>' if r.get("noisy") else f"<tr>{tds}</tr>")
     figs = "".join(f'<figure><img alt="{e(PLOTS[n])}" src="data:image/png;base64,'
                    f'{base64.b64encode(png).decode()}"><figcaption>{e(PLOTS[n])}</figcaption></figure>'
                    for n, png in plots.items())
@@ -158,14 +167,15 @@ def html_page(doc: dict, plots: dict[str, bytes]) -> str:
     return (f"<!doctype html><html><head><meta charset='utf-8'><title>edgekit study</title><style>{_CSS}</style>"
             f"</head><body><h1>edgekit study</h1><p>{e(md.splitlines()[2])}</p>"
             "<h2>Conclusion</h2><ul>" + "".join(f"<li>{e(c)}</li>" for c in doc["conclusion"]) + "</ul>"
-            f"<h2>Results</h2><table><tr>{head}</tr>{''.join(body)}</table><p>{e(EST_NOTE)}</p><ol>"
+            f"<h2>Results</h2><table><tr>{head}</tr>{''.join(body)}</table><p>{e(NOISY_NOTE)}</p><p>{e(EST_NOTE)}</p><ol>"
             + "".join(f"<li>{e(t)}</li>" for t in texts) + f"</ol><h2>Plots</h2>{figs}"
             f"{_md_tables_to_html(tail)}</body></html>\n")
 
 
 _CSS = ("body{font-family:sans-serif;max-width:1400px;margin:1em auto;padding:0 1em}table{border-collapse:collapse;"
         "font-size:13px}td,th{border:1px solid #ccc;padding:2px 6px;text-align:right}td:nth-child(-n+5){text-align:"
-        "left}td.est{font-style:italic;color:#555;background:#f6f6f6}img{max-width:100%}figure{margin:1em 0}")
+        "left}td.est{font-style:italic;color:#555;background:#f6f6f6}tr.noisy td{background:#fff3cd;color:#7a4b00;"
+        "font-weight:bold}img{max-width:100%}figure{margin:1em 0}")
 
 
 def _md_tables_to_html(text: str) -> str:
@@ -193,11 +203,12 @@ def _md_tables_to_html(text: str) -> str:
 def csv_text(rows: list[dict], published: dict) -> str:
     buf = io.StringIO()
     w = csv.writer(buf)
-    w.writerow([*_CSV_KEYS, *(f"{k}_ms" for k in _LAT), "published_imagenet_top1_pct"])
+    w.writerow([*_CSV_KEYS, *(f"{k}_ms" for k in _LAT), "ci95_lo_ms", "ci95_hi_ms", "published_imagenet_top1_pct"])
     for r in rows:
         values = [r.get(k) for k in _CSV_KEYS]
         values[_CSV_KEYS.index("input_shape")] = "x".join(map(str, r["input_shape"]))
-        w.writerow(values + [r["latency_ms"].get(k) for k in _LAT] + [published[r["model"]]["top1_pct"]])
+        ci = r["latency_ms"].get("ci95") or [None, None]
+        w.writerow(values + [r["latency_ms"].get(k) for k in _LAT] + ci + [published[r["model"]]["top1_pct"]])
     return buf.getvalue()
 
 

@@ -92,8 +92,42 @@ def _latency(row: dict) -> str:
     return f"{two_digits(p50)} ms" + (f" ±{pct}%" if pct is not None else "") + " est."
 
 
+def _lat(r: dict) -> str:
+    """p50 with its 95% interval (and NOISY) when measured in rounds, "est." when estimated."""
+    lat = r["latency_ms"]
+    if not r.get("measured", True):
+        return _latency(r)
+    ci = lat.get("ci95")
+    text = f"{lat['p50']} ms" + (f" [95% {ci[0]}–{ci[1]}]" if ci else "")
+    return text + (" NOISY" if r.get("noisy") else "")
+
+
+def quant_versus(rows: list[dict], target: str, t: dict, fast: str = "int8", slow: str = "fp32") -> str | None:
+    """int8 against fp32 for each measured model on ``target``, the speed ratio with its 95% interval."""
+    from bench.protocol import result_ratio, speed_words
+
+    parts = []
+    for model in dict.fromkeys(r["model"] for r in rows if r["target"] == target):
+        a, b = _pick(rows, target, model, fast), _pick(rows, target, model, slow)
+        if a is None or b is None or not _both_measured(a, b):
+            continue
+        found = result_ratio(a, b)
+        if found is None:
+            continue
+        parts.append(f"{t.get(model, model)}: {speed_words(fast, slow, found[:3])}")
+    if not parts:
+        return None
+    return f"On {target}, measured {fast} against {slow}, speed ratio with its 95% interval: " + "; ".join(parts) + "."
+
+
+def _both_measured(a: dict, b: dict) -> bool:
+    return bool(a.get("measured", True) and b.get("measured", True))
+
+
 def conclusion(doc: dict) -> list[str]:
     """A few sentences, every number taken from the document."""
+    from bench.protocol import result_ratio
+
     t = titles()
     out = []
     for target in doc["plan"]["targets"]:
@@ -101,15 +135,23 @@ def conclusion(doc: dict) -> list[str]:
         if pair is None:
             continue
         fast, slow = pair
-        speed = slow["latency_ms"]["p50"] / fast["latency_ms"]["p50"]
+        speed, interval = slow["latency_ms"]["p50"] / fast["latency_ms"]["p50"], ""
+        found = _both_measured(fast, slow) and result_ratio(fast, slow)
+        if found:
+            speed, lo, hi, _ = found
+            interval = f" (95% interval {lo:.3g}–{hi:.3g} times)" if speed >= 1 else \
+                f" (95% interval {1 / hi:.3g}–{1 / lo:.3g} times)"
         what = [f"a {_ratio(slow['size_bytes'] / fast['size_bytes'], 'smaller', 'larger')} file"]
         if fast["model"] != slow["model"]:
             what.insert(0, f"{_ratio(slow['macs'] / fast['macs'], 'fewer', 'more')} MACs")
         est = not (fast.get("measured", True) and slow.get("measured", True))
-        out.append(f"{t[fast['model']]} {fast['quant']} is {_ratio(speed, 'faster', 'slower', est)} than "
+        out.append(f"{t[fast['model']]} {fast['quant']} is {_ratio(speed, 'faster', 'slower', est)}{interval} than "
                    f"{t[slow['model']]} {slow['quant']} on {target} ({_how(fast, slow)}: "
-                   f"{_latency(fast)} vs {_latency(slow)}), with {' and '.join(what)}"
+                   f"{_lat(fast)} vs {_lat(slow)}), with {' and '.join(what)}"
                    + _accuracy_clause(doc, target, fast, slow, t) + ".")
+        versus = quant_versus(doc["rows"], target, t)
+        if versus:
+            out.append(versus)
     sep, neck = doc["arithmetic"]["separable"], doc["arithmetic"]["bottleneck"]
     out.append(f"The seed's arithmetic holds: a depthwise-separable 3x3 convolution costs {sep['depthwise']} + "
                f"{sep['pointwise']} = {sep['separable']} MACs instead of {sep['standard']} ({sep['ratio']} times "

@@ -1,0 +1,241 @@
+"""The measurement protocol: interleaved rounds, stopping rules, the interval, and what a comparison may say.
+
+Pure logic, no I/O: the caller passes a ``measure(key)`` function that runs one round (one fresh process) and
+returns that round's median latency in ms, and a ``clock``; tests pass fakes of both.
+
+- Every configuration is measured in rounds, interleaved (A B C A B C ...), so drift in the machine's load
+  hits every configuration alike. ``min_rounds`` rounds always run.
+- Then, while some configuration's 95% interval is wider than ``rel_halfwidth`` (5%) of its p50, only those
+  configurations get another interleaved round, as long as the next round fits in the time ``budget_s``
+  (counted from the first round) and ``max_rounds`` is not reached. Whatever is still that wide is noisy.
+- p50 is the median of the round medians. Its 95% interval is distribution-free, from order statistics:
+  ``[x(k), x(n+1-k)]`` with the largest ``k`` such that ``P(Binomial(n, 1/2) < k) <= 0.025``, so it covers
+  the true median with probability >= 95% whatever the distribution (Conover, *Practical Nonparametric
+  Statistics*, 3rd ed., section 3.2). Below 6 rounds no such interval exists (even ``[min, max]`` covers
+  only ``1 - 2**(1-n)``); the result then carries ``[min, max]`` and is noisy.
+- Two configurations measured in the same interleaved run are compared paired by round (the ratio of their
+  medians in each round, then the same order-statistic interval on those ratios); results from different runs
+  by a bootstrap over rounds of the ratio of medians (fixed seed, so it is reproducible).
+"""
+
+from __future__ import annotations
+
+import math
+import random
+from collections.abc import Callable, Hashable, Sequence
+from dataclasses import dataclass, field
+
+from edgekit.errors import UsageError
+
+REL_HALFWIDTH = 0.05  # an interval wider than +-5% of p50 is noisy
+LEVEL = 0.95
+BOOTSTRAP_RESAMPLES = 2000
+SEED = 0
+
+
+@dataclass(frozen=True, kw_only=True)
+class Protocol:
+    """How many rounds and how long: ``min_rounds`` always, more for noisy ones up to ``budget_s``."""
+
+    min_rounds: int = 6
+    max_rounds: int = 30
+    budget_s: float = 60.0
+    rel_halfwidth: float = REL_HALFWIDTH
+
+    def __post_init__(self) -> None:
+        if self.min_rounds < 1:
+            raise UsageError(f"--rounds must be 1 or more, got {self.min_rounds}; 6 or more give a 95% interval")
+        if self.budget_s <= 0:
+            raise UsageError(f"--budget must be a positive number of seconds, got {self.budget_s:g}")
+        if self.max_rounds < self.min_rounds:
+            raise UsageError(f"at most {self.max_rounds} rounds, fewer than --rounds {self.min_rounds}; "
+                             f"lower --rounds")
+
+    def check_budget(self, round_s: float) -> None:
+        """Refuse a budget shorter than one round (``round_s``: the least time a round's timing takes)."""
+        if self.budget_s < round_s:
+            raise UsageError(f"--budget {self.budget_s:g} s is shorter than one round ({round_s:g} s of timing "
+                             "alone); give --budget of at least that, e.g. --budget 60")
+
+
+@dataclass(frozen=True)
+class Step:
+    """One round of one configuration: the round number (0-based) and the configuration's key."""
+
+    round: int
+    key: Hashable
+
+
+def interleave(keys: Sequence[Hashable], rounds: int, first_round: int = 0) -> list[Step]:
+    """A B C A B C ...: ``rounds`` rounds of every key, in order."""
+    return [Step(r, k) for r in range(first_round, first_round + rounds) for k in keys]
+
+
+@dataclass
+class Rounds:
+    """What the protocol measured: each key's round medians in ms, in round order, and its round numbers."""
+
+    medians: dict = field(default_factory=dict)  # key -> [ms, ...]
+    round_ids: dict = field(default_factory=dict)  # key -> [round number, ...]
+    order: list = field(default_factory=list)  # the Steps as run
+    seconds: float = 0.0
+
+
+def run_rounds(keys: Sequence[Hashable], measure: Callable[[Hashable], float], protocol: Protocol,
+               clock: Callable[[], float]) -> Rounds:
+    """Measure every key ``protocol.min_rounds`` times interleaved, then re-measure the noisy ones in budget."""
+    out = Rounds({k: [] for k in keys}, {k: [] for k in keys})
+    start = clock()
+    spent: dict = {k: 0.0 for k in keys}
+
+    def one(step: Step) -> None:
+        t0 = clock()
+        out.medians[step.key].append(float(measure(step.key)))
+        spent[step.key] += clock() - t0
+        out.round_ids[step.key].append(step.round)
+        out.order.append(step)
+
+    for step in interleave(keys, protocol.min_rounds):
+        one(step)
+    r = protocol.min_rounds
+    while r < protocol.max_rounds:
+        wide = [k for k in keys if not settled(out.medians[k], protocol.rel_halfwidth)]
+        next_s = sum(spent[k] / len(out.medians[k]) for k in wide)
+        if not wide or clock() - start + next_s > protocol.budget_s:
+            break
+        for step in interleave(wide, 1, r):
+            one(step)
+        r += 1
+    out.seconds = clock() - start
+    return out
+
+
+def median(xs: Sequence[float]) -> float:
+    s = sorted(xs)
+    n = len(s)
+    if n == 0:
+        raise ValueError("no values")
+    return s[n // 2] if n % 2 else (s[n // 2 - 1] + s[n // 2]) / 2
+
+
+def _binom_cdf(k: int, n: int) -> float:
+    """P(Binomial(n, 1/2) <= k)."""
+    return sum(math.comb(n, i) for i in range(k + 1)) / 2 ** n
+
+
+def order_rank(n: int, level: float = LEVEL) -> int | None:
+    """The 1-based rank ``k`` of the lower bound ``x(k)`` of the median's interval, or None when n is too small."""
+    alpha = (1 - level) / 2
+    k = 0
+    while k + 1 <= n // 2 and _binom_cdf(k, n) <= alpha:  # P(B <= k) = P(B < k + 1)
+        k += 1
+    return k or None
+
+
+def median_interval(xs: Sequence[float], level: float = LEVEL) -> tuple[float, float, bool]:
+    """(lo, hi, exact): the order-statistic interval of the median; ``exact`` False means too few values,
+    and ``(min, max)`` comes back."""
+    s = sorted(xs)
+    k = order_rank(len(s), level)
+    if k is None:
+        return s[0], s[-1], False
+    return s[k - 1], s[len(s) - k], True
+
+
+def settled(xs: Sequence[float], rel_halfwidth: float = REL_HALFWIDTH) -> bool:
+    """Whether the interval of ``xs``' median is exact and no wider than ``rel_halfwidth`` of the median."""
+    if not xs:
+        return False
+    lo, hi, exact = median_interval(xs)
+    return exact and (hi - lo) / 2 <= rel_halfwidth * median(xs)
+
+
+@dataclass(frozen=True)
+class Summary:
+    """A configuration's latency over its rounds, in ms."""
+
+    p50: float
+    ci95: tuple[float, float]
+    rounds: int
+    cv: float  # std / mean of the round medians (0 with one round)
+    noisy: bool
+
+    def to_dict(self) -> dict:
+        return {"p50": sig(self.p50), "ci95": [sig(self.ci95[0]), sig(self.ci95[1])], "rounds": self.rounds,
+                "cv": round(self.cv, 4), "noisy": self.noisy}
+
+
+def sig(value: float, digits: int = 5) -> float:
+    """``value`` to ``digits`` significant figures (a LeNet-5 call of 0.0072 ms keeps its precision)."""
+    return float(f"{value:.{digits}g}")
+
+
+def summarize_rounds(round_medians: Sequence[float], rel_halfwidth: float = REL_HALFWIDTH) -> Summary:
+    """p50 = median of the round medians, its 95% interval, the CV between rounds, and the noisy flag."""
+    xs = [float(x) for x in round_medians]
+    lo, hi, _ = median_interval(xs)
+    mean = sum(xs) / len(xs)
+    cv = 0.0
+    if len(xs) > 1 and mean > 0:
+        cv = math.sqrt(sum((x - mean) ** 2 for x in xs) / (len(xs) - 1)) / mean
+    return Summary(median(xs), (lo, hi), len(xs), cv, not settled(xs, rel_halfwidth))
+
+
+def paired_ratio(a: Sequence[float], b: Sequence[float]) -> tuple[float, float, float]:
+    """B over A from rounds run interleaved: the median of per-round ratios and its order-statistic interval."""
+    n = min(len(a), len(b))
+    ratios = [b[i] / a[i] for i in range(n)]
+    lo, hi, _ = median_interval(ratios)
+    return median(ratios), lo, hi
+
+
+def bootstrap_ratio(a: Sequence[float], b: Sequence[float], *, resamples: int = BOOTSTRAP_RESAMPLES,
+                    seed: int = SEED, level: float = LEVEL) -> tuple[float, float, float]:
+    """B over A from separate runs: median(b) / median(a) with a percentile bootstrap interval over rounds."""
+    rng = random.Random(seed)
+    stats = sorted(median(rng.choices(b, k=len(b))) / median(rng.choices(a, k=len(a))) for _ in range(resamples))
+    alpha = (1 - level) / 2
+    lo = stats[math.floor(alpha * (resamples - 1))]
+    hi = stats[math.ceil((1 - alpha) * (resamples - 1))]
+    return median(b) / median(a), lo, hi
+
+
+def ratio(a: Sequence[float], b: Sequence[float], *, paired: bool) -> tuple[float, float, float]:
+    """B's latency over A's with its 95% interval: (ratio, lo, hi)."""
+    return paired_ratio(a, b) if paired else bootstrap_ratio(a, b)
+
+
+PAIRED_MIN_ROUNDS = 6  # the fewest paired rounds with an exact 95% order-statistic interval
+
+
+def result_ratio(a: dict, b: dict) -> tuple[float, float, float, str] | None:
+    """B's latency over A's, two result records: (ratio, lo, hi, method), or None when either has fewer than
+    2 rounds. Paired by round number when both come from one interleaved run, else bootstrapped."""
+    if len(a.get("round_ms") or ()) < 2 or len(b.get("round_ms") or ()) < 2:
+        return None
+    xa = dict(zip(a.get("round_ids") or range(len(a["round_ms"])), a["round_ms"], strict=True))
+    xb = dict(zip(b.get("round_ids") or range(len(b["round_ms"])), b["round_ms"], strict=True))
+    common = sorted(xa.keys() & xb.keys())
+    if a.get("run_id") is not None and a.get("run_id") == b.get("run_id") and len(common) >= PAIRED_MIN_ROUNDS:
+        return (*ratio([xa[i] for i in common], [xb[i] for i in common], paired=True), "paired by round")
+    return (*ratio(a["round_ms"], b["round_ms"], paired=False), "bootstrap over rounds")
+
+
+def speed_words(name_a: str, name_b: str, ratio_lo_hi: tuple[float, float, float]) -> str:
+    """``B over A`` latency as a sentence about A's speed: "int8 is 2.1x faster than fp32 (1.9–2.3x)".
+
+    ``name_a`` is the subject: with latency ratio r = B / A > 1, A is r times faster than B. When the
+    interval contains 1 there is "no measurable difference".
+    """
+    r, lo, hi = ratio_lo_hi
+    if lo <= 1.0 <= hi:
+        return f"no measurable difference between {name_a} and {name_b} ({name_b}/{name_a} latency {r:.2f}, 95% " \
+               f"interval {lo:.2f}–{hi:.2f})"
+    if r >= 1:
+        return f"{name_a} is {_x(r)}x faster than {name_b} ({_x(lo)}–{_x(hi)}x)"
+    return f"{name_a} is {_x(1 / r)}x slower than {name_b} ({_x(1 / hi)}–{_x(1 / lo)}x)"
+
+
+def _x(v: float) -> str:
+    """2.137 -> "2.1", 12.6 -> "13", 1.04 -> "1.04" (enough digits to tell it from 1)."""
+    return f"{v:.2f}" if v < 1.1 else f"{v:.1f}" if v < 10 else f"{v:.0f}"
