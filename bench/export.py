@@ -1,4 +1,5 @@
-"""Result documents as CSV: one row per result, the latency summary flattened into ``*_ms`` columns."""
+"""Result documents as CSV: one row per result, the latency summary flattened into ``*_ms`` columns; a result
+that failed has its ``error`` and empty numbers."""
 
 from __future__ import annotations
 
@@ -10,7 +11,7 @@ from edgekit.errors import UsageError
 KEYS = ["id", "run_id", "target", "model", "quant", "threads", "xnnpack", "rounds", "noisy", "runs", "batch",
         "init_ms", "first_ms", "throughput_ips", "peak_rss_mb", "rss_increase_mb", "size_bytes", "macs",
         "gmacs_per_s", "cv", "backend", "backend_version", "time_utc", "commit", "measured", "expected_error_pct",
-        "runs_on"]
+        "runs_on", "error"]
 LATENCY = ["min", "mean", "std", "p50", "p90", "p99"]
 
 
@@ -21,8 +22,10 @@ def write_csv(path: Path, results: list[dict]) -> None:
             w = csv.writer(f)
             w.writerow(KEYS + [f"{k}_ms" for k in LATENCY] + ["ci95_lo_ms", "ci95_hi_ms"])
             for r in results:
-                ci = r["latency_ms"].get("ci95") or [None, None]
-                w.writerow([r.get(k, True) if k == "measured" else r.get(k) for k in KEYS]
-                           + [r["latency_ms"][k] for k in LATENCY] + list(ci))
+                latency = r.get("latency_ms") or {}
+                ci = latency.get("ci95") or [None, None]
+                measured = r.get("measured", "error" not in r)
+                w.writerow([measured if k == "measured" else r.get(k) for k in KEYS]
+                           + [latency.get(k) for k in LATENCY] + list(ci))
     except OSError as err:
         raise UsageError(f"cannot write --csv {str(path)!r}: {err.strerror}") from None

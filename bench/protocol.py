@@ -1,7 +1,8 @@
 """The measurement protocol: interleaved rounds, stopping rules, the interval, and what a comparison may say.
 
 Pure logic, no I/O: the caller passes a ``measure(key)`` function that runs one round (one fresh process) and
-returns that round's median latency in ms, and a ``clock``; tests pass fakes of both.
+returns that round's median latency in ms (or None when that configuration failed: it is measured no more),
+and a ``clock``; tests pass fakes of both.
 
 - Every configuration is measured in rounds, interleaved (A B C A B C ...), so drift in the machine's load
   hits every configuration alike. ``min_rounds`` rounds always run.
@@ -79,18 +80,26 @@ class Rounds:
     round_ids: dict = field(default_factory=dict)  # key -> [round number, ...]
     order: list = field(default_factory=list)  # the Steps as run
     seconds: float = 0.0
+    dropped: set = field(default_factory=set)  # keys whose measure returned None (failed): measured no more
 
 
-def run_rounds(keys: Sequence[Hashable], measure: Callable[[Hashable], float], protocol: Protocol,
+def run_rounds(keys: Sequence[Hashable], measure: Callable[[Hashable], float | None], protocol: Protocol,
                clock: Callable[[], float]) -> Rounds:
-    """Measure every key ``protocol.min_rounds`` times interleaved, then re-measure the noisy ones in budget."""
+    """Measure every key ``protocol.min_rounds`` times interleaved, then re-measure the noisy ones in budget.
+    A key whose ``measure`` returns None is dropped."""
     out = Rounds({k: [] for k in keys}, {k: [] for k in keys})
     start = clock()
     spent: dict = {k: 0.0 for k in keys}
 
     def one(step: Step) -> None:
+        if step.key in out.dropped:
+            return
         t0 = clock()
-        out.medians[step.key].append(float(measure(step.key)))
+        value = measure(step.key)
+        if value is None:
+            out.dropped.add(step.key)
+            return
+        out.medians[step.key].append(float(value))
         spent[step.key] += clock() - t0
         out.round_ids[step.key].append(step.round)
         out.order.append(step)
@@ -99,7 +108,7 @@ def run_rounds(keys: Sequence[Hashable], measure: Callable[[Hashable], float], p
         one(step)
     r = protocol.min_rounds
     while r < protocol.max_rounds:
-        wide = [k for k in keys if not settled(out.medians[k], protocol.rel_halfwidth)]
+        wide = [k for k in keys if k not in out.dropped and not settled(out.medians[k], protocol.rel_halfwidth)]
         next_s = sum(spent[k] / len(out.medians[k]) for k in wide)
         if not wide or clock() - start + next_s > protocol.budget_s:
             break

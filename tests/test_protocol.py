@@ -81,6 +81,23 @@ def test_max_rounds_caps_re_measuring():
     assert len(out.medians["B"]) == 9
 
 
+def test_a_config_that_fails_is_measured_no_more():
+    """``measure`` returns None for a config that failed (edgekit.app.bench records why): it is dropped, and
+    the others keep their rounds and their re-measuring."""
+    clock = FakeClock()
+    steady = fake_measure(clock, {"A": [1.0], "C": [1.0, 2.0]})
+    calls = []
+
+    def measure(key):
+        calls.append(key)
+        return None if key == "B" else steady(key)
+
+    out = run_rounds(["A", "B", "C"], measure, Protocol(min_rounds=6, max_rounds=8, budget_s=1e6), clock)
+    assert calls.count("B") == 1 and out.dropped == {"B"} and out.medians["B"] == []
+    assert len(out.medians["A"]) == 6 and len(out.medians["C"]) == 8
+    assert "B" not in [s.key for s in out.order]
+
+
 def test_min_rounds_run_even_past_the_budget():
     clock = FakeClock()
     out = run_rounds(["A", "B"], fake_measure(clock, {"A": [1.0, 5.0], "B": [1.0]}, seconds_per_round=10),

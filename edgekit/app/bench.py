@@ -3,6 +3,10 @@
 The CLI parses options into a :class:`BenchRequest`, calls :func:`run_bench` and renders the
 :class:`BenchOutcome`. Local targets are measured here, each config in a fresh process; device targets are
 estimated, or measured over ssh (``edgekit.app.remote``) when hosts are given.
+
+A model that cannot be read, converted, loaded, run or analysed fails alone: it gets a result with ``error``
+(and ``measured: false``) in its place, the others are measured, and :func:`failures_error` is the one line
+the run ends with.
 """
 
 from __future__ import annotations
@@ -21,9 +25,10 @@ from edgekit.app.bench_request import (
     make_configs,
     parse_threads,
 )
-from edgekit.errors import UsageError
+from edgekit.errors import EdgekitError, UsageError
 
-__all__ = ["BenchOutcome", "BenchRequest", "LoopArgs", "RemoteArgs", "make_configs", "parse_threads", "run_bench"]
+__all__ = ["BenchOutcome", "BenchRequest", "LoopArgs", "RemoteArgs", "failures_error", "make_configs",
+           "parse_threads", "run_bench"]
 
 
 def run_bench(request: BenchRequest, *, progress: Progress | None = None,
@@ -61,7 +66,8 @@ def run_bench(request: BenchRequest, *, progress: Progress | None = None,
 
     try:
         results = measure(make_configs(sources, thread_list, tgt, loop.config_args()), store, run_id,
-                          profile=loop.profile_ops, protocol=loop.protocol(), progress=progress)
+                          profile=loop.profile_ops, protocol=loop.protocol(), progress=progress,
+                          unresolved=_unresolved(sources))
     except NoGpuError as err:
         from edgekit.app.gpu_baseline import no_gpu_message
 
@@ -74,52 +80,121 @@ def run_bench(request: BenchRequest, *, progress: Progress | None = None,
 def estimate(request: BenchRequest, target) -> BenchOutcome:
     """The cost model's estimate of every model x quant x threads for a target, nothing measured."""
     from edgekit.app.sources import parse_list, resolve
-    from targets.estimate import estimate_bench
 
     thread_list = [None] if request.threads is None else parse_threads(request.threads, "cpu")
     sources = resolve(list(request.models), parse_list(request.quant, "--quant", str.lower))
-    results = [estimate_bench(s.path, target, t, model=s.model, quant=s.quant) for s in sources for t in thread_list]
+    results = [_estimate_one(s, target, t) for s in sources for t in thread_list]
     return BenchOutcome(kind="estimated", results=results)
 
 
+def _estimate_one(source, target, threads: int | None) -> dict:
+    from bench.result import failure_result
+    from bench.runner import Config
+    from targets.estimate import estimate_bench
+
+    try:
+        if source.error is not None:
+            raise source.error
+        return estimate_bench(source.path, target, threads, model=source.model, quant=source.quant)
+    except UsageError:
+        raise  # an unknown target or one with no estimator: every model would fail alike
+    except Exception as err:  # this model cannot be analysed; it fails alone
+        doc = failure_result(Config(str(source.path), source.model, source.quant, target.key, threads), err)
+        doc.pop("xnnpack")  # an estimate has no runtime
+        return doc
+
+
 def measure(configs, store, run_id: str, *, profile: bool, protocol, progress: Progress | None = None,
-            clock: Callable[[], float] = time.monotonic) -> list[dict]:
+            clock: Callable[[], float] = time.monotonic, unresolved: dict[str, Exception] | None = None) -> list[dict]:
     """Every config in interleaved rounds (``bench.protocol``), each round in a fresh process; then each
-    result is built from its rounds and stored."""
+    result is built from its rounds and stored.
+
+    A config that fails to be read, analysed or run (or whose path is in ``unresolved``, the models that could
+    not be read or converted) is measured no more and gets a failure result in its place, stored too; the
+    others go on. No GPU stops the run: it would fail them all.
+    """
+    from bench.gpu import NoGpuError
     from bench.protocol import median, run_rounds
-    from bench.result import build_result
+    from bench.provenance import device
+    from bench.result import build_result, failure_result
     from bench.runner import run_child
-    from edgekit.analysis.tflite_cost import analyze_graph
-    from edgekit.analysis.tflite_graph import read_tflite
 
-    graphs = [read_tflite(cfg.path) for cfg in configs]
-    costs = [analyze_graph(g, cfg.model) for g, cfg in zip(graphs, configs, strict=True)]
+    prepared, failed = {}, {}
+    for i, cfg in enumerate(configs):
+        try:
+            prepared[i] = _prepare(cfg, unresolved or {})
+        except Exception as err:  # this model cannot be read or analysed; it fails alone
+            failed[i] = err
     docs: list[list[dict]] = [[] for _ in configs]
-    planned = protocol.min_rounds * len(configs)
+    planned = protocol.min_rounds * (len(configs) - len(failed))
 
-    def one(i: int) -> float:
+    def one(i: int) -> float | None:
         cfg = configs[i]
         done = sum(map(len, docs))
         if progress is not None:
             progress(f"{cfg.model} {cfg.quant} {cfg.target} threads={cfg.threads} round {len(docs[i]) + 1}",
                      min(done, planned), max(planned, done + 1))
-        docs[i].append(run_child(cfg if not docs[i] else replace(cfg, profile_ops=False)))
+        try:
+            docs[i].append(run_child(cfg if not docs[i] else replace(cfg, profile_ops=False)))
+        except NoGpuError:
+            raise
+        except Exception as err:  # this model cannot be loaded or run; it fails alone
+            failed[i] = err
+            return None
         return median(docs[i][-1]["samples_ms"])
 
-    rounds = run_rounds(range(len(configs)), one, protocol, clock)
+    rounds = run_rounds([i for i in range(len(configs)) if i not in failed], one, protocol, clock)
     results = []
     for i, cfg in enumerate(configs):
-        doc = build_result(cfg, docs[i], graphs[i], costs[i].macs, round_ids=rounds.round_ids[i],
-                           rel_halfwidth=protocol.rel_halfwidth)
-        first = docs[i][0]
-        if profile and "ops" in first:
-            doc["ops"] = _op_rows(first, costs[i])
-            doc["delegate_nodes"] = first.get("delegate_nodes", 0)
-            doc["ops_method"] = first.get("ops_method")
+        if i in failed:
+            doc = failure_result(cfg, failed[i], device=device())
+        else:
+            graph, cost = prepared[i]
+            doc = build_result(cfg, docs[i], graph, cost.macs, round_ids=rounds.round_ids[i],
+                               rel_halfwidth=protocol.rel_halfwidth)
+            first = docs[i][0]
+            if profile and "ops" in first:
+                doc["ops"] = _op_rows(first, cost)
+                doc["delegate_nodes"] = first.get("delegate_nodes", 0)
+                doc["ops_method"] = first.get("ops_method")
         doc["id"] = store.add(run_id, doc)
         doc["run_id"] = run_id
         results.append(doc)
     return results
+
+
+def _prepare(cfg, unresolved: dict[str, Exception]) -> tuple:
+    """The graph and cost of ``cfg``; raises what stops it (its entry in ``unresolved``, or reading it)."""
+    from edgekit.analysis.tflite_cost import analyze_graph
+    from edgekit.analysis.tflite_graph import read_tflite
+
+    if cfg.path in unresolved:
+        raise unresolved[cfg.path]
+    graph = read_tflite(cfg.path)
+    return graph, analyze_graph(graph, cfg.model)
+
+
+def _unresolved(sources) -> dict[str, Exception]:
+    return {str(s.path): s.error for s in sources if s.error is not None}
+
+
+def failures_error(results: list[dict]) -> EdgekitError | None:
+    """The one-line error a run with failed results ends with (after the rest is shown), or None.
+
+    It counts models (model x quant) and names each failed one with its first error. It is a UsageError (exit 2)
+    when every failure was one (a model file that cannot be fed, as when it is benchmarked alone), else exit 1.
+    """
+    failed: dict[tuple, dict] = {}
+    for r in results:
+        if "error" in r:
+            failed.setdefault((r["model"], r["quant"]), r)
+    if not failed:
+        return None
+    total = len({(r["model"], r["quant"]) for r in results})
+    kept = sum("error" not in r for r in results)
+    named = "; ".join(f"{r['model']}: {r['error'].rstrip('.')}" for r in failed.values())
+    message = f"{len(failed)} of {total} model{'s' if total > 1 else ''} failed ({kept} result(s) kept): {named}"
+    return (UsageError if all(r["error_type"] == "UsageError" for r in failed.values()) else EdgekitError)(message)
 
 
 def _op_rows(measured: dict, cost) -> list[dict]:
@@ -134,7 +209,8 @@ def add_gpu_baseline(results: list[dict], loop: LoopArgs) -> None:
     """Add the Keras-on-GPU figure (JAX, PyTorch or TensorFlow, whichever sees the GPU) to zoo-model results."""
     from edgekit.app.gpu_baseline import add_baselines
 
-    add_baselines(results, runs=loop.runs, warmup=loop.warmup, min_seconds=loop.min_seconds)
+    add_baselines([r for r in results if "error" not in r], runs=loop.runs, warmup=loop.warmup,
+                  min_seconds=loop.min_seconds)
 
 
 def noisy_warnings(results: list[dict]) -> list[str]:

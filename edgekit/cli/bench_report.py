@@ -22,14 +22,20 @@ def _label(r: dict) -> str:
 
 
 def print_table(results: list[dict]) -> None:
-    """One row per result; ``x first`` is each p50 over the first row's."""
-    ref = results[0]["latency_ms"]["p50"]
-    table = Table(title=f"edgekit bench on {results[0]['device']['cpu']} ({results[0]['backend']} "
-                        f"{results[0]['backend_version']})")
+    """One row per result; ``x first`` is each p50 over the first measured row's. A failed result is a row
+    marked "failed", its error printed under the table."""
+    done = [r for r in results if "error" not in r]
+    ref = done[0]["latency_ms"]["p50"] if done else None
+    head = done[0] if done else results[0]
+    runtime = f" ({head['backend']} {head['backend_version']})" if done else ""
+    table = Table(title=f"edgekit bench on {head['device']['cpu']}{runtime}")
     for col in ("model", "quant", "config", "p50 ms", "95% interval", "rounds", "p90 ms", "first ms", "init ms",
                 "peak RSS", "size", "GMAC/s", "x first"):
         table.add_column(col, justify="left" if col in ("model", "quant", "config") else "right")
     for r in results:
+        if "error" in r:
+            table.add_row(r["model"], r["quant"] or "-", _label(r), "failed", *["-"] * 9)
+            continue
         lat = r["latency_ms"]
         table.add_row(r["model"], r["quant"], _label(r), p50_text(r), interval_text(r), str(r.get("rounds", 1)),
                       _ms(lat["p90"]), _f(r["first_ms"]), _f(r["init_ms"], 1), f"{r['peak_rss_mb']:.0f} MB",
@@ -40,6 +46,7 @@ def print_table(results: list[dict]) -> None:
     out.print("p50: the median of the rounds' medians, with its 95% interval (docs/measuring.md); NOISY: the "
               "interval stayed wider than ±5% of p50. mean, std, p99, throughput, RSS increase: see --json",
               style="dim")
+    print_failures(results)
     for r in results:
         if "baseline" in r:
             b = r["baseline"]
@@ -47,6 +54,16 @@ def print_table(results: list[dict]) -> None:
             out.print(f"Keras baseline for {r['model']}: {text}", markup=False)
         if r.get("fully_accelerated") is False:
             out.print(f"{r['model']} {r['quant']}: some ops fell back to the CPU", markup=False)
+
+
+def print_failures(results: list[dict]) -> None:
+    """Under a table: each failed result with its error, one line each."""
+    out = console()
+    for r in results:
+        if "error" in r:
+            what = " ".join(str(x) for x in (r["model"], r["quant"], r.get("threads") and f"threads={r['threads']}")
+                            if x)
+            out.print(f"failed: {what}: {r['error']}", markup=False, soft_wrap=True)
 
 
 def p50_text(r: dict) -> str:
@@ -62,6 +79,8 @@ def interval_text(r: dict) -> str:
 def print_ops(results: list[dict]) -> None:
     out = console()
     for r in results:
+        if "error" in r:
+            continue
         ops = r.get("ops") or []
         table = Table(title=f"per op: {r['model']} {r['quant']} {_label(r)}")
         for col in ("#", "op", "output", "MACs", "ms", "% time", "GMAC/s"):
@@ -87,8 +106,24 @@ def print_history(rows: list[dict]) -> None:
         table.add_column(col, justify="right" if col in ("id", "p50 ms", "peak RSS") else "left")
     for r in rows:
         table.add_row(str(r["id"]), r["run_id"], r["time_utc"], r["target"], r["model"], r["quant"] or "-",
-                      _label(r), p50_text(r), f"{r['peak_rss_mb']:.0f} MB", r.get("commit") or "-")
+                      _label(r), _p50(r), _f(r.get("peak_rss_mb"), 0) + (" MB" if "error" not in r else ""),
+                      r.get("commit") or "-")
     console().print(table)
+
+
+def _measured(rows: list[dict]) -> list[dict]:
+    """The rows with a latency; none (every selected result failed) is a UsageError naming the failure."""
+    done = [r for r in rows if "error" not in r]
+    if rows and not done:
+        from edgekit.errors import UsageError
+
+        r = rows[0]
+        raise UsageError(f"result {r['id']} ({r['model']}) failed, so it has no latency to compare: {r['error']}")
+    return done
+
+
+def _p50(r: dict) -> str:
+    return "failed" if "error" in r else p50_text(r)
 
 
 def _key(r: dict) -> tuple:
@@ -97,9 +132,11 @@ def _key(r: dict) -> tuple:
 
 def compare_rows(a: list[dict], b: list[dict]) -> list[dict]:
     """Pairs by config (two single results are compared whatever their configs, but of one model); ``ratio``
-    is B's latency over A's with its 95% interval (``bench.protocol.ratio``) and ``verdict`` says it in words."""
+    is B's latency over A's with its 95% interval (``bench.protocol.ratio``) and ``verdict`` says it in words.
+    Failed results have no latency and are left out."""
     from edgekit.errors import UsageError
 
+    a, b = _measured(a), _measured(b)
     if len(a) == 1 and len(b) == 1:
         if a[0]["model"] != b[0]["model"]:
             raise UsageError(f"result {a[0]['id']} is {a[0]['model']} and result {b[0]['id']} is {b[0]['model']}: "
