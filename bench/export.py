@@ -1,4 +1,5 @@
-"""Result documents as CSV: one row per result, the latency summary flattened into ``*_ms`` columns."""
+"""Result documents as CSV: one row per result, the latency summary flattened into ``*_ms`` columns; a result
+that failed has its ``error`` and empty numbers."""
 
 from __future__ import annotations
 
@@ -9,7 +10,7 @@ from edgekit.errors import UsageError
 
 KEYS = ["id", "run_id", "target", "model", "quant", "threads", "xnnpack", "runs", "init_ms", "first_ms",
         "throughput_ips", "peak_rss_mb", "rss_increase_mb", "size_bytes", "macs", "gmacs_per_s", "cv",
-        "backend", "backend_version", "time_utc", "commit"]
+        "backend", "backend_version", "time_utc", "commit", "error"]
 LATENCY = ["min", "mean", "std", "p50", "p90", "p99"]
 
 
@@ -20,6 +21,7 @@ def write_csv(path: Path, results: list[dict]) -> None:
             w = csv.writer(f)
             w.writerow(KEYS + [f"{k}_ms" for k in LATENCY])
             for r in results:
-                w.writerow([r.get(k) for k in KEYS] + [r["latency_ms"][k] for k in LATENCY])
+                latency = r.get("latency_ms") or {}
+                w.writerow([r.get(k) for k in KEYS] + [latency.get(k) for k in LATENCY])
     except OSError as err:
         raise UsageError(f"cannot write --csv {str(path)!r}: {err.strerror}") from None

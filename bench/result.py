@@ -8,6 +8,7 @@ from bench.provenance import provenance
 from bench.runner import Config
 from bench.stats import HIGH_CV, summarize
 from edgekit.analysis.tflite_graph import TFLiteGraph
+from edgekit.errors import EdgekitError, first_line
 
 _WEIGHT_OPS = {"CONV_2D", "DEPTHWISE_CONV_2D", "FULLY_CONNECTED", "TRANSPOSE_CONV"}
 
@@ -53,6 +54,28 @@ def build_result(cfg: Config, measured: dict, graph: TFLiteGraph, macs: int) -> 
         if key in measured:
             doc[key] = measured[key]
     return doc
+
+
+def failure_result(cfg: Config, err: BaseException, *, device: dict | None = None) -> dict:
+    """The record of a configuration that could not be measured (or estimated): its error instead of numbers.
+
+    It carries the same labels as a result (target, model, quant, threads, path, provenance), ``measured: false``
+    and ``error``, so that it is printed, stored and exported beside the others. ``device``: where it was tried
+    (this machine's facts for a measurement, none for an estimate).
+    """
+    prov = provenance()
+    return {"target": cfg.target, "model": cfg.model, "quant": cfg.quant, "threads": cfg.threads,
+            "xnnpack": cfg.xnnpack, "measured": False, "path": os.path.abspath(cfg.path),
+            "error": error_text(err), "error_type": type(err).__name__,
+            **({"device": device} if device is not None else {}),
+            "edgekit": prov["edgekit"], "commit": prov["commit"], "time_utc": prov["time_utc"], "warnings": []}
+
+
+def error_text(err: BaseException) -> str:
+    """One line: an edgekit error's own message; anything else is an edgekit bug, named as one."""
+    if isinstance(err, EdgekitError):
+        return first_line(err)
+    return f"edgekit failed on this model ({type(err).__name__}: {first_line(err)}); please report it"
 
 
 def warnings_for(cv: float, governor: str | None) -> list[str]:

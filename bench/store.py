@@ -42,8 +42,9 @@ class ResultStore:
 
     def add(self, run_id: str, doc: dict) -> int:
         """Append one result in its own transaction; returns its id."""
-        row = (run_id, doc["time_utc"], doc["target"], doc["model"], doc.get("quant"), doc.get("threads"),
-               doc["latency_ms"]["p50"], json.dumps(doc, default=str))
+        p50 = doc["latency_ms"]["p50"] if "latency_ms" in doc else None  # a failed result has no latency
+        row = (run_id, doc["time_utc"], doc["target"], doc["model"], doc.get("quant"), doc.get("threads"), p50,
+               json.dumps(doc, default=str))
         try:
             with self._db:
                 cur = self._db.execute("INSERT INTO results (run_id, time_utc, target, model, quant, threads, "

@@ -3,6 +3,10 @@
 The CLI parses options into a :class:`BenchRequest`, calls :func:`run_bench` and renders the
 :class:`BenchOutcome`. Local targets are measured here, each config in a fresh process; device targets are
 estimated, or measured over ssh (``edgekit.app.remote``) when hosts are given.
+
+A model that cannot be read, converted, loaded, run or analysed fails alone: it gets a result with ``error``
+(and ``measured: false``) in its place, the others are measured, and :func:`failures_error` is the one line
+the run ends with.
 """
 
 from __future__ import annotations
@@ -19,9 +23,10 @@ from edgekit.app.bench_request import (
     make_configs,
     parse_threads,
 )
-from edgekit.errors import UsageError
+from edgekit.errors import EdgekitError, UsageError
 
-__all__ = ["BenchOutcome", "BenchRequest", "LoopArgs", "RemoteArgs", "make_configs", "parse_threads", "run_bench"]
+__all__ = ["BenchOutcome", "BenchRequest", "LoopArgs", "RemoteArgs", "failures_error", "make_configs",
+           "parse_threads", "run_bench"]
 
 
 def run_bench(request: BenchRequest, *, progress: Progress | None = None,
@@ -57,7 +62,7 @@ def run_bench(request: BenchRequest, *, progress: Progress | None = None,
 
     try:
         results = measure(make_configs(sources, thread_list, tgt, loop.config_args()), store, run_id,
-                          profile=loop.profile_ops, progress=progress)
+                          profile=loop.profile_ops, progress=progress, unresolved=_unresolved(sources))
     except NoGpuError as err:
         from edgekit.app.gpu_baseline import no_gpu_message
 
@@ -70,37 +75,97 @@ def run_bench(request: BenchRequest, *, progress: Progress | None = None,
 def estimate(request: BenchRequest, target) -> BenchOutcome:
     """The cost model's estimate of every model x quant x threads for a target, nothing measured."""
     from edgekit.app.sources import parse_list, resolve
-    from targets.estimate import estimate_bench
 
     thread_list = [None] if request.threads is None else parse_threads(request.threads, "cpu")
     sources = resolve(list(request.models), parse_list(request.quant, "--quant", str.lower))
-    results = [estimate_bench(s.path, target, t, model=s.model, quant=s.quant) for s in sources for t in thread_list]
+    results = [_estimate_one(s, target, t) for s in sources for t in thread_list]
     return BenchOutcome(kind="estimated", results=results)
 
 
-def measure(configs, store, run_id: str, *, profile: bool, progress: Progress | None = None) -> list[dict]:
-    """Each config in a fresh process; each result stored as soon as it is measured."""
-    from bench.result import build_result
-    from bench.runner import run_child
-    from edgekit.analysis.tflite_cost import analyze_graph
-    from edgekit.analysis.tflite_graph import read_tflite
+def _estimate_one(source, target, threads: int | None) -> dict:
+    from bench.result import failure_result
+    from bench.runner import Config
+    from targets.estimate import estimate_bench
+
+    try:
+        if source.error is not None:
+            raise source.error
+        return estimate_bench(source.path, target, threads, model=source.model, quant=source.quant)
+    except UsageError:
+        raise  # an unknown target or one with no estimator: every model would fail alike
+    except Exception as err:  # this model cannot be analysed; it fails alone
+        doc = failure_result(Config(str(source.path), source.model, source.quant, target.key, threads), err)
+        doc.pop("xnnpack")  # an estimate has no runtime
+        return doc
+
+
+def measure(configs, store, run_id: str, *, profile: bool, progress: Progress | None = None,
+            unresolved: dict[str, Exception] | None = None) -> list[dict]:
+    """Each config in a fresh process; each result stored as soon as it is measured.
+
+    A config that fails (or whose path is in ``unresolved``, the models that could not be read or converted)
+    gets a failure result in its place, stored too; the others go on. No GPU stops the run: it fails them all.
+    """
+    from bench.gpu import NoGpuError
+    from bench.provenance import device
+    from bench.result import failure_result
 
     results = []
     for i, cfg in enumerate(configs):
         if progress is not None:
             progress(f"{cfg.model} {cfg.quant} {cfg.target} threads={cfg.threads}", i, len(configs))
-        graph = read_tflite(cfg.path)
-        cost = analyze_graph(graph, cfg.model)
-        measured = run_child(cfg)
-        doc = build_result(cfg, measured, graph, cost.macs)
-        if profile and "ops" in measured:
-            doc["ops"] = _op_rows(measured, cost)
-            doc["delegate_nodes"] = measured.get("delegate_nodes", 0)
-            doc["ops_method"] = measured.get("ops_method")
+        try:
+            if cfg.path in (unresolved or {}):
+                raise unresolved[cfg.path]
+            doc = _measure_one(cfg, profile=profile)
+        except NoGpuError:
+            raise
+        except Exception as err:  # this model cannot be read, loaded, run or analysed; it fails alone
+            doc = failure_result(cfg, err, device=device())
         doc["id"] = store.add(run_id, doc)
         doc["run_id"] = run_id
         results.append(doc)
     return results
+
+
+def _measure_one(cfg, *, profile: bool) -> dict:
+    from bench.result import build_result
+    from bench.runner import run_child
+    from edgekit.analysis.tflite_cost import analyze_graph
+    from edgekit.analysis.tflite_graph import read_tflite
+
+    graph = read_tflite(cfg.path)
+    cost = analyze_graph(graph, cfg.model)
+    measured = run_child(cfg)
+    doc = build_result(cfg, measured, graph, cost.macs)
+    if profile and "ops" in measured:
+        doc["ops"] = _op_rows(measured, cost)
+        doc["delegate_nodes"] = measured.get("delegate_nodes", 0)
+        doc["ops_method"] = measured.get("ops_method")
+    return doc
+
+
+def _unresolved(sources) -> dict[str, Exception]:
+    return {str(s.path): s.error for s in sources if s.error is not None}
+
+
+def failures_error(results: list[dict]) -> EdgekitError | None:
+    """The one-line error a run with failed results ends with (after the rest is shown), or None.
+
+    It counts models (model x quant) and names each failed one with its first error. It is a UsageError (exit 2)
+    when every failure was one (a model file that cannot be fed, as when it is benchmarked alone), else exit 1.
+    """
+    failed: dict[tuple, dict] = {}
+    for r in results:
+        if "error" in r:
+            failed.setdefault((r["model"], r["quant"]), r)
+    if not failed:
+        return None
+    total = len({(r["model"], r["quant"]) for r in results})
+    kept = sum("error" not in r for r in results)
+    named = "; ".join(f"{r['model']}: {r['error'].rstrip('.')}" for r in failed.values())
+    message = f"{len(failed)} of {total} model{'s' if total > 1 else ''} failed ({kept} result(s) kept): {named}"
+    return (UsageError if all(r["error_type"] == "UsageError" for r in failed.values()) else EdgekitError)(message)
 
 
 def _op_rows(measured: dict, cost) -> list[dict]:
@@ -119,6 +184,8 @@ def add_gpu_baseline(results: list[dict], loop: LoopArgs) -> None:
 
     devices, why = tf_gpu_devices()
     for doc in results:
+        if "error" in doc:
+            continue
         if doc["model"] not in MODEL_NAMES:
             doc["baseline"] = {"skipped": "a .tflite file has no Keras model to compare with"}
         elif not devices:
@@ -133,7 +200,7 @@ def noisy_warnings(results: list[dict]) -> list[str]:
     from bench.stats import HIGH_CV
 
     noisy = [f"{r['model']} {r['quant']} threads={r['threads']} (CV {r['cv']:.0%})" for r in results
-             if r["cv"] > HIGH_CV]
+             if r.get("cv") is not None and r["cv"] > HIGH_CV]
     lines = [f"high variation (CV > {HIGH_CV:.0%}), the machine was busy; close other work or raise "
              f"--min-seconds: {', '.join(noisy)}"] if noisy else []
     return lines + list(dict.fromkeys(w for r in results for w in r["warnings"] if w.startswith("CPU governor")))

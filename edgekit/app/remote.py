@@ -50,7 +50,7 @@ def bench_on_devices(request, target, *, on_result: Callable[[str, dict], None] 
     """Check everything (hosts, options, models), then measure each config on each host."""
     from bench.store import ResultStore
     from edgekit.app.bench_request import BenchOutcome, make_configs, parse_threads
-    from edgekit.app.sources import parse_list, resolve
+    from edgekit.app.sources import parse_list, raise_unresolved, resolve
     from targets.registry import Reach
 
     if target.reach is not Reach.SSH:
@@ -62,6 +62,7 @@ def bench_on_devices(request, target, *, on_result: Callable[[str, dict], None] 
     thread_list = parse_threads(request.threads, "cpu")
     store = ResultStore(request.db)
     sources = resolve(list(request.models), parse_list(request.quant, "--quant", str.lower))
+    raise_unresolved(sources)  # every model is checked before any host is reached
     configs = make_configs(sources, thread_list, target.key, request.loop.config_args(profile=False))
     run_id = uuid.uuid4().hex[:12]
     pairs = measure_fleet(hosts, configs, target, opts, args, db_path=store.path, run_id=run_id, on_result=on_result)

@@ -13,7 +13,8 @@ from edgekit.errors import EdgekitError, UsageError
 class BenchItem(NamedTuple):
     path: Path
     model: str  # the name shown and stored: the zoo name or the file stem
-    quant: str
+    quant: str | None  # None: a file that could not be read
+    error: Exception | None = None  # why it cannot be measured: it fails alone, with a result row saying so
 
 
 def _zoo_names() -> tuple[str, ...]:
@@ -29,16 +30,21 @@ def convert_zoo(name: str, quant: str) -> Path:
     except ImportError:
         raise EdgekitError(f"converting {name!r} needs edgekit's converter and TensorFlow "
                            "(pip install 'edgekit[convert]'); or pass a .tflite file") from None
-    out = Path(os.environ.get("EDGEKIT_BENCH_DIR", "~/.edgekit/bench")).expanduser() / f"{name}_{quant}.tflite"
+    out = _bench_path(name, quant)
     out.parent.mkdir(parents=True, exist_ok=True)
     return Path(convert(name, quant, output=out, force=True).path)
 
 
-def resolve(models: list[str], quants: list[str] | None) -> list[BenchItem]:
-    """Each model x quantization mode, in order. ``--quant`` applies to zoo names; a file's mode is its own."""
-    from bench.result import infer_quant
-    from edgekit.analysis.tflite_graph import read_tflite
+def _bench_path(name: str, quant: str) -> Path:
+    return Path(os.environ.get("EDGEKIT_BENCH_DIR", "~/.edgekit/bench")).expanduser() / f"{name}_{quant}.tflite"
 
+
+def resolve(models: list[str], quants: list[str] | None) -> list[BenchItem]:
+    """Each model x quantization mode, in order. ``--quant`` applies to zoo names; a file's mode is its own.
+
+    A file that cannot be read, or a zoo model that fails to convert, comes back with its ``error`` set, so
+    that it fails alone; a name that is neither a file nor a zoo model, or a bad ``--quant``, raises UsageError.
+    """
     zoo = _zoo_names()
     if quants is not None and not any(m.lower() in zoo for m in models):
         raise UsageError("--quant applies to zoo models (" + ", ".join(zoo) + "); a .tflite file is measured with "
@@ -46,15 +52,41 @@ def resolve(models: list[str], quants: list[str] | None) -> list[BenchItem]:
     out = []
     for m in models:
         if m.lower() in zoo:
-            out += [BenchItem(convert_zoo(m.lower(), q), m.lower(), q) for q in quants or ["fp32"]]
+            out += [_converted(m.lower(), q) for q in quants or ["fp32"]]
         elif m.endswith(".tflite") or Path(m).is_file():
-            out.append(BenchItem(Path(m), Path(m).stem, infer_quant(read_tflite(m))))
+            out.append(_read(m))
         else:
             from edgekit.errors import did_you_mean
 
             raise UsageError(f"{m!r} is neither a .tflite file nor a zoo model{did_you_mean(m, zoo)}; zoo models: "
                              + ", ".join(zoo))
     return out
+
+
+def raise_unresolved(items: list[BenchItem]) -> None:
+    """Raise the first item's error, for callers that check every model before measuring any."""
+    for item in items:
+        if item.error is not None:
+            raise item.error
+
+
+def _converted(name: str, quant: str) -> BenchItem:
+    try:
+        return BenchItem(convert_zoo(name, quant), name, quant)
+    except UsageError:
+        raise
+    except EdgekitError as err:
+        return BenchItem(_bench_path(name, quant), name, quant, err)
+
+
+def _read(path: str) -> BenchItem:
+    from bench.result import infer_quant
+    from edgekit.analysis.tflite_graph import read_tflite
+
+    try:
+        return BenchItem(Path(path), Path(path).stem, infer_quant(read_tflite(path)))
+    except Exception as err:  # a file edgekit cannot read fails alone (``bench.result.error_text`` names it)
+        return BenchItem(Path(path), Path(path).stem, None, err)
 
 
 def parse_list(text: str | None, what: str, cast=str) -> list | None:

@@ -45,8 +45,12 @@ def bench(models: Annotated[list[str], typer.Argument(help=_MODEL_HELP, show_def
                                                  "measuring (device targets without --host always are).")] = False,
           remote: RemoteArgs,
           json: Json = False, csv: Csv = None, db: Db = None) -> None:
-    """Latency, memory and throughput of models on this machine or a device, each config in a fresh process."""
-    from edgekit.app.bench import noisy_warnings, run_bench
+    """Latency, memory and throughput of models on this machine or a device, each config in a fresh process.
+
+    A model that cannot be loaded, run or analysed gets a row with its error; the others are measured, printed and
+    saved, and the run ends with one line naming what failed (exit 1).
+    """
+    from edgekit.app.bench import failures_error, noisy_warnings, run_bench
 
     request = BenchRequest(models=tuple(models), target=target, quant=quant, threads=threads, loop=loop,
                            estimate=estimate, remote=remote, db=db)
@@ -78,6 +82,9 @@ def bench(models: Annotated[list[str], typer.Argument(help=_MODEL_HELP, show_def
             warn(line)
         err_console.print(f"saved {len(outcome.results)} result(s) to {outcome.store_path} as run "
                           f"{outcome.run_id}", markup=False, soft_wrap=True)
+    failed = failures_error(outcome.results)
+    if failed is not None:
+        raise failed
 
 
 def _print_remote_result(host: str, doc: dict) -> None:

@@ -17,14 +17,20 @@ def _label(r: dict) -> str:
 
 
 def print_table(results: list[dict]) -> None:
-    """One row per result; ``x first`` is each p50 over the first row's."""
-    ref = results[0]["latency_ms"]["p50"]
-    table = Table(title=f"edgekit bench on {results[0]['device']['cpu']} ({results[0]['backend']} "
-                        f"{results[0]['backend_version']})")
+    """One row per result; ``x first`` is each p50 over the first measured row's. A failed result is a row
+    marked "failed", its error printed under the table."""
+    done = [r for r in results if "error" not in r]
+    ref = done[0]["latency_ms"]["p50"] if done else None
+    head = done[0] if done else results[0]
+    runtime = f" ({head['backend']} {head['backend_version']})" if done else ""
+    table = Table(title=f"edgekit bench on {head['device']['cpu']}{runtime}")
     for col in ("model", "quant", "config", "p50 ms", "p90 ms", "CV", "first ms", "init ms", "peak RSS", "size",
                 "GMAC/s", "x first"):
         table.add_column(col, justify="left" if col in ("model", "quant", "config") else "right")
     for r in results:
+        if "error" in r:
+            table.add_row(r["model"], r["quant"] or "-", _label(r), "failed", *["-"] * 8)
+            continue
         lat = r["latency_ms"]
         table.add_row(r["model"], r["quant"], _label(r), _f(lat["p50"]), _f(lat["p90"]), f"{r['cv']:.0%}",
                       _f(r["first_ms"]), _f(r["init_ms"], 1), f"{r['peak_rss_mb']:.0f} MB",
@@ -32,6 +38,7 @@ def print_table(results: list[dict]) -> None:
     out = console()
     out.print(table)
     out.print("mean, std, p99, throughput and the RSS increase over the pre-load baseline: see --json", style="dim")
+    print_failures(results)
     for r in results:
         if "baseline" in r:
             b = r["baseline"]
@@ -41,9 +48,21 @@ def print_table(results: list[dict]) -> None:
             out.print(f"{r['model']} {r['quant']}: some ops fell back to the CPU", markup=False)
 
 
+def print_failures(results: list[dict]) -> None:
+    """Under a table: each failed result with its error, one line each."""
+    out = console()
+    for r in results:
+        if "error" in r:
+            what = " ".join(str(x) for x in (r["model"], r["quant"], r.get("threads") and f"threads={r['threads']}")
+                            if x)
+            out.print(f"failed: {what}: {r['error']}", markup=False, soft_wrap=True)
+
+
 def print_ops(results: list[dict]) -> None:
     out = console()
     for r in results:
+        if "error" in r:
+            continue
         ops = r.get("ops") or []
         table = Table(title=f"per op: {r['model']} {r['quant']} {_label(r)}")
         for col in ("#", "op", "output", "MACs", "ms", "% time", "GMAC/s"):
@@ -69,8 +88,24 @@ def print_history(rows: list[dict]) -> None:
         table.add_column(col, justify="right" if col in ("id", "p50 ms", "peak RSS") else "left")
     for r in rows:
         table.add_row(str(r["id"]), r["run_id"], r["time_utc"], r["target"], r["model"], r["quant"] or "-",
-                      _label(r), _f(r["latency_ms"]["p50"]), f"{r['peak_rss_mb']:.0f} MB", r.get("commit") or "-")
+                      _label(r), _p50(r), _f(r.get("peak_rss_mb"), 0) + (" MB" if "error" not in r else ""),
+                      r.get("commit") or "-")
     console().print(table)
+
+
+def _measured(rows: list[dict]) -> list[dict]:
+    """The rows with a latency; none (every selected result failed) is a UsageError naming the failure."""
+    done = [r for r in rows if "error" not in r]
+    if rows and not done:
+        from edgekit.errors import UsageError
+
+        r = rows[0]
+        raise UsageError(f"result {r['id']} ({r['model']}) failed, so it has no latency to compare: {r['error']}")
+    return done
+
+
+def _p50(r: dict) -> str:
+    return "failed" if "error" in r else _f(r["latency_ms"]["p50"])
 
 
 def _key(r: dict) -> tuple:
@@ -78,7 +113,9 @@ def _key(r: dict) -> tuple:
 
 
 def compare_rows(a: list[dict], b: list[dict]) -> list[dict]:
-    """Pairs by config (two single results are compared whatever their configs); ratio is B p50 / A p50."""
+    """Pairs by config (two single results are compared whatever their configs); ratio is B p50 / A p50.
+    Failed results have no latency and are left out."""
+    a, b = _measured(a), _measured(b)
     if len(a) == 1 and len(b) == 1:
         pairs = [(a[0], b[0])]
     else:

@@ -10,22 +10,28 @@ def _f(value: float | None) -> str:
 
 
 def print_estimates(results: list[dict]) -> None:
-    """One row per estimate, each number labelled "est."."""
+    """One row per estimate, each number labelled "est."; a model that could not be analysed is a row marked
+    "failed", its error printed under the table."""
     from rich.table import Table
 
+    from edgekit.cli.bench_report import print_failures
     from targets.estimate import cell
 
-    first = results[0]
-    table = Table(title=f"edgekit bench estimate for {first['target']} ({first['device']['target']}): "
-                        "no device measured")
+    done = [r for r in results if "error" not in r]
+    device = f" ({done[0]['device']['target']})" if done else ""
+    table = Table(title=f"edgekit bench estimate for {results[0]['target']}{device}: no device measured")
     for col in ("model", "quant", "threads", "p50 ms", "GMAC/s", "size", "backend"):
         table.add_column(col, justify="left" if col in ("model", "quant", "backend") else "right")
     for r in results:
+        if "error" in r:
+            table.add_row(r["model"], r["quant"] or "-", str(r["threads"] or "-"), "failed", "-", "-", "-")
+            continue
         table.add_row(r["model"], r["quant"] or "-", str(r["threads"]), cell(_f(r["latency_ms"]["p50"]), r),
                       cell(_f(r["gmacs_per_s"]), r), human_bytes(r["size_bytes"]), cell(r["backend"], r))
     out = console()
     out.print(table)
     out.print("est. = estimated by a cost model, not measured (docs/estimates.md); measure with --host", style="dim")
+    print_failures(results)
     for r in results:
         for warning in r["warnings"]:
             out.print(f"{r['model']} {r['quant']}: {warning}", markup=False)
