@@ -6,6 +6,7 @@ loader can crash the process on a malformed file.
 
 from __future__ import annotations
 
+import re
 from pathlib import Path
 from typing import NamedTuple
 
@@ -98,6 +99,16 @@ def _first(err: BaseException) -> str:
     return text[0] if text else type(err).__name__
 
 
+def _custom_op_hint(err: BaseException) -> str:
+    """What LiteRT's "unresolved custom op" means: a custom op runs only where a kernel for it is registered
+    with the interpreter (https://ai.google.dev/edge/lite/models/ops_custom, "Create and register the operator")."""
+    found = re.search(r"unresolved custom op: ([^\s.]+)", str(err))
+    if found is None:
+        return ""
+    return (f" ({found.group(1)} is a custom op, not a TFLite builtin: it runs only where its kernel is registered, "
+            "as MediaPipe does for its own ops; 'edgekit info' and 'edgekit check' still read the file)")
+
+
 def _check_static(interpreter, path: Path) -> None:
     """Refuse inputs with dynamic dimensions beyond the batch (a dynamic batch runs as 1, TFLite's default)."""
     for d in interpreter.get_input_details():
@@ -137,4 +148,5 @@ def load(path: str | Path, *, threads: int | None = None, delegate: str | None =
         interpreter.allocate_tensors()
         return EdgeModel(path, interpreter, graph, chosen, sidecar, threads, xnnpack, delegate)
     except (ValueError, RuntimeError, UnicodeError) as err:  # a file that passed the reader but not the runtime
-        raise ModelFileError(f"{chosen.name.value} could not load {str(path)!r}: {_first(err)}") from None
+        raise ModelFileError(f"{chosen.name.value} could not load {str(path)!r}: {_first(err)}"
+                             f"{_custom_op_hint(err)}") from None
