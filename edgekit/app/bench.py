@@ -110,12 +110,13 @@ def measure(configs, store, run_id: str, *, profile: bool, progress: Progress | 
     from bench.provenance import device
     from bench.result import failure_result
 
+    unresolved = unresolved or {}
     results = []
     for i, cfg in enumerate(configs):
         if progress is not None:
             progress(f"{cfg.model} {cfg.quant} {cfg.target} threads={cfg.threads}", i, len(configs))
         try:
-            if cfg.path in (unresolved or {}):
+            if cfg.path in unresolved:
                 raise unresolved[cfg.path]
             doc = _measure_one(cfg, profile=profile)
         except NoGpuError:
