@@ -108,3 +108,29 @@ def test_failures_error_counts_models_not_configs():
     assert str(err) == "1 of 2 models failed (1 result(s) kept): b: broken" and err.exit_code == 1
     usage = failures_error([{**bad, "error_type": "UsageError"}])
     assert isinstance(usage, UsageError) and str(usage).startswith("1 of 1 model failed (0 result(s) kept)")
+
+
+def test_a_zoo_model_that_fails_to_convert_fails_alone(monkeypatch):
+    """A conversion that fails costs that mode only; a converter's usage error still stops the run."""
+    from edgekit.app import sources
+    from edgekit.app.bench import BenchRequest, run_bench
+    from edgekit.errors import EdgekitError
+
+    def convert(name: str, quant: str):
+        if quant == "int8":
+            raise EdgekitError(f"converting {name} to {quant} broke")
+        return DATA / "tiny_fp32.tflite"
+
+    monkeypatch.setattr(sources, "convert_zoo", convert)
+    outcome = run_bench(BenchRequest(models=("mobilenet", INT8), quant="fp32,int8", target="rpi4"))
+    assert [(r["model"], r["quant"], r.get("error")) for r in outcome.results] == [
+        ("mobilenet", "fp32", None), ("mobilenet", "int8", "converting mobilenet to int8 broke"),
+        ("tiny_int8", "int8", None)]
+    assert str(failures_error(outcome.results)).startswith("1 of 3 models failed (2 result(s) kept)")
+
+    def refuse(name: str, quant: str):
+        raise UsageError(f"--quant {quant} is not a mode")
+
+    monkeypatch.setattr(sources, "convert_zoo", refuse)
+    with pytest.raises(UsageError, match="is not a mode"):
+        run_bench(BenchRequest(models=("mobilenet",), quant="int9", target="rpi4"))
