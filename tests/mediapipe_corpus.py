@@ -59,7 +59,11 @@ def corpus(dest: Path | None = None) -> list[Path]:
         staged = Path(tmp) / "tflite"
         _extract(wheel, staged)
         shutil.rmtree(dest, ignore_errors=True)
-        staged.rename(dest)  # whole or not at all: a second process sees the finished folder
+        try:
+            staged.rename(dest)  # whole or not at all: another process sees no half-written folder
+        except OSError:
+            if not all(p.is_file() for p in paths):  # not another process that got there first
+                raise
     return paths
 
 
