@@ -123,6 +123,26 @@ def _divert() -> None:
                       errors="backslashreplace")
     _State.active = path
     _route_warnings()
+    _route_unraisable()
+
+
+def _route_unraisable() -> None:
+    """Exceptions Python can only report, not raise, go to the log once TensorFlow's output does.
+
+    TensorFlow's graph-building generators, collected when a conversion is interrupted or at exit, raise in
+    their cleanup ("Exception ignored in: <generator object _func_graph_as_default_inner_cm ...>"); through the
+    default hook that reached the terminal as a traceback after edgekit's one-line error.
+    """
+
+    def hook(unraisable) -> None:
+        import traceback
+
+        text = "".join(traceback.format_exception(unraisable.exc_type, unraisable.exc_value,
+                                                  unraisable.exc_traceback))
+        with open(2, "w", closefd=False, encoding="utf-8", errors="backslashreplace") as log:
+            log.write(f"Exception ignored in: {unraisable.object!r}\n{text}")
+
+    sys.unraisablehook = hook
 
 
 def _route_warnings() -> None:

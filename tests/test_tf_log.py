@@ -31,6 +31,22 @@ def test_native_stderr_goes_to_the_log_and_python_stderr_stays(tmp_path):
     assert "probe" in text and "W0000 00:00:1.0 native line" in text
 
 
+
+def test_exceptions_python_can_only_report_go_to_the_log(tmp_path):
+    """A generator whose cleanup raises when collected (TensorFlow's graph builders do, after Ctrl-C) prints
+    "Exception ignored in" with a traceback; once TensorFlow's output is diverted, that goes to the log."""
+    log = tmp_path / "tf.log"
+    code = ("import gc, sys\nfrom edgekit import tf_log\ntf_log.send_to_log(header='probe')\n"
+            "tf_log.before_import()\n"
+            "def builder():\n    try:\n        yield 1\n    finally:\n        raise TypeError('scope callbacks')\n"
+            "g = builder()\nnext(g)\ndel g\ngc.collect()\nprint('for the user', file=sys.stderr)\n")
+    proc = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, cwd=ROOT,
+                          env={"PYTHONPATH": str(ROOT), "EDGEKIT_TF_LOG": str(log)}, timeout=60)
+    assert proc.returncode == 0, proc.stderr
+    assert proc.stderr == "for the user\n"  # no "Exception ignored", no traceback on the terminal
+    text = log.read_text()
+    assert "Exception ignored in: <generator object builder" in text and "TypeError: scope callbacks" in text
+
 @pytest.mark.tf
 @pytest.mark.usefixtures("tf")
 def test_info_on_a_keras_file_prints_no_tensorflow_lines(tmp_path):
