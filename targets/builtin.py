@@ -19,6 +19,7 @@ class TargetName(str, Enum):
     RPI5 = "rpi5"
     CORAL_USB = "coral-usb"
     CORAL_DEVBOARD = "coral-devboard"
+    AUTO = "auto"  # the device given with --host, as what it is (targets.identity)
 
 
 class Reach(str, Enum):
@@ -57,6 +58,22 @@ class AcceleratorFigures:
 
 
 @dataclass(frozen=True)
+class Expected:
+    """What a device must show to be measured as this target (``targets.identity`` checks it first).
+
+    ``boards`` are substrings of ``/proc/device-tree/model``; ``parts`` the ``CPU part`` of its Arm cores
+    (implementer 0x41) in ``/proc/cpuinfo``, one per core type the SoC has.
+    """
+
+    boards: tuple[str, ...]
+    parts: tuple[str, ...]
+    core: str  # what the parts are, for messages
+
+    def to_dict(self) -> dict:
+        return asdict(self)
+
+
+@dataclass(frozen=True)
 class Target:
     name: TargetName | str  # a TargetName for built-ins, a plain str for user targets
     title: str
@@ -66,6 +83,7 @@ class Target:
     delegate: str | None = None  # "edgetpu" for the Coral targets
     sources: tuple[str, ...] = ()
     origin: str = "built-in"  # or the TOML file a user target came from
+    expected: Expected | None = None  # None: any real (not emulated) device is accepted
 
     @property
     def key(self) -> str:
@@ -75,7 +93,8 @@ class Target:
         return {"name": self.key, "title": self.title, "reach": self.reach.value,
                 "cpu": self.cpu.to_dict() if self.cpu else None,
                 "accelerator": self.accelerator.to_dict() if self.accelerator else None,
-                "delegate": self.delegate, "sources": list(self.sources), "origin": self.origin}
+                "delegate": self.delegate, "sources": list(self.sources), "origin": self.origin,
+                "expected": self.expected.to_dict() if self.expected else None}
 
 
 _PI_FACTS = "shared/reference/published-figures.md, Hardware facts (geerlingguy/top500-benchmark, sbc-reviews)"
@@ -101,18 +120,30 @@ EDGE_TPU_USB = AcceleratorFigures(4.0, 8 << 20, 0.5, "USB 3.0")
 # API): fitted on the pycoral RPi 4 row, see targets.fit.
 EDGE_TPU_USB_ON_RPI4 = AcceleratorFigures(4.0, 8 << 20, 0.5, "USB 3.0 (Raspberry Pi 4 host)", host_overhead_ms=1.8)
 EDGE_TPU_PCIE = AcceleratorFigures(4.0, 8 << 20, 0.5, "PCIe 2.0 x1")
+# Board names as the device tree gives them (raspberrypi/linux arch/arm/boot/dts/broadcom/bcm2711-rpi-*.dts,
+# bcm2712-rpi-*.dts "model" properties; Coral Dev Board: "Freescale i.MX8MQ Phanbell"); CPU parts from the Arm
+# TRMs (MIDR_EL1 PartNum): Cortex-A72 0xd08, Cortex-A76 0xd0b, Cortex-A53 0xd03.
+RPI4_ID = Expected(("Raspberry Pi 4", "Raspberry Pi 400", "Raspberry Pi Compute Module 4"), ("0xd08",),
+                   "Cortex-A72")
+RPI5_ID = Expected(("Raspberry Pi 5", "Raspberry Pi 500", "Raspberry Pi Compute Module 5"), ("0xd0b",),
+                   "Cortex-A76")
+IMX8MQ_ID = Expected(("i.MX8MQ", "i.MX 8MQ", "Phanbell"), ("0xd03",), "Cortex-A53")
 
 REGISTRY: dict[TargetName, Target] = {
     t.name: t
     for t in (
         Target(TargetName.CPU, "this machine's CPU", Reach.LOCAL, None),
         Target(TargetName.GPU, "this machine's GPU (LiteRT GPU accelerator)", Reach.LOCAL, None),
-        Target(TargetName.RPI4, "Raspberry Pi 4 Model B", Reach.SSH, RPI4_CPU, sources=_RPI4_SOURCES),
-        Target(TargetName.RPI5, "Raspberry Pi 5", Reach.SSH, RPI5_CPU, sources=_RPI5_SOURCES),
+        Target(TargetName.RPI4, "Raspberry Pi 4 Model B", Reach.SSH, RPI4_CPU, sources=_RPI4_SOURCES,
+               expected=RPI4_ID),
+        Target(TargetName.RPI5, "Raspberry Pi 5", Reach.SSH, RPI5_CPU, sources=_RPI5_SOURCES,
+               expected=RPI5_ID),
         Target(TargetName.CORAL_USB, "Coral USB Accelerator (Edge TPU over USB 3) on a Raspberry Pi 4",
                Reach.SSH, RPI4_CPU, EDGE_TPU_USB_ON_RPI4, delegate="edgetpu", sources=_CORAL_SOURCES + _RPI4_SOURCES),
         Target(TargetName.CORAL_DEVBOARD, "Coral Dev Board (Edge TPU on PCIe, 4x Cortex-A53)", Reach.SSH,
-               A53_CPU, EDGE_TPU_PCIE, delegate="edgetpu", sources=_CORAL_SOURCES + _A53_SOURCES),
+               A53_CPU, EDGE_TPU_PCIE, delegate="edgetpu", sources=_CORAL_SOURCES + _A53_SOURCES,
+               expected=IMX8MQ_ID),
+        Target(TargetName.AUTO, "the device given with --host, measured as what it is", Reach.SSH, None),
     )
 }
 

@@ -241,10 +241,12 @@ def _measure_remote(cfg, target: str, host: str, conv: Converted) -> dict:
     except ImportError as err:
         raise UsageError(f"--host {target}={host}: this edgekit has no ssh measurement ({err}); drop --host to "
                          "estimate the target") from None
+    from targets.identity import check
     from targets.registry import get_target
 
-    outcome = measure_host(parse_host(host), [remote_config(cfg, get_target(target).delegate)],
-                           SshOptions.from_env())
+    named = get_target(target)
+    outcome = measure_host(parse_host(host), [remote_config(cfg, named.delegate)], SshOptions.from_env(),
+                           identify=lambda facts: check(named, facts, host))  # never an emulator as a device
     if outcome.error is not None:
         raise outcome.error
     return to_result(cfg, outcome.measured[0][1], conv.graph, conv.cost.macs, host)
