@@ -26,7 +26,8 @@ PI4_CPUINFO = _arm("fp asimd evtstrm crc32 cpuid", "0x41", "0xd08",
                          "Model\t\t: Raspberry Pi 4 Model B Rev 1.4\n")
 PI5_CPUINFO = _arm("fp asimd evtstrm aes pmull sha1 sha2 crc32 atomics fphp asimdhp cpuid asimdrdm lrcpc dcpop "
                    "asimddp", "0x41", "0xd0b", variant="0x4",
-                   extra="Revision\t: d04170\nSerial\t\t: 5a1b2c3d4e5f6a7b\nModel\t\t: Raspberry Pi 5 Model B Rev 1.0\n")
+                   extra="Revision\t: d04170\nSerial\t\t: 5a1b2c3d4e5f6a7b\n"
+                         "Model\t\t: Raspberry Pi 5 Model B Rev 1.0\n")
 JETSON_XAVIER_CPUINFO = _arm("fp asimd evtstrm aes pmull sha1 sha2 crc32 atomics fphp asimdhp cpuid asimdrdm dcpop",
                              "0x4e", "0x004")
 JETSON_NANO_CPUINFO = _arm("fp asimd evtstrm aes pmull sha1 sha2 crc32 cpuid", "0x41", "0xd07")
