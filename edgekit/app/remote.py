@@ -58,6 +58,9 @@ def bench_on_devices(request, target, *, on_result: Callable[[str, dict], None] 
                          f"not {target.key!r}, which is this machine; drop --host")
     request.loop.check()
     args = request.remote
+    if args.check_outputs and target.delegate is not None:
+        raise UsageError(f"--check-outputs compares CPU outputs with this machine's; {target.key} runs on the "
+                         f"{target.delegate} delegate, which this machine does not have; drop --check-outputs")
     hosts, opts = _hosts(args), ssh_options(args)  # bad hosts and options fail before any conversion
     thread_list = parse_threads(request.threads, "cpu")
     store = ResultStore(request.db)
@@ -120,7 +123,7 @@ def measure_fleet(hosts, configs, target, opts, args, *, db_path: Path, run_id: 
     from targets.remote_result import local_outputs, remote_config, to_result
 
     graphs, lock = _graphs(configs), threading.Lock()
-    check = bool(getattr(args, "check_outputs", False))
+    check = args.check_outputs
     by_remote = {remote_config(c, target.delegate, check_outputs=check): c for c in configs}
     references = {c.path: local_outputs(c) for c in configs} if check else {}  # before any device is reached
     docs: dict[str, list[dict]] = {h.text: [] for h in hosts}
