@@ -2,7 +2,8 @@
 # A Debian arm64 userland run under qemu-user: the ARM64 "device" of the tests (issue 13), usable by hand.
 #
 #   scripts/arm64_userland.sh build DIR     debootstrap bookworm arm64 into DIR (~3 min) and a venv DIR/opt/edgekit
-#                                           with numpy, typer, rich and ai-edge-litert from aarch64 wheels (~1 min)
+#                                           with numpy, typer, rich and ai-edge-litert from aarch64 wheels (~1 min),
+#                                           and DIR/opt/numpy-only (numpy, no TFLite runtime)
 #   scripts/arm64_userland.sh mount DIR     bind /proc and /dev into DIR (never /sys: see below)
 #   scripts/arm64_userland.sh umount DIR    undo mount
 #   scripts/arm64_userland.sh install DIR WHEEL   pip install an edgekit wheel into the venv (no network)
@@ -22,6 +23,7 @@ set -euo pipefail
 SUITE=bookworm
 MIRROR=${ARM64_MIRROR:-http://deb.debian.org/debian}
 VENV=/opt/edgekit
+NUMPY_ONLY=/opt/numpy-only
 PACKAGES="numpy typer rich ai-edge-litert"
 
 die() { echo "arm64_userland: $*" >&2; exit 1; }
@@ -85,6 +87,11 @@ build() {
     trap 'do_umount "'"$tmp"'"' EXIT
     chrun "$tmp" python3 -m venv "$VENV"
     chrun "$tmp" "$VENV/bin/pip" install -q $PACKAGES
+    # a second Python that sees numpy but no TFLite runtime: the "runtime missing" device of the tests
+    chrun "$tmp" python3 -m venv --without-pip "$NUMPY_ONLY"
+    chrun "$tmp" sh -c 'site=$(echo '"$VENV"'/lib/python3*/site-packages); mkdir -p /opt/numpy-view &&
+        for e in "$site"/numpy*; do ln -s "$e" /opt/numpy-view/; done &&
+        echo /opt/numpy-view > $(echo '"$NUMPY_ONLY"'/lib/python3*/site-packages)/numpy_view.pth'
     do_umount "$tmp"
     trap - EXIT
     mv "$tmp" "$dir"
@@ -95,8 +102,10 @@ install_wheel() {
     mkdir -p "$dir/tmp/edgekit-wheel"
     rm -f "$dir"/tmp/edgekit-wheel/*.whl
     cp "$wheel" "$dir/tmp/edgekit-wheel/"
-    # --no-index: the light dependencies are already in the venv; a missing one is an error, not a download
-    chrun "$dir" "$VENV/bin/pip" install -q --no-index --force-reinstall --no-deps "/tmp/edgekit-wheel/$(basename "$wheel")"
+    # --no-index: the light dependencies (numpy, typer, rich, ai-edge-litert) are already in the venv, so this is
+    # `pip install edgekit` resolving them offline; a missing one is an error here, not a download
+    chrun "$dir" "$VENV/bin/pip" uninstall -q -y edgekit >/dev/null 2>&1 || true
+    chrun "$dir" "$VENV/bin/pip" install -q --no-index "/tmp/edgekit-wheel/$(basename "$wheel")"
     chrun "$dir" "$VENV/bin/pip" check
 }
 
