@@ -64,12 +64,16 @@ def _locked(path: Path):
 
 
 def build_wheel(out: Path) -> Path:
-    """This checkout as a wheel (pure Python, built here without network)."""
+    """This checkout as a wheel (pure Python, built here)."""
     src = out / "src"
     shutil.copytree(ROOT, src, ignore=shutil.ignore_patterns(".git", ".venv", "tests", "build", "*.egg-info",
                                                             "__pycache__", "study", ".*cache"))
-    subprocess.run([sys.executable, "-m", "pip", "wheel", "-q", "--no-deps", "--no-build-isolation", "-w",
-                    str(out / "dist"), str(src)], check=True, capture_output=True, timeout=300)
+    argv = [sys.executable, "-m", "pip", "wheel", "-q", "--no-deps", "-w", str(out / "dist"), str(src)]
+    # offline with this venv's setuptools and wheel; without them pip fetches the build backend itself
+    if subprocess.run([*argv, "--no-build-isolation"], capture_output=True, timeout=300).returncode != 0:
+        proc = subprocess.run(argv, capture_output=True, text=True, timeout=600)
+        if proc.returncode != 0:
+            raise RuntimeError(f"could not build the edgekit wheel: {proc.stderr.strip()[-2000:]}")
     return next((out / "dist").glob("edgekit-*.whl"))
 
 
