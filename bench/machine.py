@@ -105,7 +105,7 @@ def identity(info: dict | None = None, *, model: str | None = None, machine: str
             "implementer": info.get("CPU implementer", "").lower() or None,
             "implementer_name": ARM_IMPLEMENTERS.get(info.get("CPU implementer", "").lower()),
             "part": info.get("CPU part", "").lower() or None, "core": arm_core(info),
-            "vendor": info.get("vendor_id") or None,
+            "vendor": info.get("vendor_id") or None, "model_name": info.get("model name") or None,
             # the ISA of an emulated userland is qemu's, not the host's flags that /proc/cpuinfo shows
             "isa": [] if emulated else isa_flags(info), "emulated": emulated,
             "emulator": "qemu-user" if emulated else None, "emulation_signs": signs}

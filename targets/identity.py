@@ -34,11 +34,11 @@ def matches(expected: Expected, who: dict) -> bool:
 
 def describe(who: dict) -> str:
     """The device in a few words: "a Raspberry Pi 5 Model B Rev 1.0 (Cortex-A76)", "a generic aarch64
-    (emulated under qemu)", "a generic x86_64 (GenuineIntel)"."""
+    (emulated under qemu)", "a generic x86_64 (AMD EPYC 7B13 64-Core Processor)"."""
     machine = who.get("machine") or "unknown machine"
     if who.get("emulated"):
         return f"a generic {machine} (emulated under qemu)"
-    core = who.get("core") or who.get("vendor") or (who.get("part") and f"CPU part {who['part']}")
+    core = who.get("core") or who.get("model_name") or (who.get("part") and f"CPU part {who['part']}")
     detail = f" ({core})" if core else ""
     if who.get("board"):
         return f"a {who['board']}{detail}"

@@ -89,7 +89,7 @@ def test_a_pi5_is_a_cortex_a76_with_dot_product_and_not_a_pi4(tmp_path):
     ("jetson-xavier", "is a NVIDIA Jetson Xavier NX Developer Kit (NVIDIA Carmel)"),
     ("jetson-nano", "is a NVIDIA Jetson Nano Developer Kit (Cortex-A57)"),
     ("coral", "is a Freescale i.MX8MQ Phanbell (Cortex-A53)"),
-    ("x86", "is a generic x86_64 (AuthenticAMD)"),
+    ("x86", "is a generic x86_64 (AMD EPYC 7B13 64-Core Processor)"),
     ("qemu", "is a generic aarch64 (emulated under qemu)"),
 ])
 def test_other_machines_are_refused_as_a_pi4_with_one_line_naming_both(device, said, tmp_path):

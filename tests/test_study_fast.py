@@ -66,6 +66,18 @@ def test_report_marks_every_estimated_cell():
     assert measured[12] == "not measured" and measured[13] == "71.3 [1]" and "keras.io" in texts[0]
 
 
+def test_emulated_rows_are_marked_in_the_table_and_left_out_of_the_plots(monkeypatch):
+    from edgekit.study import plots, report
+
+    emulated = {**_row("aarch64", True, 80.0), "host": "arm", "emulated": True}
+    assert report.cells(emulated, {})[4] == "measured on arm (emulated: not a device's speed)"
+    seen = []
+    monkeypatch.setattr(plots, "latency_vs_macs", lambda rows, t: seen.append(rows) or b"")
+    monkeypatch.setattr(plots, "size_by_quant", lambda rows, t: b"")
+    report.make_plots({"rows": [_row("cpu", True, 5.0), emulated], "layers": {}})
+    assert [r["target"] for r in seen[0]] == ["cpu"]
+
+
 @pytest.mark.parametrize(("args", "needle"), [
     (("--models", "lenet5,mobilenetv3"), "unknown model 'mobilenetv3'"),
     (("--targets", "cpu,rpi9"), "unknown target 'rpi9'"),
