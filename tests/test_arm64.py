@@ -86,6 +86,11 @@ def test_rpi4_is_refused_on_the_emulated_host(world, tmp_path):
     assert line == ("edgekit: error: arm is a generic aarch64 (emulated under qemu), not a Raspberry Pi 4 Model B; "
                     "use --target auto to measure it as itself")
     assert _rows(tmp_path / "r.db") == []  # refused before anything was measured
+    check = run_cli("targets", "check", "rpi4", "--host", "arm", "--remote-python", arm64.PYTHON, env=world.env())
+    assert "WRONG   identity: is a generic aarch64 (emulated under qemu), not a Raspberry Pi 4" in check.out
+    assert assert_one_line_error(check, code=1) == (
+        "edgekit: error: arm is a generic aarch64 (emulated under qemu), not a Raspberry Pi 4 Model B; use "
+        "--target auto to measure it as itself")
 
 
 def test_auto_measures_and_records_aarch64_emulated_and_check_outputs_agree(world, tmp_path):

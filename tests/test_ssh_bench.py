@@ -111,6 +111,11 @@ def test_a_device_that_is_not_the_target_is_refused_before_measuring(ssh_world, 
     assert line.startswith(f"edgekit: error: dev-a is a generic {platform.machine()} (")
     assert line.endswith("not a Raspberry Pi 4 Model B; use --target auto to measure it as itself")
     assert _rows(tmp_path / "r.db") == []
+    check = run_cli("targets", "check", "rpi4", "--host", "dev-a", "--remote-python", str(device_python),
+                    env=ssh_world.env())
+    assert f"WRONG   identity: is a generic {platform.machine()} (" in check.out
+    assert assert_one_line_error(check, code=1).endswith("not a Raspberry Pi 4 Model B; use --target auto to "
+                                                         "measure it as itself")
 
 
 def test_check_outputs_agree_with_this_machine(ssh_world, device_python, tmp_path):
@@ -129,7 +134,7 @@ def test_port_identity_flags_and_host_key_checking_stays_on(ssh_world, device_py
     server = ssh_world.server("dev-a")
     flags = ["--port", str(server.port), "--identity", str(ssh_world.client_key)]
     host = f"{ssh_world.user}@127.0.0.1"
-    ok = run_cli("targets", "check", "rpi4", "--host", host, *flags, "--remote-python", str(device_python),
+    ok = run_cli("targets", "check", "auto", "--host", host, *flags, "--remote-python", str(device_python),
                  "--ssh-config", str(ssh_world.plain_config()), "--json", env={"SSH_AUTH_SOCK": ""})
     assert ok.code == 0, ok.err
     assert ok.json()["ready"] is True and ok.json()["device"]["kernel"]
@@ -139,7 +144,7 @@ def test_port_identity_flags_and_host_key_checking_stays_on(ssh_world, device_py
     refused = run_cli("targets", "check", "rpi4", "--host", host, *flags, "--ssh-config", str(strange),
                       env={"SSH_AUTH_SOCK": ""})
     assert "host key is not known" in assert_one_line_error(refused, code=1)
-    insecure = run_cli("targets", "check", "rpi4", "--host", host, *flags, "--ssh-config", str(strange),
+    insecure = run_cli("targets", "check", "auto", "--host", host, *flags, "--ssh-config", str(strange),
                        "--remote-python", str(device_python), "--insecure-no-host-key-check",
                        env={"SSH_AUTH_SOCK": ""})
     assert insecure.code == 0, insecure.err
@@ -170,7 +175,7 @@ def test_remote_python_without_a_tflite_runtime(ssh_world, numpy_only_python, tm
     line = assert_one_line_error(run, code=1)
     assert "dev-a: run failed: a TFLite runtime (ai-edge-litert or tflite-runtime) is missing" in line
     assert "pip install numpy ai-edge-litert" in line
-    check = run_cli("targets", "check", "rpi4", "--host", "dev-a", "--remote-python", str(numpy_only_python),
+    check = run_cli("targets", "check", "auto", "--host", "dev-a", "--remote-python", str(numpy_only_python),
                     env=ssh_world.env())
     assert "MISSING tflite runtime" in check.out and "pip install numpy ai-edge-litert" in check.out
     assert "tflite runtime missing" in assert_one_line_error(check, code=1)
