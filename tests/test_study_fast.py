@@ -85,6 +85,7 @@ def test_emulated_rows_are_marked_in_the_table_and_left_out_of_the_plots(monkeyp
     (("--host", "cpu=pi@raspberrypi"), "this machine"),
     (("--host", "rpi5=pi@raspberrypi"), "not in --targets"),
     (("--host", "rpi4"), "TARGET=HOST"),
+    (("--targets", "cpu,auto"), "--targets auto measures a device as what it is and has no estimate"),
     (("--quant", "fp32,int4"), "unknown quantization mode 'int4'"),
     (("--threads", "0"), "--threads"),
 ])
