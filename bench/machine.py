@@ -1,4 +1,5 @@
-"""The one probe of what machine this is: CPU, ISA flags, cores, RAM, OS, governor, frequency, load.
+"""The one probe of what machine this is: CPU, ISA flags, cores, RAM, OS, governor, frequency, load, and who
+it is (``identity``: board, architecture, CPU implementer and part, emulation).
 
 Standard library only, and Python 3.7 compatible: ``bench.provenance`` uses it here, and the device runner
 (``targets/device_facts.py``) uses the same file on a device, copied beside it or inlined when piped to
@@ -20,6 +21,16 @@ ARM_PARTS = {"0xd03": "Cortex-A53", "0xd04": "Cortex-A35", "0xd05": "Cortex-A55"
              "0xd0c": "Neoverse-N1", "0xd0d": "Cortex-A77", "0xd41": "Cortex-A78", "0xd44": "Cortex-X1",
              "0xd46": "Cortex-A510", "0xd47": "Cortex-A710", "0xd4b": "Cortex-A78C", "0xd40": "Neoverse-V1",
              "0xd4f": "Neoverse-V2", "0xd49": "Neoverse-N2"}
+# Other implementers' own cores, keyed (implementer, part). Source: Linux arch/arm64/include/asm/cputype.h.
+OTHER_PARTS = {("0x4e", "0x003"): "NVIDIA Denver 2", ("0x4e", "0x004"): "NVIDIA Carmel",
+               ("0x51", "0x800"): "Kryo 2xx Gold", ("0x51", "0x801"): "Kryo 2xx Silver"}
+# /proc/cpuinfo "CPU implementer" (MIDR_EL1 Implementer field; same header).
+ARM_IMPLEMENTERS = {"0x41": "Arm", "0x42": "Broadcom", "0x43": "Cavium", "0x48": "HiSilicon", "0x4e": "NVIDIA",
+                    "0x51": "Qualcomm", "0x61": "Apple", "0xc0": "Ampere"}
+# platform.machine() spellings per architecture family, and the cpuinfo keys only that family prints
+ARCH_FAMILY = {"x86_64": "x86", "amd64": "x86", "i686": "x86", "i386": "x86", "aarch64": "arm", "arm64": "arm",
+               "armv7l": "arm", "armv6l": "arm", "armv8l": "arm", "riscv64": "riscv"}
+BINFMT_DIR = "/proc/sys/fs/binfmt_misc"
 
 
 def read(path: str) -> str | None:
@@ -45,9 +56,59 @@ def isa_flags(info: dict) -> list:
     return [f for f in ISA if f in flags]
 
 
+def arm_core(info: dict) -> str | None:
+    """The Arm core named by cpuinfo's "CPU implementer" and "CPU part" (Cortex-A72...), or None."""
+    implementer, part = info.get("CPU implementer", "").lower(), info.get("CPU part", "").lower()
+    if implementer == "0x41":
+        return ARM_PARTS.get(part)
+    return OTHER_PARTS.get((implementer, part))
+
+
 def cpu_name(info: dict) -> str:
-    part = ARM_PARTS.get(info.get("CPU part", "").lower())
-    return info.get("model name") or part or platform.processor() or platform.machine()
+    return info.get("model name") or arm_core(info) or platform.processor() or platform.machine()
+
+
+def cpuinfo_family(info: dict) -> str | None:
+    """Which architecture family printed this cpuinfo: "x86" (vendor_id, flags), "arm" (CPU implementer,
+    Features), or None when neither shows."""
+    if "vendor_id" in info or "flags" in info:
+        return "x86"
+    if "CPU implementer" in info or "Features" in info:
+        return "arm"
+    return None
+
+
+def binfmt_emulators(machine: str, where: str = BINFMT_DIR) -> list:
+    """The enabled binfmt_misc handlers of qemu for ``machine`` (qemu-aarch64...): a userland run through one."""
+    names = ["qemu-" + machine] + (["qemu-aarch64"] if machine == "arm64" else [])
+    return [n for n in names if (read(os.path.join(where, n)) or "").startswith("enabled")]
+
+
+def identity(info: dict | None = None, *, model: str | None = None, machine: str | None = None,
+             binfmt_dir: str = BINFMT_DIR) -> dict:
+    """Who this machine is: board, architecture, CPU implementer/part/core, ISA features, and emulation.
+
+    qemu-user shows as a userland whose ``platform.machine()`` (aarch64) is not the family its /proc/cpuinfo
+    was printed by (x86: the host's); an enabled binfmt_misc ``qemu-<machine>`` handler is another sign.
+    Arguments replace what is read here (recorded texts in the tests).
+    """
+    info = cpuinfo() if info is None else info
+    machine = machine or platform.machine()
+    board_text = model if model is not None else board(info)
+    family, seen = ARCH_FAMILY.get(machine.lower()), cpuinfo_family(info)
+    signs = []
+    if family and seen and family != seen:
+        signs.append(f"{machine} userland, {seen} /proc/cpuinfo")
+    signs += ["binfmt_misc " + n for n in binfmt_emulators(machine, binfmt_dir)]
+    emulated = bool(signs)
+    return {"machine": machine, "board": board_text or None,
+            "implementer": info.get("CPU implementer", "").lower() or None,
+            "implementer_name": ARM_IMPLEMENTERS.get(info.get("CPU implementer", "").lower()),
+            "part": info.get("CPU part", "").lower() or None, "core": arm_core(info),
+            "vendor": info.get("vendor_id") or None, "model_name": info.get("model name") or None,
+            # the ISA of an emulated userland is qemu's, not the host's flags that /proc/cpuinfo shows
+            "isa": [] if emulated else isa_flags(info), "emulated": emulated,
+            "emulator": "qemu-user" if emulated else None, "emulation_signs": signs}
 
 
 def ram_gb() -> float | None:
@@ -90,6 +151,7 @@ def state() -> dict:
 
 
 def board(info: dict) -> str | None:
+    """The board: the device tree's model ("Raspberry Pi 4 Model B Rev 1.4"), else cpuinfo's Model/Hardware."""
     return read("/proc/device-tree/model") or info.get("Model") or info.get("Hardware")
 
 

@@ -21,6 +21,7 @@ class TargetName(str, Enum):
     CORAL_DEVBOARD = "coral-devboard"
     CORTEX_M4 = "cortex-m4"
     CORTEX_M7 = "cortex-m7"
+    AUTO = "auto"  # the device given with --host, as what it is (targets.identity)
 
 
 class Reach(str, Enum):
@@ -78,6 +79,22 @@ class McuFigures:
 
 
 @dataclass(frozen=True)
+class Expected:
+    """What a device must show to be measured as this target (``targets.identity`` checks it first).
+
+    ``boards`` are substrings of ``/proc/device-tree/model``; ``parts`` the ``CPU part`` of its Arm cores
+    (implementer 0x41) in ``/proc/cpuinfo``, one per core type the SoC has.
+    """
+
+    boards: tuple[str, ...]
+    parts: tuple[str, ...]
+    core: str  # what the parts are, for messages
+
+    def to_dict(self) -> dict:
+        return asdict(self)
+
+
+@dataclass(frozen=True)
 class Target:
     name: TargetName | str  # a TargetName for built-ins, a plain str for user targets
     title: str
@@ -88,6 +105,7 @@ class Target:
     sources: tuple[str, ...] = ()
     origin: str = "built-in"  # or the TOML file a user target came from
     mcu: McuFigures | None = None  # microcontroller targets (Reach.MCU) only
+    expected: Expected | None = None  # None: any real (not emulated) device is accepted
 
     @property
     def key(self) -> str:
@@ -98,7 +116,8 @@ class Target:
                 "cpu": self.cpu.to_dict() if self.cpu else None,
                 "accelerator": self.accelerator.to_dict() if self.accelerator else None,
                 "delegate": self.delegate, "sources": list(self.sources), "origin": self.origin,
-                "mcu": self.mcu.to_dict() if self.mcu else None}
+                "mcu": self.mcu.to_dict() if self.mcu else None,
+                "expected": self.expected.to_dict() if self.expected else None}
 
 
 _PI_FACTS = "shared/reference/published-figures.md, Hardware facts (geerlingguy/top500-benchmark, sbc-reviews)"
@@ -126,6 +145,14 @@ EDGE_TPU_USB = AcceleratorFigures(4.0, 8 << 20, 0.5, "USB 3.0")
 # targets.fit; the value is targets.fit.CURRENT's rpi4_usb_host_overhead_ms.
 EDGE_TPU_USB_ON_RPI4 = AcceleratorFigures(4.0, 8 << 20, 0.5, "USB 3.0 (Raspberry Pi 4 host)", host_overhead_ms=1.99)
 EDGE_TPU_PCIE = AcceleratorFigures(4.0, 8 << 20, 0.5, "PCIe 2.0 x1")
+# Board names as the device tree gives them (raspberrypi/linux arch/arm/boot/dts/broadcom/bcm2711-rpi-*.dts,
+# bcm2712-rpi-*.dts "model" properties; Coral Dev Board: "Freescale i.MX8MQ Phanbell"); CPU parts from the Arm
+# TRMs (MIDR_EL1 PartNum): Cortex-A72 0xd08, Cortex-A76 0xd0b, Cortex-A53 0xd03.
+RPI4_ID = Expected(("Raspberry Pi 4", "Raspberry Pi 400", "Raspberry Pi Compute Module 4"), ("0xd08",),
+                   "Cortex-A72")
+RPI5_ID = Expected(("Raspberry Pi 5", "Raspberry Pi 500", "Raspberry Pi Compute Module 5"), ("0xd0b",),
+                   "Cortex-A76")
+IMX8MQ_ID = Expected(("i.MX8MQ", "i.MX 8MQ", "Phanbell"), ("0xd03",), "Cortex-A53")
 
 # STM32L4R5ZI (the MLPerf Tiny reference board, NUCLEO-L4R5ZI): SRAM1 192 KB + SRAM2 64 KB + SRAM3 384 KB lie
 # back to back from 0x20000000, so all 640 KB can hold one arena.
@@ -150,16 +177,20 @@ REGISTRY: dict[TargetName, Target] = {
     for t in (
         Target(TargetName.CPU, "this machine's CPU", Reach.LOCAL, None),
         Target(TargetName.GPU, "this machine's GPU (LiteRT GPU accelerator)", Reach.LOCAL, None),
-        Target(TargetName.RPI4, "Raspberry Pi 4 Model B", Reach.SSH, RPI4_CPU, sources=_RPI4_SOURCES),
-        Target(TargetName.RPI5, "Raspberry Pi 5", Reach.SSH, RPI5_CPU, sources=_RPI5_SOURCES),
+        Target(TargetName.RPI4, "Raspberry Pi 4 Model B", Reach.SSH, RPI4_CPU, sources=_RPI4_SOURCES,
+               expected=RPI4_ID),
+        Target(TargetName.RPI5, "Raspberry Pi 5", Reach.SSH, RPI5_CPU, sources=_RPI5_SOURCES,
+               expected=RPI5_ID),
         Target(TargetName.CORAL_USB, "Coral USB Accelerator (Edge TPU over USB 3) on a Raspberry Pi 4",
                Reach.SSH, RPI4_CPU, EDGE_TPU_USB_ON_RPI4, delegate="edgetpu", sources=_CORAL_SOURCES + _RPI4_SOURCES),
         Target(TargetName.CORAL_DEVBOARD, "Coral Dev Board (Edge TPU on PCIe, 4x Cortex-A53)", Reach.SSH,
-               A53_CPU, EDGE_TPU_PCIE, delegate="edgetpu", sources=_CORAL_SOURCES + _A53_SOURCES),
+               A53_CPU, EDGE_TPU_PCIE, delegate="edgetpu", sources=_CORAL_SOURCES + _A53_SOURCES,
+               expected=IMX8MQ_ID),
         Target(TargetName.CORTEX_M4, "Arm Cortex-M4 microcontroller (STM32L4R5 class), TFLite Micro", Reach.MCU,
                None, sources=_M4_SOURCES, mcu=CORTEX_M4_MCU),
         Target(TargetName.CORTEX_M7, "Arm Cortex-M7 microcontroller (STM32H743 class), TFLite Micro", Reach.MCU,
                None, sources=_M7_SOURCES, mcu=CORTEX_M7_MCU),
+        Target(TargetName.AUTO, "the device given with --host, measured as what it is", Reach.SSH, None),
     )
 }
 

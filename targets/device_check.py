@@ -68,10 +68,23 @@ def requirements(check: dict, delegate: str | None) -> list[Item]:
     return items
 
 
-def check_device(host: Host, opts: SshOptions, python: str, delegate: str | None) -> dict:
-    """The report: ``{"host", "ready", "items": [...], "device": facts or None}``."""
+def identity_item(target, facts: dict, host: str) -> Item:
+    """Whether the device is ``target`` (``targets.identity``): its description, and why not."""
+    from targets.identity import IdentityError, check, describe
+
+    try:
+        check(target, facts, host)
+    except IdentityError as err:
+        return Item("identity", False, str(err).removeprefix(f"{host} "))
+    return Item("identity", True, describe(facts.get("identity") or {}).removeprefix("a "))
+
+
+def check_device(host: Host, opts: SshOptions, python: str, delegate: str | None, *, target=None) -> dict:
+    """The report: ``{"host", "ready", "items": [...], "device": facts or None}``; with ``target``, an
+    ``identity`` item says whether the device is that target."""
     items, doc = probe(host, opts, python)
     if doc is not None:
+        items += [identity_item(target, doc["facts"], host.text)] if target is not None else []
         items += requirements(doc["check"], delegate)
     return {"host": host.text, "ready": all(i.ok for i in items), "items": [i.to_dict() for i in items],
             "device": doc["facts"] if doc else None}

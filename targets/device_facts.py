@@ -73,10 +73,16 @@ def throttled() -> dict | None:
 
 
 def facts() -> dict:
-    """The device: board, CPU, cores, ISA flags, RAM, OS, kernel, Python, governor, temperature, throttling."""
+    """The device: board, CPU, cores, ISA flags, RAM, OS, kernel, Python, governor, temperature, throttling,
+    and its identity (``bench.machine.identity``: CPU implementer/part, emulation)."""
     info = machine.cpuinfo()
-    return {"board": machine.board(info), "cpu": machine.cpu_name(info), "machine": platform.machine(),
-            "cores": os.cpu_count(), "usable_cores": machine.usable_cores(), "isa": machine.isa_flags(info),
+    who = machine.identity(info)
+    cpu = machine.cpu_name(info)
+    if who["emulated"]:  # /proc/cpuinfo describes the host that runs the emulator, not this userland
+        cpu = f"{who['machine']} emulated by {who['emulator']} on {cpu}"
+    return {"board": who["board"], "cpu": cpu, "machine": who["machine"],
+            "cores": os.cpu_count(), "usable_cores": machine.usable_cores(), "isa": who["isa"],
+            "identity": who, "emulated": who["emulated"],
             "ram_gb": machine.ram_gb(), "os": _os_name(),
             "kernel": f"{platform.release()} {platform.version()}", "python": platform.python_version(),
             "governor": machine.read("/sys/devices/system/cpu/cpu0/cpufreq/scaling_governor"),

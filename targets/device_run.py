@@ -2,6 +2,7 @@
 ``device_facts.py`` (``targets.remote``); it needs numpy and ai-edge-litert or tflite-runtime, nothing else.
 
     python3 device_run.py model.tflite --out result.json --threads 4 [--delegate edgetpu] [--deadline 600]
+        [--check-outputs]
 
 The JSON holds what ``bench.child`` reports on the host (``init_ms``, ``first_ms``, ``samples_ms``, RSS,
 backend and version) plus ``device``: the board, read before and after the run (temperature, throttling).
@@ -81,6 +82,10 @@ def run(args: argparse.Namespace) -> dict:
         except ValueError as err:
             raise RunError(INPUT, f"{err}; edgekit bench feeds random input and cannot feed this one") from None
     out = loop.measure(interpreter, warmup=args.warmup, min_runs=args.runs, min_seconds=args.min_seconds)
+    if args.check_outputs:
+        import outputs
+
+        out["outputs"] = outputs.run_fixed(interpreter)
     return {"init_ms": init_ms, **out, "baseline_rss_mb": baseline, "peak_rss_mb": loop.peak_rss_mb(),
             "backend": backend, "backend_version": version, "tf_imported": "tensorflow" in sys.modules,
             "delegate": args.delegate, "device": before, "pinned_cores": cores,
@@ -107,6 +112,7 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--no-xnnpack", action="store_true")
     p.add_argument("--delegate", choices=["edgetpu"], default=None)
     p.add_argument("--deadline", type=float, default=None)
+    p.add_argument("--check-outputs", action="store_true", help="also return the outputs on the fixed input")
     args = p.parse_args(argv)
     if args.deadline:
         _deadline(args.deadline)

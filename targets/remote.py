@@ -23,8 +23,8 @@ from targets import hints
 from targets.ssh import Host, SshError, SshOptions, run, scp_get_argv, scp_put_argv, shell_line, ssh_argv
 
 REPO = Path(__file__).resolve().parents[1]
-RUNNER_FILES = (REPO / "bench" / "loop.py", REPO / "bench" / "machine.py", REPO / "targets" / "device_facts.py",
-                REPO / "targets" / "device_run.py")
+RUNNER_FILES = (REPO / "bench" / "loop.py", REPO / "bench" / "machine.py", REPO / "bench" / "outputs.py",
+                REPO / "targets" / "device_facts.py", REPO / "targets" / "device_run.py")
 CONNECT_S = 30  # a whole ssh round trip for the small phases; the TCP connect itself is bounded at 10 s
 _TMPDIR = re.compile(r"/[A-Za-z0-9._/-]+")
 _NOT_FOUND = 127
@@ -41,12 +41,14 @@ class RemoteConfig:
     warmup: int
     xnnpack: bool
     delegate: str | None
+    check_outputs: bool = False  # also run the fixed input once and return the outputs (bench.outputs)
 
     def argv(self, model: str, out: str, deadline: float) -> list[str]:
         args = [model, "--out", out, "--runs", str(self.runs), "--min-seconds", repr(self.min_seconds),
                 "--warmup", str(self.warmup), "--deadline", repr(deadline)]
         args += ["--threads", str(self.threads)] if self.threads else []
         args += [] if self.xnnpack else ["--no-xnnpack"]
+        args += ["--check-outputs"] if self.check_outputs else []
         return args + (["--delegate", self.delegate] if self.delegate else [])
 
 
@@ -97,6 +99,20 @@ class Session:
             run(scp_put_argv(self.host, sources, self.dir, self.opts), host=self.host.text, phase="copy",
                 timeout=self.timeout)
 
+    def facts(self) -> dict:
+        """The device's facts (``device_facts.py``: board, CPU, identity), read before anything is measured."""
+        line = shell_line("cd", self.dir) + " && " + shell_line(self.python, "device_facts.py")
+        proc = run(ssh_argv(self.host, line, self.opts), host=self.host.text, phase="run", timeout=self.timeout)
+        if proc.returncode == _NOT_FOUND:
+            raise SshError(self.host.text, "run", f"the remote Python {self.python!r} was not found; "
+                           + hints.missing(hints.PYTHON) + ", or pass --remote-python PATH")
+        try:
+            return json.loads(proc.stdout.strip().splitlines()[-1])["facts"]
+        except (IndexError, ValueError, KeyError, TypeError):
+            tail = (proc.stderr.strip().splitlines() or ["no message"])[-1]
+            raise SshError(self.host.text, "run", f"device_facts.py printed no facts (exit {proc.returncode}): "
+                           f"{tail}") from None
+
     def measure(self, cfg: RemoteConfig, n: int) -> dict:
         """Run one configuration (phase run) and fetch its JSON (phase fetch)."""
         out = f"result-{n}.json"
@@ -146,8 +162,11 @@ def runner_error(host: str, python: str, doc: dict) -> EdgekitError:
 
 def measure_host(host: Host, configs: list[RemoteConfig], opts: SshOptions, *, python: str = "python3",
                  timeout: float = 600, on_result: Callable[[RemoteConfig, dict | list], None] | None = None,
-                 protocol: Protocol | None = None) -> HostOutcome:
+                 protocol: Protocol | None = None, identify: Callable[[dict], None] | None = None) -> HostOutcome:
     """Every configuration on one host. Never raises an EdgekitError: it ends up in ``outcome.error``.
+
+    ``identify(facts)``, when given, sees the device's facts before anything is measured and may refuse it
+    (``targets.identity``) by raising.
 
     With a ``protocol``, each configuration is measured in rounds (one run of the device runner, a fresh
     process, per round) and what comes back per configuration is the list of round documents, each with its
@@ -157,6 +176,8 @@ def measure_host(host: Host, configs: list[RemoteConfig], opts: SshOptions, *, p
     try:
         with Session(host, opts, python, timeout) as session:
             session.copy([c.path for c in configs])
+            if identify is not None:
+                identify(session.facts())
             if protocol is None:
                 for n, cfg in enumerate(configs):
                     doc = session.measure(cfg, n)

@@ -1,21 +1,37 @@
 """A device's measurement as a result record: the shape of a local one (``bench.result.build_result``), with
-``device`` describing the board that ran it and warnings about its governor, throttling and the Edge TPU.
+``device`` describing the board that ran it, ``emulated``, ``outputs_vs_local`` (``--check-outputs``) and
+warnings about its governor, throttling, emulation, the Edge TPU and outputs that differ from this machine's.
 """
 
 from __future__ import annotations
 
+from bench.outputs import compare, disagreement
 from bench.result import build_result, warnings_for
 from bench.runner import Config
+from targets.identity import emulation_warning
 from targets.remote import RemoteConfig
 
 
-def remote_config(cfg: Config, delegate: str | None) -> RemoteConfig:
-    return RemoteConfig(cfg.path, cfg.threads, cfg.runs, cfg.min_seconds, cfg.warmup, cfg.xnnpack, delegate)
+def remote_config(cfg: Config, delegate: str | None, *, check_outputs: bool = False) -> RemoteConfig:
+    return RemoteConfig(cfg.path, cfg.threads, cfg.runs, cfg.min_seconds, cfg.warmup, cfg.xnnpack, delegate,
+                        check_outputs)
+
+
+def local_outputs(cfg: Config) -> list:
+    """This machine's outputs on the fixed input (``bench.outputs``), with the config's threads and kernels."""
+    from bench.outputs import run_fixed
+    from edgekit.runtime import load
+
+    return run_fixed(load(cfg.path, threads=cfg.threads, xnnpack=cfg.xnnpack).interpreter)
 
 
 def to_result(cfg: Config, measured: dict | list[dict], graph, macs: int, host: str, *,
-              round_ids: list[int] | None = None) -> dict:
-    """The record ``--json``, the table and the results store share, for a run (or rounds) on ``host``."""
+              round_ids: list[int] | None = None, target: str | None = None, reference: list | None = None) -> dict:
+    """The record ``--json``, the table and the results store share, for a run (or rounds) on ``host``.
+
+    ``target`` is what the host was measured as (``--target auto`` finds it out); ``reference`` this
+    machine's outputs, compared with the device's when it ran ``--check-outputs``.
+    """
     rounds = [measured] if isinstance(measured, dict) else list(measured)
     if round_ids is None and all("round" in r for r in rounds):
         round_ids = [r["round"] for r in rounds]
@@ -23,9 +39,16 @@ def to_result(cfg: Config, measured: dict | list[dict], graph, macs: int, host: 
     first, last = rounds[0], rounds[-1]
     device = {**first["device"], "cpu_temp_c_after": last["after"]["cpu_temp_c"],
               "throttled_after": last["after"]["throttled"]}
-    doc.update(device=device, host=host, delegate=first.get("delegate"), tf_imported=first["tf_imported"])
+    doc.update(device=device, host=host, delegate=first.get("delegate"), tf_imported=first["tf_imported"],
+               emulated=bool(device.get("emulated")))
+    if target is not None:
+        doc["target"] = target
     doc["machine"] = {"before": _state(first["device"]), "after": _state(last.get("after", {}))}
     doc["warnings"] = warnings_for(doc, device.get("governor")) + device_warnings(device, graph, doc["delegate"])
+    outputs = next((r["outputs"] for r in rounds if "outputs" in r), None)
+    if reference is not None and outputs is not None:
+        doc["outputs_vs_local"] = compare(reference, outputs)
+        doc["warnings"] += [w for w in [disagreement(doc["outputs_vs_local"])] if w]
     return doc
 
 
@@ -34,7 +57,7 @@ def _state(facts: dict) -> dict:
 
 
 def device_warnings(device: dict, graph, delegate: str | None) -> list[str]:
-    out = []
+    out = [w for w in [emulation_warning(device)] if w]
     flags = (device.get("throttled_after") or {}).get("flags") or []
     if flags:
         out.append(f"the board reports {', '.join(flags)} (vcgencmd get_throttled); use a 5 V/3 A supply and a "

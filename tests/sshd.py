@@ -61,22 +61,34 @@ def _descendants(pid: int) -> list[int]:
 
 
 class Sshd:
-    def __init__(self, root: Path, alias: str, host_key: Path, authorized: Path):
-        self.root, self.alias, self.port = root, alias, free_port()
-        self.config = root / "sshd_config"
+    """One sshd. With ``chroot`` (a userland such as tests/arm64.py's), it runs inside it: its config, keys, home
+    and $TMPDIR are copied under the chroot, and the sessions run the userland's own shell and Python."""
+
+    def __init__(self, root: Path, alias: str, host_key: Path, authorized: Path, chroot: Path | None = None):
+        self.root, self.alias, self.port, self.chroot = root, alias, free_port(), chroot
+        inside = root if chroot is None else chroot / "etc" / "ssh" / f"edgekit-{alias}-{self.port}"
+        inside.mkdir(parents=True, exist_ok=True)
+        self.inside = inside
+        if chroot is not None:  # what sshd reads lives in the chroot; paths in its config are seen from there
+            shutil.copy(host_key, inside / "host_key")
+            os.chmod(inside / "host_key", 0o600)
+            shutil.copy(authorized, inside / "authorized_keys")
+            host_key, authorized = inside / "host_key", inside / "authorized_keys"
+        self.config = inside / "sshd_config"
         # sshd -D sets up its privilege separation in /run/sshd when run as root
         if os.geteuid() == 0:
-            os.makedirs("/run/sshd", mode=0o755, exist_ok=True)
+            os.makedirs((chroot or Path("/")) / "run" / "sshd", mode=0o755, exist_ok=True)
         # A fresh home for the sessions, like a new device: the tester's shell startup files (a pyenv init that
         # takes a lock, say) never run in them, and a session killed mid-way leaves nothing behind in the real one.
-        self.home = root / "home"
+        self.home = inside / "home"
         self.home.mkdir()
-        (root / "tmp").mkdir()  # and its own $TMPDIR, where edgekit's mktemp -d -t makes the run directory
+        (inside / "tmp").mkdir()  # and its own $TMPDIR, where edgekit's mktemp -d -t makes the run directory
+        seen = self._seen
         self.config.write_text(f"""Port {self.port}
 ListenAddress 127.0.0.1
-HostKey {host_key}
-AuthorizedKeysFile {authorized}
-PidFile {root / 'sshd.pid'}
+HostKey {seen(host_key)}
+AuthorizedKeysFile {seen(authorized)}
+PidFile {seen(inside / 'sshd.pid')}
 UsePAM no
 StrictModes no
 PubkeyAuthentication yes
@@ -85,14 +97,19 @@ KbdInteractiveAuthentication no
 PermitRootLogin prohibit-password
 AllowUsers {getpass.getuser()}
 MaxStartups 50
-SetEnv HOME={self.home} TMPDIR={root / "tmp"}
-Subsystem sftp {SFTP_SERVER}
+SetEnv HOME={seen(self.home)} TMPDIR={seen(inside / "tmp")}
+Subsystem sftp {SFTP_SERVER if chroot is None else "/usr/lib/openssh/sftp-server"}
 LogLevel ERROR
 """)
         self.log = root / "sshd.log"
-        self.proc = subprocess.Popen([SSHD, "-D", "-e", "-f", str(self.config)], stdout=subprocess.DEVNULL,
-                                     stderr=self.log.open("w"))
-        self._wait_listening()
+        argv = [SSHD if chroot is None else "/usr/sbin/sshd", "-D", "-e", "-f", seen(self.config)]
+        self.proc = subprocess.Popen(argv if chroot is None else ["chroot", str(chroot), *argv],
+                                     stdout=subprocess.DEVNULL, stderr=self.log.open("w"))
+        self._wait_listening(10 if chroot is None else 60)  # sshd under qemu starts slowly
+
+    def _seen(self, path: Path) -> str:
+        """``path`` as sshd sees it: relative to the chroot's root when there is one."""
+        return str(path) if self.chroot is None else "/" + str(path.relative_to(self.chroot))
 
     def _wait_listening(self, seconds: float = 10) -> None:
         deadline = time.monotonic() + seconds
@@ -119,6 +136,8 @@ LogLevel ERROR
     def stop(self) -> None:
         if self.proc.poll() is None:
             self.kill()
+        if self.chroot is not None:  # the userland is cached: leave nothing of this server in it
+            shutil.rmtree(self.inside, ignore_errors=True)
 
 
 class SshWorld:
@@ -139,9 +158,9 @@ class SshWorld:
         self.user = getpass.getuser()
         self._write_config()
 
-    def server(self, alias: str) -> Sshd:
+    def server(self, alias: str, chroot: Path | None = None) -> Sshd:
         (self.root / alias).mkdir()
-        server = Sshd(self.root / alias, alias, self.host_key, self.authorized)
+        server = Sshd(self.root / alias, alias, self.host_key, self.authorized, chroot=chroot)
         key = (self.root / "host_ed25519.pub").read_text().split()
         with self.known_hosts.open("a") as f:
             f.write(f"[127.0.0.1]:{server.port} {key[0]} {key[1]}\n")

@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import json
 import os
+import platform
 import sqlite3
 import subprocess
 import sys
@@ -80,13 +81,14 @@ def test_remote_results_have_the_local_shape_and_magnitude(ssh_world, device_pyt
     ssh_world.server("dev-a")
     args = [MODEL, "--runs", "200", "--min-seconds", "0.3", "--rounds", "3", "--budget", "5"]
     local = run_cli("bench", *args, "--target", "cpu", "--db", str(tmp_path / "local.db"), "--json")
-    remote = _bench(ssh_world, *args, "--target", "rpi4", "--host", "dev-a", "--remote-python", str(device_python),
+    remote = _bench(ssh_world, *args, "--target", "auto", "--host", "dev-a", "--remote-python", str(device_python),
                     db=tmp_path / "r.db")
     assert local.code == 0 and remote.code == 0, (local.err, remote.err)
     (loc,), (rem,) = local.json(), remote.json()
     assert set(loc) <= set(rem), set(loc) - set(rem)
     assert set(loc["device"]) <= set(rem["device"]), set(loc["device"]) - set(rem["device"])
-    assert rem["measured"] is True and rem["target"] == "rpi4" and rem["host"] == "dev-a"
+    assert rem["measured"] is True and rem["host"] == "dev-a"
+    assert rem["target"] == platform.machine() and rem["emulated"] is False  # --target auto: what it is
     assert rem["backend"] == "ai_edge_litert" and rem["tf_imported"] is False
     for key in ("board", "cpu", "ram_gb", "os", "kernel", "cpu_temp_c", "throttled"):
         assert key in rem["device"]
@@ -101,11 +103,38 @@ def test_remote_results_have_the_local_shape_and_magnitude(ssh_world, device_pyt
     assert probe.returncode != 0
 
 
+def test_a_device_that_is_not_the_target_is_refused_before_measuring(ssh_world, device_python, tmp_path):
+    ssh_world.server("dev-a")
+    run = _bench(ssh_world, MODEL, "--target", "rpi4", "--host", "dev-a", "--remote-python", str(device_python),
+                 *FAST, db=tmp_path / "r.db")
+    line = assert_one_line_error(run, code=2)
+    assert line.startswith(f"edgekit: error: dev-a is a generic {platform.machine()} (")
+    assert line.endswith("not a Raspberry Pi 4 Model B; use --target auto to measure it as itself")
+    assert _rows(tmp_path / "r.db") == []
+    check = run_cli("targets", "check", "rpi4", "--host", "dev-a", "--remote-python", str(device_python),
+                    env=ssh_world.env())
+    assert f"WRONG   identity: is a generic {platform.machine()} (" in check.out
+    assert assert_one_line_error(check, code=1).endswith("not a Raspberry Pi 4 Model B; use --target auto to "
+                                                         "measure it as itself")
+
+
+def test_check_outputs_agree_with_this_machine(ssh_world, device_python, tmp_path):
+    ssh_world.server("dev-a")
+    run = _bench(ssh_world, str(DATA / "tiny_int8.tflite"), str(DATA / "tiny_fp32.tflite"), "--target", "auto",
+                 "--host", "dev-a", "--remote-python", str(device_python), "--check-outputs", *FAST,
+                 db=tmp_path / "r.db")
+    assert run.code == 0, run.err
+    int8, fp32 = (r["outputs_vs_local"] for r in run.json())
+    assert int8["max_diff_steps"] == 0 and int8["top1_agree"] is True  # the same machine: the same bytes
+    assert fp32["max_diff_steps"] is None and fp32["max_relative"] == 0.0 and fp32["top1_agree"] is True
+    assert not any("outputs differ" in w for r in run.json() for w in r["warnings"])
+
+
 def test_port_identity_flags_and_host_key_checking_stays_on(ssh_world, device_python, tmp_path):
     server = ssh_world.server("dev-a")
     flags = ["--port", str(server.port), "--identity", str(ssh_world.client_key)]
     host = f"{ssh_world.user}@127.0.0.1"
-    ok = run_cli("targets", "check", "rpi4", "--host", host, *flags, "--remote-python", str(device_python),
+    ok = run_cli("targets", "check", "auto", "--host", host, *flags, "--remote-python", str(device_python),
                  "--ssh-config", str(ssh_world.plain_config()), "--json", env={"SSH_AUTH_SOCK": ""})
     assert ok.code == 0, ok.err
     assert ok.json()["ready"] is True and ok.json()["device"]["kernel"]
@@ -115,7 +144,7 @@ def test_port_identity_flags_and_host_key_checking_stays_on(ssh_world, device_py
     refused = run_cli("targets", "check", "rpi4", "--host", host, *flags, "--ssh-config", str(strange),
                       env={"SSH_AUTH_SOCK": ""})
     assert "host key is not known" in assert_one_line_error(refused, code=1)
-    insecure = run_cli("targets", "check", "rpi4", "--host", host, *flags, "--ssh-config", str(strange),
+    insecure = run_cli("targets", "check", "auto", "--host", host, *flags, "--ssh-config", str(strange),
                        "--remote-python", str(device_python), "--insecure-no-host-key-check",
                        env={"SSH_AUTH_SOCK": ""})
     assert insecure.code == 0, insecure.err
@@ -141,12 +170,12 @@ def test_failed_authentication(ssh_world, tmp_path):
 
 def test_remote_python_without_a_tflite_runtime(ssh_world, numpy_only_python, tmp_path):
     ssh_world.server("dev-a")
-    run = _bench(ssh_world, MODEL, "--target", "rpi4", "--host", "dev-a", "--remote-python", str(numpy_only_python),
+    run = _bench(ssh_world, MODEL, "--target", "auto", "--host", "dev-a", "--remote-python", str(numpy_only_python),
                  *FAST, db=tmp_path / "r.db")
     line = assert_one_line_error(run, code=1)
     assert "dev-a: run failed: a TFLite runtime (ai-edge-litert or tflite-runtime) is missing" in line
     assert "pip install numpy ai-edge-litert" in line
-    check = run_cli("targets", "check", "rpi4", "--host", "dev-a", "--remote-python", str(numpy_only_python),
+    check = run_cli("targets", "check", "auto", "--host", "dev-a", "--remote-python", str(numpy_only_python),
                     env=ssh_world.env())
     assert "MISSING tflite runtime" in check.out and "pip install numpy ai-edge-litert" in check.out
     assert "tflite runtime missing" in assert_one_line_error(check, code=1)
@@ -163,7 +192,7 @@ def test_coral_target_needs_libedgetpu_on_the_device(ssh_world, device_python, t
 def test_sshd_killed_mid_run_keeps_partial_results(ssh_world, device_python, tmp_path):
     server = ssh_world.server("dev-a")
     db = tmp_path / "r.db"
-    proc = _popen_bench(ssh_world, MODEL, "--target", "rpi4", "--host", "dev-a", "--remote-python",
+    proc = _popen_bench(ssh_world, MODEL, "--target", "auto", "--host", "dev-a", "--remote-python",
                         str(device_python), "--threads", "1,2", "--runs", "5", "--min-seconds", "3", "--rounds", "1",
                         "--budget", "3", db=db)
     _wait_for(lambda: len(_rows(db)) >= 1, proc)
@@ -181,12 +210,12 @@ def test_shell_metacharacters_are_never_executed(ssh_world, device_python, tmp_p
     odd = tmp_path / "a;touch pwned_dir;b" / "$(touch pwned_model)`touch pwned_tick`.tflite"
     odd.parent.mkdir()
     odd.write_bytes(open(MODEL, "rb").read())
-    ok = _bench(ssh_world, str(odd), "--target", "rpi4", "--host", "dev-a", "--remote-python", str(device_python),
+    ok = _bench(ssh_world, str(odd), "--target", "auto", "--host", "dev-a", "--remote-python", str(device_python),
                 *FAST, db=tmp_path / "r.db")
     assert ok.code == 0, ok.err
     host = _bench(ssh_world, MODEL, "--target", "rpi4", "--host", f"127.0.0.1;touch {marker}", db=tmp_path / "r.db")
     assert "is not a host" in assert_one_line_error(host, code=2)
-    python = _bench(ssh_world, MODEL, "--target", "rpi4", "--host", "dev-a", "--remote-python",
+    python = _bench(ssh_world, MODEL, "--target", "auto", "--host", "dev-a", "--remote-python",
                     f"{device_python}; touch {marker}", *FAST, db=tmp_path / "r.db")
     assert "was not found" in assert_one_line_error(python, code=1)
     assert not os.path.exists(marker)
@@ -199,7 +228,7 @@ def test_fleet_runs_concurrently_and_one_dead_host_loses_only_its_results(ssh_wo
     db = tmp_path / "r.db"
     hosts = tmp_path / "hosts"
     hosts.write_text("dev-b\n")
-    proc = _popen_bench(ssh_world, MODEL, "--target", "rpi4", "--host", "dev-a", "--hosts", str(hosts),
+    proc = _popen_bench(ssh_world, MODEL, "--target", "auto", "--host", "dev-a", "--hosts", str(hosts),
                         "--remote-python", str(device_python), "--threads", "1,2", "--runs", "5",
                         "--min-seconds", "2", "--rounds", "1", "--budget", "2", db=db)
 
@@ -225,7 +254,7 @@ def test_fleet_runs_concurrently_and_one_dead_host_loses_only_its_results(ssh_wo
 
 def test_timeout_bounds_each_run_on_the_device(ssh_world, device_python, tmp_path):
     ssh_world.server("dev-a")
-    run = _bench(ssh_world, MODEL, "--target", "rpi4", "--host", "dev-a", "--remote-python", str(device_python),
+    run = _bench(ssh_world, MODEL, "--target", "auto", "--host", "dev-a", "--remote-python", str(device_python),
                  "--runs", "5", "--min-seconds", "30", "--rounds", "1", "--timeout", "1", db=tmp_path / "r.db")
     line = assert_one_line_error(run, code=1)
     assert "dev-a: run failed: the run took over 1 s; raise --timeout" in line

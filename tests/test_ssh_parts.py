@@ -101,6 +101,9 @@ def test_aggregate_median_and_spread():
     (["--target", "rpi4", "--host", "pi;reboot"], "is not a host"),
     (["--target", "rpi4", "--host", "pi4", "--profile-ops"], "do not apply with --host"),
     (["--target", "rpi4", "--host", "pi4", "--timeout", "0"], "--timeout must be > 0"),
+    (["--target", "rpi4", "--check-outputs"], "--check-outputs apply only with --host"),
+    (["--target", "coral-usb", "--host", "pi4", "--check-outputs"], "--check-outputs compares CPU outputs"),
+    (["--target", "auto"], "--target auto identifies and measures a device given with --host"),
 ])
 def test_bench_host_usage_errors(cli, args, needle):
     line = assert_one_line_error(cli("bench", str(DATA / "tiny_fp32.tflite"), *args), code=2)

@@ -88,6 +88,18 @@ def test_report_marks_noisy_rows_with_their_interval():
     assert page.count('<tr class="noisy"') == 1 and "<td>7.0 NOISY</td><td>5.9–8.8</td>" in page
 
 
+def test_emulated_rows_are_marked_in_the_table_and_left_out_of_the_plots(monkeypatch):
+    from edgekit.study import plots, report
+
+    emulated = {**_row("aarch64", True, 80.0), "host": "arm", "emulated": True}
+    assert report.cells(emulated, {})[4] == "measured on arm (emulated: not a device's speed)"
+    seen = []
+    monkeypatch.setattr(plots, "latency_vs_macs", lambda rows, t: seen.append(rows) or b"")
+    monkeypatch.setattr(plots, "size_by_quant", lambda rows, t: b"")
+    report.make_plots({"rows": [_row("cpu", True, 5.0), emulated], "layers": {}})
+    assert [r["target"] for r in seen[0]] == ["cpu"]
+
+
 @pytest.mark.parametrize(("args", "needle"), [
     (("--models", "lenet5,mobilenetv3"), "unknown model 'mobilenetv3'"),
     (("--targets", "cpu,rpi9"), "unknown target 'rpi9'"),
@@ -96,6 +108,7 @@ def test_report_marks_noisy_rows_with_their_interval():
     (("--host", "rpi5=pi@raspberrypi"), "not in --targets"),
     (("--targets", "cpu,cortex-m7", "--host", "cortex-m7=pi@x"), "microcontroller"),
     (("--host", "rpi4"), "TARGET=HOST"),
+    (("--targets", "cpu,auto"), "--targets auto measures a device as what it is and has no estimate"),
     (("--quant", "fp32,int4"), "unknown quantization mode 'int4'"),
     (("--threads", "0"), "--threads"),
 ])

@@ -35,7 +35,7 @@ def run_bench(request: BenchRequest, *, progress: Progress | None = None,
               on_remote_result: Callable[[str, dict], None] | None = None) -> BenchOutcome:
     """Measure, estimate, or measure over ssh, as ``request`` says."""
     from edgekit.app.sources import parse_list, resolve
-    from targets.registry import Reach, get_target
+    from targets.registry import Reach, TargetName, get_target
 
     chosen = get_target(request.target)
     loop = request.loop
@@ -48,6 +48,9 @@ def run_bench(request: BenchRequest, *, progress: Progress | None = None,
             raise UsageError("--estimate and --profile-ops do not apply with --host; drop them")
         return bench_on_devices(request, chosen, on_result=on_remote_result)
     request.remote.refuse_without_hosts()
+    if chosen.name == TargetName.AUTO:
+        raise UsageError("--target auto identifies and measures a device given with --host; add --host, or use "
+                         "--target cpu for this machine")
     if request.estimate or chosen.reach is not Reach.LOCAL:  # without --host a device target is estimated
         return estimate(request, chosen)
     from targets.local import local_target

@@ -61,6 +61,7 @@ class RemoteArgs:
     insecure_no_host_key_check: bool = False
     remote_python: str = "python3"
     timeout: float = 600
+    check_outputs: bool = False  # compare the device's outputs on a fixed input with this machine's
 
     @property
     def given(self) -> bool:
@@ -71,7 +72,8 @@ class RemoteArgs:
         given = [flag for flag, value, default in (
             ("--port", self.port, None), ("--identity", self.identity, None), ("--ssh-config", self.ssh_config, None),
             ("--insecure-no-host-key-check", self.insecure_no_host_key_check, False),
-            ("--remote-python", self.remote_python, "python3"), ("--timeout", self.timeout, 600)) if value != default]
+            ("--remote-python", self.remote_python, "python3"), ("--timeout", self.timeout, 600),
+            ("--check-outputs", self.check_outputs, False)) if value != default]
         if given:
             raise UsageError(f"{', '.join(given)} apply only with --host or --hosts; add the device to measure on")
 

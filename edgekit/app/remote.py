@@ -58,6 +58,9 @@ def bench_on_devices(request, target, *, on_result: Callable[[str, dict], None] 
                          f"not {target.key!r}, which is this machine; drop --host")
     request.loop.check()
     args = request.remote
+    if args.check_outputs and target.delegate is not None:
+        raise UsageError(f"--check-outputs compares CPU outputs with this machine's; {target.key} runs on the "
+                         f"{target.delegate} delegate, which this machine does not have; drop --check-outputs")
     hosts, opts = _hosts(args), ssh_options(args)  # bad hosts and options fail before any conversion
     thread_list = parse_threads(request.threads, "cpu")
     store = ResultStore(request.db)
@@ -109,23 +112,35 @@ def measure_fleet(hosts, configs, target, opts, args, *, db_path: Path, run_id: 
                   on_result: Callable[[str, dict], None] | None = None, protocol=None) -> list:
     """Every config on every host, concurrently across hosts; each result is stored as soon as it is fetched.
 
+    Each host is identified first (``targets.identity``): one that is not ``target`` is refused before it
+    measures anything, and ``--target auto`` records what it is. With ``args.check_outputs`` each model also
+    runs here on the fixed input, and each result carries ``outputs_vs_local``.
+
     Returns (HostOutcome, result documents) per host. ``on_result(host, doc)`` is called under a lock.
     """
     from bench.store import ResultStore
     from targets.fleet import run_fleet
+    from targets.identity import resolve
     from targets.remote import measure_host
-    from targets.remote_result import remote_config, to_result
+    from targets.remote_result import local_outputs, remote_config, to_result
 
     graphs, lock = _graphs(configs), threading.Lock()
-    by_remote = {remote_config(c, target.delegate): c for c in configs}
+    check = args.check_outputs
+    by_remote = {remote_config(c, target.delegate, check_outputs=check): c for c in configs}
+    references = {c.path: local_outputs(c) for c in configs} if check else {}  # before any device is reached
     docs: dict[str, list[dict]] = {h.text: [] for h in hosts}
 
     def one(host):
         store = ResultStore(db_path)  # sqlite connections stay in their own thread
+        measured_as = [target]
+
+        def identify(facts):
+            measured_as[0] = resolve(target, facts, host.text)  # refuses a device that is not the target
 
         def keep(rcfg, measured):
             cfg = by_remote[rcfg]
-            doc = to_result(cfg, measured, *graphs[cfg.path], host=host.text)
+            doc = to_result(cfg, measured, *graphs[cfg.path], host=host.text, target=measured_as[0].key,
+                            reference=references.get(cfg.path))
             doc["id"], doc["run_id"] = store.add(run_id, doc), run_id
             docs[host.text].append(doc)
             if on_result is not None:
@@ -134,7 +149,7 @@ def measure_fleet(hosts, configs, target, opts, args, *, db_path: Path, run_id: 
 
         try:
             return measure_host(host, list(by_remote), opts, python=args.remote_python, timeout=args.timeout,
-                                on_result=keep, protocol=protocol)
+                                on_result=keep, protocol=protocol, identify=identify)
         finally:
             store.close()
 

@@ -36,13 +36,16 @@ DEVICES = OptionGroup(params=(
     _opt("hosts", Annotated[Path | None, typer.Option("--hosts", help="A file of hosts, one per line.")], None),
     *SSH_PARAMS,
     _opt("timeout", Annotated[float, typer.Option("--timeout", help="Seconds each remote run may take.")], 600),
+    _opt("check_outputs", Annotated[bool, typer.Option("--check-outputs", help="Also compare the device's "
+                                                       "outputs on a fixed input with this machine's.")], False),
 ), build=lambda *, host, hosts, **kw: RemoteArgs(hosts=tuple(host or ()), hosts_file=hosts, **kw))
 
 
 @with_groups(loop=LOOP, remote=DEVICES)
 def bench(models: Annotated[list[str], typer.Argument(help=_MODEL_HELP, show_default=False)], *,
           target: Annotated[str, typer.Option("--target", help="cpu (this machine), gpu (its GPU), a device "
-                                              "target (rpi4, coral-usb, ...: estimated), or cortex-m4/m7.")] = "cpu",
+                                              "target (rpi4, rpi5, coral-usb, ...: estimated), auto (--host as "
+                                              "what it is), or cortex-m4/m7.")] = "cpu",
           quant: Annotated[str | None, typer.Option("--quant", help="Modes for zoo models, e.g. fp32,int8.")] = None,
           threads: Annotated[str | None, typer.Option("--threads", help="CPU threads, e.g. 1,2,4 (default 1).")] = None,
           loop: LoopArgs,

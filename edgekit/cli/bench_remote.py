@@ -15,6 +15,8 @@ def render_remote(outcome, json: bool) -> None:
         _print_one(results, json)
     else:
         _print_fleet(fleet, results, json)
+    for line in dict.fromkeys(w for r in results for w in r.get("warnings", [])):
+        warn(line)
     if results:
         err_console.print(f"saved {len(results)} result(s) to {outcome.store_path} as run {outcome.run_id}",
                           markup=False, soft_wrap=True)

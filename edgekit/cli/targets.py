@@ -86,7 +86,8 @@ def check_target(
         host: Annotated[str, typer.Option("--host", help="The device, [user@]host.", show_default=False)],
         ssh: RemoteArgs,
         json: Json = False) -> None:
-    """Can 'edgekit bench --host' measure there? ssh, Python, numpy, the TFLite runtime, the Edge TPU library.
+    """Can 'edgekit bench --host' measure there? ssh, Python, the device's identity, numpy, the TFLite runtime,
+    the Edge TPU library.
 
     Exits 0 when the device is ready, 1 when it is not (after the report), 2 for usage errors: the same rule
     as 'edgekit check'.
@@ -102,11 +103,14 @@ def check_target(
         raise UsageError(f"{target.key!r} is this machine, not a device; check a device target such as rpi4")
     opts = ssh_options(ssh)
     remote_python = ssh.remote_python
-    report = check_device(parse_host(host), opts, remote_python, target.delegate)
+    report = check_device(parse_host(host), opts, remote_python, target.delegate, target=target)
     if json:
         emit_json({"target": target.key, **report})
     else:
         _print_check(target.key, report)
+    wrong = next((i for i in report["items"] if i["name"] == "identity" and not i["ok"]), None)
+    if wrong is not None:
+        raise CheckFailed(f"{host} {wrong['detail']}")
     missing = [i["name"] for i in report["items"] if not i["ok"]]
     if missing:
         raise CheckFailed(f"{host}: not ready for --target {target.key}: {', '.join(missing)} missing; run the "
@@ -120,7 +124,7 @@ def _print_check(target: str, report: dict) -> None:
         out.print(f"{report['host']}: {device.get('board') or device.get('cpu')}, {device.get('os')}, "
                   f"kernel {str(device.get('kernel')).split()[0]}", markup=False, soft_wrap=True)
     for item in report["items"]:
-        mark = "ok     " if item["ok"] else "MISSING"
+        mark = "ok     " if item["ok"] else "WRONG  " if item["name"] == "identity" else "MISSING"
         out.print(f"  {mark} {item['name']}: {item['detail']}", markup=False, soft_wrap=True)
         if item["fix"]:
             out.print(f"          install: {item['fix']}", markup=False, soft_wrap=True)

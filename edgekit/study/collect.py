@@ -256,11 +256,13 @@ def _measure_remote(configs: list, target: str, host: str, convs: list[Converted
     except ImportError as err:
         raise UsageError(f"--host {target}={host}: this edgekit has no ssh measurement ({err}); drop --host to "
                          "estimate the target") from None
+    from targets.identity import check
     from targets.registry import get_target
 
-    delegate = get_target(target).delegate
-    outcome = measure_host(parse_host(host), [remote_config(c, delegate) for c in configs], SshOptions.from_env(),
-                           protocol=protocol)
+    named = get_target(target)
+    outcome = measure_host(parse_host(host), [remote_config(c, named.delegate) for c in configs],
+                           SshOptions.from_env(), protocol=protocol,
+                           identify=lambda facts: check(named, facts, host))  # never an emulator as a device
     if outcome.error is not None:
         raise outcome.error
     return [to_result(cfg, rounds, conv.graph, conv.cost.macs, host)

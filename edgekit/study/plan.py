@@ -152,6 +152,9 @@ def make_plan(*, models: str | None, quants: str | None, targets: str | None, ho
     quant_list = [get_mode(q).mode.value for q in _names(quants, QUICK_QUANTS if quick else DEFAULT_QUANTS,
                                                          "--quant")]
     target_list = list(dict.fromkeys(get_target(t).key for t in _names(targets, DEFAULT_TARGETS, "--targets")))
+    if "auto" in target_list and not any(h.partition("=")[0].strip().lower() == "auto" for h in hosts or []):
+        raise UsageError("--targets auto measures a device as what it is and has no estimate; add --host "
+                         "auto=HOST, or name the device's target (rpi4, rpi5, ...)")
     if threads is not None and threads < 1:
         raise UsageError(f"--threads must be 1 or more, got {threads}")
     source = None

@@ -62,6 +62,7 @@ def cells(row: dict, notes: dict) -> list[str]:
     how = "estimated" if not measured else f"measured on {row['host']}" if row.get("host") else "measured"
     if row.get("runs_on") == "host-cpu":
         how = f"estimated {HOST_CPU}"
+    how += " (emulated: not a device's speed)" if row.get("emulated") else ""
     acc = "not measured" if row.get("accuracy_pct") is None else _num(row["accuracy_pct"])
     pub = notes.get(row["model"])
     if "verdict" in row:  # a microcontroller target: the estimate only for models that fit, else why not
@@ -213,11 +214,12 @@ def csv_text(rows: list[dict], published: dict) -> str:
 
 
 def make_plots(doc: dict) -> dict[str, bytes]:
-    """The PNGs that apply: accuracy vs latency only when accuracy was measured."""
+    """The PNGs that apply: accuracy vs latency only when accuracy was measured. Emulated rows are left out."""
     from edgekit.study import plots
     from edgekit.study.summary import titles
 
-    t, rows = titles(), doc["rows"]
+    t = titles()
+    rows = [r for r in doc["rows"] if not r.get("emulated")]  # an emulator's timings are no device's speed
     zoo = [r for r in rows if r["variant"] == "zoo"]
     out = {"latency_vs_macs.png": plots.latency_vs_macs(zoo, t), "size_by_quant.png": plots.size_by_quant(zoo, t)}
     trained = [r for r in rows if r.get("accuracy_pct") is not None]
