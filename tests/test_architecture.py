@@ -175,3 +175,44 @@ def test_the_checker_catches_a_climbing_import_inside_a_function(tmp_path, monke
     found = imports_of(fake / "bad.py")
     assert ("converters", 2) in found and ("bench.loop", 3) in found
     assert layer_of("converters") not in ALLOWED["bench"]
+
+
+def _commands(group, prefix: str = "edgekit"):
+    """Every command callback of a typer app (sub-apps included), with its full name."""
+    for cmd in group.registered_commands:
+        yield f"{prefix} {cmd.name or cmd.callback.__name__}", cmd.callback
+    for sub in group.registered_groups:
+        name = sub.name if isinstance(sub.name, str) else sub.typer_instance.info.name
+        yield from _commands(sub.typer_instance, f"{prefix} {name}")
+
+
+MAX_COMMAND_PARAMS = 10
+
+
+def test_every_command_takes_at_most_ten_parameters_before_its_request():
+    import inspect
+
+    from edgekit.cli import app
+
+    # the function as written: option groups (edgekit/cli/_options.with_groups) arrive as one built object each
+    counts = {name: len(inspect.signature(inspect.unwrap(fn)).parameters) for name, fn in _commands(app)}
+    assert len(counts) >= 8, counts  # info, bench, check, targets..., convert, train, eval, study
+    wide = {name: n for name, n in counts.items() if n > MAX_COMMAND_PARAMS}
+    assert not wide, f"commands over {MAX_COMMAND_PARAMS} parameters (group options in edgekit/cli/_options.py): {wide}"
+
+
+def test_requests_take_at_most_three_positional_arguments():
+    import dataclasses
+    import inspect
+
+    from edgekit.app.bench_request import BenchRequest, RemoteArgs
+    from edgekit.models.train import TrainConfig
+    from edgekit.study.plan import make_plan
+
+    for call in (TrainConfig, RemoteArgs, BenchRequest, make_plan):
+        params = inspect.signature(call).parameters.values()
+        positional = [p.name for p in params if p.kind in (p.POSITIONAL_ONLY, p.POSITIONAL_OR_KEYWORD)]
+        assert len(positional) <= 3, (call.__name__, positional)
+    assert dataclasses.is_dataclass(TrainConfig)
+    with pytest.raises(TypeError):
+        TrainConfig("lenet5", "digits", 3, 4)  # a fourth positional argument is refused
