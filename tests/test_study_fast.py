@@ -141,6 +141,29 @@ def test_committed_example_is_consistent():
     assert estimated and all(isinstance(r["expected_error_pct"], int) and r["expected_error_pct"] > 0
                              for r in estimated)
     assert {r["runs_on"] for r in estimated if r["target"] == "coral-usb" and r["quant"] == "fp32"} == {"host-cpu"}
+    # issue 10: a cold run (nothing reused) at a clean commit, every measured row with its interval and rounds
+    assert doc["counts"]["reused_from_db"] == 0 and not doc["commit"].endswith("+dirty"), doc["commit"]
+    measured = [r for r in doc["rows"] if r["measured"]]
+    for r in measured:
+        lo, hi = r["latency_ms"]["ci95"]
+        assert lo <= r["latency_ms"]["p50"] <= hi and r["rounds"] >= 6 and isinstance(r["noisy"], bool), r
+        assert r["threads"] == 1  # the study's cpu default, as edgekit bench
+    assert "(threads: cpu 1, rpi4 4, coral-usb 4)" in (EXAMPLE / "report.md").read_text()
+
+
+def test_the_study_measures_this_cpu_at_one_thread_and_a_device_at_its_cores(tmp_path):
+    from edgekit.study.collect import threads_for
+    from edgekit.study.plan import make_plan
+    from edgekit.study.report import _threads_text
+
+    def plan(threads):
+        return make_plan(models="lenet5", quants="fp32", targets="cpu,rpi4,gpu", hosts=None, data=None,
+                         threads=threads, quick=True, out=tmp_path / "out", force=False, db=tmp_path / "r.db")
+
+    assert [threads_for(plan(None), t) for t in ("cpu", "rpi4", "gpu")] == [1, 4, None]
+    assert [threads_for(plan(3), t) for t in ("cpu", "rpi4", "gpu")] == [3, 3, None]
+    rows = [{"target": "cpu", "threads": 1}, {"target": "rpi4", "threads": 4}, {"target": "gpu", "threads": None}]
+    assert _threads_text(rows) == " (threads: cpu 1, rpi4 4)"
 
 
 def _timed(model, quant, rounds, run_id="r1"):

@@ -34,8 +34,8 @@ def study(out: Annotated[Path, typer.Option("--out", help="Folder for results.js
                                                          "HOST ([user@]host); repeatable.")] = None,
           data: Annotated[str | None, typer.Option("--data", help="digits or a folder of class subfolders: train "
                                                    "small-input variants and measure their accuracy.")] = None,
-          threads: Annotated[int | None, typer.Option("--threads", help="CPU threads (default: each target's "
-                                                      "cores).")] = None,
+          threads: Annotated[int | None, typer.Option("--threads", help="CPU threads (default: 1 on this "
+                                                      "machine's CPU, as edgekit bench; a device's cores).")] = None,
           quick: Annotated[bool, typer.Option("--quick", help="Fewer rounds (6, same protocol), runs, calibration "
                                               "samples and epochs; for a first look.")] = False,
           force: Annotated[bool, typer.Option("--force", help="Replace an existing --out.")] = False,

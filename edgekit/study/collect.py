@@ -8,7 +8,6 @@ from __future__ import annotations
 
 import contextlib
 import hashlib
-import os
 import uuid
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -67,14 +66,22 @@ def study_key(digest: str, target: str, threads: int | None, plan: StudyPlan) ->
     return hashlib.sha256("|".join(parts).encode()).hexdigest()[:24]
 
 
+LOCAL_CPU_THREADS = 1
+
+
 def threads_for(plan: StudyPlan, target: str) -> int | None:
-    """None on the GPU; else --threads, or every core of the target (this machine's usable cores for cpu)."""
+    """None on the GPU; else --threads; else 1 on this machine's CPU and every core of a device target.
+
+    This machine is measured at ``LOCAL_CPU_THREADS`` (1), the default of ``edgekit bench`` and of TFLite's
+    ``benchmark_model`` (``--num_threads``), so the study's cpu rows are what ``edgekit bench`` gives. It also
+    leaves the study's own process and the OS a core: measured with every core, each op waits for its slowest
+    thread, and whatever else runs lands on one of them (on a 2-core machine, docs/measuring.md)."""
     if target == "gpu":
         return None
     if plan.threads is not None:
         return plan.threads
     if target == "cpu":
-        return len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count() or 1
+        return LOCAL_CPU_THREADS
     from targets.registry import get_target
 
     cpu = get_target(target).cpu

@@ -95,13 +95,22 @@ def footnotes(doc: dict) -> tuple[dict, list[str]]:
     return notes, texts
 
 
+def _threads_text(rows: list[dict]) -> str:
+    """" (threads: cpu 1, rpi4 4)": each CPU target's thread count, as its rows were run or estimated."""
+    seen: dict[str, int] = {}
+    for r in rows:
+        if r.get("threads") and r.get("target") not in seen:
+            seen[r["target"]] = r["threads"]
+    return f" (threads: {', '.join(f'{t} {n}' for t, n in seen.items())})" if seen else ""
+
+
 def markdown(doc: dict, plots: list[str]) -> str:
     notes, texts = footnotes(doc)
     plan = doc["plan"]
     out = ["# edgekit study", "",
            f"edgekit {doc['edgekit']} (commit {doc['commit']}), {doc['time_utc']}, on {doc['host']['cpu']} "
            f"({doc['host']['usable_cores']} cores). Models {', '.join(plan['models'])}; quantization "
-           f"{', '.join(plan['quants'])}; targets {', '.join(plan['targets'])}"
+           f"{', '.join(plan['quants'])}; targets {', '.join(plan['targets'])}{_threads_text(doc['rows'])}"
            + (" (--quick: fewer rounds, timed runs and calibration samples)" if plan["quick"] else "") + ".", "",
            "## Conclusion", ""]
     out += [f"- {line}" for line in doc["conclusion"]]
