@@ -148,7 +148,16 @@ def test_committed_example_is_consistent():
         lo, hi = r["latency_ms"]["ci95"]
         assert lo <= r["latency_ms"]["p50"] <= hi and r["rounds"] >= 6 and isinstance(r["noisy"], bool), r
         assert r["threads"] == 1  # the study's cpu default, as edgekit bench
-    assert "(threads: cpu 1, rpi4 4, coral-usb 4)" in (EXAMPLE / "report.md").read_text()
+    report = (EXAMPLE / "report.md").read_text()
+    assert "(threads: cpu 1, rpi4 4, coral-usb 4)" in report
+
+    def table(text: str) -> list[str]:
+        lines = text.splitlines()
+        start = next(i for i, line in enumerate(lines) if line.startswith("| model | input |"))
+        end = next(i for i in range(start, len(lines)) if not lines[i].startswith("|"))
+        return lines[start:end]
+
+    assert table((ROOT / "README.md").read_text()) == table(report), "README's study table is not the example's"
 
 
 def test_the_study_measures_this_cpu_at_one_thread_and_a_device_at_its_cores(tmp_path):
