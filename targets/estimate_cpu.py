@@ -54,11 +54,19 @@ class CpuParams:
 
 # Families no published row covers, and why (docs/estimates.md, "CPU families"):
 # - Cortex-A76 (Raspberry Pi 5): the Cortex-A72 figure; same XNNPACK NEON micro-kernels on a wider core.
-# - x86 (AVX2, AVX-512): XNNPACK's x86 GEMM micro-kernels keep ~65% of the FMA ports busy, and /proc/cpuinfo
-#   (and a VM's) lists the base clock while a busy core runs at its boost clock, ~1.4x higher on current
-#   server parts (AMD EPYC 9004: 2.25-3.1 GHz base, 3.7 GHz boost; Intel Xeon SP similar): 0.65 x 1.4 ~ 0.9.
+# - x86 (AVX2, AVX-512): from the shape of XNNPACK's x86 f32 GEMM micro-kernels, which it picks on any x86-64
+#   that is not a phone (src/configs/gemm-config.c): 7x16 avx512f-broadcast (7 rows x 16 lanes) with AVX-512,
+#   5x16 fma3-broadcast with AVX2. Each step of k loads one weight vector (two with AVX2) and broadcasts one
+#   activation per row, then issues one FMA per row and vector: 7 (10) FMAs against 8 (7) loads. With two FMA
+#   pipes and two or three load ports per cycle (Intel and AMD optimization manuals; Zen 4 splits a 512-bit FMA
+#   over its two 256-bit pipes), the FMA ports, not the loads, bound the loop, so it runs near the FMA peak.
+#   What is lost is the partial tiles (a layer's channels not a multiple of 16, its pixels of 7 or 5), about
+#   10% over a CNN's 1x1 layers: 0.9 of the peak at the running clock. And /proc/cpuinfo (a VM's especially)
+#   lists the base clock while a busy core runs at its boost clock, ~1.4x higher on current server parts
+#   (AMD EPYC 9004: 2.25-3.1 GHz base, 3.7 GHz boost; Intel Xeon SP similar): 0.9 x 1.4 = 1.26 of the peak at
+#   the listed clock. (An earlier figure, 0.65 x 1.4, assumed a third of the FMA slots idle with no source.)
 # - generic: the lowest fitted figure.
-DERIVED = {CpuFamily.X86_AVX2.value: 0.9, CpuFamily.X86_AVX512.value: 0.9}
+DERIVED = {CpuFamily.X86_AVX2.value: 1.26, CpuFamily.X86_AVX512.value: 1.26}
 
 # Fitted on the Raspberry Pi rows of targets/data/published_rows.json; see targets.fit (python -m targets.fit --fit).
 _A53, _A72 = 0.684, 0.370
