@@ -4,18 +4,12 @@ from __future__ import annotations
 
 import os
 
-import numpy as np
-
-from bench.protocol import REL_HALFWIDTH, Summary, sig, summarize_rounds
+from bench.protocol import REL_HALFWIDTH, Summary, median, sig, summarize_rounds
 from bench.provenance import provenance
 from bench.runner import Config
 from bench.stats import summarize
 from edgekit.analysis.tflite_graph import TFLiteGraph
 from edgekit.errors import EdgekitError, first_line
-
-
-def _median(values: list[float]) -> float:
-    return float(np.median(values))
 
 
 def build_result(cfg: Config, rounds: dict | list[dict], graph: TFLiteGraph, macs: int, *,
@@ -26,14 +20,14 @@ def build_result(cfg: Config, rounds: dict | list[dict], graph: TFLiteGraph, mac
     and p99 are over every timed call of every round; ``cv`` is the spread between rounds.
     """
     rounds = [rounds] if isinstance(rounds, dict) else list(rounds)
-    medians = [_median(r["samples_ms"]) for r in rounds]
+    medians = [median(r["samples_ms"]) for r in rounds]
     between = summarize_rounds(medians, rel_halfwidth)
     lat = summarize([x for r in rounds for x in r["samples_ms"]])
     p50_s = between.p50 / 1e3
     prov = provenance()
     first = rounds[0]
     base = first.get("baseline_rss_mb")
-    peak = _median([r["peak_rss_mb"] for r in rounds])
+    peak = median([r["peak_rss_mb"] for r in rounds])
     latency = {k: sig(v) for k, v in lat.to_dict().items() if k not in ("runs", "cv")}
     latency.update(p50=sig(between.p50), ci95=between.to_dict()["ci95"])
     doc = {"target": cfg.target, "model": cfg.model, "quant": cfg.quant, "threads": cfg.threads,
@@ -46,8 +40,8 @@ def build_result(cfg: Config, rounds: dict | list[dict], graph: TFLiteGraph, mac
            "warmup_settled": all(r.get("settled", True) for r in rounds),
            "batch": max(r.get("batch", 1) for r in rounds), "pinned_cores": first.get("pinned_cores"),
            "machine": {"before": first.get("machine_before"), "after": rounds[-1].get("machine_after")},
-           "init_ms": round(_median([r["init_ms"] for r in rounds]), 3),
-           "first_ms": round(_median([r["first_ms"] for r in rounds]), 3),
+           "init_ms": round(median([r["init_ms"] for r in rounds]), 3),
+           "first_ms": round(median([r["first_ms"] for r in rounds]), 3),
            "throughput_ips": round(1.0 / p50_s, 2) if p50_s > 0 else None,
            "peak_rss_mb": round(peak, 1),
            "rss_increase_mb": round(peak - base, 1) if base is not None else None,
