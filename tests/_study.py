@@ -5,18 +5,24 @@ from __future__ import annotations
 from targets.estimate import HOST_CPU, two_digits
 
 
+def table_lines(md: str) -> list[str]:
+    """The results table's lines (header, separator, rows), in report.md or in the README that quotes it."""
+    lines = md.splitlines()
+    start = next(i for i, line in enumerate(lines) if line.startswith("| model | input |"))
+    end = next((i for i in range(start, len(lines)) if not lines[i].startswith("|")), len(lines))
+    return lines[start:end]
+
+
+def _cells(line: str) -> list[str]:
+    return [c.strip() for c in line.strip("|").split("|")]
+
+
 def _header(md: str) -> list[str]:
-    return [c.strip() for c in md.split("## Results", 1)[1].strip().splitlines()[0].strip("|").split("|")]
+    return _cells(table_lines(md)[0])
 
 
 def _table(md: str) -> list[list[str]]:
-    lines = md.split("## Results", 1)[1].strip().splitlines()
-    table = []
-    for line in lines[2:]:  # after the header and the separator, up to the first line that is not a row
-        if not line.startswith("|"):
-            break
-        table.append([c.strip() for c in line.strip("|").split("|")])
-    return table
+    return [_cells(line) for line in table_lines(md)[2:]]  # after the header and the separator
 
 
 def check_report_matches(doc: dict, md: str) -> None:

@@ -9,7 +9,7 @@ from edgekit.analysis import read_tflite
 from edgekit.analysis.kinds import LayerKind, kinds_tflite, totals
 from edgekit.study.facts import published, seed_arithmetic
 from edgekit.study.plots import pareto
-from tests._study import check_report_matches
+from tests._study import check_report_matches, table_lines
 from tests.conftest import DATA, ROOT, assert_one_line_error, run_cli
 
 EXAMPLE = ROOT / "docs" / "study-example"
@@ -150,14 +150,7 @@ def test_committed_example_is_consistent():
         assert r["threads"] == 1  # the study's cpu default, as edgekit bench
     report = (EXAMPLE / "report.md").read_text()
     assert "(threads: cpu 1, rpi4 4, coral-usb 4)" in report
-
-    def table(text: str) -> list[str]:
-        lines = text.splitlines()
-        start = next(i for i, line in enumerate(lines) if line.startswith("| model | input |"))
-        end = next(i for i in range(start, len(lines)) if not lines[i].startswith("|"))
-        return lines[start:end]
-
-    assert table((ROOT / "README.md").read_text()) == table(report), "README's study table is not the example's"
+    assert table_lines((ROOT / "README.md").read_text()) == table_lines(report), "README's table is not the example's"
 
 
 def test_the_study_measures_this_cpu_at_one_thread_and_a_device_at_its_cores(tmp_path):
