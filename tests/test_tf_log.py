@@ -47,15 +47,20 @@ def test_exceptions_python_can_only_report_go_to_the_log(tmp_path):
     text = log.read_text()
     assert "Exception ignored in: <generator object builder" in text and "TypeError: scope callbacks" in text
 
+
+def _small_keras_file(folder):
+    """A one-conv .keras file (8x8x3 in, 4 filters of 3x3) and the log path TensorFlow's lines should go to."""
+    import keras
+
+    keras.Sequential([keras.Input((8, 8, 3)), keras.layers.Conv2D(4, 3)]).save(folder / "m.keras")
+    return folder / "m.keras", folder / "tf.log"
+
+
 @pytest.mark.tf
 @pytest.mark.usefixtures("tf")
 def test_info_on_a_keras_file_prints_no_tensorflow_lines(tmp_path):
-    import keras
-
-    model = keras.Sequential([keras.Input((8, 8, 3)), keras.layers.Conv2D(4, 3)])
-    model.save(tmp_path / "m.keras")
-    log = tmp_path / "tf.log"
-    run = run_cli("info", str(tmp_path / "m.keras"), "--json", env={"EDGEKIT_TF_LOG": str(log)})
+    path, log = _small_keras_file(tmp_path)
+    run = run_cli("info", str(path), "--json", env={"EDGEKIT_TF_LOG": str(log)})
     assert run.code == 0, run.err
     assert run.json()["macs"] == 6 * 6 * 4 * 3 * 3 * 3
     assert not TF_LINE.search(run.err), run.err
@@ -66,12 +71,8 @@ def test_info_on_a_keras_file_prints_no_tensorflow_lines(tmp_path):
 @pytest.mark.tf
 @pytest.mark.usefixtures("tf")
 def test_convert_prints_no_tensorflow_lines(tmp_path):
-    import keras
-
-    model = keras.Sequential([keras.Input((8, 8, 3)), keras.layers.Conv2D(4, 3)])
-    model.save(tmp_path / "m.keras")
-    log = tmp_path / "tf.log"
-    run = run_cli("convert", str(tmp_path / "m.keras"), "--int8", "--preprocess", "unit", "--calibration",
+    path, log = _small_keras_file(tmp_path)
+    run = run_cli("convert", str(path), "--int8", "--preprocess", "unit", "--calibration",
                   "synthetic", "--samples", "4", "-o", str(tmp_path / "m.tflite"), "--no-cache",
                   env={"EDGEKIT_TF_LOG": str(log), "EDGEKIT_CACHE_DIR": str(tmp_path / "cache")})
     assert run.code == 0, run.err
