@@ -18,7 +18,8 @@ from enum import StrEnum
 from types import MappingProxyType
 from typing import Any
 
-__all__ = ["Estimate", "Failure", "Figures", "Fit", "Kind", "Latency", "Result", "Rounds"]
+__all__ = ["Estimate", "Failure", "Figures", "Fit", "Kind", "Latency", "Result", "Rounds", "error_of", "is_failed",
+           "is_measured"]
 
 
 class Kind(StrEnum):
@@ -228,6 +229,24 @@ class Result:
                 values.setdefault("verdict", "")
             parts[name] = part(**values)
         return cls(kind=kind, warnings=warnings, extra=rest, **top, **parts)
+
+
+def is_failed(doc: Mapping[str, Any]) -> bool:
+    """Whether a result document is a failure (its error instead of numbers)."""
+    return Result.kind_of(doc) is Kind.FAILED
+
+
+def is_measured(doc: Mapping[str, Any]) -> bool:
+    """Whether a result document's figures were measured (not estimated, not failed)."""
+    return Result.kind_of(doc) is Kind.MEASURED
+
+
+def error_of(doc: Mapping[str, Any]) -> Failure | None:
+    """A failure report's error -- a result that failed, or a child process's or device runner's
+    ``{"error", "error_type"}`` document -- else None."""
+    if "error" not in doc:
+        return None
+    return Failure(error=doc["error"], error_type=doc.get("error_type") or "EdgekitError")
 
 
 def _take(doc: dict, key: str):
