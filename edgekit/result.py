@@ -118,6 +118,23 @@ class Fit:
     flash: Mapping[str, Any] | None = None  # flash_bytes (estimated), flash_budget_bytes, estimated
 
 
+# Each kind's keys in the order its documents have always had them (--json output reads the same).
+_ORDER = {
+    Kind.MEASURED: ("target", "model", "quant", "threads", "xnnpack", "measured", "path", "latency_ms", "cv", "rounds",
+                    "noisy", "round_ms", "round_ids", "runs", "warmup", "warmup_runs", "warmup_settled", "batch",
+                    "pinned_cores", "machine", "init_ms", "first_ms", "throughput_ips", "peak_rss_mb",
+                    "rss_increase_mb", "baseline_rss_mb", "size_bytes", "macs", "gmacs_per_s", "backend",
+                    "backend_version", "device", "edgekit", "commit", "time_utc", "warnings"),
+    Kind.ESTIMATED: ("target", "model", "quant", "threads", "measured", "estimate_method", "path", "latency_ms",
+                     "init_ms", "first_ms", "peak_rss_mb", "size_bytes", "macs", "gmacs_per_s", "throughput_ips",
+                     "backend", "device", "estimate", "warnings", "expected_error_pct", "runs_on"),
+    Kind.FIT: ("target", "model", "quant", "threads", "measured", "estimate_method", "path", "latency_ms",
+               "expected_error_pct", "expected_error_basis", "sources", "init_ms", "first_ms", "peak_rss_mb",
+               "size_bytes", "macs", "gmacs_per_s", "throughput_ips", "backend", "backend_version", "device", "fits",
+               "verdict", "reasons", "ram", "flash", "outputs_vs_local", "warnings"),
+    Kind.FAILED: ("target", "model", "quant", "threads", "xnnpack", "measured", "path", "error", "error_type"),
+}
+
 _PARTS = {"figures": Figures, "rounds": Rounds, "estimate_info": Estimate, "failure": Failure, "fit": Fit}
 _SEQUENCES = {"round_ms", "round_ids", "warmup_runs", "reasons", "ci95"}  # tuples here, lists in a document
 
@@ -146,6 +163,7 @@ class Result:
     failure: Failure | None = None
     fit: Fit | None = None
     extra: Mapping[str, Any] = field(default_factory=lambda: MappingProxyType({}))
+    key_order: tuple[str, ...] = field(default=(), compare=False, repr=False)  # a read document's, kept on write
 
     def __post_init__(self):
         object.__setattr__(self, "kind", Kind(self.kind))
@@ -195,7 +213,8 @@ class Result:
                 _put(doc, part, [f.name for f in fields(part)])
         doc.update(self.extra)
         doc["warnings"] = list(self.warnings)
-        return doc
+        order = self.key_order or _ORDER[self.kind]
+        return {k: doc[k] for k in order if k in doc} | doc
 
     @classmethod
     def from_dict(cls, doc: Mapping[str, Any]) -> Result:
@@ -228,7 +247,7 @@ class Result:
                 values.setdefault("fits", False)
                 values.setdefault("verdict", "")
             parts[name] = part(**values)
-        return cls(kind=kind, warnings=warnings, extra=rest, **top, **parts)
+        return cls(kind=kind, warnings=warnings, extra=rest, key_order=tuple(doc), **top, **parts)
 
 
 def is_failed(doc: Mapping[str, Any]) -> bool:

@@ -94,6 +94,16 @@ class Expected:
         return asdict(self)
 
 
+class Method(str, Enum):
+    """How a target is served for ``edgekit bench`` and the study (``Target.method``)."""
+
+    LOCAL = "local"  # this machine's CPU, each round in a fresh process
+    GPU = "gpu"  # this machine's GPU (LiteRT's GPU delegate)
+    REMOTE = "remote"  # a device over ssh (--host)
+    ESTIMATE = "estimate"  # the cost model, nothing run
+    MCU = "mcu"  # TFLite Micro here (arena measured), latency estimated
+
+
 @dataclass(frozen=True)
 class Target:
     name: TargetName | str  # a TargetName for built-ins, a plain str for user targets
@@ -110,6 +120,18 @@ class Target:
     @property
     def key(self) -> str:
         return str(getattr(self.name, "value", self.name))
+
+    def method(self, *, host: bool = False, estimate: bool = False) -> Method:
+        """How this target is served: ``host``, whether a device to measure on is given (--host); ``estimate``,
+        whether an estimate is asked for (--estimate). A device target without a host is estimated; ``auto``
+        is only ever measured on its host (without one it is refused where it is dispatched)."""
+        if self.mcu is not None:
+            return Method.MCU
+        if host or self.name == TargetName.AUTO:
+            return Method.REMOTE
+        if estimate or self.reach is not Reach.LOCAL:
+            return Method.ESTIMATE
+        return Method.GPU if self.name == TargetName.GPU else Method.LOCAL
 
     def to_dict(self) -> dict:
         return {"name": self.key, "title": self.title, "reach": self.reach.value,

@@ -1,0 +1,57 @@
+"""A study goes on past a configuration it cannot measure: the failure gets a row with its error, the others
+are measured, stored and reported (``bench.service.measure`` under the study). No TensorFlow: the
+"conversions" are small committed .tflite files, one of which (compiled for the Edge TPU) no CPU can run."""
+
+from __future__ import annotations
+
+import shutil
+from dataclasses import replace
+
+from bench.store import ResultStore
+from edgekit.analysis import analyze_graph, read_tflite
+from edgekit.result import Kind, Result
+from tests.conftest import DATA
+
+FILES = {"lenet5": "tiny_fp32.tflite", "mobilenetv2": "tiny_int8_edgetpu.tflite", "mobilenet": "tiny_int8.tflite"}
+
+
+def test_one_failing_config_of_three_leaves_the_other_two_measured_and_reported(tmp_path, monkeypatch):
+    from edgekit.study import collect, plan, report, summary
+
+    monkeypatch.setattr(plan, "QUICK", replace(plan.QUICK, runs=2, min_seconds=0.01, rounds=2, budget=1.0,
+                                               warmup_seconds=0.05))
+
+    def convert(_plan, _variant, model, _quant, _trained, _say):
+        path = tmp_path / f"{model}.tflite"
+        shutil.copy(DATA / FILES[model], path)
+        graph = read_tflite(path)
+        cost = analyze_graph(graph, model)
+        return collect.Converted(path, cost.params, cost.input_shape, cost, graph, collect.file_digest(path))
+
+    monkeypatch.setattr(collect, "_convert", convert)
+    study = plan.StudyPlan(models=tuple(FILES), quants=("fp32",), targets=("cpu",), quick=True, out=tmp_path / "out")
+    store, seen = ResultStore(tmp_path / "r.db"), []
+    out = collect.collect(study, store, lambda cell, what: seen.append((cell.model, what)), lambda _text: None)
+
+    assert sorted(seen) == [("lenet5", "measured"), ("mobilenet", "measured"), ("mobilenetv2", "failed")]
+    assert (out.new_measurements, out.failures) == (2, 1)
+    kinds = {r["model"]: Result.kind_of(r) for r in out.rows}
+    assert kinds == {"lenet5": Kind.MEASURED, "mobilenetv2": Kind.FAILED, "mobilenet": Kind.MEASURED}
+    failed = next(r for r in out.rows if r["model"] == "mobilenetv2")
+    assert "edgetpu-custom-op" in failed["error"] and "study_key" not in failed  # a re-run tries it again
+    stored = store.last(10)
+    assert len(stored) == 3 and sum("study_key" in r for r in stored) == 2
+
+    doc = summary.document(study, out, {}, 1.0)
+    md = report.markdown(doc, [])
+    table = [line for line in md.splitlines() if line.startswith("| lenet5") or line.startswith("| mobilenet")]
+    assert len(table) == 3
+    measured = [line for line in table if "| measured |" in line]
+    assert [line.split(" | ")[0] for line in measured] == ["| lenet5", "| mobilenet"]
+    for line in measured:
+        assert float(line.split(" | ")[8].removesuffix(" NOISY")) > 0  # its p50 (2 rounds: NOISY)
+    (failed_line,) = [line for line in table if "| failed |" in line]
+    assert failed_line.startswith("| mobilenetv2 |")
+    assert "- failed: mobilenetv2 fp32 on cpu: " in md and "edgetpu-custom-op" in md
+    assert doc["counts"]["failed"] == 1 and "failed" in report.html_page(doc, {})
+    assert len(report.csv_text(doc["rows"], doc["published_imagenet_top1"]).splitlines()) == 4
