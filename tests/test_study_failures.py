@@ -15,11 +15,8 @@ from tests.conftest import DATA
 FILES = {"lenet5": "tiny_fp32.tflite", "mobilenetv2": "tiny_int8_edgetpu.tflite", "mobilenet": "tiny_int8.tflite"}
 
 
-def test_one_failing_config_of_three_leaves_the_other_two_measured_and_reported(tmp_path, monkeypatch):
-    from edgekit.study import collect, plan, report, summary
-
-    monkeypatch.setattr(plan, "QUICK", replace(plan.QUICK, runs=2, min_seconds=0.01, rounds=2, budget=1.0,
-                                               warmup_seconds=0.05))
+def _converter(tmp_path):
+    from edgekit.study import collect
 
     def convert(_plan, _variant, model, _quant, _trained, _say):
         path = tmp_path / f"{model}.tflite"
@@ -28,7 +25,16 @@ def test_one_failing_config_of_three_leaves_the_other_two_measured_and_reported(
         cost = analyze_graph(graph, model)
         return collect.Converted(path, cost.params, cost.input_shape, cost, graph, collect.file_digest(path))
 
-    monkeypatch.setattr(collect, "_convert", convert)
+    return convert
+
+
+def test_one_failing_config_of_three_leaves_the_other_two_measured_and_reported(tmp_path, monkeypatch):
+    from edgekit.study import collect, plan, report, summary
+
+    monkeypatch.setattr(plan, "QUICK", replace(plan.QUICK, runs=2, min_seconds=0.01, rounds=2, budget=1.0,
+                                               warmup_seconds=0.05))
+
+    monkeypatch.setattr(collect, "_convert", _converter(tmp_path))
     study = plan.StudyPlan(models=tuple(FILES), quants=("fp32",), targets=("cpu",), quick=True, out=tmp_path / "out")
     store, seen = ResultStore(tmp_path / "r.db"), []
     out = collect.collect(study, store, lambda cell, what: seen.append((cell.model, what)), lambda _text: None)
@@ -55,3 +61,27 @@ def test_one_failing_config_of_three_leaves_the_other_two_measured_and_reported(
     assert "- failed: mobilenetv2 fp32 on cpu: " in md and "edgetpu-custom-op" in md
     assert doc["counts"]["failed"] == 1 and "failed" in report.html_page(doc, {})
     assert len(report.csv_text(doc["rows"], doc["published_imagenet_top1"]).splitlines()) == 4
+
+
+def test_an_estimate_that_fails_fails_alone(tmp_path, monkeypatch):
+    import targets.estimate
+    from edgekit.errors import ModelFileError
+    from edgekit.study import collect, plan, report, summary
+
+    real = targets.estimate.estimate_bench
+
+    def estimate(path, target, threads=None, model=None, quant=None):
+        if model == "mobilenet":
+            raise ModelFileError(f"{path} cannot be analysed (injected)")
+        return real(path, target, threads, model=model, quant=quant)
+
+    monkeypatch.setattr(targets.estimate, "estimate_bench", estimate)
+    monkeypatch.setattr(collect, "_convert", _converter(tmp_path))
+    study = plan.StudyPlan(models=("lenet5", "mobilenet"), quants=("fp32",), targets=("rpi4",), quick=True)
+    seen = []
+    out = collect.collect(study, ResultStore(tmp_path / "r.db"), lambda cell, what: seen.append((cell.model, what)),
+                          lambda _text: None)
+    assert seen == [("lenet5", "estimated"), ("mobilenet", "failed")] and (out.estimates, out.failures) == (1, 1)
+    assert [Result.kind_of(r) for r in out.rows] == [Kind.ESTIMATED, Kind.FAILED]
+    md = report.markdown(summary.document(study, out, {}, 1.0), [])
+    assert "- failed: mobilenet fp32 on rpi4: " in md and "(injected)" in md

@@ -153,6 +153,7 @@ def collect(plan: StudyPlan, store, advance: Callable[[Cell, str], None], say: S
                     continue
                 out.reused_measurements += what == "reused"
                 out.estimates += what == "estimated"
+                out.failures += what == "failed"
                 rows[cell] = _decorate(row, cell, conv, accuracy)
                 advance(cell, what)
     for target, todo in pending.items():
@@ -218,14 +219,23 @@ def _ready_row(plan: StudyPlan, cell: Cell, conv: Converted, store) -> tuple[dic
     """An estimate, or a measurement already in the database; (None, "") when it is still to measure."""
     threads = threads_for(plan, cell.target)
     method = plan.method(cell.target)
-    if method is Method.MCU:  # run in TFLite Micro here: arena measured, latency estimated
+    if method in (Method.MCU, Method.ESTIMATE):
+        from bench.result import failure_result
+        from edgekit.errors import UsageError
+        from edgekit.runtime.tflm import TflmMissingError
+        from targets.estimate import estimate_bench
         from targets.mcu_bench import bench_mcu
 
-        return bench_mcu(conv.path, cell.target, model=cell.model), "estimated"
-    if method is Method.ESTIMATE:
-        from targets.estimate import estimate_bench
-
-        return estimate_bench(conv.path, cell.target, threads, model=cell.model, quant=cell.quant), "estimated"
+        try:
+            if method is Method.MCU:  # run in TFLite Micro here: arena measured, latency estimated
+                return bench_mcu(conv.path, cell.target, model=cell.model), "estimated"
+            return estimate_bench(conv.path, cell.target, threads, model=cell.model, quant=cell.quant), "estimated"
+        except (UsageError, TflmMissingError):
+            raise  # a target with no estimator, or no TFLite Micro here: every model would fail alike
+        except Exception as err:  # this model cannot be estimated on this target; it fails alone
+            doc = failure_result(_config(plan, cell, conv), err)
+            doc.pop("xnnpack")  # an estimate has no runtime
+            return doc, "failed"
     found = store.find("study_key", study_key(conv.digest, cell.target, threads, plan))
     return (found, "reused") if found is not None else (None, "")
 
