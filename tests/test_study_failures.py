@@ -85,3 +85,27 @@ def test_an_estimate_that_fails_fails_alone(tmp_path, monkeypatch):
     assert [Result.kind_of(r) for r in out.rows] == [Kind.ESTIMATED, Kind.FAILED]
     md = report.markdown(summary.document(study, out, {}, 1.0), [])
     assert "- failed: mobilenet fp32 on rpi4: " in md and "(injected)" in md
+
+
+def test_a_device_that_refuses_fails_its_cells_and_the_rest_is_measured(tmp_path, monkeypatch, ssh_world):
+    """Over real ssh (tests/sshd.py): the device given for rpi4 is this machine, so identity refuses it before
+    measuring; its cells get that error and the cpu cells are measured."""
+    from edgekit.study import collect, plan
+
+    ssh_world.server("dev-a")
+    for key, value in ssh_world.env().items():
+        monkeypatch.setenv(key, value)
+    monkeypatch.setattr(plan, "QUICK", replace(plan.QUICK, runs=2, min_seconds=0.01, rounds=2, budget=1.0,
+                                               warmup_seconds=0.05))
+    monkeypatch.setattr(collect, "_convert", _converter(tmp_path))
+    study = plan.StudyPlan(models=("lenet5", "mobilenet"), quants=("fp32",), targets=("cpu", "rpi4"),
+                           hosts={"rpi4": "dev-a"}, quick=True)
+    seen = []
+    out = collect.collect(study, ResultStore(tmp_path / "r.db"), lambda cell, what: seen.append((cell, what)),
+                          lambda _text: None)
+    kinds = [(r["model"], r["target"], Result.kind_of(r)) for r in out.rows]
+    assert kinds == [("lenet5", "cpu", Kind.MEASURED), ("lenet5", "rpi4", Kind.FAILED),
+                     ("mobilenet", "cpu", Kind.MEASURED), ("mobilenet", "rpi4", Kind.FAILED)]
+    for r in out.rows[1::2]:
+        assert r["error"].startswith("dev-a is ") and "not a Raspberry Pi 4" in r["error"], r["error"]
+    assert (out.new_measurements, out.failures) == (2, 2)

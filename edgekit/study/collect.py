@@ -81,7 +81,7 @@ def threads_for(plan: StudyPlan, target: str) -> int | None:
     ``benchmark_model`` (``--num_threads``), so the study's cpu rows are what ``edgekit bench`` gives. It also
     leaves the study's own process and the OS a core: measured with every core, each op waits for its slowest
     thread, and whatever else runs lands on one of them (on a 2-core machine, docs/measuring.md)."""
-    from targets.registry import Method, get_target
+    from targets.registry import get_target
 
     method = plan.method(target)
     if method is Method.GPU:
@@ -261,7 +261,8 @@ def _measure_target(plan: StudyPlan, target: str, todo: list, say: Say, keep: Ca
     configs = [_config(plan, cell, conv) for cell, conv, _ in todo]
     protocol = plan.settings.protocol()
     if target in plan.hosts:
-        return _measure_remote(configs, target, plan.hosts[target], [conv for _, conv, _ in todo], protocol, keep)
+        _measure_remote(configs, target, plan.hosts[target], [conv for _, conv, _ in todo], protocol, keep)
+        return
     say(f"measuring {len(configs)} configuration(s) on {target}: {protocol.min_rounds} interleaved rounds each, "
         f"more for noisy ones within {protocol.budget_s:g} s")
     convs = [conv for _, conv, _ in todo]
@@ -269,13 +270,13 @@ def _measure_target(plan: StudyPlan, target: str, todo: list, say: Say, keep: Ca
                                                          round_ids=ids),
                 fail=lambda i, err: failure_result(configs[i], err, device=device()))
     measure(configs, jobs, protocol=protocol, store=keep, policy=Policy(fatal=(NoGpuError,)))  # no GPU: all alike
-    return None
 
 
 def _measure_remote(configs: list, target: str, host: str, convs: list[Converted], protocol,
                     keep: Callable[[int, dict], None]) -> None:
-    """The cells of one device target over ssh, in interleaved rounds, through ``edgekit bench --host``'s path.
-    A device that cannot be reached or stops answering fails the cells it had not finished."""
+    """The cells of one device target over ssh, through ``edgekit bench --host``'s path (``targets.remote``: its
+    session is the runner of ``bench.service.measure``, each cell's rounds back to back). A device that cannot
+    be reached, is not the target, or stops answering fails the cells it had not finished."""
     from bench.result import failure_result
     from targets.identity import check
     from targets.registry import get_target
