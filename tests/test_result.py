@@ -69,3 +69,12 @@ def test_the_record_is_frozen_and_checks_its_kind():
         Result(kind=Kind.MEASURED, target="cpu", model="m", quant=None, threads=1)
     with pytest.raises(ValueError, match="not a result document"):
         Result.from_dict({"model": "m"})
+
+
+def test_the_committed_study_rows_round_trip():
+    """A study's rows are bench records with its columns on top (docs/study-example, written by main)."""
+    doc = json.loads((DATA.parent.parent / "docs" / "study-example" / "results.json").read_text())
+    kinds = {Result.kind_of(r) for r in doc["rows"]}
+    assert kinds == {Kind.MEASURED, Kind.ESTIMATED}
+    for row in doc["rows"]:
+        _same(row)
