@@ -109,3 +109,29 @@ def test_a_device_that_refuses_fails_its_cells_and_the_rest_is_measured(tmp_path
     for r in out.rows[1::2]:
         assert r["error"].startswith("dev-a is ") and "not a Raspberry Pi 4" in r["error"], r["error"]
     assert (out.new_measurements, out.failures) == (2, 2)
+
+
+def test_the_study_command_writes_the_report_then_names_what_failed(tmp_path, monkeypatch):
+    """``edgekit study`` itself: the report is written with the two measured rows and the failed one, and the
+    command then ends with one error naming the failure (exit 1), as edgekit bench does."""
+    import pytest
+
+    from edgekit.cli.study import study
+    from edgekit.errors import EdgekitError
+    from edgekit.study import collect, facts, plan
+    from tests._study import table_lines
+
+    monkeypatch.setenv("EDGEKIT_BENCH_DIR", str(tmp_path / "models"))
+    monkeypatch.setattr(plan, "QUICK", replace(plan.QUICK, runs=2, min_seconds=0.01, rounds=2, budget=1.0,
+                                               warmup_seconds=0.05))
+    monkeypatch.setattr(collect, "_convert", _converter(tmp_path))
+    monkeypatch.setattr(facts, "BREAKDOWN_MODELS", ("mobilenetv2",))  # from its .tflite, no Keras build
+    out = tmp_path / "out"
+    with pytest.raises(EdgekitError) as err:
+        study(out=out, models=",".join(FILES), quant="fp32", targets="cpu", quick=True, db=tmp_path / "r.db")
+    assert type(err.value) is EdgekitError and err.value.exit_code == 1
+    assert str(err.value).startswith("1 of 3 configuration(s) failed (the report has the others and these "
+                                     "errors): mobilenetv2 fp32 on cpu: ") and "edgetpu-custom-op" in str(err.value)
+    rows = table_lines((out / "report.md").read_text())[2:]
+    assert [r.split(" | ")[0] + " | " + r.split(" | ")[4] for r in rows] == [
+        "| lenet5 | measured", "| mobilenetv2 | failed", "| mobilenet | measured"]
