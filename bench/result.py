@@ -37,9 +37,9 @@ def build_result(cfg: Config, rounds: dict | list[dict], graph: TFLiteGraph, mac
         throughput_ips=round(1.0 / p50_s, 2) if p50_s > 0 else None, size_bytes=graph.file_bytes, macs=macs,
         gmacs_per_s=round(macs / p50_s / 1e9, 3) if p50_s > 0 and macs else None, backend=first["backend"])
     protocol = Rounds(
-        cv=round(between.cv, 4), rounds=between.rounds, noisy=between.noisy, round_ms=[sig(m, 6) for m in medians],
-        round_ids=list(round_ids) if round_ids is not None else list(range(len(rounds))), runs=lat.runs,
-        warmup=cfg.warmup, warmup_runs=[r.get("warmup_runs", cfg.warmup) for r in rounds],
+        cv=round(between.cv, 4), rounds=between.rounds, noisy=between.noisy, round_ms=tuple(sig(m, 6) for m in medians),
+        round_ids=tuple(round_ids) if round_ids is not None else tuple(range(len(rounds))), runs=lat.runs,
+        warmup=cfg.warmup, warmup_runs=tuple(r.get("warmup_runs", cfg.warmup) for r in rounds),
         warmup_settled=all(r.get("settled", True) for r in rounds), batch=max(r.get("batch", 1) for r in rounds),
         pinned_cores=first.get("pinned_cores"),
         machine={"before": first.get("machine_before"), "after": rounds[-1].get("machine_after")},

@@ -84,7 +84,7 @@ def bench_mcu(path: str | Path, target: str | Target, *, model: str | None = Non
                       throughput_ips=round(1e3 / ms, 2) if ms else None, backend="tflite-micro")
     how = Estimate(estimate_method=METHOD, expected_error_pct=pct if ms is not None else None,
                    expected_error_basis=basis, sources=mcu_latency.sources(tgt.mcu.core))
-    fit = Fit(fits=report.fits, verdict=verdict(report), reasons=list(report.reasons),
+    fit = Fit(fits=report.fits, verdict=verdict(report), reasons=tuple(report.reasons),
               ram={"arena_bytes": report.arena.arena_bytes if report.arena else None,
                    "arena_budget_bytes": tgt.mcu.arena_budget_bytes, "measured": report.arena is not None},
               flash={"flash_bytes": report.flash_bytes, "flash_budget_bytes": tgt.mcu.flash_bytes, "estimated": True})
