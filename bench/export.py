@@ -7,6 +7,7 @@ import csv
 from pathlib import Path
 
 from edgekit.errors import UsageError
+from edgekit.result import is_measured
 
 KEYS = ["id", "run_id", "target", "model", "quant", "threads", "xnnpack", "rounds", "noisy", "runs", "batch",
         "init_ms", "first_ms", "throughput_ips", "peak_rss_mb", "rss_increase_mb", "size_bytes", "macs",
@@ -24,7 +25,7 @@ def write_csv(path: Path, results: list[dict]) -> None:
             for r in results:
                 latency = r.get("latency_ms") or {}
                 ci = latency.get("ci95") or [None, None]
-                measured = r.get("measured", "error" not in r)
+                measured = is_measured(r)
                 w.writerow([measured if k == "measured" else r.get(k) for k in KEYS]
                            + [latency.get(k) for k in LATENCY] + list(ci))
     except OSError as err:

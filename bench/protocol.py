@@ -84,9 +84,12 @@ class Rounds:
 
 
 def run_rounds(keys: Sequence[Hashable], measure: Callable[[Hashable], float | None], protocol: Protocol,
-               clock: Callable[[], float]) -> Rounds:
+               clock: Callable[[], float], *, on_final: Callable[[Hashable, list[int]], None] | None = None) -> Rounds:
     """Measure every key ``protocol.min_rounds`` times interleaved, then re-measure the noisy ones in budget.
-    A key whose ``measure`` returns None is dropped."""
+    A key whose ``measure`` returns None is dropped.
+
+    ``on_final(key, round_ids)`` is called as soon as a key will be measured no more: once its interval has settled
+    (after the first ``min_rounds``, or after a further round), and for the rest when the rounds end."""
     out = Rounds({k: [] for k in keys}, {k: [] for k in keys})
     start = clock()
     spent: dict = {k: 0.0 for k in keys}
@@ -104,17 +107,28 @@ def run_rounds(keys: Sequence[Hashable], measure: Callable[[Hashable], float | N
         out.round_ids[step.key].append(step.round)
         out.order.append(step)
 
+    final: set = set()
+
+    def finish(done: Sequence[Hashable]) -> None:
+        for k in done:
+            if k not in out.dropped and k not in final:
+                final.add(k)
+                if on_final is not None:
+                    on_final(k, out.round_ids[k])
+
     for step in interleave(keys, protocol.min_rounds):
         one(step)
     r = protocol.min_rounds
     while r < protocol.max_rounds:
         wide = [k for k in keys if k not in out.dropped and not settled(out.medians[k], protocol.rel_halfwidth)]
+        finish([k for k in keys if k not in wide])
         next_s = sum(spent[k] / len(out.medians[k]) for k in wide)
         if not wide or clock() - start + next_s > protocol.budget_s:
             break
         for step in interleave(wide, 1, r):
             one(step)
         r += 1
+    finish(keys)
     out.seconds = clock() - start
     return out
 

@@ -10,6 +10,7 @@ from bench.runner import Config
 from bench.stats import summarize
 from edgekit.analysis.tflite_graph import TFLiteGraph
 from edgekit.errors import EdgekitError, first_line
+from edgekit.result import Failure, Figures, Kind, Latency, Result, Rounds
 
 
 def build_result(cfg: Config, rounds: dict | list[dict], graph: TFLiteGraph, macs: int, *,
@@ -24,36 +25,31 @@ def build_result(cfg: Config, rounds: dict | list[dict], graph: TFLiteGraph, mac
     between = summarize_rounds(medians, rel_halfwidth)
     lat = summarize([x for r in rounds for x in r["samples_ms"]])
     p50_s = between.p50 / 1e3
-    prov = provenance()
+    prov = {k: v for k, v in provenance().items() if k != "measured"}
     first = rounds[0]
     base = first.get("baseline_rss_mb")
     peak = median([r["peak_rss_mb"] for r in rounds])
     latency = {k: sig(v) for k, v in lat.to_dict().items() if k not in ("runs", "cv")}
-    latency.update(p50=sig(between.p50), ci95=between.to_dict()["ci95"])
-    doc = {"target": cfg.target, "model": cfg.model, "quant": cfg.quant, "threads": cfg.threads,
-           "xnnpack": cfg.xnnpack, "measured": True, "path": os.path.abspath(cfg.path),
-           "latency_ms": latency, "cv": round(between.cv, 4), "rounds": between.rounds, "noisy": between.noisy,
-           "round_ms": [sig(m, 6) for m in medians],
-           "round_ids": list(round_ids) if round_ids is not None else list(range(len(rounds))),
-           "runs": lat.runs, "warmup": cfg.warmup,
-           "warmup_runs": [r.get("warmup_runs", cfg.warmup) for r in rounds],
-           "warmup_settled": all(r.get("settled", True) for r in rounds),
-           "batch": max(r.get("batch", 1) for r in rounds), "pinned_cores": first.get("pinned_cores"),
-           "machine": {"before": first.get("machine_before"), "after": rounds[-1].get("machine_after")},
-           "init_ms": round(median([r["init_ms"] for r in rounds]), 3),
-           "first_ms": round(median([r["first_ms"] for r in rounds]), 3),
-           "throughput_ips": round(1.0 / p50_s, 2) if p50_s > 0 else None,
-           "peak_rss_mb": round(peak, 1),
-           "rss_increase_mb": round(peak - base, 1) if base is not None else None,
-           "baseline_rss_mb": round(base, 1) if base is not None else None,
-           "size_bytes": graph.file_bytes, "macs": macs,
-           "gmacs_per_s": round(macs / p50_s / 1e9, 3) if p50_s > 0 and macs else None,
-           "backend": first["backend"], "backend_version": first["backend_version"], **prov,
-           "warnings": warnings_for(between, prov["device"].get("governor"))}
-    for key in ("accelerator", "fully_accelerated", "baseline", "tf_imported"):
-        if key in first:
-            doc[key] = first[key]
-    return doc
+    latency.update(p50=sig(between.p50), ci95=tuple(between.to_dict()["ci95"]))
+    figures = Figures(
+        latency_ms=Latency(**latency), init_ms=round(median([r["init_ms"] for r in rounds]), 3),
+        first_ms=round(median([r["first_ms"] for r in rounds]), 3), peak_rss_mb=round(peak, 1),
+        throughput_ips=round(1.0 / p50_s, 2) if p50_s > 0 else None, size_bytes=graph.file_bytes, macs=macs,
+        gmacs_per_s=round(macs / p50_s / 1e9, 3) if p50_s > 0 and macs else None, backend=first["backend"])
+    protocol = Rounds(
+        cv=round(between.cv, 4), rounds=between.rounds, noisy=between.noisy, round_ms=tuple(sig(m, 6) for m in medians),
+        round_ids=tuple(round_ids) if round_ids is not None else tuple(range(len(rounds))), runs=lat.runs,
+        warmup=cfg.warmup, warmup_runs=tuple(r.get("warmup_runs", cfg.warmup) for r in rounds),
+        warmup_settled=all(r.get("settled", True) for r in rounds), batch=max(r.get("batch", 1) for r in rounds),
+        pinned_cores=first.get("pinned_cores"),
+        machine={"before": first.get("machine_before"), "after": rounds[-1].get("machine_after")},
+        rss_increase_mb=round(peak - base, 1) if base is not None else None,
+        baseline_rss_mb=round(base, 1) if base is not None else None)
+    extra = {"backend_version": first["backend_version"], **prov}
+    extra.update((k, first[k]) for k in ("accelerator", "fully_accelerated", "baseline", "tf_imported") if k in first)
+    return Result(kind=Kind.MEASURED, target=cfg.target, model=cfg.model, quant=cfg.quant, threads=cfg.threads,
+                  xnnpack=cfg.xnnpack, path=os.path.abspath(cfg.path), figures=figures, rounds=protocol,
+                  extra=extra, warnings=warnings_for(between, prov["device"].get("governor"))).to_dict()
 
 
 def failure_result(cfg: Config, err: BaseException, *, device: dict | None = None) -> dict:
@@ -64,11 +60,11 @@ def failure_result(cfg: Config, err: BaseException, *, device: dict | None = Non
     (this machine's facts for a measurement, none for an estimate).
     """
     prov = provenance()
-    return {"target": cfg.target, "model": cfg.model, "quant": cfg.quant, "threads": cfg.threads,
-            "xnnpack": cfg.xnnpack, "measured": False, "path": os.path.abspath(cfg.path),
-            "error": error_text(err), "error_type": type(err).__name__,
-            **({"device": device} if device is not None else {}),
-            "edgekit": prov["edgekit"], "commit": prov["commit"], "time_utc": prov["time_utc"], "warnings": []}
+    extra = {"device": device} if device is not None else {}
+    extra.update(edgekit=prov["edgekit"], commit=prov["commit"], time_utc=prov["time_utc"])
+    return Result(kind=Kind.FAILED, target=cfg.target, model=cfg.model, quant=cfg.quant, threads=cfg.threads,
+                  xnnpack=cfg.xnnpack, path=os.path.abspath(cfg.path),
+                  failure=Failure(error=error_text(err), error_type=type(err).__name__), extra=extra).to_dict()
 
 
 def error_text(err: BaseException) -> str:

@@ -11,6 +11,7 @@ from dataclasses import asdict, dataclass
 from pathlib import Path
 
 from edgekit.errors import EdgekitError, ModelFileError, UsageError
+from edgekit.result import error_of
 
 REPO = Path(__file__).resolve().parents[1]
 
@@ -58,6 +59,7 @@ def run_child(cfg: Config, timeout: float = 900) -> dict:
         tail = proc.stderr.strip().splitlines()[-1:] or ["no output"]
         raise EdgekitError(f"the benchmark process for {cfg.model} failed (exit {proc.returncode}): "
                            f"{tail[0]}") from None
-    if "error" in doc:
-        raise _error_types().get(doc["error_type"], EdgekitError)(doc["error"])
+    failure = error_of(doc)
+    if failure is not None:
+        raise _error_types().get(failure.error_type, EdgekitError)(failure.error)
     return doc

@@ -1,7 +1,9 @@
 """The built-in targets and their record types: one frozen record per target, keyed by a ``str`` Enum.
 
-Built-in figures come from ``../shared/reference/published-figures.md`` and the vendors' datasheets; each
-record cites its sources and docs/estimates.md quotes them. ``cpu`` and ``gpu`` describe this machine, so
+Built-in figures come from published benchmark runs (the Raspberry Pi boards' HPL and memory-bandwidth runs in
+geerlingguy/top500-benchmark and geerlingguy/sbc-reviews, OpenBLAS issues #4149 and #4581, sci-pi.org.uk's STREAM
+page) and the vendors' datasheets (Raspberry Pi, Arm, coral.ai); each record cites its sources and
+docs/estimates.md quotes them. ``cpu`` and ``gpu`` describe this machine, so
 their figures are read at run time (``targets.hostcpu``). User targets are TOML files (``targets.userfile``)
 in ``$EDGEKIT_HOME/targets/`` (default ``~/.edgekit/targets/``) and hold the same fields.
 """
@@ -94,6 +96,16 @@ class Expected:
         return asdict(self)
 
 
+class Method(str, Enum):
+    """How a target is served for ``edgekit bench`` and the study (``Target.method``)."""
+
+    LOCAL = "local"  # this machine's CPU, each round in a fresh process
+    GPU = "gpu"  # this machine's GPU (LiteRT's GPU delegate)
+    REMOTE = "remote"  # a device over ssh (--host)
+    ESTIMATE = "estimate"  # the cost model, nothing run
+    MCU = "mcu"  # TFLite Micro here (arena measured), latency estimated
+
+
 @dataclass(frozen=True)
 class Target:
     name: TargetName | str  # a TargetName for built-ins, a plain str for user targets
@@ -111,6 +123,18 @@ class Target:
     def key(self) -> str:
         return str(getattr(self.name, "value", self.name))
 
+    def method(self, *, host: bool = False, estimate: bool = False) -> Method:
+        """How this target is served: ``host``, whether a device to measure on is given (--host); ``estimate``,
+        whether an estimate is asked for (--estimate). A device target without a host is estimated; ``auto``
+        is only ever measured on its host (without one it is refused where it is dispatched)."""
+        if self.mcu is not None:
+            return Method.MCU
+        if host or self.name == TargetName.AUTO:
+            return Method.REMOTE
+        if estimate or self.reach is not Reach.LOCAL:
+            return Method.ESTIMATE
+        return Method.GPU if self.name == TargetName.GPU else Method.LOCAL
+
     def to_dict(self) -> dict:
         return {"name": self.key, "title": self.title, "reach": self.reach.value,
                 "cpu": self.cpu.to_dict() if self.cpu else None,
@@ -120,7 +144,9 @@ class Target:
                 "expected": self.expected.to_dict() if self.expected else None}
 
 
-_PI_FACTS = "shared/reference/published-figures.md, Hardware facts (geerlingguy/top500-benchmark, sbc-reviews)"
+_PI_FACTS = ("HPL and memory-bandwidth runs published in https://github.com/geerlingguy/top500-benchmark and "
+             "https://github.com/geerlingguy/sbc-reviews, and OpenBLAS issues #4149 and #4581 "
+             "(https://github.com/OpenMathLib/OpenBLAS/issues/4149, /4581)")
 _RPI4_SOURCES = (_PI_FACTS + ": 4x Cortex-A72 1.5/1.8 GHz, 8 FP32 flop/cycle/core (4 FP64 in HPL), "
                  "LPDDR4-3200, ~5.5 GB/s STREAM copy (sci-pi.org.uk)",
                  "Arm Cortex-A72: ARMv8.0, no dot product; int8 GEMM widens through SMLAL, about 2x the FP32 "

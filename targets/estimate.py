@@ -16,6 +16,8 @@ from pathlib import Path
 
 from edgekit.analysis.tflite_graph import TFLiteGraph, read_tflite
 from edgekit.errors import UsageError
+from edgekit.result import Estimate as EstimateInfo
+from edgekit.result import Figures, Kind, Latency, Result, is_measured
 from targets import estimate_cpu, estimate_edgetpu
 from targets.cpufamily import CpuFamily
 from targets.opcost import op_costs
@@ -125,10 +127,8 @@ def _compute_dtype(graph: TFLiteGraph) -> str:
 
 
 def _quant(graph: TFLiteGraph) -> str | None:
-    try:
-        from edgekit.analysis.quant_label import infer_quant
-    except ImportError:  # bench/ is optional for an estimate
-        return None
+    from edgekit.analysis.quant_label import infer_quant
+
     return infer_quant(graph)
 
 
@@ -155,17 +155,15 @@ def estimate_bench(tflite_path: str | Path, target: str | Target, threads: int |
     if graph.compiled_for_edgetpu:  # the Edge TPU op hides its layers: the count is unknown, not 0
         macs = macs or None
     ms = _ms(est.latency_s)
-    return {
-        "target": target.key, "model": model or path.stem, "quant": quant or _quant(graph),
-        "threads": est.threads, "measured": False, "estimate_method": est.method, "path": str(path.resolve()),
-        "latency_ms": {"min": None, "mean": ms, "std": None, "p50": ms, "p90": None, "p99": None},
-        "init_ms": None, "first_ms": None, "peak_rss_mb": None, "size_bytes": size, "macs": macs,
-        "gmacs_per_s": round(macs / est.latency_s / 1e9, 3) if est.latency_s > 0 and macs else None,
-        "throughput_ips": round(1 / est.latency_s, 2) if est.latency_s > 0 else None,
-        "backend": est.backend, "device": est.device, "estimate": est.breakdown,
-        "warnings": [*compiled_notes, *est.notes],
-        "expected_error_pct": est.expected_error_pct, "runs_on": est.runs_on,
-    }
+    figures = Figures(latency_ms=Latency(min=None, mean=ms, std=None, p50=ms, p90=None, p99=None),
+                      size_bytes=size, macs=macs,
+                      gmacs_per_s=round(macs / est.latency_s / 1e9, 3) if est.latency_s > 0 and macs else None,
+                      throughput_ips=round(1 / est.latency_s, 2) if est.latency_s > 0 else None, backend=est.backend)
+    how = EstimateInfo(estimate_method=est.method, expected_error_pct=est.expected_error_pct, estimate=est.breakdown,
+                   runs_on=est.runs_on)
+    return Result(kind=Kind.ESTIMATED, target=target.key, model=model or path.stem, quant=quant or _quant(graph),
+                  threads=est.threads, path=str(path.resolve()), figures=figures, estimate_info=how,
+                  extra={"device": est.device}, warnings=[*compiled_notes, *est.notes]).to_dict()
 
 
 def _for_compiled(path: Path, graph: TFLiteGraph, target: Target) -> tuple[TFLiteGraph, tuple[str, ...]]:
@@ -191,7 +189,7 @@ def _for_compiled(path: Path, graph: TFLiteGraph, target: Target) -> tuple[TFLit
 
 def cell(value: str, result: dict) -> str:
     """A table cell, suffixed "est." when the result is an estimate (every cell of an estimate says so)."""
-    return value if result.get("measured", True) or value in ("", "-") else f"{value} {EST}"
+    return value if is_measured(result) or value in ("", "-") else f"{value} {EST}"
 
 
 def two_digits(value: float) -> str:
@@ -208,7 +206,7 @@ def estimate_cell(value: float | None, result: dict) -> str:
     """A number of an estimate as "31 ±12% est." (two significant digits and the expected error)."""
     if value is None:
         return "-"
-    if result.get("measured", True):
+    if is_measured(result):
         return f"{value:.3g}"
     pct = result.get("expected_error_pct")
     return f"{two_digits(value)} ±{pct}% {EST}" if pct is not None else f"{two_digits(value)} {EST}"

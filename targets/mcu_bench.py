@@ -10,6 +10,7 @@ from pathlib import Path
 import numpy as np
 
 from edgekit.analysis.tflite_graph import TFLiteGraph
+from edgekit.result import Estimate, Figures, Fit, Kind, Latency, Result
 from edgekit.runtime.tflm import tflm_version
 from targets import mcu_latency
 from targets.mcu import examine, mcu_target, verdict
@@ -78,20 +79,18 @@ def bench_mcu(path: str | Path, target: str | Target, *, model: str | None = Non
         warnings.append(why_not)
     pct, basis = mcu_latency.expected_error_pct(tgt.mcu.core)
     p50 = round(ms, 3) if ms is not None else None
-    return {
-        "target": tgt.key, "model": model or path.stem, "quant": report.quant, "threads": 1, "measured": False,
-        "estimate_method": METHOD, "path": str(path.resolve()),
-        "latency_ms": {"min": None, "mean": p50, "std": None, "p50": p50, "p90": None, "p99": None},
-        "expected_error_pct": pct if ms is not None else None, "expected_error_basis": basis,
-        "sources": mcu_latency.sources(tgt.mcu.core),
-        "init_ms": None, "first_ms": None, "peak_rss_mb": None, "size_bytes": graph.file_bytes, "macs": macs,
-        "gmacs_per_s": round(macs / ms / 1e6, 4) if ms else None,
-        "throughput_ips": round(1e3 / ms, 2) if ms else None,
-        "backend": "tflite-micro", "backend_version": tflm_version(),
-        "device": {"target": tgt.title, "board": tgt.mcu.board, "mhz": tgt.mcu.mhz, "accelerator": None},
-        "fits": report.fits, "verdict": verdict(report), "reasons": list(report.reasons),
-        "ram": {"arena_bytes": report.arena.arena_bytes if report.arena else None,
-                "arena_budget_bytes": tgt.mcu.arena_budget_bytes, "measured": report.arena is not None},
-        "flash": {"flash_bytes": report.flash_bytes, "flash_budget_bytes": tgt.mcu.flash_bytes, "estimated": True},
-        "outputs_vs_local": vs_local, "warnings": warnings,
-    }
+    figures = Figures(latency_ms=Latency(min=None, mean=p50, std=None, p50=p50, p90=None, p99=None),
+                      size_bytes=graph.file_bytes, macs=macs, gmacs_per_s=round(macs / ms / 1e6, 4) if ms else None,
+                      throughput_ips=round(1e3 / ms, 2) if ms else None, backend="tflite-micro")
+    how = Estimate(estimate_method=METHOD, expected_error_pct=pct if ms is not None else None,
+                   expected_error_basis=basis, sources=mcu_latency.sources(tgt.mcu.core))
+    fit = Fit(fits=report.fits, verdict=verdict(report), reasons=tuple(report.reasons),
+              ram={"arena_bytes": report.arena.arena_bytes if report.arena else None,
+                   "arena_budget_bytes": tgt.mcu.arena_budget_bytes, "measured": report.arena is not None},
+              flash={"flash_bytes": report.flash_bytes, "flash_budget_bytes": tgt.mcu.flash_bytes, "estimated": True})
+    extra = {"backend_version": tflm_version(),
+             "device": {"target": tgt.title, "board": tgt.mcu.board, "mhz": tgt.mcu.mhz, "accelerator": None},
+             "outputs_vs_local": vs_local}
+    return Result(kind=Kind.FIT, target=tgt.key, model=model or path.stem, quant=report.quant, threads=1,
+                  path=str(path.resolve()), figures=figures, estimate_info=how, fit=fit, extra=extra,
+                  warnings=warnings).to_dict()

@@ -18,6 +18,7 @@ from targets.builtin import (
     AcceleratorFigures,
     CpuFigures,
     McuFigures,
+    Method,
     Reach,
     Target,
     TargetName,
@@ -25,7 +26,7 @@ from targets.builtin import (
 from targets.userfile import find_user_target, load_user_targets, user_target_names
 
 __all__ = ["A53_CPU", "ALIASES", "EDGE_TPU_PCIE", "EDGE_TPU_USB", "EDGE_TPU_USB_ON_RPI4", "REGISTRY", "RPI4_CPU",
-           "RPI5_CPU", "TARGET_NAMES", "AcceleratorFigures", "CpuFigures", "McuFigures", "Reach", "Target",
+           "RPI5_CPU", "TARGET_NAMES", "AcceleratorFigures", "CpuFigures", "McuFigures", "Method", "Reach", "Target",
            "TargetName", "all_targets", "get_target"]
 
 

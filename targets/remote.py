@@ -9,16 +9,17 @@ failure is kept in ``HostOutcome.results``.
 
 from __future__ import annotations
 
+import itertools
 import json
 import re
 import tempfile
-import time
 from collections.abc import Callable
-from dataclasses import dataclass, field, replace
+from dataclasses import dataclass, field
 from pathlib import Path
 
-from bench.protocol import Protocol, median, run_rounds
+from bench.protocol import Protocol
 from edgekit.errors import EdgekitError
+from edgekit.result import error_of
 from targets import hints
 from targets.ssh import Host, SshError, SshOptions, run, scp_get_argv, scp_put_argv, shell_line, ssh_argv
 
@@ -134,7 +135,7 @@ class Session:
                 doc = json.loads(Path(local).read_text())
             except ValueError as err:
                 raise SshError(self.host.text, "fetch", f"the result is not JSON ({err})") from None
-        if "error" in doc:
+        if error_of(doc) is not None:
             raise runner_error(self.host.text, self.python, doc)
         return doc
 
@@ -193,22 +194,23 @@ def measure_host(host: Host, configs: list[RemoteConfig], opts: SshOptions, *, p
 
 def _rounds(session: Session, configs: list[RemoteConfig], protocol: Protocol, outcome: HostOutcome,
             on_result) -> None:
-    """Each configuration in rounds, one after the other, so each result is kept as soon as its rounds are done
-    (a device is not shared, and a dropped connection keeps what was finished). The time budget is shared."""
-    start, n = time.monotonic(), 0
-    for cfg in configs:
-        docs: list[dict] = []
+    """Each configuration in rounds through ``bench.service.measure`` with this session as its runner, one
+    configuration after the other, so each result is kept as soon as its rounds are done (a device is not
+    shared, and a dropped connection keeps what was finished). The time budget is shared; the first error
+    stops the host."""
+    from bench.service import OnFailure, Plan, Policy, measure
 
-        def one(_key, cfg=cfg, docs=docs) -> float:
-            nonlocal n
-            docs.append(session.measure(cfg, n))
-            n += 1
-            return median(docs[-1]["samples_ms"])
+    runs = itertools.count()
 
-        left = max(protocol.budget_s - (time.monotonic() - start), 1e-9)
-        done = run_rounds([0], one, replace(protocol, budget_s=left), time.monotonic)
-        for doc, r in zip(docs, done.round_ids[0], strict=True):
+    def finish(i: int, docs: list[dict], round_ids: list[int]) -> list[dict]:
+        for doc, r in zip(docs, round_ids, strict=True):
             doc["round"] = r
-        outcome.measured.append((cfg, docs))
+        return docs
+
+    def keep(i: int, docs: list[dict]) -> None:
+        outcome.measured.append((configs[i], docs))
         if on_result is not None:
-            on_result(cfg, docs)
+            on_result(configs[i], docs)
+
+    measure(configs, Plan(finish=finish), protocol=protocol, runner=lambda cfg, _n: session.measure(cfg, next(runs)),
+            policy=Policy(on_failure=OnFailure.STOP), store=keep, interleave=False)

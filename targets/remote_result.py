@@ -5,9 +5,12 @@ warnings about its governor, throttling, emulation, the Edge TPU and outputs tha
 
 from __future__ import annotations
 
+from dataclasses import replace
+
 from bench.outputs import compare, disagreement
 from bench.result import build_result, warnings_for
 from bench.runner import Config
+from edgekit.result import Result
 from targets.identity import emulation_warning
 from targets.remote import RemoteConfig
 
@@ -35,21 +38,21 @@ def to_result(cfg: Config, measured: dict | list[dict], graph, macs: int, host: 
     rounds = [measured] if isinstance(measured, dict) else list(measured)
     if round_ids is None and all("round" in r for r in rounds):
         round_ids = [r["round"] for r in rounds]
-    doc = build_result(cfg, rounds, graph, macs, round_ids=round_ids)
+    record = Result.from_dict(build_result(cfg, rounds, graph, macs, round_ids=round_ids))
     first, last = rounds[0], rounds[-1]
     device = {**first["device"], "cpu_temp_c_after": last["after"]["cpu_temp_c"],
               "throttled_after": last["after"]["throttled"]}
-    doc.update(device=device, host=host, delegate=first.get("delegate"), tf_imported=first["tf_imported"],
-               emulated=bool(device.get("emulated")))
-    if target is not None:
-        doc["target"] = target
-    doc["machine"] = {"before": _state(first["device"]), "after": _state(last.get("after", {}))}
-    doc["warnings"] = warnings_for(doc, device.get("governor")) + device_warnings(device, graph, doc["delegate"])
+    extra = {**record.extra, "device": device, "host": host, "delegate": first.get("delegate"),
+             "tf_imported": first["tf_imported"], "emulated": bool(device.get("emulated"))}
+    warnings = warnings_for(record.to_dict(), device.get("governor")) + device_warnings(device, graph,
+                                                                                        extra["delegate"])
     outputs = next((r["outputs"] for r in rounds if "outputs" in r), None)
     if reference is not None and outputs is not None:
-        doc["outputs_vs_local"] = compare(reference, outputs)
-        doc["warnings"] += [w for w in [disagreement(doc["outputs_vs_local"])] if w]
-    return doc
+        extra["outputs_vs_local"] = compare(reference, outputs)
+        warnings += [w for w in [disagreement(extra["outputs_vs_local"])] if w]
+    machine = {"before": _state(first["device"]), "after": _state(last.get("after", {}))}
+    return replace(record, target=target if target is not None else record.target, extra=extra, warnings=warnings,
+                   rounds=replace(record.rounds, machine=machine)).to_dict()
 
 
 def _state(facts: dict) -> dict:

@@ -1,4 +1,4 @@
-"""Shared test helpers: run the CLI in-process or as a real subprocess; the TF-free device venv; sshd."""
+"""Shared test helpers: run the CLI as a real subprocess, as a user would; the TF-free device venv; sshd."""
 
 from __future__ import annotations
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import math
 import random
 
@@ -216,4 +217,7 @@ def test_short_calls_are_timed_in_batches():
 
 
 def test_steps_are_frozen_records():
-    assert Step(0, "A") == Step(0, "A")
+    step = Step(0, "A")
+    with pytest.raises(dataclasses.FrozenInstanceError):
+        step.round = 1
+    assert step == Step(0, "A")

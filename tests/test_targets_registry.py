@@ -98,3 +98,20 @@ def test_cli_bad_target_file_is_one_line(tmp_path):
     run = run_cli("targets", "--target-file", str(bad), env={"EDGEKIT_HOME": str(tmp_path)})
     line = assert_one_line_error(run, 2)
     assert "cores must be greater than 0" in line
+
+
+def test_each_target_says_how_it_is_served():
+    from edgekit.study.plan import StudyPlan
+    from targets.registry import Method
+
+    def how(name, **kw):
+        return get_target(name).method(**kw)
+
+    assert (how("cpu"), how("gpu"), how("rpi4"), how("coral-usb")) == (
+        Method.LOCAL, Method.GPU, Method.ESTIMATE, Method.ESTIMATE)
+    assert how("rpi4", host=True) is Method.REMOTE and how("auto") is Method.REMOTE
+    assert how("cpu", estimate=True) is Method.ESTIMATE and how("rpi5", estimate=True) is Method.ESTIMATE
+    assert how("cortex-m4") is Method.MCU and how("cortex-m7", host=True, estimate=True) is Method.MCU
+    plan = StudyPlan(models=("lenet5",), quants=("fp32",), targets=("cpu", "rpi4", "rpi5", "cortex-m4"),
+                     hosts={"rpi5": "pi@pi5"})
+    assert [t for t in plan.targets if plan.measured_here(t)] == ["cpu", "rpi5"]

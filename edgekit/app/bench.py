@@ -14,7 +14,6 @@ from __future__ import annotations
 import time
 import uuid
 from collections.abc import Callable
-from dataclasses import replace
 
 from edgekit.app.bench_request import (
     BenchOutcome,
@@ -26,6 +25,7 @@ from edgekit.app.bench_request import (
     parse_threads,
 )
 from edgekit.errors import EdgekitError, UsageError
+from edgekit.result import is_failed
 
 __all__ = ["BenchOutcome", "BenchRequest", "LoopArgs", "RemoteArgs", "failures_error", "make_configs",
            "parse_threads", "run_bench"]
@@ -35,30 +35,29 @@ def run_bench(request: BenchRequest, *, progress: Progress | None = None,
               on_remote_result: Callable[[str, dict], None] | None = None) -> BenchOutcome:
     """Measure, estimate, or measure over ssh, as ``request`` says."""
     from edgekit.app.sources import parse_list, resolve
-    from targets.registry import Reach, TargetName, get_target
+    from targets.registry import Method, get_target
 
     chosen = get_target(request.target)
     loop = request.loop
-    if chosen.mcu is not None:  # a microcontroller: TFLite Micro runs it here, its latency is estimated
+    method = chosen.method(host=request.remote.given, estimate=request.estimate)
+    if method is Method.MCU:  # a microcontroller: TFLite Micro runs it here, its latency is estimated
         return bench_mcu_targets(request, chosen)
-    if request.remote.given:
+    if method is Method.REMOTE and request.remote.given:
         from edgekit.app.remote import bench_on_devices
 
         if request.estimate or loop.profile_ops:
             raise UsageError("--estimate and --profile-ops do not apply with --host; drop them")
         return bench_on_devices(request, chosen, on_result=on_remote_result)
     request.remote.refuse_without_hosts()
-    if chosen.name == TargetName.AUTO:
+    if method is Method.REMOTE:
         raise UsageError("--target auto identifies and measures a device given with --host; add --host, or use "
                          "--target cpu for this machine")
-    if request.estimate or chosen.reach is not Reach.LOCAL:  # without --host a device target is estimated
+    if method is Method.ESTIMATE:  # without --host a device target is estimated
         return estimate(request, chosen)
-    from targets.local import local_target
-
-    tgt = local_target(request.target).name.value
+    tgt = chosen.key
     loop.check()
     thread_list = parse_threads(request.threads, tgt)
-    if tgt == "gpu" and (not loop.xnnpack or loop.profile_ops):
+    if method is Method.GPU and (not loop.xnnpack or loop.profile_ops):
         raise UsageError("--no-xnnpack and --profile-ops apply to --target cpu only")
     from bench.store import ResultStore
 
@@ -75,7 +74,7 @@ def run_bench(request: BenchRequest, *, progress: Progress | None = None,
         from edgekit.app.gpu_baseline import no_gpu_message
 
         raise NoGpuError(no_gpu_message(str(err))) from None
-    if tgt == "gpu":
+    if method is Method.GPU:
         add_gpu_baseline(results, loop)
     return BenchOutcome(kind="measured", results=results, store_path=store.path, run_id=run_id)
 
@@ -109,18 +108,18 @@ def _estimate_one(source, target, threads: int | None) -> dict:
 
 def measure(configs, store, run_id: str, *, profile: bool, protocol, progress: Progress | None = None,
             clock: Callable[[], float] = time.monotonic, unresolved: dict[str, Exception] | None = None) -> list[dict]:
-    """Every config in interleaved rounds (``bench.protocol``), each round in a fresh process; then each
-    result is built from its rounds and stored.
+    """Every config in interleaved rounds (``bench.service.measure``), each round in a fresh process; each
+    result is built from its rounds and stored as soon as it is final.
 
     A config that fails to be read, analysed or run (or whose path is in ``unresolved``, the models that could
     not be read or converted) is measured no more and gets a failure result in its place, stored too; the
     others go on. No GPU stops the run: it would fail them all.
     """
     from bench.gpu import NoGpuError
-    from bench.protocol import median, run_rounds
     from bench.provenance import device
     from bench.result import build_result, failure_result
-    from bench.runner import run_child
+    from bench.service import Plan, Policy
+    from bench.service import measure as measure_configs
 
     prepared, failed = {}, {}
     for i, cfg in enumerate(configs):
@@ -128,42 +127,25 @@ def measure(configs, store, run_id: str, *, profile: bool, protocol, progress: P
             prepared[i] = _prepare(cfg, unresolved or {})
         except Exception as err:  # this model cannot be read or analysed; it fails alone
             failed[i] = err
-    docs: list[list[dict]] = [[] for _ in configs]
-    planned = protocol.min_rounds * (len(configs) - len(failed))
 
-    def one(i: int) -> float | None:
-        cfg = configs[i]
-        done = sum(map(len, docs))
-        if progress is not None:
-            progress(f"{cfg.model} {cfg.quant} {cfg.target} threads={cfg.threads} round {len(docs[i]) + 1}",
-                     min(done, planned), max(planned, done + 1))
-        try:
-            docs[i].append(run_child(cfg if not docs[i] else replace(cfg, profile_ops=False)))
-        except NoGpuError:
-            raise
-        except Exception as err:  # this model cannot be loaded or run; it fails alone
-            failed[i] = err
-            return None
-        return median(docs[i][-1]["samples_ms"])
+    def finish(i: int, docs: list[dict], round_ids: list[int]) -> dict:
+        graph, cost = prepared[i]
+        doc = build_result(configs[i], docs, graph, cost.macs, round_ids=round_ids,
+                           rel_halfwidth=protocol.rel_halfwidth)
+        first = docs[0]
+        if profile and "ops" in first:
+            doc["ops"] = _op_rows(first, cost)
+            doc["delegate_nodes"] = first.get("delegate_nodes", 0)
+            doc["ops_method"] = first.get("ops_method")
+        return doc
 
-    rounds = run_rounds([i for i in range(len(configs)) if i not in failed], one, protocol, clock)
-    results = []
-    for i, cfg in enumerate(configs):
-        if i in failed:
-            doc = failure_result(cfg, failed[i], device=device())
-        else:
-            graph, cost = prepared[i]
-            doc = build_result(cfg, docs[i], graph, cost.macs, round_ids=rounds.round_ids[i],
-                               rel_halfwidth=protocol.rel_halfwidth)
-            first = docs[i][0]
-            if profile and "ops" in first:
-                doc["ops"] = _op_rows(first, cost)
-                doc["delegate_nodes"] = first.get("delegate_nodes", 0)
-                doc["ops_method"] = first.get("ops_method")
+    def store_one(_i: int, doc: dict) -> None:
         doc["id"] = store.add(run_id, doc)
         doc["run_id"] = run_id
-        results.append(doc)
-    return results
+
+    plan = Plan(finish=finish, fail=lambda i, err: failure_result(configs[i], err, device=device()))
+    return measure_configs(configs, plan, protocol=protocol, policy=Policy(fatal=(NoGpuError,)), progress=progress,
+                           store=store_one, failed=failed, clock=clock)
 
 
 def _prepare(cfg, unresolved: dict[str, Exception]) -> tuple:
@@ -189,12 +171,12 @@ def failures_error(results: list[dict]) -> EdgekitError | None:
     """
     failed: dict[tuple, dict] = {}
     for r in results:
-        if "error" in r:
+        if is_failed(r):
             failed.setdefault((r["model"], r["quant"]), r)
     if not failed:
         return None
     total = len({(r["model"], r["quant"]) for r in results})
-    kept = sum("error" not in r for r in results)
+    kept = sum(not is_failed(r) for r in results)
     named = "; ".join(f"{r['model']}: {r['error'].rstrip('.')}" for r in failed.values())
     message = f"{len(failed)} of {total} model{'s' if total > 1 else ''} failed ({kept} result(s) kept): {named}"
     return (UsageError if all(r["error_type"] == "UsageError" for r in failed.values()) else EdgekitError)(message)
@@ -204,7 +186,7 @@ def _op_rows(measured: dict, cost) -> list[dict]:
     rows = []
     for row, layer in zip(measured["ops"], cost.layers, strict=False):
         rows.append({"index": row["index"], "op": layer.type, "name": layer.name, "ms": row["ms"],
-                     "macs": layer.macs, **({"error": row["error"]} if "error" in row else {})})
+                     "macs": layer.macs, **{k: v for k, v in row.items() if k == "error"}})
     return rows
 
 
@@ -212,7 +194,7 @@ def add_gpu_baseline(results: list[dict], loop: LoopArgs) -> None:
     """Add the Keras-on-GPU figure (JAX, PyTorch or TensorFlow, whichever sees the GPU) to zoo-model results."""
     from edgekit.app.gpu_baseline import add_baselines
 
-    add_baselines([r for r in results if "error" not in r], runs=loop.runs, warmup=loop.warmup,
+    add_baselines([r for r in results if not is_failed(r)], runs=loop.runs, warmup=loop.warmup,
                   min_seconds=loop.min_seconds)
 
 

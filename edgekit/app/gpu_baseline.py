@@ -17,6 +17,7 @@ from pathlib import Path
 from bench.loop import measure_calls
 from bench.stats import summarize
 from edgekit.errors import EdgekitError, UsageError
+from edgekit.result import error_of
 
 REPO = Path(__file__).resolve().parents[2]
 
@@ -68,9 +69,10 @@ def baseline_in_child(model: str, *, device: str = "gpu", backend: str | None = 
         tail = proc.stderr.strip().splitlines()[-1:] or ["no output"]
         raise EdgekitError(f"the Keras baseline process for {model} failed (exit {proc.returncode}): "
                            f"{tail[0]}") from None
-    if "error" in doc:
+    failure = error_of(doc)
+    if failure is not None:
         types = {"NoBackendError": NoBackendError, "UsageError": UsageError}
-        raise types.get(doc["error_type"], EdgekitError)(doc["error"])
+        raise types.get(failure.error_type, EdgekitError)(failure.error)
     return doc
 
 

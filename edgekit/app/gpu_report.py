@@ -18,6 +18,7 @@ from pathlib import Path
 from bench.provenance import provenance
 from bench.stats import HIGH_CV
 from edgekit.atomic import write_atomic
+from edgekit.result import error_of
 
 PACKAGES = ("ai-edge-litert", "keras", "jax", "jaxlib", "torch", "tensorflow", "tensorflow-cpu", "numpy")
 
@@ -54,7 +55,7 @@ def _load(json_dir: Path) -> tuple[list[dict], list[dict], dict]:
             doc = json.loads(path.read_text())
         except ValueError:
             doc = None
-        if doc is None or (isinstance(doc, dict) and "error" in doc):
+        if doc is None or (isinstance(doc, dict) and error_of(doc) is not None):
             lines = [ln for ln in (err.read_text().splitlines() if err.exists() else []) if ln.strip()]
             reason = doc["error"] if doc else (lines[-1] if lines else "no output")
             failures.append({"step": path.stem, "reason": reason})

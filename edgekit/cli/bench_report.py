@@ -5,6 +5,7 @@ from __future__ import annotations
 from rich.table import Table
 
 from edgekit.cli._common import console, human, human_bytes
+from edgekit.result import is_failed
 
 
 def _f(v, digits: int = 2) -> str:
@@ -24,7 +25,7 @@ def _label(r: dict) -> str:
 def print_table(results: list[dict]) -> None:
     """One row per result; ``x first`` is each p50 over the first measured row's. A failed result is a row
     marked "failed", its error printed under the table."""
-    done = [r for r in results if "error" not in r]
+    done = [r for r in results if not is_failed(r)]
     ref = done[0]["latency_ms"]["p50"] if done else None
     head = done[0] if done else results[0]
     runtime = f" ({head['backend']} {head['backend_version']})" if done else ""
@@ -33,7 +34,7 @@ def print_table(results: list[dict]) -> None:
                 "peak RSS", "size", "GMAC/s", "x first"):
         table.add_column(col, justify="left" if col in ("model", "quant", "config") else "right")
     for r in results:
-        if "error" in r:
+        if is_failed(r):
             table.add_row(r["model"], r["quant"] or "-", _label(r), "failed", *["-"] * 9)
             continue
         lat = r["latency_ms"]
@@ -60,7 +61,7 @@ def print_failures(results: list[dict]) -> None:
     """Under a table: each failed result with its error, one line each."""
     out = console()
     for r in results:
-        if "error" in r:
+        if is_failed(r):
             what = " ".join(str(x) for x in (r["model"], r["quant"], r.get("threads") and f"threads={r['threads']}")
                             if x)
             out.print(f"failed: {what}: {r['error']}", markup=False, soft_wrap=True)
@@ -79,7 +80,7 @@ def interval_text(r: dict) -> str:
 def print_ops(results: list[dict]) -> None:
     out = console()
     for r in results:
-        if "error" in r:
+        if is_failed(r):
             continue
         ops = r.get("ops") or []
         table = Table(title=f"per op: {r['model']} {r['quant']} {_label(r)}")
@@ -106,14 +107,14 @@ def print_history(rows: list[dict]) -> None:
         table.add_column(col, justify="right" if col in ("id", "p50 ms", "peak RSS") else "left")
     for r in rows:
         table.add_row(str(r["id"]), r["run_id"], r["time_utc"], r["target"], r["model"], r["quant"] or "-",
-                      _label(r), _p50(r), _f(r.get("peak_rss_mb"), 0) + (" MB" if "error" not in r else ""),
+                      _label(r), _p50(r), _f(r.get("peak_rss_mb"), 0) + (" MB" if not is_failed(r) else ""),
                       r.get("commit") or "-")
     console().print(table)
 
 
 def _measured(rows: list[dict]) -> list[dict]:
     """The rows with a latency; none (every selected result failed) is a UsageError naming the failure."""
-    done = [r for r in rows if "error" not in r]
+    done = [r for r in rows if not is_failed(r)]
     if rows and not done:
         from edgekit.errors import UsageError
 
@@ -123,7 +124,7 @@ def _measured(rows: list[dict]) -> list[dict]:
 
 
 def _p50(r: dict) -> str:
-    return "failed" if "error" in r else p50_text(r)
+    return "failed" if is_failed(r) else p50_text(r)
 
 
 def _key(r: dict) -> tuple:

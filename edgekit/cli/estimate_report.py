@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from edgekit.cli._common import console, human_bytes
+from edgekit.result import is_failed
 
 
 def print_estimates(results: list[dict]) -> None:
@@ -13,13 +14,13 @@ def print_estimates(results: list[dict]) -> None:
     from edgekit.cli.bench_report import print_failures
     from targets.estimate import backend_cell, estimate_cell
 
-    done = [r for r in results if "error" not in r]
+    done = [r for r in results if not is_failed(r)]
     device = f" ({done[0]['device']['target']})" if done else ""
     table = Table(title=f"edgekit bench estimate for {results[0]['target']}{device}: no device measured")
     for col in ("model", "quant", "threads", "p50 ms", "GMAC/s", "size", "backend"):
         table.add_column(col, justify="left" if col in ("model", "quant", "backend") else "right")
     for r in results:
-        if "error" in r:
+        if is_failed(r):
             table.add_row(r["model"], r["quant"] or "-", str(r["threads"] or "-"), "failed", "-", "-", "-")
             continue
         table.add_row(r["model"], r["quant"] or "-", str(r["threads"]), estimate_cell(r["latency_ms"]["p50"], r),

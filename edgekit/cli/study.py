@@ -12,6 +12,7 @@ import typer
 from edgekit.cli._common import err_console
 from edgekit.cli._options import Db
 from edgekit.errors import EdgekitError
+from edgekit.result import is_failed
 
 _MODELS = "Comma-separated zoo models (default lenet5,alexnet,vgg16,resnet50,googlenet,mobilenet,mobilenetv2; " \
           "with --quick lenet5,vgg16,resnet50,mobilenet,mobilenetv2)."
@@ -59,6 +60,11 @@ def study(out: Annotated[Path, typer.Option("--out", help="Folder for results.js
     started = time.perf_counter()
     collected = _collect(plan, store, cells)
     _write(plan, collected, time.perf_counter() - started)
+    failed = [r for r in collected.rows if is_failed(r)]
+    if failed:  # the rest is measured and reported; the run still says what failed, as edgekit bench does
+        named = "; ".join(f"{r['model']} {r['quant']} on {r['target']}: {r['error'].rstrip('.')}" for r in failed)
+        raise EdgekitError(f"{len(failed)} of {len(collected.rows)} configuration(s) failed (the report has the "
+                           f"others and these errors): {named}")
 
 
 def _collect(plan, store, cells):

@@ -1,7 +1,9 @@
 """``edgekit study``'s collection: convert each model once per quant, then measure or estimate it on every
 target, reusing the converter cache and the results database so that a re-run measures only what is missing.
 
-Each finished measurement is in the database as soon as it is taken, so Ctrl-C loses only the one running.
+Each result is in the database as soon as it is final (``bench.service.measure``), so Ctrl-C loses only the
+rounds of the configurations still being measured. A configuration that cannot be measured or estimated gets a
+row with its error, and the rest of the study goes on.
 """
 
 from __future__ import annotations
@@ -13,7 +15,9 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from edgekit.result import Kind, Result, is_failed
 from edgekit.study.plan import Cell, StudyPlan, eta_convert, eta_measure, eta_train, models_dir
+from targets.registry import Method
 
 Say = Callable[[str], None]
 
@@ -36,6 +40,7 @@ class Collected:
     new_measurements: int = 0
     reused_measurements: int = 0
     estimates: int = 0
+    failures: int = 0  # configs that could not be measured or estimated: a row with their error
     conversions: dict = field(default_factory=dict)  # (variant, model, quant) -> Converted
     accuracy: dict = field(default_factory=dict)  # model -> training summary (with --data)
 
@@ -76,14 +81,15 @@ def threads_for(plan: StudyPlan, target: str) -> int | None:
     ``benchmark_model`` (``--num_threads``), so the study's cpu rows are what ``edgekit bench`` gives. It also
     leaves the study's own process and the OS a core: measured with every core, each op waits for its slowest
     thread, and whatever else runs lands on one of them (on a 2-core machine, docs/measuring.md)."""
-    if target == "gpu":
+    from targets.registry import get_target
+
+    method = plan.method(target)
+    if method is Method.GPU:
         return None
     if plan.threads is not None:
         return plan.threads
-    if target == "cpu":
+    if method is Method.LOCAL:
         return LOCAL_CPU_THREADS
-    from targets.registry import get_target
-
     cpu = get_target(target).cpu
     return cpu.cores if cpu else None
 
@@ -147,16 +153,24 @@ def collect(plan: StudyPlan, store, advance: Callable[[Cell, str], None], say: S
                     continue
                 out.reused_measurements += what == "reused"
                 out.estimates += what == "estimated"
+                out.failures += what == "failed"
                 rows[cell] = _decorate(row, cell, conv, accuracy)
                 advance(cell, what)
     for target, todo in pending.items():
-        for (cell, conv, accuracy), doc in zip(todo, _measure_target(plan, target, todo, say), strict=True):
-            doc["study_key"] = study_key(conv.digest, cell.target, threads_for(plan, cell.target), plan)
+
+        def keep(i: int, doc: dict, todo=todo) -> None:  # as soon as a result is final: stored, then shown
+            cell, conv, accuracy = todo[i]
+            failed = is_failed(doc)
+            if not failed:  # a failure is stored without its key, so that a re-run tries it again
+                doc["study_key"] = study_key(conv.digest, cell.target, threads_for(plan, cell.target), plan)
             doc["id"] = store.add(run_id, doc)
             doc["run_id"] = run_id
-            out.new_measurements += 1
+            out.new_measurements += not failed
+            out.failures += failed
             rows[cell] = _decorate(doc, cell, conv, accuracy)
-            advance(cell, "measured")
+            advance(cell, "failed" if failed else "measured")
+
+        _measure_target(plan, target, todo, say, keep)
     out.rows = [rows[c] for c in plan.cells()]
     return out
 
@@ -204,16 +218,24 @@ def _convert(plan: StudyPlan, variant: str, model: str, quant: str, trained: Pat
 def _ready_row(plan: StudyPlan, cell: Cell, conv: Converted, store) -> tuple[dict | None, str]:
     """An estimate, or a measurement already in the database; (None, "") when it is still to measure."""
     threads = threads_for(plan, cell.target)
-    if not plan.measured_here(cell.target):
+    method = plan.method(cell.target)
+    if method in (Method.MCU, Method.ESTIMATE):
+        from bench.result import failure_result
+        from edgekit.errors import UsageError
+        from edgekit.runtime.tflm import TflmMissingError
         from targets.estimate import estimate_bench
-        from targets.registry import get_target
+        from targets.mcu_bench import bench_mcu
 
-        if get_target(cell.target).mcu is not None:  # run in TFLite Micro here: arena measured, latency estimated
-            from targets.mcu_bench import bench_mcu
-
-            return bench_mcu(conv.path, cell.target, model=cell.model), "estimated"
-
-        return estimate_bench(conv.path, cell.target, threads, model=cell.model, quant=cell.quant), "estimated"
+        try:
+            if method is Method.MCU:  # run in TFLite Micro here: arena measured, latency estimated
+                return bench_mcu(conv.path, cell.target, model=cell.model), "estimated"
+            return estimate_bench(conv.path, cell.target, threads, model=cell.model, quant=cell.quant), "estimated"
+        except (UsageError, TflmMissingError):
+            raise  # a target with no estimator, or no TFLite Micro here: every model would fail alike
+        except Exception as err:  # this model cannot be estimated on this target; it fails alone
+            doc = failure_result(_config(plan, cell, conv), err)
+            doc.pop("xnnpack")  # an estimate has no runtime
+            return doc, "failed"
     found = store.find("study_key", study_key(conv.digest, cell.target, threads, plan))
     return (found, "reused") if found is not None else (None, "")
 
@@ -222,58 +244,60 @@ def _config(plan: StudyPlan, cell: Cell, conv: Converted):
     from bench.runner import Config
 
     s = plan.settings
-    return Config(str(conv.path), cell.model, cell.quant, cell.target, threads_for(plan, cell.target), True,
-                  s.runs, s.min_seconds, s.warmup, warmup_seconds=s.warmup_seconds)
+    return Config(path=str(conv.path), model=cell.model, quant=cell.quant, target=cell.target,
+                  threads=threads_for(plan, cell.target), xnnpack=True, runs=s.runs, min_seconds=s.min_seconds,
+                  warmup=s.warmup, warmup_seconds=s.warmup_seconds)
 
 
-def _measure_target(plan: StudyPlan, target: str, todo: list, say: Say) -> list[dict]:
-    """The cells of one target in interleaved rounds: locally each round in a fresh process, on a device each
-    round one run of its runner. One result per cell, in ``todo``'s order."""
-    import time
-
-    from bench.protocol import median, run_rounds
-    from bench.result import build_result
-    from bench.runner import run_child
+def _measure_target(plan: StudyPlan, target: str, todo: list, say: Say, keep: Callable[[int, dict], None]) -> None:
+    """The cells of one target in interleaved rounds (``bench.service.measure``): here each round in a fresh
+    process, on a device through its ssh runner. ``keep(i, result)`` as soon as each is final; a cell that
+    fails gets its failure result and the others go on."""
+    from bench.gpu import NoGpuError
+    from bench.provenance import device
+    from bench.result import build_result, failure_result
+    from bench.service import Plan, Policy, measure
 
     configs = [_config(plan, cell, conv) for cell, conv, _ in todo]
     protocol = plan.settings.protocol()
     if target in plan.hosts:
-        return _measure_remote(configs, target, plan.hosts[target], [conv for _, conv, _ in todo], protocol)
+        _measure_remote(configs, target, plan.hosts[target], [conv for _, conv, _ in todo], protocol, keep)
+        return
     say(f"measuring {len(configs)} configuration(s) on {target}: {protocol.min_rounds} interleaved rounds each, "
         f"more for noisy ones within {protocol.budget_s:g} s")
-    docs: list[list[dict]] = [[] for _ in configs]
-
-    def one(i: int) -> float:
-        docs[i].append(run_child(configs[i]))
-        return median(docs[i][-1]["samples_ms"])
-
-    rounds = run_rounds(range(len(configs)), one, protocol, time.monotonic)
-    return [build_result(cfg, docs[i], conv.graph, conv.cost.macs, round_ids=rounds.round_ids[i])
-            for i, (cfg, (_, conv, _)) in enumerate(zip(configs, todo, strict=True))]
+    convs = [conv for _, conv, _ in todo]
+    jobs = Plan(finish=lambda i, docs, ids: build_result(configs[i], docs, convs[i].graph, convs[i].cost.macs,
+                                                         round_ids=ids),
+                fail=lambda i, err: failure_result(configs[i], err, device=device()))
+    measure(configs, jobs, protocol=protocol, store=keep, policy=Policy(fatal=(NoGpuError,)))  # no GPU: all alike
 
 
-def _measure_remote(configs: list, target: str, host: str, convs: list[Converted], protocol) -> list[dict]:
-    """The cells of one device target over ssh, in interleaved rounds, through ``edgekit bench --host``'s path."""
-    from edgekit.errors import UsageError
-
-    try:
-        from targets.remote import measure_host
-        from targets.remote_result import remote_config, to_result
-        from targets.ssh import SshOptions, parse_host
-    except ImportError as err:
-        raise UsageError(f"--host {target}={host}: this edgekit has no ssh measurement ({err}); drop --host to "
-                         "estimate the target") from None
+def _measure_remote(configs: list, target: str, host: str, convs: list[Converted], protocol,
+                    keep: Callable[[int, dict], None]) -> None:
+    """The cells of one device target over ssh, through ``edgekit bench --host``'s path (``targets.remote``: its
+    session is the runner of ``bench.service.measure``, each cell's rounds back to back). A device that cannot
+    be reached, is not the target, or stops answering fails the cells it had not finished."""
+    from bench.result import failure_result
     from targets.identity import check
     from targets.registry import get_target
+    from targets.remote import measure_host
+    from targets.remote_result import remote_config, to_result
+    from targets.ssh import SshOptions, parse_host
 
     named = get_target(target)
-    outcome = measure_host(parse_host(host), [remote_config(c, named.delegate) for c in configs],
-                           SshOptions.from_env(), protocol=protocol,
-                           identify=lambda facts: check(named, facts, host))  # never an emulator as a device
+    by_remote = {remote_config(c, named.delegate): i for i, c in enumerate(configs)}
+
+    def one(rcfg, rounds) -> None:
+        i = by_remote[rcfg]
+        keep(i, to_result(configs[i], rounds, convs[i].graph, convs[i].cost.macs, host))
+
+    outcome = measure_host(parse_host(host), list(by_remote), SshOptions.from_env(), protocol=protocol,
+                           on_result=one, identify=lambda facts: check(named, facts, host))  # never an emulator
     if outcome.error is not None:
-        raise outcome.error
-    return [to_result(cfg, rounds, conv.graph, conv.cost.macs, host)
-            for cfg, (_, rounds), conv in zip(configs, outcome.measured, convs, strict=True)]
+        done = {by_remote[rcfg] for rcfg, _ in outcome.measured}
+        for i, cfg in enumerate(configs):
+            if i not in done:
+                keep(i, failure_result(cfg, outcome.error))
 
 
 def _accuracy(plan: StudyPlan, conv: Converted, trained: Path) -> dict:
@@ -286,18 +310,19 @@ def _decorate(row: dict, cell: Cell, conv: Converted, accuracy: dict | None) -> 
     """The bench record plus the study's columns; the display fields are the exact numbers the report shows."""
     row = dict(row)
     row.pop("ops", None)
-    est_mem = None
-    if "ram" in row:  # a microcontroller: the arena TFLite Micro needs (measured), not an estimate
+    kind = Result.kind_of(row)
+    if kind is Kind.FIT:  # a microcontroller: the arena TFLite Micro needs (measured), not an estimate
         arena = row["ram"]["arena_bytes"]
         row["arena_mb"] = None if arena is None else round(arena / 2**20, 3)
-    elif not row.get("measured", True):
-        est_mem = round(((conv.cost.stored_weight_bytes or 0) + conv.cost.activation_peak_bytes) / 2**20, 1)
-        row["estimated_memory_mb"] = est_mem
+    elif kind is Kind.ESTIMATED:
+        row["estimated_memory_mb"] = round(((conv.cost.stored_weight_bytes or 0) + conv.cost.activation_peak_bytes)
+                                           / 2**20, 1)
         row["estimated_memory_method"] = ("weights as stored plus peak live activations (edgekit.analysis); "
                                           "no runtime overhead")
+    size = conv.graph.file_bytes if kind is Kind.FAILED else row["size_bytes"]  # a failure has no figures
     row.update(variant=cell.variant, input_shape=list(conv.input_shape), params=conv.params,
                params_m=round(conv.params / 1e6, 3), mmacs=round(conv.cost.macs / 1e6, 2),
-               size_mb=round(row["size_bytes"] / 1e6, 3), target=cell.target, model=cell.model, quant=cell.quant)
+               size_mb=round(size / 1e6, 3), target=cell.target, model=cell.model, quant=cell.quant)
     if accuracy is None:
         row.update(accuracy_pct=None, accuracy_note="not measured: random weights at the architecture's default "
                    "input (costs only); run with --data for trained small-input variants")

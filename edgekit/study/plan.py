@@ -83,8 +83,17 @@ class StudyPlan:
         variants = ("zoo", "trained") if self.data is not None else ("zoo",)
         return [Cell(m, q, t, v) for v in variants for m in self.models for q in self.quants for t in self.targets]
 
+    def method(self, target: str):
+        """How ``target`` is served in this study (``targets.registry.Method``): measured here, on its --host,
+        estimated, or run in TFLite Micro."""
+        from targets.registry import get_target
+
+        return get_target(target).method(host=target in self.hosts)
+
     def measured_here(self, target: str) -> bool:
-        return target in ("cpu", "gpu") or target in self.hosts
+        from targets.registry import Method
+
+        return self.method(target) in (Method.LOCAL, Method.GPU, Method.REMOTE)
 
     def to_dict(self) -> dict:
         return {"models": list(self.models), "quants": list(self.quants), "targets": list(self.targets),
@@ -132,10 +141,8 @@ def parse_hosts(values: list[str] | None, targets: list[str]) -> dict:
 
 
 def _check_host(host: str) -> None:
-    try:
-        from targets.ssh import parse_host
-    except ImportError:  # the ssh path is optional; without it the host is refused when measuring
-        return
+    from targets.ssh import parse_host
+
     parse_host(host)
 
 

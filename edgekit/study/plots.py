@@ -9,6 +9,8 @@ from __future__ import annotations
 
 import io
 
+from edgekit.result import is_measured
+
 MARKERS = ("o", "s", "^", "D", "v", "P", "X", "*", "<", ">")
 COLOURS = ("#1f77b4", "#d62728", "#2ca02c", "#9467bd", "#ff7f0e", "#8c564b", "#e377c2", "#17becf")
 KIND_COLOURS = {"standard conv": "#d62728", "depthwise": "#2ca02c", "pointwise (1x1)": "#1f77b4", "dense": "#7f7f7f"}
@@ -109,7 +111,7 @@ def latency_vs_macs(rows: list[dict], titles: dict) -> bytes:
     labelled = set()
     for r in rows:
         x, y = r["macs"] / 1e6 * dodge[r["target"]], r["latency_ms"]["p50"]
-        _point(ax, x, y, markers[r["model"]], colours[r["target"]], r.get("measured", True),
+        _point(ax, x, y, markers[r["model"]], colours[r["target"]], is_measured(r),
                error_pct=r.get("expected_error_pct"))
         _interval(ax, x, y, r, colours[r["target"]])
         if (r["model"], r["quant"], y) in labelled:  # e.g. fp32 on the Coral runs on its host: same as rpi4
@@ -176,7 +178,7 @@ def accuracy_vs_latency(rows: list[dict], titles: dict, target: str) -> bytes:
     fig, ax = plt.subplots(figsize=(9.5, 5.4))
     for r in rows:
         _point(ax, r["latency_ms"]["p50"], r["accuracy_pct"], markers[r["model"]], quant_colours[r["quant"]],
-               r.get("measured", True), error_pct=r.get("expected_error_pct"), axis="x")
+               is_measured(r), error_pct=r.get("expected_error_pct"), axis="x")
         _interval(ax, r["latency_ms"]["p50"], r["accuracy_pct"], r, quant_colours[r["quant"]], horizontal=True)
     front = pareto([(r["latency_ms"]["p50"], r["accuracy_pct"]) for r in rows])
     if front:  # a step from each best point to the right edge: nothing above and left of it is possible
@@ -187,7 +189,7 @@ def accuracy_vs_latency(rows: list[dict], titles: dict, target: str) -> bytes:
     _plain_ticks(ax.xaxis)
     ax.set_xlabel(f"p50 latency on {target} (ms, log scale)")
     ax.set_ylabel("top-1 accuracy on the validation split (%)")
-    est = "" if all(r.get("measured", True) for r in rows) else " (hollow: latency estimated)"
+    est = "" if all(is_measured(r) for r in rows) else " (hollow: latency estimated)"
     ax.set_title(f"Accuracy vs latency of the small trained variants on {target}{est}")
     ax.grid(True, alpha=0.35)
     from matplotlib.lines import Line2D

@@ -17,6 +17,7 @@ import tempfile
 from pathlib import Path
 
 from edgekit.errors import EdgekitError
+from edgekit.result import Kind, Result, is_failed, is_measured
 
 COLUMNS = ("model", "input", "quant", "target", "how", "params (M)", "MACs (M)", "size (MB)", "p50 (ms)",
            "95% interval (ms)", "p90 (ms)", "peak memory (MB)", "GMAC/s", "accuracy (%)",
@@ -50,14 +51,14 @@ def _lat(value, row: dict) -> str:
     """A measured number as is; an estimated one at two significant digits with "±N% est."."""
     from targets.estimate import estimate_cell
 
-    return _num(value) if row.get("measured", True) else estimate_cell(value, row)
+    return _num(value) if is_measured(row) else estimate_cell(value, row)
 
 
 def cells(row: dict, notes: dict) -> list[str]:
     """One table row; ``notes`` maps a model to its footnote number for the published column."""
     from targets.estimate import HOST_CPU, cell
 
-    measured = row.get("measured", True)
+    measured = is_measured(row)
     memory = row["peak_rss_mb"] if measured else row.get("estimated_memory_mb")
     how = "estimated" if not measured else f"measured on {row['host']}" if row.get("host") else "measured"
     if row.get("runs_on") == "host-cpu":
@@ -65,7 +66,11 @@ def cells(row: dict, notes: dict) -> list[str]:
     how += " (emulated: not a device's speed)" if row.get("emulated") else ""
     acc = "not measured" if row.get("accuracy_pct") is None else _num(row["accuracy_pct"])
     pub = notes.get(row["model"])
-    if "verdict" in row:  # a microcontroller target: the estimate only for models that fit, else why not
+    if Result.kind_of(row) is Kind.FAILED:  # its error is under the table (failed_lines)
+        return [row["model"], "x".join(map(str, row["input_shape"])), row["quant"], row["target"], "failed",
+                _num(row["params_m"]), _num(row["mmacs"]), _num(row["size_mb"]), "failed", "-", "-", "-", "-",
+                acc, f"{pub[0]} [{pub[1]}]" if pub else "-"]
+    if Result.kind_of(row) is Kind.FIT:  # a microcontroller target: the estimate only for models that fit, else why not
         fits_with_estimate = row["fits"] and row["latency_ms"]["p50"] is not None  # float has no estimate
         p50 = cell(_num(row["latency_ms"]["p50"]), row) if fits_with_estimate else row["verdict"]
         arena = "-" if row.get("arena_mb") is None else f"{row['arena_mb']} arena"
@@ -116,6 +121,7 @@ def markdown(doc: dict, plots: list[str]) -> str:
     out += [f"- {line}" for line in doc["conclusion"]]
     out += ["", "## Results", "", "| " + " | ".join(COLUMNS) + " |", "|" + "---|" * len(COLUMNS)]
     out += ["| " + " | ".join(cells(r, notes)) + " |" for r in doc["rows"]]
+    out += failed_lines(doc["rows"])
     out += ["", NOISY_NOTE, "", EST_NOTE, "Accuracy is measured only on models trained here (--data); the published "
             "ImageNet column is the architecture's figure from its source, never measured here:", ""]
     out += [f"[{i}] {text}" + ("  " if i < len(texts) else "") for i, text in enumerate(texts, 1)]
@@ -130,6 +136,13 @@ def markdown(doc: dict, plots: list[str]) -> str:
                    + f" | {lay['total_macs']:,} |")
     out += _training(doc)
     return "\n".join(out) + "\n"
+
+
+def failed_lines(rows: list[dict]) -> list[str]:
+    """Under the table: each configuration that could not be measured or estimated, with its error."""
+    failed = [r for r in rows if is_failed(r)]
+    return ["", *(f"- failed: {r['model']} {r['quant']} on {r['target']}: {r['error']}" for r in failed)] \
+        if failed else []
 
 
 def _kinds(doc: dict) -> list[str]:
@@ -177,7 +190,9 @@ def html_page(doc: dict, plots: dict[str, bytes]) -> str:
     return (f"<!doctype html><html><head><meta charset='utf-8'><title>edgekit study</title><style>{_CSS}</style>"
             f"</head><body><h1>edgekit study</h1><p>{e(md.splitlines()[2])}</p>"
             "<h2>Conclusion</h2><ul>" + "".join(f"<li>{e(c)}</li>" for c in doc["conclusion"]) + "</ul>"
-            f"<h2>Results</h2><table><tr>{head}</tr>{''.join(body)}</table><p>{e(NOISY_NOTE)}</p><p>{e(EST_NOTE)}</p><ol>"
+            f"<h2>Results</h2><table><tr>{head}</tr>{''.join(body)}</table>"
+            + "".join(f"<p>{e(line[2:])}</p>" for line in failed_lines(doc["rows"]) if line)
+            + f"<p>{e(NOISY_NOTE)}</p><p>{e(EST_NOTE)}</p><ol>"
             + "".join(f"<li>{e(t)}</li>" for t in texts) + f"</ol><h2>Plots</h2>{figs}"
             f"{_md_tables_to_html(tail)}</body></html>\n")
 
@@ -217,8 +232,9 @@ def csv_text(rows: list[dict], published: dict) -> str:
     for r in rows:
         values = [r.get(k) for k in _CSV_KEYS]
         values[_CSV_KEYS.index("input_shape")] = "x".join(map(str, r["input_shape"]))
-        ci = r["latency_ms"].get("ci95") or [None, None]
-        w.writerow(values + [r["latency_ms"].get(k) for k in _LAT] + ci + [published[r["model"]]["top1_pct"]])
+        latency = r.get("latency_ms") or {}  # a failed row has none
+        ci = latency.get("ci95") or [None, None]
+        w.writerow(values + [latency.get(k) for k in _LAT] + ci + [published[r["model"]]["top1_pct"]])
     return buf.getvalue()
 
 
@@ -228,7 +244,8 @@ def make_plots(doc: dict) -> dict[str, bytes]:
     from edgekit.study.summary import titles
 
     t = titles()
-    rows = [r for r in doc["rows"] if not r.get("emulated")]  # an emulator's timings are no device's speed
+    rows = [r for r in doc["rows"] if not r.get("emulated") and not is_failed(r)]  # an emulator's timings are
+    # no device's speed; a failed row has none
     zoo = [r for r in rows if r["variant"] == "zoo"]
     out = {"latency_vs_macs.png": plots.latency_vs_macs(zoo, t), "size_by_quant.png": plots.size_by_quant(zoo, t)}
     trained = [r for r in rows if r.get("accuracy_pct") is not None]

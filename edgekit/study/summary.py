@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from edgekit.result import is_failed, is_measured
 from edgekit.study.facts import published, seed_arithmetic
 
 FORMAT = "edgekit-study/1"
@@ -21,7 +22,8 @@ def document(plan, collected, layers: dict, seconds: float) -> dict:
     doc = {"format": FORMAT, "edgekit": __version__, "commit": git_commit(), "time_utc": utc_now(),
            "host": device(), "plan": plan.to_dict(), "seconds": seconds,
            "counts": {"rows": len(collected.rows), "measured_now": collected.new_measurements,
-                      "reused_from_db": collected.reused_measurements, "estimated": collected.estimates},
+                      "reused_from_db": collected.reused_measurements, "estimated": collected.estimates,
+                      "failed": collected.failures},
            "rows": collected.rows, "training": collected.accuracy,
            "published_imagenet_top1": published(list(plan.models)), "arithmetic": seed_arithmetic(),
            "layers": layers}
@@ -30,7 +32,7 @@ def document(plan, collected, layers: dict, seconds: float) -> dict:
 
 
 def _how(*rows: dict) -> str:
-    kinds = {bool(r.get("measured", True)) for r in rows}
+    kinds = {bool(is_measured(r)) for r in rows}
     return "measured" if kinds == {True} else "estimated" if kinds == {False} else "measured and estimated"
 
 
@@ -52,7 +54,7 @@ def _pair(rows: list[dict], target: str) -> tuple[dict, dict] | None:
 
 
 def _accuracy_clause(doc: dict, target: str, fast: dict, slow: dict, t: dict) -> str:
-    rows = doc["rows"]
+    rows = [r for r in doc["rows"] if not is_failed(r)]
     a = _pick(rows, target, fast["model"], fast["quant"], "trained")
     b = _pick(rows, target, slow["model"], slow["quant"], "trained")
     if a and b and a["accuracy_pct"] is not None and b["accuracy_pct"]:
@@ -86,7 +88,7 @@ def _latency(row: dict) -> str:
     from targets.estimate import two_digits
 
     p50 = row["latency_ms"]["p50"]
-    if row.get("measured", True):
+    if is_measured(row):
         return f"{p50} ms"
     pct = row.get("expected_error_pct")
     return f"{two_digits(p50)} ms" + (f" ±{pct}%" if pct is not None else "") + " est."
@@ -95,7 +97,7 @@ def _latency(row: dict) -> str:
 def _lat(r: dict) -> str:
     """p50 with its 95% interval (and NOISY) when measured in rounds, "est." when estimated."""
     lat = r["latency_ms"]
-    if not r.get("measured", True):
+    if not is_measured(r):
         return _latency(r)
     ci = lat.get("ci95")
     text = f"{lat['p50']} ms" + (f" [95% {ci[0]}–{ci[1]}]" if ci else "")
@@ -121,7 +123,7 @@ def quant_versus(rows: list[dict], target: str, t: dict, fast: str = "int8", slo
 
 
 def _both_measured(a: dict, b: dict) -> bool:
-    return bool(a.get("measured", True) and b.get("measured", True))
+    return bool(is_measured(a) and is_measured(b))
 
 
 def conclusion(doc: dict) -> list[str]:
@@ -130,8 +132,9 @@ def conclusion(doc: dict) -> list[str]:
 
     t = titles()
     out = []
+    rows = [r for r in doc["rows"] if not is_failed(r)]  # a failed row has no figures to compare
     for target in doc["plan"]["targets"]:
-        pair = _pair(doc["rows"], target)
+        pair = _pair(rows, target)
         if pair is None:
             continue
         fast, slow = pair
@@ -144,12 +147,12 @@ def conclusion(doc: dict) -> list[str]:
         what = [f"a {_ratio(slow['size_bytes'] / fast['size_bytes'], 'smaller', 'larger')} file"]
         if fast["model"] != slow["model"]:
             what.insert(0, f"{_ratio(slow['macs'] / fast['macs'], 'fewer', 'more')} MACs")
-        est = not (fast.get("measured", True) and slow.get("measured", True))
+        est = not (is_measured(fast) and is_measured(slow))
         out.append(f"{t[fast['model']]} {fast['quant']} is {_ratio(speed, 'faster', 'slower', est)}{interval} than "
                    f"{t[slow['model']]} {slow['quant']} on {target} ({_how(fast, slow)}: "
                    f"{_lat(fast)} vs {_lat(slow)}), with {' and '.join(what)}"
                    + _accuracy_clause(doc, target, fast, slow, t) + ".")
-        versus = quant_versus(doc["rows"], target, t)
+        versus = quant_versus(rows, target, t)
         if versus:
             out.append(versus)
     sep, neck = doc["arithmetic"]["separable"], doc["arithmetic"]["bottleneck"]
