@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import os
 
+from bench.energy import figure_from_rounds
 from bench.protocol import REL_HALFWIDTH, Summary, median, sig, summarize_rounds
 from bench.provenance import provenance
 from bench.runner import Config
@@ -50,6 +51,7 @@ def build_result(cfg: Config, rounds: dict | list[dict], graph: TFLiteGraph, mac
            "gmacs_per_s": round(macs / p50_s / 1e9, 3) if p50_s > 0 and macs else None,
            "backend": first["backend"], "backend_version": first["backend_version"], **prov,
            "warnings": warnings_for(between, prov["device"].get("governor"))}
+    doc.update(figure_from_rounds(rounds).to_dict())
     for key in ("accelerator", "fully_accelerated", "baseline", "tf_imported"):
         if key in first:
             doc[key] = first[key]

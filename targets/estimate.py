@@ -18,6 +18,7 @@ from edgekit.analysis.tflite_graph import TFLiteGraph, read_tflite
 from edgekit.errors import UsageError
 from targets import estimate_cpu, estimate_edgetpu
 from targets.cpufamily import CpuFamily
+from targets.energy import estimate_energy
 from targets.opcost import op_costs
 from targets.registry import CpuFigures, Target, TargetName, get_target
 
@@ -155,7 +156,7 @@ def estimate_bench(tflite_path: str | Path, target: str | Target, threads: int |
     if graph.compiled_for_edgetpu:  # the Edge TPU op hides its layers: the count is unknown, not 0
         macs = macs or None
     ms = _ms(est.latency_s)
-    return {
+    doc = {
         "target": target.key, "model": model or path.stem, "quant": quant or _quant(graph),
         "threads": est.threads, "measured": False, "estimate_method": est.method, "path": str(path.resolve()),
         "latency_ms": {"min": None, "mean": ms, "std": None, "p50": ms, "p90": None, "p99": None},
@@ -166,6 +167,7 @@ def estimate_bench(tflite_path: str | Path, target: str | Target, threads: int |
         "warnings": [*compiled_notes, *est.notes],
         "expected_error_pct": est.expected_error_pct, "runs_on": est.runs_on,
     }
+    return doc | estimate_energy(doc, target).to_dict()
 
 
 def _for_compiled(path: Path, graph: TFLiteGraph, target: Target) -> tuple[TFLiteGraph, tuple[str, ...]]:

@@ -12,6 +12,7 @@ import numpy as np
 from edgekit.analysis.tflite_graph import TFLiteGraph
 from edgekit.runtime.tflm import tflm_version
 from targets import mcu_latency
+from targets.energy import estimate_energy
 from targets.mcu import examine, mcu_target, verdict
 from targets.opcost import op_costs
 from targets.registry import Target
@@ -78,7 +79,7 @@ def bench_mcu(path: str | Path, target: str | Target, *, model: str | None = Non
         warnings.append(why_not)
     pct, basis = mcu_latency.expected_error_pct(tgt.mcu.core)
     p50 = round(ms, 3) if ms is not None else None
-    return {
+    doc = {
         "target": tgt.key, "model": model or path.stem, "quant": report.quant, "threads": 1, "measured": False,
         "estimate_method": METHOD, "path": str(path.resolve()),
         "latency_ms": {"min": None, "mean": p50, "std": None, "p50": p50, "p90": None, "p99": None},
@@ -95,3 +96,4 @@ def bench_mcu(path: str | Path, target: str | Target, *, model: str | None = Non
         "flash": {"flash_bytes": report.flash_bytes, "flash_budget_bytes": tgt.mcu.flash_bytes, "estimated": True},
         "outputs_vs_local": vs_local, "warnings": warnings,
     }
+    return doc | estimate_energy(doc, tgt).to_dict()

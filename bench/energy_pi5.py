@@ -1,0 +1,86 @@
+"""Raspberry Pi 5 power from its PMIC, sampled beside the timed loop: standard library only.
+
+``vcgencmd pmic_read_adc`` prints the PMIC's ADC readings, one per line, a current and a voltage per rail::
+
+       3V7_WL_SW_A current(0)=0.00390372A
+       ...
+       3V7_WL_SW_V volt(8)=3.74139300V
+       ...
+       EXT5V_V volt(24)=5.15129000V
+
+Power is the sum over rails of volts x amps (a rail ``X`` has ``X_A`` and ``X_V``). It covers the PMIC's
+outputs: the SoC (VDD_CORE), DDR, the 3.3 V, 1.8 V and 1.1 V rails, Wi-Fi. It does not cover what the 5 V input
+feeds directly (USB ports, the fan, HATs) nor the PMIC's own losses, so it is less than a USB power meter reads.
+
+Like ``bench/loop.py`` this module runs on the device alone: copy it beside ``loop.py``. :class:`PmicSampler`
+is a cumulative counter in microjoules (``read_uj``), the interface ``bench.energy.round_energy`` reads.
+"""
+
+from __future__ import annotations
+
+import re
+import subprocess
+import threading
+import time
+
+LINE = re.compile(r"^\s*(?P<rail>\S+)_(?P<kind>[AV])\s+(?:current|volt)\(\d+\)=(?P<value>[-+0-9.eE]+)[AV]\s*$")
+COVERS = ("the PMIC's output rails (SoC core, DDR, 3.3/1.8/1.1 V, Wi-Fi): not USB, fan or HAT power from the 5 V "
+          "input, nor the PMIC's losses")
+PERIOD_S = 0.1
+
+
+def parse(text: str) -> dict[str, tuple[float, float]]:
+    """``{rail: (volts, amps)}`` for every rail with both readings; other lines are ignored."""
+    volts, amps = {}, {}
+    for line in text.splitlines():
+        m = LINE.match(line)
+        if m:
+            (amps if m["kind"] == "A" else volts)[m["rail"]] = float(m["value"])
+    return {r: (volts[r], amps[r]) for r in volts.keys() & amps.keys()}
+
+
+def power_w(text: str) -> float:
+    """Total power of the PMIC's rails, in watts, from one ``pmic_read_adc`` output."""
+    rails = parse(text)
+    if not rails:
+        raise ValueError("no rail with both a current and a voltage in the pmic_read_adc output")
+    return sum(v * a for v, a in rails.values())
+
+
+def read_pmic(command: tuple[str, ...] = ("vcgencmd", "pmic_read_adc")) -> str:
+    return subprocess.run(command, capture_output=True, text=True, check=True, timeout=5).stdout
+
+
+class PmicSampler:
+    """Samples the PMIC every ``period_s`` in a thread and integrates power over time (trapezoids), in uJ."""
+
+    name = "Raspberry Pi 5 PMIC (vcgencmd pmic_read_adc)"
+    covers = COVERS
+
+    def __init__(self, period_s: float = PERIOD_S, read=read_pmic, clock=time.monotonic):
+        self.period_s, self._read, self._clock = period_s, read, clock
+        self._lock = threading.Lock()
+        self._t, self._p, self._uj = clock(), power_w(read()), 0.0
+        self._stop = threading.Event()
+        self._thread = threading.Thread(target=self._run, daemon=True)
+        self._thread.start()
+
+    def _sample(self) -> None:
+        p = power_w(self._read())
+        t = self._clock()
+        with self._lock:
+            self._uj += (p + self._p) / 2 * (t - self._t) * 1e6
+            self._t, self._p = t, p
+
+    def _run(self) -> None:
+        while not self._stop.wait(self.period_s):
+            self._sample()
+
+    def read_uj(self) -> float:
+        self._sample()
+        with self._lock:
+            return self._uj
+
+    def close(self) -> None:
+        self._stop.set()
+        self._thread.join()
