@@ -278,6 +278,14 @@ def host_fallback(result: dict, measured: EnergyFigure, rows: Rows | None = None
                         covers="the cores this run used, at their published power", note=measured.note)
 
 
+def with_host_fallback(result: dict) -> dict:
+    """A measured result, with the estimate (or why there is none) in place of a sensor that could not be read."""
+    fig = EnergyFigure.from_dict(result)
+    if fig is None or fig.mj is not None or "latency_ms" not in result:
+        return result
+    return {**result, **host_fallback(result, fig).to_dict()}
+
+
 def main(argv: list[str]) -> None:
     held = cross_validate()
     if argv[:1] == ["--write"]:

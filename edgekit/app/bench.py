@@ -121,6 +121,7 @@ def measure(configs, store, run_id: str, *, profile: bool, protocol, progress: P
     from bench.provenance import device
     from bench.result import build_result, failure_result
     from bench.runner import run_child
+    from targets.energy import with_host_fallback
 
     prepared, failed = {}, {}
     for i, cfg in enumerate(configs):
@@ -155,7 +156,7 @@ def measure(configs, store, run_id: str, *, profile: bool, protocol, progress: P
             graph, cost = prepared[i]
             doc = build_result(cfg, docs[i], graph, cost.macs, round_ids=rounds.round_ids[i],
                                rel_halfwidth=protocol.rel_halfwidth)
-            doc.update(_energy_fallback(doc))
+            doc = with_host_fallback(doc)
             first = docs[i][0]
             if profile and "ops" in first:
                 doc["ops"] = _op_rows(first, cost)
@@ -165,15 +166,6 @@ def measure(configs, store, run_id: str, *, profile: bool, protocol, progress: P
         doc["run_id"] = run_id
         results.append(doc)
     return results
-
-
-def _energy_fallback(doc: dict) -> dict:
-    """A measured result whose sensor could not be read gets the estimate instead (or why there is none)."""
-    from edgekit.energy import EnergyFigure
-    from targets.energy import host_fallback
-
-    fig = EnergyFigure.from_dict(doc)
-    return {} if fig is None or fig.mj is not None else host_fallback(doc, fig).to_dict()
 
 
 def _prepare(cfg, unresolved: dict[str, Exception]) -> tuple:

@@ -248,7 +248,9 @@ def _measure_target(plan: StudyPlan, target: str, todo: list, say: Say) -> list[
         return median(docs[i][-1]["samples_ms"])
 
     rounds = run_rounds(range(len(configs)), one, protocol, time.monotonic)
-    return [build_result(cfg, docs[i], conv.graph, conv.cost.macs, round_ids=rounds.round_ids[i])
+    from targets.energy import with_host_fallback
+
+    return [with_host_fallback(build_result(cfg, docs[i], conv.graph, conv.cost.macs, round_ids=rounds.round_ids[i]))
             for i, (cfg, (_, conv, _)) in enumerate(zip(configs, todo, strict=True))]
 
 

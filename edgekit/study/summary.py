@@ -120,6 +120,30 @@ def quant_versus(rows: list[dict], target: str, t: dict, fast: str = "int8", slo
     return f"On {target}, measured {fast} against {slow}, speed ratio with its 95% interval: " + "; ".join(parts) + "."
 
 
+def energy_versus(rows: list[dict], target: str, t: dict) -> str | None:
+    """MobileNet v2 int8's energy per inference over VGG-16 fp32's on ``target``, with an interval from the two
+    figures' own (the 95% intervals when measured, the expected-error bands when estimated; conservative: the
+    extremes of both), or why there is none."""
+    from edgekit.energy import EnergyFigure, energy_text
+
+    fast, slow = _pick(rows, target, "mobilenetv2", "int8"), _pick(rows, target, "vgg16", "fp32")
+    if fast is None or slow is None:
+        return None
+    a, b = EnergyFigure.from_dict(fast), EnergyFigure.from_dict(slow)
+    names = f"{t['mobilenetv2']} int8 to {t['vgg16']} fp32 on {target}"
+    if a is None or b is None or a.mj is None or b.mj is None or not b.mj:
+        why = next((f.note for f in (a, b) if f is not None and f.note), "no energy figure")
+        return f"Energy per inference of {names}: not available ({why})."
+    how = "measured" if a.measured and b.measured else "estimated" if not (a.measured or b.measured) else \
+        "measured and estimated"
+    ratio = a.mj / b.mj
+    text = f"Energy per inference above idle, {names} ({how}: {energy_text(a)} vs {energy_text(b)} mJ): " \
+           f"ratio {ratio:.3g}"
+    if None not in (a.low_mj, a.high_mj, b.low_mj, b.high_mj) and b.low_mj > 0:
+        text += f" (interval {a.low_mj / b.high_mj:.3g}–{a.high_mj / b.low_mj:.3g}, from the two figures' own)"
+    return text + f", {_ratio(1 / ratio, 'less', 'more', how != 'measured')} energy."
+
+
 def _both_measured(a: dict, b: dict) -> bool:
     return bool(a.get("measured", True) and b.get("measured", True))
 
@@ -149,6 +173,9 @@ def conclusion(doc: dict) -> list[str]:
                    f"{t[slow['model']]} {slow['quant']} on {target} ({_how(fast, slow)}: "
                    f"{_lat(fast)} vs {_lat(slow)}), with {' and '.join(what)}"
                    + _accuracy_clause(doc, target, fast, slow, t) + ".")
+        energy = energy_versus(doc["rows"], target, t)
+        if energy:
+            out.append(energy)
         versus = quant_versus(doc["rows"], target, t)
         if versus:
             out.append(versus)
