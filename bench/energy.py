@@ -26,6 +26,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 
+from bench.energy_pi5 import measured_calls, round_energy
 from bench.protocol import summarize_rounds
 from edgekit.energy import EnergyFigure
 
@@ -206,28 +207,6 @@ class Sampler:
 def open_counter(target: str, *, root: str | os.PathLike | None = None, nvml_module=None) -> Counter:
     """The sensor for a local target: NVML for ``gpu``, RAPL otherwise. Raises SensorUnavailable."""
     return Nvml(module=nvml_module) if target == "gpu" else Rapl(root)
-
-
-def round_energy(counter: Counter, block: Callable[[], dict], *, idle_s: float = IDLE_SECONDS,
-                 calls: Callable[[dict], int], clock: Callable[[], float] = time.monotonic,
-                 sleep: Callable[[float], None] = time.sleep) -> tuple[dict, dict]:
-    """Read the idle baseline over ``idle_s``, then run ``block`` (one round's loop) between two readings.
-
-    Returns ``(block's result, readings)``: ``idle_uj``, ``idle_s``, ``busy_uj``, ``busy_s``, ``calls`` (the
-    inferences ``block`` ran, from ``calls(result)``), ``sensor``, ``covers``, ``period_s``.
-    """
-    e0, t0 = counter.read_uj(), clock()
-    sleep(idle_s)
-    e1, t1 = counter.read_uj(), clock()
-    out = block()
-    e2, t2 = counter.read_uj(), clock()
-    return out, {"idle_uj": e1 - e0, "idle_s": t1 - t0, "busy_uj": e2 - e1, "busy_s": t2 - t1,
-                 "calls": calls(out), "sensor": counter.name, "covers": counter.covers, "period_s": counter.period_s}
-
-
-def measured_calls(loop: dict) -> int:
-    """The inferences one ``bench.loop.measure_calls`` round ran: the first, the warmup and the timed ones."""
-    return 1 + int(loop.get("warmup_runs", 0)) + len(loop["samples_ms"]) * int(loop.get("batch", 1))
 
 
 def per_inference_mj(r: dict) -> tuple[float, float, float]:

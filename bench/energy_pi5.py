@@ -12,8 +12,10 @@ Power is the sum over rails of volts x amps (a rail ``X`` has ``X_A`` and ``X_V`
 outputs: the SoC (VDD_CORE), DDR, the 3.3 V, 1.8 V and 1.1 V rails, Wi-Fi. It does not cover what the 5 V input
 feeds directly (USB ports, the fan, HATs) nor the PMIC's own losses, so it is less than a USB power meter reads.
 
-Like ``bench/loop.py`` this module runs on the device alone: copy it beside ``loop.py``. :class:`PmicSampler`
-is a cumulative counter in microjoules (``read_uj``), the interface ``bench.energy.round_energy`` reads.
+Like ``bench/loop.py`` this module runs on the device alone (the ssh runner copies it beside ``loop.py``).
+:class:`PmicSampler` is a cumulative counter in microjoules (``read_uj``). :func:`round_energy`, the reading of
+one round beside its timed loop, is shared with every sensor here (``bench.energy``), so it is stdlib-only too;
+:func:`with_pmic` is what ``targets/device_run.py`` wraps a round with.
 """
 
 from __future__ import annotations
@@ -84,3 +86,36 @@ class PmicSampler:
     def close(self) -> None:
         self._stop.set()
         self._thread.join()
+
+
+def round_energy(counter, block, *, idle_s: float, calls, clock=time.monotonic, sleep=time.sleep) -> tuple[dict, dict]:
+    """Read ``counter`` (``read_uj``) over an idle pause of ``idle_s`` (the idle baseline), then across ``block``
+    (one round's loop). Returns ``(block's result, readings)``: ``idle_uj``, ``idle_s``, ``busy_uj``, ``busy_s``,
+    ``calls`` (the inferences ``block`` ran, ``calls(result)``), ``sensor``, ``covers``, ``period_s``."""
+    e0, t0 = counter.read_uj(), clock()
+    sleep(idle_s)
+    e1, t1 = counter.read_uj(), clock()
+    out = block()
+    e2, t2 = counter.read_uj(), clock()
+    return out, {"idle_uj": e1 - e0, "idle_s": t1 - t0, "busy_uj": e2 - e1, "busy_s": t2 - t1,
+                 "calls": calls(out), "sensor": counter.name, "covers": counter.covers, "period_s": counter.period_s}
+
+
+def measured_calls(loop: dict) -> int:
+    """The inferences one ``bench.loop.measure_calls`` round ran: the first, the warmup and the timed ones."""
+    return 1 + int(loop.get("warmup_runs", 0)) + len(loop["samples_ms"]) * int(loop.get("batch", 1))
+
+
+def with_pmic(block, *, idle_s: float = 0.3, sampler=PmicSampler) -> dict:
+    """One round's loop (``block``) with the PMIC sampled beside it: the dict gains ``energy`` (the readings),
+    or ``energy_unavailable`` (one line: not a Raspberry Pi 5, or vcgencmd failed)."""
+    try:
+        counter = sampler()
+    except (OSError, subprocess.SubprocessError, ValueError) as err:
+        return {**block(), "energy_unavailable": f"no Raspberry Pi 5 PMIC reading here (vcgencmd pmic_read_adc: "
+                                                  f"{str(err).splitlines()[0] if str(err) else type(err).__name__})"}
+    try:
+        out, readings = round_energy(counter, block, idle_s=idle_s, calls=measured_calls)
+    finally:
+        counter.close()
+    return {**out, "energy": readings}

@@ -318,3 +318,20 @@ def test_a_host_without_sensor_or_row_says_both():
     sensor = EnergyFigure.unavailable("none", "no RAPL here: /sys/class/powercap does not exist")
     fig = host_fallback({"device": {"cpu": "Some CPU"}, "latency_ms": {"p50": 1.0}}, sensor)
     assert fig.mj is None and fig.note.startswith("no RAPL here") and "'Some CPU'" in fig.note
+
+
+def test_with_pmic_reads_a_round_on_a_pi5_and_says_why_elsewhere():
+    from bench.energy_pi5 import with_pmic
+
+    text = (DATA / "pmic_read_adc_pi5.txt").read_text()
+    out = with_pmic(lambda: {"samples_ms": [2.0] * 9, "warmup_runs": 0, "batch": 1}, idle_s=0.01,
+                    sampler=lambda: PmicSampler(period_s=0.005, read=lambda: text))
+    r = out["energy"]
+    assert r["calls"] == 10 and r["sensor"].startswith("Raspberry Pi 5 PMIC") and "not USB" in r["covers"]
+    assert r["idle_uj"] / r["idle_s"] / 1e6 == pytest.approx(power_w(text), rel=0.05)  # constant power
+
+    def missing():
+        raise FileNotFoundError(2, "No such file or directory: 'vcgencmd'")
+
+    out = with_pmic(lambda: {"samples_ms": [2.0]}, sampler=missing)
+    assert out["energy_unavailable"].startswith("no Raspberry Pi 5 PMIC reading here") and out["samples_ms"] == [2.0]
