@@ -223,7 +223,7 @@ def _mcu(ms: float, lat_pct: int, target: Target, rows: Rows) -> EnergyFigure:
                                                    f"MHz) applied to {target.mcu.mhz:g} MHz")
     return EnergyFigure(mj=mj, measured=False, low_mj=_band(mj, pct)[0], high_mj=_band(mj, pct)[1],
                         expected_error_pct=pct, power_w=j_per_cycle * target.mcu.mhz * 1e6,
-                        source=f"estimated: latency x {board.board} energy per cycle, MLPerf Tiny v1.0 "
+                        source=f"latency x {board.board} energy per cycle, MLPerf Tiny v1.0 "
                                f"{_cite(rows, board.source)}",
                         covers="the MCU board's supply as MLPerf Tiny's EnergyRunner measures it (the DUT), "
                                "while inferring", note=note)
@@ -234,7 +234,7 @@ def _tpu(ms: float, lat_pct: int, target: Target, rows: Rows) -> EnergyFigure:
     mj = ms * acc["watts"]
     return EnergyFigure(mj=mj, measured=False, low_mj=_band(mj, lat_pct)[0], high_mj=_band(mj, lat_pct)[1],
                         expected_error_pct=lat_pct, power_w=acc["watts"],
-                        source=f"estimated: latency x the Edge TPU's rated {acc['watts']:g} W "
+                        source=f"latency x the Edge TPU's rated {acc['watts']:g} W "
                                f"({acc['tops']:g} TOPS at {acc['tops'] / acc['watts']:g} TOPS/W), "
                                f"{_cite(rows, acc['source'])}",
                         covers="the Edge TPU only: not the host CPU, USB or board",
@@ -254,7 +254,7 @@ def _board(ms: float, lat_pct: int, threads: int, target: Target, key: str, rows
     pct = combine_errors(lat_pct, _expected()[PI])
     return EnergyFigure(mj=mj, measured=False, low_mj=_band(mj, pct)[0], high_mj=_band(mj, pct)[1],
                         expected_error_pct=pct, power_w=watts, idle_w=statistics.median(r.idle_w for r in mine),
-                        source=f"estimated: latency x {mine[0].board} power above idle at the wall "
+                        source=f"latency x {mine[0].board} power above idle at the wall "
                                f"x {min(threads, cores)}/{cores} cores, {_cite(rows, mine[0].source)}",
                         covers="the whole board at the wall (power supply included), above idle")
 
@@ -273,7 +273,7 @@ def host_fallback(result: dict, measured: EnergyFigure, rows: Rows | None = None
     mj = result["latency_ms"]["p50"] * watts
     pct = row["expected_error_pct"]
     return EnergyFigure(mj=mj, measured=False, low_mj=_band(mj, pct)[0], high_mj=_band(mj, pct)[1],
-                        expected_error_pct=pct, power_w=watts, source=f"estimated: measured latency x "
+                        expected_error_pct=pct, power_w=watts, source=f"measured latency x "
                         f"{row['watts_per_core']:g} W per core, {_cite(rows, row['source'])}",
                         covers="the cores this run used, at their published power", note=measured.note)
 

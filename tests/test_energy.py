@@ -335,3 +335,16 @@ def test_with_pmic_reads_a_round_on_a_pi5_and_says_why_elsewhere():
 
     out = with_pmic(lambda: {"samples_ms": [2.0]}, sampler=missing)
     assert out["energy_unavailable"].startswith("no Raspberry Pi 5 PMIC reading here") and out["samples_ms"] == [2.0]
+
+
+def test_a_host_row_prices_a_measured_latency():
+    from dataclasses import replace
+
+    from targets.energy import host_fallback, load_rows
+
+    rows = replace(load_rows(), hosts=({"cpu": "Example CPU", "watts_per_core": 5.0, "expected_error_pct": 50,
+                                        "source": "sbc-reviews-pi4"},))
+    sensor = EnergyFigure.unavailable("none", "RAPL is not readable by this user")
+    fig = host_fallback({"device": {"cpu": "Example CPU"}, "latency_ms": {"p50": 2.0}, "threads": 2}, sensor, rows)
+    assert fig.mj == pytest.approx(2.0 * 10.0) and fig.expected_error_pct == 50 and not fig.measured
+    assert fig.note == "RAPL is not readable by this user" and "https://" in fig.source

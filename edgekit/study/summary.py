@@ -121,16 +121,18 @@ def quant_versus(rows: list[dict], target: str, t: dict, fast: str = "int8", slo
 
 
 def energy_versus(rows: list[dict], target: str, t: dict) -> str | None:
-    """MobileNet v2 int8's energy per inference over VGG-16 fp32's on ``target``, with an interval from the two
-    figures' own (the 95% intervals when measured, the expected-error bands when estimated; conservative: the
-    extremes of both), or why there is none."""
+    """The conclusion's pair on ``target`` (MobileNet v2 int8 and VGG-16 fp32 when studied, ``_pair``): the
+    first's energy per inference over the second's, with an interval from the two figures' own (the 95%
+    intervals when measured, the expected-error bands when estimated; conservative: the extremes of both), or
+    why there is none."""
     from edgekit.energy import EnergyFigure, energy_text
 
-    fast, slow = _pick(rows, target, "mobilenetv2", "int8"), _pick(rows, target, "vgg16", "fp32")
-    if fast is None or slow is None:
+    pair = _pair(rows, target)
+    if pair is None:
         return None
+    fast, slow = pair
     a, b = EnergyFigure.from_dict(fast), EnergyFigure.from_dict(slow)
-    names = f"{t['mobilenetv2']} int8 to {t['vgg16']} fp32 on {target}"
+    names = f"{t[fast['model']]} {fast['quant']} to {t[slow['model']]} {slow['quant']} on {target}"
     if a is None or b is None or a.mj is None or b.mj is None or not b.mj:
         why = next((f.note for f in (a, b) if f is not None and f.note), "no energy figure")
         return f"Energy per inference of {names}: not available ({why})."
