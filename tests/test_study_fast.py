@@ -89,6 +89,8 @@ def test_energy_sentence_and_plot_from_the_rows():
     text = energy_versus([mnv2, vgg], "rpi4", t)
     assert text.startswith("Energy per inference above idle, MobileNet v2 int8 to VGG-16 fp32 on rpi4 (estimated")
     assert "ratio 0.02 (interval 0.00667–0.06" in text and "50 times less energy" in text
+    tpu = {**mnv2, "energy_covers": "the Edge TPU only"}
+    assert "not like for like: the first covers the Edge TPU only" in energy_versus([tpu, vgg], "rpi4", t)
     none = {**vgg, **EnergyFigure.unavailable("none", "no RAPL here").to_dict()}
     assert energy_versus([mnv2, none], "rpi4", t).endswith("not available (no RAPL here).")
     png = energy_vs_macs([mnv2, vgg], t)

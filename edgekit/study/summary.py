@@ -143,7 +143,10 @@ def energy_versus(rows: list[dict], target: str, t: dict) -> str | None:
            f"ratio {ratio:.3g}"
     if None not in (a.low_mj, a.high_mj, b.low_mj, b.high_mj) and b.low_mj > 0:
         text += f" (interval {a.low_mj / b.high_mj:.3g}–{a.high_mj / b.low_mj:.3g}, from the two figures' own)"
-    return text + f", {_ratio(1 / ratio, 'less', 'more', how != 'measured')} energy."
+    text += f", {_ratio(1 / ratio, 'less', 'more', how != 'measured')} energy"
+    if a.covers != b.covers:  # e.g. the Edge TPU alone against its host board running the fp32 model
+        text += f"; not like for like: the first covers {a.covers}, the second {b.covers}"
+    return text + "."
 
 
 def _both_measured(a: dict, b: dict) -> bool:
