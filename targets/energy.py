@@ -164,7 +164,7 @@ def render(held: list[Held], rows: Rows | None = None) -> str:
     src = {r.board: r.source for r in (*rows.tiny, *rows.boards)}
     for h in held:
         s = rows.sources[src[h.board]]
-        lines.append(f"| {h.family} | {h.board} | {h.item} | {h.published:.4g} {h.unit} | {h.predicted:.4g} {h.unit} | "
+        lines.append(f"| {h.family} | {h.board} | {h.item} | {_n(h.published)} {h.unit} | {_n(h.predicted)} {h.unit} | "
                      f"{100 * h.error:+.0f}% | [{s['date']}]({s['url']}) |")
     lines += ["", "| family | rows | median \\|held-out error\\| | worst \\|held-out error\\| | RMS |",
               "|---|---:|---:|---:|---:|"]
@@ -174,6 +174,10 @@ def render(held: list[Held], rows: Rows | None = None) -> str:
               + "; ".join(f"{fam} ±{n}%" for fam, n in expected_errors(held).items())
               + ". An estimate compounds it with its latency's expected error.", "", END]
     return "\n".join(lines)
+
+
+def _n(value: float) -> str:
+    return f"{value:,.0f}" if value >= 100 else f"{value:.3g}"
 
 
 def write(held: list[Held], doc: Path = DOC, expected: Path = EXPECTED_FILE) -> None:

@@ -77,7 +77,8 @@ def cells(row: dict, notes: dict) -> list[str]:
         return [row["model"], "x".join(map(str, row["input_shape"])), row["quant"], row["target"],
                 "TFLite Micro here, latency estimated", _num(row["params_m"]), _num(row["mmacs"]),
                 _num(row["size_mb"]), p50, "-", "-", arena,
-                cell(_num(row["gmacs_per_s"]), row) if row["fits"] else "-", _energy(row),
+                cell(_num(row["gmacs_per_s"]), row) if row["fits"] else "-",
+                _energy(row) if fits_with_estimate else "-",
                 acc, f"{pub[0]} [{pub[1]}]" if pub else "-"]
     p50 = _lat(row["latency_ms"]["p50"], row) + (f" {NOISY}" if row.get("noisy") else "")
     ci = row["latency_ms"].get("ci95")
