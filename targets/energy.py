@@ -9,14 +9,17 @@ energy per inference above idle is ``latency x power above idle``, with the powe
 - **Edge TPU** (``coral-usb``, ``coral-devboard``): its rated 2 W (4 TOPS at 2 TOPS/W) for the whole inference,
   an upper bound (the TPU is not at peak while it waits on parameters or I/O); the host CPU's share and USB
   are not counted. A model the TPU cannot run is priced at the host board's power instead.
+- **An x86 host whose RAPL cannot be read** (``cpu``): its measured latency times the median RAPL package power
+  per busy thread above idle of x86 CPUs profiled at their lightest load (CodeCarbon's load profiling).
 - **Microcontrollers** (``cortex-m4``, ``cortex-m7``): energy per cycle from the MLPerf Tiny energy runs of a
   board with the same core (power = uJ/inference x inferences/s, the median over its benchmarks, divided by its
   clock), times the estimated cycles (latency x the target's clock).
 
 Cross-validation leaves one out, as the latency fit does (``targets.fit``): for a microcontroller, each network
 is priced with the power fitted on the board's *other* networks; for a Pi board, each workload's power with the
-median of the board's other workloads. The RMS of those held-out errors per family, compounded with the latency
-estimate's own ``expected_error_pct``, is the ``expected_error_pct`` every energy estimate carries.
+median of the board's other workloads; for an x86 CPU, its power per thread from the other CPUs'. The RMS of
+those held-out errors per family, compounded with the latency estimate's own ``expected_error_pct``, is the
+``expected_error_pct`` every energy estimate carries.
 
     python -m targets.energy           # the held-out table
     python -m targets.energy --write   # rewrite docs/energy.md's table and energy_expected_error.json
@@ -40,7 +43,7 @@ ROWS_FILE = DATA / "energy_rows.json"
 EXPECTED_FILE = DATA / "energy_expected_error.json"
 DOC = Path(__file__).resolve().parent.parent / "docs" / "energy.md"
 BEGIN, END = "<!-- begin: python -m targets.energy --write -->", "<!-- end: python -m targets.energy --write -->"
-PI, MCU = "pi-board", "mcu"
+PI, MCU, X86 = "pi-board", "mcu", "x86-host"
 
 
 @dataclass(frozen=True)
@@ -75,20 +78,37 @@ class TinyRow:
 
 
 @dataclass(frozen=True)
+class X86Row:
+    """RAPL package power of an x86 CPU idle and at its lightest load step (``threads`` busy)."""
+
+    cpu: str
+    threads: int
+    idle_w: float
+    load_w: float
+    source: str
+
+    @property
+    def per_thread_w(self) -> float:
+        return (self.load_w - self.idle_w) / self.threads
+
+
+@dataclass(frozen=True)
 class Rows:
     sources: dict
     boards: tuple[BoardPower, ...]
     tiny: tuple[TinyRow, ...]
     accelerators: tuple[dict, ...]
     hosts: tuple[dict, ...]
+    x86: tuple[X86Row, ...] = ()
 
 
 @cache
 def load_rows(path: Path = ROWS_FILE) -> Rows:
     doc = json.loads(Path(path).read_text())
     rows = Rows(doc["sources"], tuple(BoardPower(**r) for r in doc["board_power"]),
-                tuple(TinyRow(**r) for r in doc["mlperf_tiny"]), tuple(doc["accelerators"]), tuple(doc["hosts"]))
-    for r in (*rows.boards, *rows.tiny, *rows.accelerators):
+                tuple(TinyRow(**r) for r in doc["mlperf_tiny"]), tuple(doc["accelerators"]), tuple(doc["hosts"]),
+                tuple(X86Row(**r) for r in doc.get("x86_rapl", ())))
+    for r in (*rows.boards, *rows.tiny, *rows.accelerators, *rows.x86):
         source = r["source"] if isinstance(r, dict) else r.source
         if source not in rows.sources:
             raise ValueError(f"{path}: a row cites {source!r}, which is not in 'sources'")
@@ -121,6 +141,9 @@ def cross_validate(rows: Rows | None = None) -> list[Held]:
         for r in mine:
             power = statistics.median(o.power_w for o in mine if o is not r)
             out.append(Held(MCU, board, r.network, r.uj_per_inference, power / r.inferences_per_s * 1e6, "uJ"))
+    for r in rows.x86:
+        others = statistics.median(o.per_thread_w for o in rows.x86 if o is not r)
+        out.append(Held(X86, r.cpu, f"{r.threads} thread(s) busy", r.per_thread_w, others, "W/thread above idle"))
     for board in dict.fromkeys(r.board for r in rows.boards):
         mine = [r for r in rows.boards if r.board == board]
         for r in mine if len(mine) > 1 else ():
@@ -161,7 +184,7 @@ def render(held: list[Held], rows: Rows | None = None) -> str:
     rows = rows or load_rows()
     lines = [BEGIN, "", "| family | board | held out | published | predicted from the rest | held-out error | source |",
              "|---|---|---|---:|---:|---:|---|"]
-    src = {r.board: r.source for r in (*rows.tiny, *rows.boards)}
+    src = {r.board: r.source for r in (*rows.tiny, *rows.boards)} | {r.cpu: r.source for r in rows.x86}
     for h in held:
         s = rows.sources[src[h.board]]
         lines.append(f"| {h.family} | {h.board} | {h.item} | {_n(h.published)} {h.unit} | {_n(h.predicted)} {h.unit} | "
@@ -269,6 +292,8 @@ def host_fallback(result: dict, measured: EnergyFigure, rows: Rows | None = None
     rows = rows or load_rows()
     cpu = ((result.get("device") or {}).get("cpu") or "").strip()
     row = next((h for h in rows.hosts if h["cpu"] == cpu), None)
+    if row is None and result.get("target") == "cpu" and rows.x86 and _x86():
+        return _x86_estimate(result, measured, rows)
     if row is None or result.get("latency_ms") is None:
         return EnergyFigure.unavailable("none", f"{measured.note}; and no published power figure for the CPU "
                                                 f"{cpu!r} to estimate from (targets/data/energy_rows.json 'hosts')")
@@ -280,6 +305,30 @@ def host_fallback(result: dict, measured: EnergyFigure, rows: Rows | None = None
                         expected_error_pct=pct, power_w=watts, source=f"measured latency x "
                         f"{row['watts_per_core']:g} W per core, {_cite(rows, row['source'])}",
                         covers="the cores this run used, at their published power", note=measured.note)
+
+
+def _x86() -> bool:
+    import platform
+
+    return platform.machine().lower() in ("x86_64", "amd64", "i686", "x86")
+
+
+def _x86_estimate(result: dict, measured: EnergyFigure, rows: Rows) -> EnergyFigure:
+    """This x86 machine's measured latency x the median RAPL package power per busy thread above idle of the
+    profiled CPUs (their lightest load step: what one inference thread wakes), x threads."""
+    threads = result.get("threads") or 1
+    per_thread = statistics.median(r.per_thread_w for r in rows.x86)
+    watts = per_thread * threads
+    mj = result["latency_ms"]["p50"] * watts
+    pct = _expected()[X86]
+    return EnergyFigure(mj=mj, measured=False, low_mj=_band(mj, pct)[0], high_mj=_band(mj, pct)[1],
+                        expected_error_pct=pct, power_w=watts,
+                        source=f"measured latency x {per_thread:.3g} W per busy thread, the median RAPL package "
+                               f"power above idle of {len(rows.x86)} profiled x86 CPUs, "
+                               f"{_cite(rows, rows.x86[0].source)}",
+                        covers="package power (the whole socket) as RAPL would read it, above idle, for this run's "
+                               "threads; not this machine's own CPU, whose sensor could not be read",
+                        note=measured.note)
 
 
 def with_host_fallback(result: dict) -> dict:

@@ -262,7 +262,7 @@ def test_every_row_cites_a_source_with_url_and_date():
     rows = load_rows()
     for key, s in rows.sources.items():
         assert s["url"].startswith("https://") and s["date"] and s["title"], key
-    used = {r.source for r in (*rows.boards, *rows.tiny)} | {a["source"] for a in rows.accelerators}
+    used = {r.source for r in (*rows.boards, *rows.tiny, *rows.x86)} | {a["source"] for a in rows.accelerators}
     assert used == set(rows.sources)
 
 
@@ -348,3 +348,20 @@ def test_a_host_row_prices_a_measured_latency():
     fig = host_fallback({"device": {"cpu": "Example CPU"}, "latency_ms": {"p50": 2.0}, "threads": 2}, sensor, rows)
     assert fig.mj == pytest.approx(2.0 * 10.0) and fig.expected_error_pct == 50 and not fig.measured
     assert fig.note == "RAPL is not readable by this user" and "https://" in fig.source
+
+
+def test_an_x86_host_without_rapl_is_estimated_from_the_profiled_cpus(monkeypatch):
+    from targets import energy as est
+
+    monkeypatch.setattr(est, "_x86", lambda: True)
+    rows = est.load_rows()
+    per_thread = statistics.median((r.load_w - r.idle_w) / r.threads for r in rows.x86)
+    sensor = EnergyFigure.unavailable("none", "no RAPL here: /sys/class/powercap does not exist")
+    doc = {"target": "cpu", "threads": 1, "device": {"cpu": "Intel(R) Xeon(R) Processor"}, "latency_ms": {"p50": 10.0},
+           **sensor.to_dict()}
+    fig = EnergyFigure.from_dict(est.with_host_fallback(doc))
+    assert fig.mj == pytest.approx(10.0 * per_thread, rel=1e-3) and not fig.measured  # to_dict keeps 4 digits
+    assert fig.expected_error_pct == est.expected_errors(est.cross_validate(rows))[est.X86]
+    assert fig.note.startswith("no RAPL here") and "codecarbon" in fig.source
+    gpu = EnergyFigure.from_dict(est.with_host_fallback({**doc, "target": "gpu"}))
+    assert gpu.mj is None  # a GPU's power is not a CPU's: no estimate
