@@ -86,9 +86,12 @@ def test_energy_sentence_and_plot_from_the_rows():
     vgg = {**_row("rpi4", False, 900.0), "model": "vgg16", "quant": "fp32", "macs": 15_470_264_320,
            **EnergyFigure(mj=100.0, measured=False, source="e", low_mj=50.0, high_mj=150.0,
                           expected_error_pct=50).to_dict()}
-    text = energy_versus([mnv2, vgg], "rpi4", t)
+    text = energy_versus([mnv2, {**vgg, "energy_source": "other"}], "rpi4", t)
     assert text.startswith("Energy per inference above idle, MobileNet v2 int8 to VGG-16 fp32 on rpi4 (estimated")
-    assert "ratio 0.02 (interval 0.00667–0.06" in text and "50 times less energy" in text
+    assert "ratio 0.02 (interval 0.00667–0.06, from the two figures' own)" in text and "50 times less energy" in text
+    # one power figure prices both: it cancels, and the interval is the latencies' (their ±10% each)
+    same = energy_versus([{**mnv2, "expected_error_pct": 10}, {**vgg, "expected_error_pct": 10}], "rpi4", t)
+    assert "ratio 0.02 (interval 0.0164–0.0244, the latency ratio's" in same
     tpu = {**mnv2, "energy_covers": "the Edge TPU only"}
     assert "not like for like: the first covers the Edge TPU only" in energy_versus([tpu, vgg], "rpi4", t)
     none = {**vgg, **EnergyFigure.unavailable("none", "no RAPL here").to_dict()}

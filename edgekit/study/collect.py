@@ -215,7 +215,11 @@ def _ready_row(plan: StudyPlan, cell: Cell, conv: Converted, store) -> tuple[dic
 
         return estimate_bench(conv.path, cell.target, threads, model=cell.model, quant=cell.quant), "estimated"
     found = store.find("study_key", study_key(conv.digest, cell.target, threads, plan))
-    return (found, "reused") if found is not None else (None, "")
+    if found is None:
+        return None, ""
+    from targets.energy import with_host_fallback
+
+    return with_host_fallback(found), "reused"  # stored when its sensor could not be read: estimated as now
 
 
 def _config(plan: StudyPlan, cell: Cell, conv: Converted):
