@@ -10,6 +10,7 @@ import json
 import sys
 import time
 
+from bench.energy import with_energy
 from bench.loop import measure, peak_rss_mb, pin, rss_mb
 from bench.machine import state
 
@@ -22,9 +23,9 @@ def _cpu(cfg: dict) -> dict:
     init_ms = (time.perf_counter() - t0) * 1e3
     for detail in model.input_details():
         _check_feedable(detail, cfg["path"])
-    out = {"init_ms": init_ms, **measure(model.interpreter, warmup=cfg["warmup"], min_runs=cfg["runs"],
-                                         min_seconds=cfg["min_seconds"],
-                                         warmup_seconds=cfg.get("warmup_seconds", 2.0)),
+    out = {"init_ms": init_ms, **with_energy(cfg["target"], lambda: measure(
+               model.interpreter, warmup=cfg["warmup"], min_runs=cfg["runs"], min_seconds=cfg["min_seconds"],
+               warmup_seconds=cfg.get("warmup_seconds", 2.0))),
            "backend": model.backend.name.value, "backend_version": model.backend.version}
     if cfg.get("profile_ops"):
         from bench.profile import METHOD, delegate_nodes, profile_ops

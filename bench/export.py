@@ -6,13 +6,14 @@ from __future__ import annotations
 import csv
 from pathlib import Path
 
+from edgekit.energy import KEYS as ENERGY_KEYS
 from edgekit.errors import UsageError
 from edgekit.result import is_measured
 
 KEYS = ["id", "run_id", "target", "model", "quant", "threads", "xnnpack", "rounds", "noisy", "runs", "batch",
         "init_ms", "first_ms", "throughput_ips", "peak_rss_mb", "rss_increase_mb", "size_bytes", "macs",
         "gmacs_per_s", "cv", "backend", "backend_version", "time_utc", "commit", "measured", "expected_error_pct",
-        "runs_on", "error"]
+        "runs_on", "error", *ENERGY_KEYS]
 LATENCY = ["min", "mean", "std", "p50", "p90", "p99"]
 
 

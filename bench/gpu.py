@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import time
 
+from bench.energy import with_energy
 from bench.loop import measure_calls, synthetic_input
 from edgekit.errors import EdgekitError
 
@@ -50,7 +51,8 @@ def run_gpu(cfg: dict) -> dict:
     def run() -> None:
         model.run_by_index(0, inputs, outputs)
 
-    out = measure_calls(run, warmup=cfg["warmup"], min_runs=cfg["runs"], min_seconds=cfg["min_seconds"])
+    out = with_energy("gpu", lambda: measure_calls(run, warmup=cfg["warmup"], min_runs=cfg["runs"],
+                                                   min_seconds=cfg["min_seconds"]))
     return {"init_ms": init_ms, **out, "backend": "ai_edge_litert.CompiledModel",
             "backend_version": metadata.version("ai-edge-litert"), "accelerator": "litert-gpu",
             "fully_accelerated": bool(model.is_fully_accelerated())}

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import os
 
+from bench.energy import figure_from_rounds
 from bench.protocol import REL_HALFWIDTH, Summary, median, sig, summarize_rounds
 from bench.provenance import provenance
 from bench.runner import Config
@@ -49,7 +50,8 @@ def build_result(cfg: Config, rounds: dict | list[dict], graph: TFLiteGraph, mac
     extra.update((k, first[k]) for k in ("accelerator", "fully_accelerated", "baseline", "tf_imported") if k in first)
     return Result(kind=Kind.MEASURED, target=cfg.target, model=cfg.model, quant=cfg.quant, threads=cfg.threads,
                   xnnpack=cfg.xnnpack, path=os.path.abspath(cfg.path), figures=figures, rounds=protocol,
-                  extra=extra, warnings=warnings_for(between, prov["device"].get("governor"))).to_dict()
+                  extra=extra, energy=figure_from_rounds(rounds),
+                  warnings=warnings_for(between, prov["device"].get("governor"))).to_dict()
 
 
 def failure_result(cfg: Config, err: BaseException, *, device: dict | None = None) -> dict:

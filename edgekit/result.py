@@ -18,6 +18,9 @@ from enum import StrEnum
 from types import MappingProxyType
 from typing import Any
 
+from edgekit.energy import KEYS as ENERGY_KEYS
+from edgekit.energy import EnergyFigure
+
 __all__ = ["Estimate", "Failure", "Figures", "Fit", "Kind", "Latency", "Result", "Rounds", "error_of", "is_failed",
            "is_measured"]
 
@@ -145,8 +148,9 @@ class Result:
 
     Every kind has the labels (``target`` .. ``warnings``). ``figures`` is there for all but a failure;
     ``rounds`` for a measurement; ``estimate_info`` for an estimate and a fit verdict; ``failure`` for a failure;
-    ``fit`` for a fit verdict. ``extra``: every other key of the document (provenance, device, host, a
-    study's columns, ...), in order, so nothing is lost on the way through.
+    ``fit`` for a fit verdict; ``energy`` (per inference) where a sensor or the estimator gave one. ``extra``:
+    every other key of the document (provenance, device, host, a study's columns, ...), in order, so nothing is
+    lost on the way through.
     """
 
     kind: Kind
@@ -162,6 +166,7 @@ class Result:
     estimate_info: Estimate | None = None
     failure: Failure | None = None
     fit: Fit | None = None
+    energy: EnergyFigure | None = None  # per inference, measured or estimated (edgekit.energy); any kind but failed
     extra: Mapping[str, Any] = field(default_factory=lambda: MappingProxyType({}))
     key_order: tuple[str, ...] = field(default=(), compare=False, repr=False)  # a read document's, kept on write
 
@@ -211,6 +216,8 @@ class Result:
             part = getattr(self, name)
             if part is not None:
                 _put(doc, part, [f.name for f in fields(part)])
+        if self.energy is not None:
+            doc.update(self.energy.to_dict())
         doc.update(self.extra)
         doc["warnings"] = list(self.warnings)
         order = self.key_order or _ORDER[self.kind]
@@ -227,6 +234,9 @@ class Result:
         rest.pop("measured", None)
         top = {name: rest.pop(name, None) for name in ("target", "model", "quant", "threads", "path", "xnnpack")}
         warnings = tuple(rest.pop("warnings", None) or ())
+        energy = EnergyFigure.from_dict(rest)  # None when the document has no energy figure
+        for key in ENERGY_KEYS if energy is not None else ():
+            rest.pop(key, None)
         wanted = {Kind.MEASURED: ("figures", "rounds"), Kind.ESTIMATED: ("figures", "estimate_info"),
                   Kind.FAILED: ("failure",), Kind.FIT: ("figures", "estimate_info", "fit")}[kind]
         parts = {}
@@ -247,7 +257,7 @@ class Result:
                 values.setdefault("fits", False)
                 values.setdefault("verdict", "")
             parts[name] = part(**values)
-        return cls(kind=kind, warnings=warnings, extra=rest, key_order=tuple(doc), **top, **parts)
+        return cls(kind=kind, warnings=warnings, energy=energy, extra=rest, key_order=tuple(doc), **top, **parts)
 
 
 def is_failed(doc: Mapping[str, Any]) -> bool:

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import json
 import math
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from functools import cache
 from pathlib import Path
 
@@ -20,6 +20,7 @@ from edgekit.result import Estimate as EstimateInfo
 from edgekit.result import Figures, Kind, Latency, Result, is_measured
 from targets import estimate_cpu, estimate_edgetpu
 from targets.cpufamily import CpuFamily
+from targets.energy import estimate_energy
 from targets.opcost import op_costs
 from targets.registry import CpuFigures, Target, TargetName, get_target
 
@@ -161,9 +162,10 @@ def estimate_bench(tflite_path: str | Path, target: str | Target, threads: int |
                       throughput_ips=round(1 / est.latency_s, 2) if est.latency_s > 0 else None, backend=est.backend)
     how = EstimateInfo(estimate_method=est.method, expected_error_pct=est.expected_error_pct, estimate=est.breakdown,
                    runs_on=est.runs_on)
-    return Result(kind=Kind.ESTIMATED, target=target.key, model=model or path.stem, quant=quant or _quant(graph),
-                  threads=est.threads, path=str(path.resolve()), figures=figures, estimate_info=how,
-                  extra={"device": est.device}, warnings=[*compiled_notes, *est.notes]).to_dict()
+    result = Result(kind=Kind.ESTIMATED, target=target.key, model=model or path.stem, quant=quant or _quant(graph),
+                    threads=est.threads, path=str(path.resolve()), figures=figures, estimate_info=how,
+                    extra={"device": est.device}, warnings=[*compiled_notes, *est.notes])
+    return replace(result, energy=estimate_energy(result.to_dict(), target)).to_dict()
 
 
 def _for_compiled(path: Path, graph: TFLiteGraph, target: Target) -> tuple[TFLiteGraph, tuple[str, ...]]:

@@ -5,6 +5,7 @@ published TFLM + CMSIS-NN figures (``targets.mcu_latency``), beside the measured
 
 from __future__ import annotations
 
+from dataclasses import replace
 from pathlib import Path
 
 import numpy as np
@@ -13,6 +14,7 @@ from edgekit.analysis.tflite_graph import TFLiteGraph
 from edgekit.result import Estimate, Figures, Fit, Kind, Latency, Result
 from edgekit.runtime.tflm import tflm_version
 from targets import mcu_latency
+from targets.energy import estimate_energy
 from targets.mcu import examine, mcu_target, verdict
 from targets.opcost import op_costs
 from targets.registry import Target
@@ -91,6 +93,7 @@ def bench_mcu(path: str | Path, target: str | Target, *, model: str | None = Non
     extra = {"backend_version": tflm_version(),
              "device": {"target": tgt.title, "board": tgt.mcu.board, "mhz": tgt.mcu.mhz, "accelerator": None},
              "outputs_vs_local": vs_local}
-    return Result(kind=Kind.FIT, target=tgt.key, model=model or path.stem, quant=report.quant, threads=1,
-                  path=str(path.resolve()), figures=figures, estimate_info=how, fit=fit, extra=extra,
-                  warnings=warnings).to_dict()
+    result = Result(kind=Kind.FIT, target=tgt.key, model=model or path.stem, quant=report.quant, threads=1,
+                    path=str(path.resolve()), figures=figures, estimate_info=how, fit=fit, extra=extra,
+                    warnings=warnings)
+    return replace(result, energy=estimate_energy(result.to_dict(), tgt)).to_dict()

@@ -25,6 +25,7 @@ from targets.ssh import Host, SshError, SshOptions, run, scp_get_argv, scp_put_a
 
 REPO = Path(__file__).resolve().parents[1]
 RUNNER_FILES = (REPO / "bench" / "loop.py", REPO / "bench" / "machine.py", REPO / "bench" / "outputs.py",
+                REPO / "bench" / "energy_pi5.py",
                 REPO / "targets" / "device_facts.py", REPO / "targets" / "device_run.py")
 CONNECT_S = 30  # a whole ssh round trip for the small phases; the TCP connect itself is bounded at 10 s
 _TMPDIR = re.compile(r"/[A-Za-z0-9._/-]+")

@@ -78,3 +78,20 @@ def test_the_committed_study_rows_round_trip():
     assert kinds == {Kind.MEASURED, Kind.ESTIMATED}
     for row in doc["rows"]:
         _same(row)
+
+
+def test_energy_is_a_typed_field_and_round_trips():
+    from edgekit.energy import EnergyFigure
+    from edgekit.result import Estimate, Figures, Kind, Latency
+
+    fig = EnergyFigure(mj=2.5, measured=False, source="estimated: test", low_mj=1.0, high_mj=4.0,
+                       expected_error_pct=40, power_w=3.1)
+    record = Result(kind=Kind.ESTIMATED, target="rpi4", model="m", quant="int8", threads=4, path="/m.tflite",
+                    figures=Figures(latency_ms=Latency(mean=1.0, p50=1.0)),
+                    estimate_info=Estimate(estimate_method="roofline"), energy=fig)
+    doc = record.to_dict()
+    assert {k: doc[k] for k in fig.to_dict()} == fig.to_dict()
+    back = Result.from_dict(doc)
+    assert back.energy == fig and back == record
+    assert not any(key.startswith("energy_") for key in back.extra)
+    assert back.to_dict() == doc

@@ -65,7 +65,39 @@ def test_report_marks_every_estimated_cell():
     assert estimated[8] == "19 est." and estimated[11] == "4.8 est." and estimated[12] == "1.5 est."
     with_error = cells({**_row("rpi4", False, 19.26), "expected_error_pct": 14}, notes)
     assert with_error[8] == "19 ±14% est." and with_error[12] == "1.5 ±14% est."
-    assert measured[13] == "not measured" and measured[14] == "71.3 [1]" and "keras.io" in texts[0]
+    assert measured[14] == "not measured" and measured[15] == "71.3 [1]" and "keras.io" in texts[0]
+    assert measured[13] == "-"  # no energy figure in the row
+    from edgekit.energy import EnergyFigure
+
+    fig = EnergyFigure(mj=2.5, measured=False, source="estimated: x", low_mj=1.5, high_mj=3.5, expected_error_pct=40)
+    assert cells({**_row("rpi4", False, 19.26), **fig.to_dict()}, notes)[13] == "2.5 ±40% est."
+    fig = EnergyFigure(mj=12.0, measured=True, source="RAPL package-0", low_mj=11.0, high_mj=13.5, rounds=6)
+    assert cells({**_row("cpu", True, 5.1), **fig.to_dict()}, notes)[13] == "12 (11–14)"
+
+
+def test_energy_sentence_and_plot_from_the_rows():
+    from edgekit.energy import EnergyFigure
+    from edgekit.study.plots import energy_vs_macs
+    from edgekit.study.summary import energy_versus
+
+    t = {"mobilenetv2": "MobileNet v2", "vgg16": "VGG-16"}
+    mnv2 = {**_row("rpi4", False, 19.26), **EnergyFigure(mj=2.0, measured=False, source="e", low_mj=1.0,
+                                                             high_mj=3.0, expected_error_pct=50).to_dict()}
+    vgg = {**_row("rpi4", False, 900.0), "model": "vgg16", "quant": "fp32", "macs": 15_470_264_320,
+           **EnergyFigure(mj=100.0, measured=False, source="e", low_mj=50.0, high_mj=150.0,
+                          expected_error_pct=50).to_dict()}
+    text = energy_versus([mnv2, {**vgg, "energy_source": "other"}], "rpi4", t)
+    assert text.startswith("Energy per inference above idle, MobileNet v2 int8 to VGG-16 fp32 on rpi4 (estimated")
+    assert "ratio 0.02 (interval 0.00667–0.06, from the two figures' own)" in text and "50 times less energy" in text
+    # one power figure prices both: it cancels, and the interval is the latencies' (their ±10% each)
+    same = energy_versus([{**mnv2, "expected_error_pct": 10}, {**vgg, "expected_error_pct": 10}], "rpi4", t)
+    assert "ratio 0.02 (interval 0.0164–0.0244, the latency ratio's" in same
+    tpu = {**mnv2, "energy_covers": "the Edge TPU only"}
+    assert "not like for like: the first covers the Edge TPU only" in energy_versus([tpu, vgg], "rpi4", t)
+    none = {**vgg, **EnergyFigure.unavailable("none", "no RAPL here").to_dict()}
+    assert energy_versus([mnv2, none], "rpi4", t).endswith("not available (no RAPL here).")
+    png = energy_vs_macs([mnv2, vgg], t)
+    assert png[:8] == b"\x89PNG\r\n\x1a\n" and len(png) > 10_000
 
 
 

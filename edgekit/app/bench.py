@@ -120,6 +120,7 @@ def measure(configs, store, run_id: str, *, profile: bool, protocol, progress: P
     from bench.result import build_result, failure_result
     from bench.service import Plan, Policy
     from bench.service import measure as measure_configs
+    from targets.energy import with_host_fallback
 
     prepared, failed = {}, {}
     for i, cfg in enumerate(configs):
@@ -130,8 +131,8 @@ def measure(configs, store, run_id: str, *, profile: bool, protocol, progress: P
 
     def finish(i: int, docs: list[dict], round_ids: list[int]) -> dict:
         graph, cost = prepared[i]
-        doc = build_result(configs[i], docs, graph, cost.macs, round_ids=round_ids,
-                           rel_halfwidth=protocol.rel_halfwidth)
+        doc = with_host_fallback(build_result(configs[i], docs, graph, cost.macs, round_ids=round_ids,
+                                              rel_halfwidth=protocol.rel_halfwidth))  # no sensor: estimated
         first = docs[0]
         if profile and "ops" in first:
             doc["ops"] = _op_rows(first, cost)

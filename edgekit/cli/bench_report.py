@@ -31,22 +31,23 @@ def print_table(results: list[dict]) -> None:
     runtime = f" ({head['backend']} {head['backend_version']})" if done else ""
     table = Table(title=f"edgekit bench on {head['device']['cpu']}{runtime}")
     for col in ("model", "quant", "config", "p50 ms", "95% interval", "rounds", "p90 ms", "first ms", "init ms",
-                "peak RSS", "size", "GMAC/s", "x first"):
+                "peak RSS", "size", "GMAC/s", "energy mJ", "x first"):
         table.add_column(col, justify="left" if col in ("model", "quant", "config") else "right")
     for r in results:
         if is_failed(r):
-            table.add_row(r["model"], r["quant"] or "-", _label(r), "failed", *["-"] * 9)
+            table.add_row(r["model"], r["quant"] or "-", _label(r), "failed", *["-"] * 10)
             continue
         lat = r["latency_ms"]
         table.add_row(r["model"], r["quant"], _label(r), p50_text(r), interval_text(r), str(r.get("rounds", 1)),
                       _ms(lat["p90"]), _f(r["first_ms"]), _f(r["init_ms"], 1), f"{r['peak_rss_mb']:.0f} MB",
-                      human_bytes(r["size_bytes"]), _f(r["gmacs_per_s"]), f"{lat['p50'] / ref:.2f}",
+                      human_bytes(r["size_bytes"]), _f(r["gmacs_per_s"]), energy_cell(r), f"{lat['p50'] / ref:.2f}",
                       style="yellow" if r.get("noisy") else None)
     out = console()
     out.print(table)
     out.print("p50: the median of the rounds' medians, with its 95% interval (docs/measuring.md); NOISY: the "
               "interval stayed wider than ±5% of p50. mean, std, p99, throughput, RSS increase: see --json",
               style="dim")
+    print_energy_notes(results)
     print_failures(results)
     for r in results:
         if "baseline" in r:
@@ -55,6 +56,33 @@ def print_table(results: list[dict]) -> None:
             out.print(f"Keras baseline for {r['model']}: {text}", markup=False)
         if r.get("fully_accelerated") is False:
             out.print(f"{r['model']} {r['quant']}: some ops fell back to the CPU", markup=False)
+
+
+def energy_cell(r: dict) -> str:
+    """Energy per inference: measured with its 95% interval, or "est." with its expected error, or "-"."""
+    from edgekit.energy import EnergyFigure, energy_text
+
+    return energy_text(EnergyFigure.from_dict(r))
+
+
+def print_energy_notes(results: list[dict]) -> None:
+    """Under a table: where the energy figures come from and what they cover (once each), or why there are none."""
+    from edgekit.energy import EnergyFigure
+
+    lines = []
+    for r in results:
+        fig = EnergyFigure.from_dict(r)
+        if fig is None:
+            continue
+        if fig.mj is None:
+            lines.append(f"energy: none: {fig.note}")
+            continue
+        how = "measured" if fig.measured else f"estimated (±{fig.expected_error_pct}%, docs/energy.md)"
+        extra = f"; {fig.note}" if fig.note else ""
+        lines.append(f"energy per inference above idle, {how}: {fig.source}; covers {fig.covers}{extra}")
+    out = console()
+    for line in dict.fromkeys(lines):
+        out.print(line, markup=False, soft_wrap=True, style="dim")
 
 
 def print_failures(results: list[dict]) -> None:

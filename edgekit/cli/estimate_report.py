@@ -11,24 +11,26 @@ def print_estimates(results: list[dict]) -> None:
     analysed is a row marked "failed", its error printed under the table."""
     from rich.table import Table
 
-    from edgekit.cli.bench_report import print_failures
+    from edgekit.cli.bench_report import energy_cell, print_energy_notes, print_failures
     from targets.estimate import backend_cell, estimate_cell
 
     done = [r for r in results if not is_failed(r)]
     device = f" ({done[0]['device']['target']})" if done else ""
     table = Table(title=f"edgekit bench estimate for {results[0]['target']}{device}: no device measured")
-    for col in ("model", "quant", "threads", "p50 ms", "GMAC/s", "size", "backend"):
+    for col in ("model", "quant", "threads", "p50 ms", "GMAC/s", "energy mJ", "size", "backend"):
         table.add_column(col, justify="left" if col in ("model", "quant", "backend") else "right")
     for r in results:
         if is_failed(r):
-            table.add_row(r["model"], r["quant"] or "-", str(r["threads"] or "-"), "failed", "-", "-", "-")
+            table.add_row(r["model"], r["quant"] or "-", str(r["threads"] or "-"), "failed", "-", "-", "-", "-")
             continue
         table.add_row(r["model"], r["quant"] or "-", str(r["threads"]), estimate_cell(r["latency_ms"]["p50"], r),
-                      estimate_cell(r["gmacs_per_s"], r), human_bytes(r["size_bytes"]), backend_cell(r))
+                      estimate_cell(r["gmacs_per_s"], r), energy_cell(r), human_bytes(r["size_bytes"]),
+                      backend_cell(r))
     out = console()
     out.print(table)
     out.print("est. = estimated by a cost model, not measured; ±N% = its cross-validated error on published "
               "figures for this target family and model kind (docs/estimates.md); measure with --host", style="dim")
+    print_energy_notes(results)
     print_failures(results)
     for r in results:
         for warning in r["warnings"]:

@@ -19,18 +19,21 @@ def print_mcu(results: list[dict]) -> None:
     first = results[0]
     table = Table(title=f"edgekit bench for {first['target']} ({first['device']['board']}, "
                         f"{first['device']['mhz']:g} MHz): TFLite Micro here, latency estimated")
-    for col in ("model", "quant", "fits", "p50 ms", "arena", "flash", "vs LiteRT"):
+    from edgekit.cli.bench_report import energy_cell, print_energy_notes
+
+    for col in ("model", "quant", "fits", "p50 ms", "energy mJ", "arena", "flash", "vs LiteRT"):
         table.add_column(col, justify="left" if col in ("model", "quant", "fits") else "right")
     for r in results:
         arena = r["ram"]["arena_bytes"]
         vs = r["outputs_vs_local"]
         diff = "-" if vs is None else (f"{vs['max_diff_steps']} steps" if vs["max_diff_steps"] is not None
                                        else f"{vs['max_abs_diff']:.2g}")
-        table.add_row(r["model"], r["quant"], "yes" if r["fits"] else "no", _ms(r),
+        table.add_row(r["model"], r["quant"], "yes" if r["fits"] else "no", _ms(r), energy_cell(r),
                       "-" if arena is None else kib(arena), f"{kib(r['flash']['flash_bytes'])} est.", diff)
     out = console()
     out.print(table)
     out.print("arena: measured in TFLite Micro; flash and latency: est. (docs/mcu.md)", style="dim")
+    print_energy_notes(results)
     for r in results:
         for line in r["warnings"]:
             out.print(f"{r['model']} {r['quant']}: {line}", markup=False)

@@ -237,7 +237,11 @@ def _ready_row(plan: StudyPlan, cell: Cell, conv: Converted, store) -> tuple[dic
             doc.pop("xnnpack")  # an estimate has no runtime
             return doc, "failed"
     found = store.find("study_key", study_key(conv.digest, cell.target, threads, plan))
-    return (found, "reused") if found is not None else (None, "")
+    if found is None:
+        return None, ""
+    from targets.energy import with_host_fallback
+
+    return with_host_fallback(found), "reused"  # stored when its sensor could not be read: estimated as now
 
 
 def _config(plan: StudyPlan, cell: Cell, conv: Converted):
@@ -257,6 +261,7 @@ def _measure_target(plan: StudyPlan, target: str, todo: list, say: Say, keep: Ca
     from bench.provenance import device
     from bench.result import build_result, failure_result
     from bench.service import Plan, Policy, measure
+    from targets.energy import with_host_fallback
 
     configs = [_config(plan, cell, conv) for cell, conv, _ in todo]
     protocol = plan.settings.protocol()
@@ -266,8 +271,8 @@ def _measure_target(plan: StudyPlan, target: str, todo: list, say: Say, keep: Ca
     say(f"measuring {len(configs)} configuration(s) on {target}: {protocol.min_rounds} interleaved rounds each, "
         f"more for noisy ones within {protocol.budget_s:g} s")
     convs = [conv for _, conv, _ in todo]
-    jobs = Plan(finish=lambda i, docs, ids: build_result(configs[i], docs, convs[i].graph, convs[i].cost.macs,
-                                                         round_ids=ids),
+    jobs = Plan(finish=lambda i, docs, ids: with_host_fallback(  # no energy sensor here: estimated
+                    build_result(configs[i], docs, convs[i].graph, convs[i].cost.macs, round_ids=ids)),
                 fail=lambda i, err: failure_result(configs[i], err, device=device()))
     measure(configs, jobs, protocol=protocol, store=keep, policy=Policy(fatal=(NoGpuError,)))  # no GPU: all alike
 

@@ -133,6 +133,37 @@ def latency_vs_macs(rows: list[dict], titles: dict) -> bytes:
     return _png(fig)
 
 
+def energy_vs_macs(rows: list[dict], titles: dict) -> bytes:
+    """Energy per inference above idle against MACs, log-log, as the latency plot: a marker per model, a colour
+    per target; filled when measured (bar: 95% interval), hollow when estimated (bar: the held-out error band)."""
+    plt = _plt()
+    rows = [r for r in rows if r.get("energy_mj") and r["macs"]]
+    markers, colours = _styles(rows)
+    fig, ax = plt.subplots(figsize=(9.5, 5.6))
+    n = len(colours)
+    dodge = {t: 10 ** (0.06 * (i - (n - 1) / 2)) for i, t in enumerate(colours)}
+    for r in rows:
+        x, y, colour = r["macs"] / 1e6 * dodge[r["target"]], r["energy_mj"], colours[r["target"]]
+        _point(ax, x, y, markers[r["model"]], colour, bool(r.get("energy_measured")))
+        lo, hi = r.get("energy_low_mj"), r.get("energy_high_mj")
+        if lo is not None and hi is not None:
+            ax.errorbar([x], [y], yerr=[[max(y - lo, 0)], [max(hi - y, 0)]], fmt="none", ecolor=colour,
+                        elinewidth=1.3, capsize=4, zorder=2)
+        left = r["quant"] == "fp32"
+        ax.annotate(r["quant"], (x, y), xytext=(-7 if left else 7, -3), textcoords="offset points", fontsize=8,
+                    color="#555", ha="right" if left else "left")
+    ax.set_xscale("log")
+    ax.set_yscale("log")
+    _plain_ticks(ax.xaxis)
+    _plain_ticks(ax.yaxis)
+    ax.set_xlabel("multiply-accumulates per inference (millions, log scale; targets offset sideways)")
+    ax.set_ylabel("energy per inference above idle (mJ, log scale)")
+    ax.set_title("Energy vs compute, one image, batch 1")
+    ax.grid(True, which="major", alpha=0.35)
+    _legends(ax, markers, colours, titles)
+    return _png(fig)
+
+
 def size_by_quant(rows: list[dict], titles: dict) -> bytes:
     """File size per model, one bar per quantization mode (log scale: LeNet-5 and VGG-16 differ 1000x)."""
     plt = _plt()

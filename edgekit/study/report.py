@@ -16,20 +16,25 @@ import shutil
 import tempfile
 from pathlib import Path
 
+from edgekit.energy import KEYS as ENERGY_KEYS
 from edgekit.errors import EdgekitError
 from edgekit.result import Kind, Result, is_failed, is_measured
 
 COLUMNS = ("model", "input", "quant", "target", "how", "params (M)", "MACs (M)", "size (MB)", "p50 (ms)",
-           "95% interval (ms)", "p90 (ms)", "peak memory (MB)", "GMAC/s", "accuracy (%)",
+           "95% interval (ms)", "p90 (ms)", "peak memory (MB)", "GMAC/s", "energy (mJ)", "accuracy (%)",
            "ImageNet top-1 (%), published")
 PLOTS = {"latency_vs_macs.png": "Latency vs MACs (log-log): filled markers measured (bars: 95% interval), hollow "
                                   "markers estimated (bars: their cross-validated error)",
          "size_by_quant.png": "Model size by quantization mode",
          "accuracy_vs_latency.png": "Accuracy vs latency of the trained small-input variants, with the Pareto front",
+         "energy_vs_macs.png": "Energy per inference above idle vs MACs (log-log): filled markers measured (bars: "
+                               "95% interval), hollow markers estimated (bars: their held-out error, docs/energy.md)",
          "layer_macs.png": "Per-layer MACs by layer kind: VGG-16 vs MobileNet v2"}
 EST_NOTE = ("est. = estimated by edgekit's cost model (docs/estimates.md), not measured; ±N% = the model's "
             "cross-validated error on published figures for that target family and model kind; estimated memory "
-            "is the weights as stored plus peak live activations, not a process RSS.")
+            "is the weights as stored plus peak live activations, not a process RSS. Energy is per inference "
+            "above idle: measured by a sensor with its 95% interval (RAPL: the whole CPU socket), or estimated "
+            "as latency x published power with its held-out error (docs/energy.md).")
 NOISY_NOTE = ("p50 is the median of the rounds' medians, each round a fresh process, rounds interleaved across "
               "configurations; the interval is its 95% confidence interval (order statistics, docs/measuring.md). "
               "NOISY = the interval stayed wider than ±5% of p50 after re-measuring within the time budget: treat "
@@ -38,7 +43,7 @@ _CSV_KEYS = ("model", "variant", "quant", "target", "measured", "estimate_method
              "params", "macs", "size_bytes", "init_ms", "first_ms", "peak_rss_mb", "estimated_memory_mb",
              "expected_error_pct", "runs_on", "gmacs_per_s", "throughput_ips", "cv", "rounds", "noisy", "runs",
              "batch", "backend", "backend_version", "accuracy_pct", "accuracy_note", "id", "run_id", "time_utc",
-             "commit", "path")
+             "commit", "path", *ENERGY_KEYS)
 _LAT = ("min", "mean", "std", "p50", "p90", "p99")
 NOISY = "NOISY"
 
@@ -78,14 +83,21 @@ def cells(row: dict, notes: dict) -> list[str]:
                 "TFLite Micro here, latency estimated", _num(row["params_m"]), _num(row["mmacs"]),
                 _num(row["size_mb"]), p50, "-", "-", arena,
                 cell(_num(row["gmacs_per_s"]), row) if row["fits"] else "-",
+                _energy(row) if fits_with_estimate else "-",
                 acc, f"{pub[0]} [{pub[1]}]" if pub else "-"]
     p50 = _lat(row["latency_ms"]["p50"], row) + (f" {NOISY}" if row.get("noisy") else "")
     ci = row["latency_ms"].get("ci95")
     return [row["model"], "x".join(map(str, row["input_shape"])), row["quant"], row["target"], how,
             _num(row["params_m"]), _num(row["mmacs"]), _num(row["size_mb"]),
             p50, f"{ci[0]}–{ci[1]}" if ci else "-", _lat(row["latency_ms"]["p90"], row),
-            cell(_num(memory), row), _lat(row["gmacs_per_s"], row), acc,
+            cell(_num(memory), row), _lat(row["gmacs_per_s"], row), _energy(row), acc,
             f"{pub[0]} [{pub[1]}]" if pub else "-"]
+
+
+def _energy(row: dict) -> str:
+    from edgekit.energy import EnergyFigure, energy_text
+
+    return energy_text(EnergyFigure.from_dict(row))
 
 
 def footnotes(doc: dict) -> tuple[dict, list[str]]:
@@ -248,6 +260,8 @@ def make_plots(doc: dict) -> dict[str, bytes]:
     # no device's speed; a failed row has none
     zoo = [r for r in rows if r["variant"] == "zoo"]
     out = {"latency_vs_macs.png": plots.latency_vs_macs(zoo, t), "size_by_quant.png": plots.size_by_quant(zoo, t)}
+    if any(r.get("energy_mj") for r in zoo):
+        out["energy_vs_macs.png"] = plots.energy_vs_macs(zoo, t)
     trained = [r for r in rows if r.get("accuracy_pct") is not None]
     if trained:
         target = "cpu" if any(r["target"] == "cpu" for r in trained) else trained[0]["target"]

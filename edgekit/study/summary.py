@@ -122,6 +122,55 @@ def quant_versus(rows: list[dict], target: str, t: dict, fast: str = "int8", slo
     return f"On {target}, measured {fast} against {slow}, speed ratio with its 95% interval: " + "; ".join(parts) + "."
 
 
+def energy_versus(rows: list[dict], target: str, t: dict) -> str | None:
+    """The conclusion's pair on ``target`` (MobileNet v2 int8 and VGG-16 fp32 when studied, ``_pair``): the
+    first's energy per inference over the second's, with an interval from the two figures' own (the 95%
+    intervals when measured, the expected-error bands when estimated; conservative: the extremes of both), or
+    why there is none."""
+    from edgekit.energy import EnergyFigure, energy_text
+
+    pair = _pair(rows, target)
+    if pair is None:
+        return None
+    fast, slow = pair
+    a, b = EnergyFigure.from_dict(fast), EnergyFigure.from_dict(slow)
+    names = f"{t[fast['model']]} {fast['quant']} to {t[slow['model']]} {slow['quant']} on {target}"
+    if a is None or b is None or a.mj is None or b.mj is None or not b.mj:
+        why = next((f.note for f in (a, b) if f is not None and f.note), "no energy figure")
+        return f"Energy per inference of {names}: not available ({why})."
+    how = "measured" if a.measured and b.measured else "estimated" if not (a.measured or b.measured) else \
+        "measured and estimated"
+    ratio = a.mj / b.mj
+    text = f"Energy per inference above idle, {names} ({how}: {energy_text(a)} vs {energy_text(b)} mJ): " \
+           f"ratio {ratio:.3g}"
+    same_power = not a.measured and not b.measured and (a.source, a.power_w) == (b.source, b.power_w)
+    found = same_power and _latency_ratio_interval(fast, slow)
+    if found:  # one power figure priced both: its error cancels, the ratio is the latencies' ratio
+        text += f" (interval {ratio * found[0]:.3g}–{ratio * found[1]:.3g}, the latency ratio's: both are priced " \
+                f"at the same power)"
+    elif None not in (a.low_mj, a.high_mj, b.low_mj, b.high_mj) and b.low_mj > 0:
+        text += f" (interval {a.low_mj / b.high_mj:.3g}–{a.high_mj / b.low_mj:.3g}, from the two figures' own)"
+    text += f", {_ratio(1 / ratio, 'less', 'more', how != 'measured')} energy"
+    if a.covers != b.covers:  # e.g. the Edge TPU alone against its host board running the fp32 model
+        text += f"; not like for like: the first covers {a.covers}, the second {b.covers}"
+    return text + "."
+
+
+def _latency_ratio_interval(fast: dict, slow: dict) -> tuple[float, float] | None:
+    """The interval of fast/slow latency as factors of the ratio: paired by round when both were measured in
+    rounds (``bench.protocol``), else from the two estimates' expected errors (independent extremes)."""
+    from bench.protocol import result_ratio
+
+    if _both_measured(fast, slow):
+        found = result_ratio(fast, slow)  # slow over fast
+        if not found:
+            return None
+        r, lo, hi, _ = found
+        return r / hi, r / lo
+    ea, eb = (fast.get("expected_error_pct") or 0) / 100, (slow.get("expected_error_pct") or 0) / 100
+    return ((1 - ea) / (1 + eb), (1 + ea) / (1 - eb)) if eb < 1 else None
+
+
 def _both_measured(a: dict, b: dict) -> bool:
     return bool(is_measured(a) and is_measured(b))
 
@@ -152,6 +201,9 @@ def conclusion(doc: dict) -> list[str]:
                    f"{t[slow['model']]} {slow['quant']} on {target} ({_how(fast, slow)}: "
                    f"{_lat(fast)} vs {_lat(slow)}), with {' and '.join(what)}"
                    + _accuracy_clause(doc, target, fast, slow, t) + ".")
+        energy = energy_versus(rows, target, t)
+        if energy:
+            out.append(energy)
         versus = quant_versus(rows, target, t)
         if versus:
             out.append(versus)
