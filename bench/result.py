@@ -50,9 +50,13 @@ def build_result(cfg: Config, rounds: dict | list[dict], graph: TFLiteGraph, mac
            "gmacs_per_s": round(macs / p50_s / 1e9, 3) if p50_s > 0 and macs else None,
            "backend": first["backend"], "backend_version": first["backend_version"], **prov,
            "warnings": warnings_for(between, prov["device"].get("governor"))}
-    for key in ("accelerator", "fully_accelerated", "baseline", "tf_imported"):
+    for key in ("accelerator", "fully_accelerated", "sync", "gpu_adapter", "emulated", "baseline", "tf_imported"):
         if key in first:
             doc[key] = first[key]
+    if first.get("emulated") and first.get("gpu_adapter"):  # a software GPU: the CPU's speed, never a GPU's
+        from bench.gpu import EMULATED_WARNING
+
+        doc["warnings"].append(EMULATED_WARNING.format(adapter=first["gpu_adapter"]["name"]))
     return doc
 
 
