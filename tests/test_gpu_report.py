@@ -82,3 +82,28 @@ def test_emulated_gpu_rows_peer_lines_and_step_times(tmp_path):
     assert "llvmpipe (LLVM 15.0.6, 256 bits) (emulated: the CPU's speed, not a GPU's)" in report
     assert "never a GPU's speed" in report and "- litert-gpu_x: skipped: no time left" in report
     assert "| keras-jax-gpu_vgg16 | 124 | 90.0 |" in report
+
+
+def test_readme_gpu_table_is_the_example_s():
+    """The README's GPU table quotes docs/gpu-example/results.json: each LiteRT GPU figure with its interval,
+    marked unverified until a run with readback replaces it, and each peer figure."""
+    from tests.conftest import ROOT
+
+    doc = json.loads((ROOT / "docs" / "gpu-example" / "results.json").read_text())
+    readme = (ROOT / "README.md").read_text()
+    start = readme.index("| model | LiteRT GPU fp32 |")
+    table = {line.split("|")[1].strip(): [c.strip() for c in line.strip("|").split("|")]
+             for line in readme[start:].split("\n\n")[0].splitlines()[2:]}
+    column = {"fp32": 1, "fp16": 2}
+    litert = [r for r in doc["rows"] if r["runtime"].startswith("LiteRT")]
+    assert len(litert) == 6 and all(r["status"] == "unverified: synchronisation not yet shown" for r in litert)
+    for r in litert:
+        lo, hi = r["ci95_ms"]
+        assert table[r["model"]][column[r["quant"]]] == (f"{r['p50_ms']:.3f} ({lo:.3f}–{hi:.3f}) unverified: "
+                                                         "synchronisation not yet shown")
+    for r in doc["rows"]:
+        if r["runtime"].startswith("torchvision"):
+            assert table[r["model"]][5] == f"{r['p50_ms']:.3f}"
+        elif r["execution"] == "eager":  # Keras on torch
+            assert table[r["model"]][4] == f"{r['p50_ms']:.2f}"
+    assert table["resnet50"][3] == table["vgg16"][3] == "owed" and doc["owed"]
