@@ -3,7 +3,8 @@ converters (which runs Keras) and bench (which times).
 
 Keras picks its backend once per process, and ``edgekit bench`` may already have loaded it (with TensorFlow,
 to convert), so each baseline runs in a fresh process: ``python -m edgekit.app.gpu_baseline`` reads one JSON
-request on stdin and writes one JSON object on stdout, as ``bench.child`` does.
+request on stdin and writes one JSON object on stdout, as ``bench.child`` does. Each phase (import, build,
+compile: the first call, warmup, timed) prints its time to stderr as it ends, so a run that hangs shows where.
 """
 
 from __future__ import annotations

@@ -120,10 +120,13 @@ def _steps(path: Path | None) -> list[dict]:
 def build(json_dir: Path, *, gpu_file: Path | None, steps_file: Path | None, cpu_only: bool) -> dict:
     """The whole record: GPU and host, versions, rows, failures, steps, and the raw documents."""
     rows, failures, raw = _load(json_dir)
+    steps = _steps(steps_file)
+    why = {st["step"]: st["reason"] for st in steps if st.get("reason")}  # a timeout says more than its last line
+    failures = [{**f, "reason": why[f["step"]]} if f["step"] in why else f for f in failures]
     return {**provenance(), "cpu_only": cpu_only, "gpu": _gpu(gpu_file), "versions": _versions(),
             "gpu_rows": sum(r["source"].endswith("-gpu") and not r["emulated"] for r in rows),
             "emulated_rows": sum(r["emulated"] for r in rows),
-            "rows": rows, "failures": failures, "steps": _steps(steps_file), "raw": raw}
+            "rows": rows, "failures": failures, "steps": steps, "raw": raw}
 
 
 def _interval(r: dict) -> str:
