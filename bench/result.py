@@ -47,11 +47,17 @@ def build_result(cfg: Config, rounds: dict | list[dict], graph: TFLiteGraph, mac
         rss_increase_mb=round(peak - base, 1) if base is not None else None,
         baseline_rss_mb=round(base, 1) if base is not None else None)
     extra = {"backend_version": first["backend_version"], **prov}
-    extra.update((k, first[k]) for k in ("accelerator", "fully_accelerated", "baseline", "tf_imported") if k in first)
+    extra.update((k, first[k]) for k in ("accelerator", "fully_accelerated", "sync", "gpu_adapter", "emulated",
+                                         "baseline", "tf_imported") if k in first)
+    warnings = warnings_for(between, prov["device"].get("governor"))
+    if first.get("emulated") and first.get("gpu_adapter"):  # a software GPU: the CPU's speed, never a GPU's
+        from bench.gpu import EMULATED_WARNING
+
+        warnings.append(EMULATED_WARNING.format(adapter=first["gpu_adapter"]["name"]))
     return Result(kind=Kind.MEASURED, target=cfg.target, model=cfg.model, quant=cfg.quant, threads=cfg.threads,
                   xnnpack=cfg.xnnpack, path=os.path.abspath(cfg.path), figures=figures, rounds=protocol,
                   extra=extra, energy=figure_from_rounds(rounds),
-                  warnings=warnings_for(between, prov["device"].get("governor"))).to_dict()
+                  warnings=warnings).to_dict()
 
 
 def failure_result(cfg: Config, err: BaseException, *, device: dict | None = None) -> dict:

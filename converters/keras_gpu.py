@@ -62,6 +62,7 @@ class BackendSpec:
     compile: Callable  # keras.Model -> (x -> output): the call as a user would deploy it
     sync: Callable[[object], None]  # wait until the device has produced ``output``
     call: str  # how the call is made, recorded with the result
+    execution: str = "compiled"  # "jit" (the baseline), "graph" or "eager" (Keras's per-op overhead, not the GPU's)
 
     def installed(self) -> bool:
         return importlib.util.find_spec(self.module) is not None
@@ -143,12 +144,12 @@ def _tf_sync(out) -> None:
 # Probed in this order when KERAS_BACKEND is not set: TensorFlow last, as its import is by far the slowest.
 REGISTRY: dict[KerasBackend, BackendSpec] = {s.name: s for s in (
     BackendSpec(KerasBackend.JAX, "jax", ("jax",), "pip install 'edgekit[gpu]' (jax[cuda12])", _jax_gpus,
-                _jax_compile, _jax_sync, "jax.jit(model.stateless_call(..., training=False))"),
+                _jax_compile, _jax_sync, "jax.jit(model.stateless_call(..., training=False))", "jit"),
     BackendSpec(KerasBackend.TORCH, "torch", ("torch",), "pip install keras and a CUDA build of torch", _torch_gpus,
-                _torch_compile, _torch_sync, "model(x, training=False) under torch.no_grad(), eager"),
+                _torch_compile, _torch_sync, "model(x, training=False) under torch.no_grad(), eager", "eager"),
     BackendSpec(KerasBackend.TENSORFLOW, "tensorflow", ("tensorflow", "tensorflow-cpu"),
                 "pip install 'tensorflow[and-cuda]'", _tf_gpus, _tf_compile, _tf_sync,
-                "tf.function(model(x, training=False))"),
+                "tf.function(model(x, training=False))", "graph"),
 )}
 
 
@@ -203,12 +204,13 @@ def select_backend(device: Device | str, *, requested: str | None = None,
     raise NoBackendError(f"no Keras backend sees a {device.value.upper()}: " + "; ".join(reasons))
 
 
-def keras_call(model: str, *, device: Device | str = Device.GPU,
-               backend: str | None = None) -> tuple[Callable[[], None], dict]:
+def keras_call(model: str, *, device: Device | str = Device.GPU, backend: str | None = None,
+               phase: Callable[[str], None] | None = None) -> tuple[Callable[[], None], dict]:
     """A zoo model's call on ``device`` (random weights, batch 1) as a synchronised callable, and what ran it.
 
     Sets ``KERAS_BACKEND`` before Keras is imported; in a process where Keras already runs another backend it
-    refuses (Keras cannot switch), so call it in a fresh process.
+    refuses (Keras cannot switch), so call it in a fresh process. ``phase(name)`` is called as each step ends
+    ("import": Keras and the backend, "build": the model and its input), so a caller can time them.
     """
     import numpy as np
 
@@ -223,18 +225,22 @@ def keras_call(model: str, *, device: Device | str = Device.GPU,
     from edgekit.models._keras import keras
 
     k = keras()
+    if phase is not None:
+        phase("import")
     scope = f"{device.value}:0"
     with k.device(scope):
         net = build(model)
         x = k.ops.convert_to_tensor(np.random.default_rng(0).standard_normal((1, *net.input_shape[1:]), np.float32))
         fn = spec.compile(net)
+    if phase is not None:
+        phase("build")
 
     def run() -> None:
         with k.device(scope):
             spec.sync(fn(x))
 
     info = {"keras_backend": spec.name.value, "backend_version": spec.version(), "keras_version": k.__version__,
-            "target": device.value, "device_name": device_name, "call": spec.call,
+            "target": device.value, "device_name": device_name, "call": spec.call, "execution": spec.execution,
             "framework": f"keras {k.__version__} on {spec.name.value} {spec.version()} ({device_name})"}
     return run, info
 

@@ -1,19 +1,27 @@
 #!/usr/bin/env bash
-# The GPU check (issue 16): `edgekit bench --target gpu` (LiteRT's GPU accelerator), the Keras baseline and the
-# same models on the CPU, on a machine with an NVIDIA GPU but no TensorFlow and no network (such as the
-# device machine: Python 3.12 with PyTorch and JAX for CUDA). Two steps, from the repository root:
+# The GPU check (issues 16 and 21): `edgekit bench --target gpu` (LiteRT's GPU accelerator), the Keras baseline,
+# torchvision's peer and the same models on the CPU, on a machine with an NVIDIA GPU but no TensorFlow and no
+# network (such as the device machine: Python 3.12 with PyTorch, torchvision and JAX for CUDA). Two steps, from
+# the repository root:
 #
-#   scripts/gpu_check.sh prepare [--dry-run] [--gl]
+#   scripts/gpu_check.sh prepare [--dry-run] [--gl] [--models "..."]
 #       HERE (network, TensorFlow): download the cp312 wheels the GPU machine lacks into .whl/, convert the
 #       models to .tflite and pack them small (bench/carry.py) into .gpucheck/. Both folders are git-ignored:
 #       carry them along (the device tool: carry [".whl", ".gpucheck"]). --gl also fetches the Vulkan/EGL
 #       loader packages into .gl/ (see the device documentation), unpacked by `run` when present.
 #   scripts/gpu_check.sh run [--out DIR] [--python PY] [--runs N] [--backends "jax torch"] [--models "..."]
-#                            [--cpu-only] [--no-install]
-#       THERE: install the wheels into a private folder, run the gpu tests, then each packed model on the GPU
-#       (LiteRT), the Keras baseline on each backend named, and each model on the CPU (1 thread and all
-#       cores). Writes DIR/results.json, DIR/report.md and the logs (DIR defaults to $OUT, else gpu-check/).
-#       --cpu-only skips the GPU and runs the baseline on the CPU: the script's logic, checked anywhere.
+#                            [--budget SECONDS] [--cpu-only] [--no-install] [--no-tests]
+#       THERE: install the wheels into a private folder, run the gpu tests, then, most telling first: each model
+#       on the GPU (LiteRT fp32), on the CPU (LiteRT fp32 at 1 thread and all cores), the Keras baseline on JAX
+#       (jit), torchvision in eager PyTorch, LiteRT fp16 on the GPU, Keras on torch (eager).
+#       Every step has its own time limit (`timeout`, its process group killed); one that runs past it fails with
+#       that reason and the next step runs. The whole run keeps within --budget (default 420 s: 7 minutes on a
+#       16-core H100/H200 machine, steps sized from a run on an H200): a step gets at most the time left, and
+#       one with none left is skipped and named. Each step's time is printed and kept.
+#       Everything (results.json, report.md, steps.tsv, every step's JSON and log, run.log) goes into ONE
+#       archive, DIR/gpu-check.tar.gz (DIR defaults to $OUT, else gpu-check/), written even when a step fails.
+#       --cpu-only skips the GPU and runs the baselines on the CPU: the script's logic, checked anywhere.
+#       A software Vulkan driver (Mesa's lavapipe) serves as a GPU: its rows are marked emulated.
 #
 # Exit status: 0 only when every step passed; each failure is named in report.md with its one-line reason.
 set -euo pipefail
@@ -37,7 +45,8 @@ prepare() {
             --dry-run) dry=1 ;;
             --gl) gl=1 ;;
             --python) py=$2; shift ;;
-            *) die "prepare: unknown option $1 (allowed: --dry-run, --gl, --python PY)" ;;
+            --models) read -r -a MODELS <<<"$2"; shift ;;
+            *) die "prepare: unknown option $1 (allowed: --dry-run, --gl, --python PY, --models LIST)" ;;
         esac
         shift
     done
@@ -83,19 +92,58 @@ prepare() {
 }
 
 FAILED=()
-# step NAME CMD...: run CMD, log its status, carry on; the script's exit status counts the failures.
+BUDGET_S=420   # the whole run, on a 16-core H100/H200 machine
+RESERVE_S=25   # kept for the report and the archive
+# Per-step limits in seconds, from an H200 run (LiteRT init 0.4-2.5 s, a round 3-6 s, 6 rounds; JAX: import 5 s,
+# build 8 s, XLA compile 9 s; Keras import 5 s) with about 2x headroom.
+# Each can be set from the environment (tests/test_gpu_check_script.py makes one step time out).
+LIMIT_SETUP=${LIMIT_SETUP:-60} LIMIT_UNPACK=${LIMIT_UNPACK:-30} LIMIT_PYTEST=${LIMIT_PYTEST:-120}
+LIMIT_LITERT_GPU=${LIMIT_LITERT_GPU:-60} LIMIT_LITERT_CPU=${LIMIT_LITERT_CPU:-90} LIMIT_KERAS=${LIMIT_KERAS:-90}
+LIMIT_PEER=${LIMIT_PEER:-120} LIMIT_REPORT=${LIMIT_REPORT:-20}
+# edgekit bench's loop: 6 rounds (the least with a 95% interval), no extra rounds for noisy ones (--budget 1)
+GPU_LOOP=(--rounds 6 --budget 1 --min-seconds 0.2)
+CPU_LOOP=(--rounds 6 --budget 1 --min-seconds 0.1)
+
+now() { date +%s.%N; }
+since() { awk -v a="$1" -v b="$(now)" 'BEGIN { printf "%.1f", b - a }'; }
+
+# step NAME LIMIT CMD...: run CMD (a command or a function of this script) in its own process group under
+# `timeout`, with at most LIMIT seconds and never past the run's budget; log its exit status, seconds and,
+# when it did not finish, why. The script's exit status counts the failures.
 step() {
-    local name=$1 rc=0
-    shift
-    echo "== $name"
-    "$@" || rc=$?
-    printf '%s\t%s\n' "$name" "$rc" >>"$STATUS"
+    local name=$1 limit=$2 rc=0 reason="" t0 secs left
+    shift 2
+    left=$(( BUDGET_S - RESERVE_S - (SECONDS - RUN_START) ))
+    if [ "$left" -lt 5 ]; then
+        reason="skipped: no time left of the run's ${BUDGET_S} s budget"
+        printf '%s\t%s\t%s\t%s\n' "$name" 125 0 "$reason" >>"$STATUS"
+        FAILED+=("$name")
+        echo "!! $name $reason"
+        return 0
+    fi
+    [ "$limit" -le "$left" ] || limit=$left
+    echo "== $name (limit ${limit} s)"
+    t0=$(now)
+    timeout -k 5 "$limit" bash -c '"$@"' _ "$@" || rc=$?
+    secs=$(since "$t0")
+    case $rc in
+        0) ;;
+        124|137) reason="timed out: still running after its limit of ${limit} s (its last lines are in its .err or log)" ;;
+        *) reason="" ;;
+    esac
+    printf '%s\t%s\t%s\t%s\n' "$name" "$rc" "$secs" "$reason" >>"$STATUS"
+    echo "-- $name: exit $rc in ${secs} s${reason:+ ($reason)}"
     if [ $rc -ne 0 ]; then
         FAILED+=("$name")
         echo "!! $name failed (exit $rc)"
     fi
     return 0
 }
+
+# energy_wrap CMD...: ENERGY HOOK (issue 23). Every GPU step runs through here. The NVML energy of each GPU row
+# is read inside its process, around its timed loop (bench/gpu.py run_gpu, marked "ENERGY HOOK"); a reader that
+# needs the whole step instead wraps CMD here. Today it runs CMD as it is.
+energy_wrap() { "$@"; }
 
 # bench_one TARGET FILE JSON [ARGS...]: one `edgekit bench` run, JSON to a file, its one-line error kept.
 bench_one() {
@@ -105,51 +153,79 @@ bench_one() {
         >"$json" 2>"$json.err" || { tail -1 "$json.err"; return 1; }
 }
 
-# baseline_one MODEL BACKEND DEVICE JSON: the Keras baseline in its own process (edgekit.app.gpu_baseline).
+# baseline_one MODEL BACKEND DEVICE JSON: the Keras baseline in its own process (edgekit.app.gpu_baseline); each
+# phase's time goes to its .err as it ends, so a step that hangs shows where.
 baseline_one() {
     local request
-    request=$(printf '{"model": "%s", "backend": "%s", "device": "%s", "runs": %s, "warmup": 3, "min_seconds": 1}' \
+    request=$(printf '{"model": "%s", "backend": "%s", "device": "%s", "runs": %s, "warmup": 3, "min_seconds": 1, "max_seconds": 20}' \
         "$1" "$2" "$3" "$RUNS")
     "$PY" -m edgekit.app.gpu_baseline <<<"$request" >"$4" 2>"$4.err" || { tail -1 "$4.err"; return 1; }
+    grep '^phase ' "$4.err" | tr '\n' ' '; echo
     ! grep -q '"error":' "$4" || { cat "$4"; return 1; }
 }
 
+# peer DEVICE JSON: torchvision's models in eager PyTorch (edgekit.app.torch_peer), one JSON line each.
+peer() {
+    "$PY" -m edgekit.app.torch_peer --models "$MODELS_CSV" --device "$1" --runs 100 --warmup 10 \
+        >"$2" 2>"$2.err" || { grep -h '"error"' "$2" || tail -1 "$2.err"; return 1; }
+}
+
 run_tests() {
-    # pipefail (set above) makes the pipeline's status pytest's, not tee's
+    set -o pipefail  # the pipeline's status is pytest's, not tee's
     "$PY" -m pytest -q -p no:cacheprovider -rs tests/test_bench_gpu.py tests/test_keras_baseline.py \
-        tests/test_bench_carry.py 2>&1 | tee "$DIR/pytest.log"
+        tests/test_bench_carry.py tests/test_gpu_report.py tests/test_torch_peer.py 2>&1 | tee "$DIR/pytest.log"
+}
+
+install_wheels() {
+    "$PY" -m pip install -q --no-index --no-deps --no-compile --no-cache-dir --upgrade --target "$WORK/site" .whl/*.whl
+}
+
+# archive: everything this run wrote, in one file (the device machine sends back what is under $OUT)
+archive() {
+    tar -czf "$ARCHIVE.tmp" -C "$DIR" . && mv "$ARCHIVE.tmp" "$ARCHIVE"
+    rm -rf "$WORK" "$DIR"
+    echo "archive: $ARCHIVE ($(du -k "$ARCHIVE" | cut -f1) KiB): results.json, report.md, steps.tsv, run.log, json/"
 }
 
 run() {
-    local cpu_only=0 install=1 backends="jax torch"
-    DIR=${OUT:-gpu-check}; PY=python3; RUNS=50
+    local cpu_only=0 install=1 tests=1 backends="jax torch" out
+    out=${OUT:-gpu-check}; PY=python3; RUNS=20
     while [ $# -gt 0 ]; do
         case $1 in
-            --out) DIR=$2; shift ;;
+            --out) out=$2; shift ;;
             --python) PY=$2; shift ;;
             --runs) RUNS=$2; shift ;;
             --backends) backends=$2; shift ;;
             --models) read -r -a MODELS <<<"$2"; shift ;;
+            --budget) BUDGET_S=$2; shift ;;
             --cpu-only) cpu_only=1 ;;
             --no-install) install=0 ;;
-            *) die "run: unknown option $1 (allowed: --out DIR, --python PY, --runs N, --backends LIST, --models LIST, --cpu-only, --no-install)" ;;
+            --no-tests) tests=0 ;;
+            *) die "run: unknown option $1 (allowed: --out DIR, --python PY, --runs N, --backends LIST, --models LIST, --budget SECONDS, --cpu-only, --no-install, --no-tests)" ;;
         esac
         shift
     done
     ls .gpucheck/*.tflite.gz >/dev/null 2>&1 || die "no packed models in .gpucheck/: run 'scripts/gpu_check.sh prepare' first and carry .gpucheck"
-    mkdir -p "$DIR"
-    DIR=$(cd "$DIR" && pwd)
+    [ $install = 0 ] || ls .whl/*.whl >/dev/null 2>&1 || die "no wheels in .whl/: run 'scripts/gpu_check.sh prepare' and carry .whl"
+    RUN_START=$SECONDS
+    mkdir -p "$out"
+    ARCHIVE=$(cd "$out" && pwd)/gpu-check.tar.gz
     WORK=$(mktemp -d)
+    DIR=$(mktemp -d)  # what the archive holds
     STATUS=$DIR/steps.tsv
     : >"$STATUS"
-    mkdir -p "$WORK/json" "$WORK/models"
-    export TF_CPP_MIN_LOG_LEVEL=3 PYTHONUNBUFFERED=1 XLA_PYTHON_CLIENT_PREALLOCATE=false
+    mkdir -p "$DIR/json" "$WORK/models"
+    exec > >(tee -a "$DIR/run.log") 2>&1
+    trap 'archive' EXIT
+    # No XLA_PYTHON_CLIENT_PREALLOCATE here: each step is its own process, and the baseline runs JAX as a user
+    # does (the H200 run that set it hung in the JAX step; the same call without it finished in 22 s).
+    export TF_CPP_MIN_LOG_LEVEL=3 PYTHONUNBUFFERED=1
     export PYTHONPATH="$PWD${PYTHONPATH:+:$PYTHONPATH}"
-    if [ $install = 1 ]; then
-        ls .whl/*.whl >/dev/null 2>&1 || die "no wheels in .whl/: run 'scripts/gpu_check.sh prepare' and carry .whl"
-        "$PY" -m pip install -q --no-index --no-deps --no-compile --no-cache-dir --upgrade --target "$WORK/site" .whl/*.whl
-        export PYTHONPATH="$PYTHONPATH:$WORK/site"
-    fi
+    [ $install = 0 ] || export PYTHONPATH="$PYTHONPATH:$WORK/site"
+    MODELS_CSV=$(IFS=,; echo "${MODELS[*]}")
+    export PY RUNS WORK DIR MODELS_CSV
+    export -f bench_one baseline_one peer run_tests install_wheels energy_wrap
+    echo "== PYTHONPATH for every step and its children: $PYTHONPATH"
     if [ -d .gl ] && [ $cpu_only = 0 ]; then
         local f
         for f in .gl/*.deb; do dpkg -x "$f" /; done
@@ -160,33 +236,51 @@ run() {
     else
         echo "no nvidia-smi on PATH" >"$DIR/gpu.txt"
     fi
-    echo "== GPU: $(head -1 "$DIR/gpu.txt")"
+    echo "== GPU: $(head -1 "$DIR/gpu.txt"); $(nproc) cores; budget ${BUDGET_S} s"
 
-    local gz stem m b q device=gpu
+    [ $install = 0 ] || step "install" "$LIMIT_SETUP" install_wheels
+    local gz stem m b q device=gpu peer_device=cuda j=$DIR/json
     for gz in .gpucheck/*.tflite.gz; do
         stem=$(basename "$gz" .tflite.gz)
-        step "unpack $stem" "$PY" -m bench.carry unpack "$gz" "$WORK/models/$stem.tflite"
+        step "unpack $stem" "$LIMIT_UNPACK" "$PY" -m bench.carry unpack "$gz" "$WORK/models/$stem.tflite"
         cp ".gpucheck/$stem.tflite.json" "$WORK/models/" 2>/dev/null || true
     done
-    step "pytest" run_tests
+    [ $tests = 0 ] || step "pytest" "$LIMIT_PYTEST" run_tests
+    [ $cpu_only = 0 ] || { device=cpu; peer_device=cpu; }
+    if [ $cpu_only = 0 ]; then
+        for m in "${MODELS[@]}"; do
+            step "litert-gpu_${m}_fp32" "$LIMIT_LITERT_GPU" energy_wrap bench_one gpu "$WORK/models/${m}_fp32.tflite" \
+                "$j/litert-gpu_${m}_fp32.json" "${GPU_LOOP[@]}"
+        done
+    fi
+    for m in "${MODELS[@]}"; do
+        step "litert-cpu_${m}_fp32" "$LIMIT_LITERT_CPU" bench_one cpu "$WORK/models/${m}_fp32.tflite" \
+            "$j/litert-cpu_${m}_fp32.json" --threads "1,$(nproc)" "${CPU_LOOP[@]}" --runs 5
+    done
+    for m in "${MODELS[@]}"; do for b in $backends; do
+        [ "$b" = jax ] || continue
+        step "keras-jax-${device}_$m" "$LIMIT_KERAS" energy_wrap baseline_one "$m" jax "$device" "$j/keras-jax-${device}_$m.json"
+    done; done
+    if "$PY" -c "import torchvision" 2>/dev/null; then
+        step "torchvision-${device}_peer" "$LIMIT_PEER" energy_wrap peer "$peer_device" "$j/torchvision-${device}_peer.json"
+    else
+        echo "== torchvision-${device}_peer: not run, $PY has no torchvision (the peer row needs it)"
+    fi
     if [ $cpu_only = 0 ]; then
         for m in "${MODELS[@]}"; do for q in "${QUANTS[@]}"; do
-            step "litert-gpu_${m}_$q" bench_one gpu "$WORK/models/${m}_$q.tflite" "$WORK/json/litert-gpu_${m}_$q.json"
+            [ "$q" != fp32 ] || continue
+            step "litert-gpu_${m}_$q" "$LIMIT_LITERT_GPU" energy_wrap bench_one gpu "$WORK/models/${m}_$q.tflite" \
+                "$j/litert-gpu_${m}_$q.json" "${GPU_LOOP[@]}"
         done; done
-    else
-        device=cpu
     fi
     for m in "${MODELS[@]}"; do for b in $backends; do
-        step "keras-$b-${device}_$m" baseline_one "$m" "$b" "$device" "$WORK/json/keras-${b}-${device}_$m.json"
+        [ "$b" != jax ] || continue
+        step "keras-$b-${device}_$m" "$LIMIT_KERAS" energy_wrap baseline_one "$m" "$b" "$device" "$j/keras-$b-${device}_$m.json"
     done; done
-    for m in "${MODELS[@]}"; do for q in "${QUANTS[@]}"; do
-        step "litert-cpu_${m}_$q" bench_one cpu "$WORK/models/${m}_$q.tflite" "$WORK/json/litert-cpu_${m}_$q.json" \
-            --threads "1,$(nproc)"
-    done; done
-    step "report" "$PY" -m edgekit.app.gpu_report "$WORK/json" "$DIR" --gpu "$DIR/gpu.txt" --steps "$STATUS" \
-        $([ $cpu_only = 1 ] && echo --cpu-only)
-    rm -rf "$WORK"
-    echo "wrote $DIR/results.json and $DIR/report.md"
+    RESERVE_S=0 step "report" "$LIMIT_REPORT" "$PY" -m edgekit.app.gpu_report "$j" "$DIR" --gpu "$DIR/gpu.txt" \
+        --steps "$STATUS" $([ $cpu_only = 1 ] && echo --cpu-only)
+    [ ! -f "$DIR/report.md" ] || cat "$DIR/report.md"
+    echo "== run took $((SECONDS - RUN_START)) s (budget ${BUDGET_S} s)"
     if [ ${#FAILED[@]} -gt 0 ]; then
         echo "gpu_check: ${#FAILED[@]} step(s) failed: ${FAILED[*]}" >&2
         exit 1
@@ -196,5 +290,5 @@ run() {
 case ${1:-} in
     prepare) shift; prepare "$@" ;;
     run) shift; run "$@" ;;
-    *) die "usage: scripts/gpu_check.sh prepare [--dry-run] [--gl] | run [--out DIR] [--python PY] [--runs N] [--backends LIST] [--models LIST] [--cpu-only] [--no-install]" ;;
+    *) die "usage: scripts/gpu_check.sh prepare [--dry-run] [--gl] [--models LIST] | run [--out DIR] [--python PY] [--runs N] [--backends LIST] [--models LIST] [--budget SECONDS] [--cpu-only] [--no-install] [--no-tests]" ;;
 esac

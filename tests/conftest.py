@@ -30,7 +30,9 @@ class Run:
 
 def run_cli(*args: str, cwd: Path | None = None, env: dict | None = None, timeout: float = 600) -> Run:
     """Run ``python -m edgekit ARGS`` in a fresh process, as a user would."""
-    full_env = {**os.environ, "PYTHONPATH": str(ROOT), **(env or {})}
+    # ROOT first, then the caller's PYTHONPATH (scripts/gpu_check.sh puts the wheels it installed there)
+    full_env = {**os.environ, "PYTHONPATH": os.pathsep.join(filter(None, [str(ROOT), os.environ.get("PYTHONPATH")])),
+                **(env or {})}
     proc = subprocess.run([sys.executable, "-m", "edgekit", *args], capture_output=True, text=True,
                           cwd=cwd, env=full_env, timeout=timeout)
     return Run(proc.returncode, proc.stdout, proc.stderr)

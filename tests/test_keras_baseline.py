@@ -136,7 +136,28 @@ def test_baseline_runs_on_cpu_and_records_the_backend(tf):
     assert doc["keras_backend"] == "tensorflow" and doc["target"] == "cpu" and doc["measured"] is True
     assert doc["backend_version"] == tf.__version__ and doc["keras_version"] == metadata.version("keras")
     assert doc["runs"] >= FAST["runs"] and 0 < doc["latency_ms"]["min"] <= doc["latency_ms"]["p50"]
-    assert doc["call"] == REGISTRY[KerasBackend.TENSORFLOW].call
+    assert doc["call"] == REGISTRY[KerasBackend.TENSORFLOW].call and doc["execution"] == "graph"
+    assert list(doc["phase_s"]) == ["import", "build", "compile", "warmup", "timed"]  # each printed as it ends
+
+
+def test_each_phase_prints_its_time_as_it_ends():
+    import io
+
+    from edgekit.app.gpu_baseline import PhaseClock
+
+    out = io.StringIO()
+    clock = PhaseClock(out)
+    clock("import")
+    clock("build")
+    lines = out.getvalue().splitlines()
+    assert [ln.split(":")[0] for ln in lines] == ["phase import", "phase build"]
+    assert set(clock.seconds) == {"import", "build"} and all(v >= 0 for v in clock.seconds.values())
+    assert lines[1].endswith(f"(total {clock.last - clock.start:.3f} s)")
+
+
+def test_backends_say_how_they_execute():
+    assert {b: REGISTRY[b].execution for b in KerasBackend} == {
+        KerasBackend.JAX: "jit", KerasBackend.TORCH: "eager", KerasBackend.TENSORFLOW: "graph"}
 
 
 def test_the_child_reports_a_bad_backend_as_the_same_error():

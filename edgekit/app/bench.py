@@ -200,12 +200,13 @@ def add_gpu_baseline(results: list[dict], loop: LoopArgs) -> None:
 
 
 def noisy_warnings(results: list[dict]) -> list[str]:
-    """The warnings a run ends with: the noisy results, and the CPU governor (once each)."""
+    """The warnings a run ends with: the noisy results, the CPU governor and a software GPU (once each)."""
     noisy = [f"{r['model']} {r['quant']} threads={r['threads']} (95% interval {r['latency_ms']['ci95'][0]:.3g}–"
              f"{r['latency_ms']['ci95'][1]:.3g} ms over {r['rounds']} rounds)" for r in results if r.get("noisy")]
     lines = [f"noisy: the 95% interval stayed wider than ±5% of p50; close other work, or raise --rounds or "
              f"--budget: {', '.join(noisy)}"] if noisy else []
-    return lines + list(dict.fromkeys(w for r in results for w in r["warnings"] if w.startswith("CPU governor")))
+    return lines + list(dict.fromkeys(w for r in results for w in r["warnings"]
+                                      if w.startswith(("CPU governor", "emulated: LiteRT's GPU"))))
 
 
 def bench_mcu_targets(request: BenchRequest, chosen) -> BenchOutcome:

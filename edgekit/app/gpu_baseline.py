@@ -3,7 +3,8 @@ converters (which runs Keras) and bench (which times).
 
 Keras picks its backend once per process, and ``edgekit bench`` may already have loaded it (with TensorFlow,
 to convert), so each baseline runs in a fresh process: ``python -m edgekit.app.gpu_baseline`` reads one JSON
-request on stdin and writes one JSON object on stdout, as ``bench.child`` does.
+request on stdin and writes one JSON object on stdout, as ``bench.child`` does. Each phase (import, build,
+compile: the first call, warmup, timed) prints its time to stderr as it ends, so a run that hangs shows where.
 """
 
 from __future__ import annotations
@@ -12,18 +13,37 @@ import json
 import os
 import subprocess
 import sys
+import time
 from pathlib import Path
 
-from bench.loop import measure_calls
+from bench.loop import settle, time_calls
 from bench.stats import summarize
 from edgekit.errors import EdgekitError, UsageError
 from edgekit.result import error_of
 
 REPO = Path(__file__).resolve().parents[2]
+MAX_SECONDS = 60.0  # the timed loop's limit: a baseline is one figure beside LiteRT's, not a study
+
+
+class PhaseClock:
+    """Prints each phase's end to stderr as it happens (``phase NAME: 1.234 s (total 5.678 s)``), so a step that
+    hangs shows where it stopped; keeps the durations for the result."""
+
+    def __init__(self, stream=None) -> None:
+        self.stream = stream if stream is not None else sys.stderr
+        self.start = self.last = time.perf_counter()
+        self.seconds: dict[str, float] = {}
+
+    def __call__(self, name: str) -> None:
+        now = time.perf_counter()
+        self.seconds[name] = round(now - self.last, 3)
+        self.last = now
+        print(f"phase {name}: {self.seconds[name]:.3f} s (total {now - self.start:.3f} s)", file=self.stream,
+              flush=True)
 
 
 def keras_baseline(model: str, *, device: str = "gpu", backend: str | None = None, runs: int, warmup: int,
-                   min_seconds: float) -> dict:
+                   min_seconds: float, max_seconds: float = MAX_SECONDS) -> dict:
     """In this process: time a zoo model's ``model(x, training=False)`` at batch 1 (random weights).
 
     Args:
@@ -32,21 +52,33 @@ def keras_baseline(model: str, *, device: str = "gpu", backend: str | None = Non
         backend: ``"jax"``, ``"torch"`` or ``"tensorflow"``; None reads ``KERAS_BACKEND``, else the first
             installed backend that can run on ``device``.
         runs, warmup, min_seconds: the bench protocol (``bench.loop.time_calls``).
+        max_seconds: the timed loop stops after this, even short of ``runs`` (warm-up stops after 2 s).
 
     Returns:
-        The backend, its version, the target (gpu or cpu) and device name, first-call and steady-state
-        latency (ms), provenance, ``measured: True``, and ``tf_imported`` (False proves that a JAX or
-        PyTorch run never loaded TensorFlow).
+        The backend, its version, how it executes (jit, graph or eager), the target (gpu or cpu) and device
+        name, first-call and steady-state latency (ms), each phase's seconds, provenance, ``measured: True``,
+        and ``tf_imported`` (False proves that a JAX or PyTorch run never loaded TensorFlow).
+
+    Each phase (import, build, compile: the first call, warmup, timed) prints its time to stderr as it ends.
     """
     from bench.provenance import provenance
     from converters.keras_gpu import keras_call
 
-    run, info = keras_call(model, device=device, backend=backend)
-    out = measure_calls(run, warmup=warmup, min_runs=runs, min_seconds=min_seconds)
-    stats = summarize(out["samples_ms"]).to_dict()
-    return {**provenance(), **info, "model": model, "measured": True, "batch": 1, "first_ms": round(out["first_ms"], 3),
-            "runs": stats.pop("runs"), "cv": round(stats.pop("cv"), 4),
-            "latency_ms": {k: round(v, 4) for k, v in stats.items()}, "tf_imported": "tensorflow" in sys.modules}
+    clock = PhaseClock()
+    run, info = keras_call(model, device=device, backend=backend, phase=clock)
+    t0 = time.perf_counter()
+    run()
+    first_ms = (time.perf_counter() - t0) * 1e3
+    clock("compile")
+    warm = settle(run, min_runs=warmup)
+    clock("warmup")
+    samples = time_calls(run, warmup=0, min_runs=runs, min_seconds=min_seconds, max_seconds=max_seconds)
+    clock("timed")
+    stats = summarize(samples).to_dict()
+    return {**provenance(), **info, "model": model, "measured": True, "batch": 1, "first_ms": round(first_ms, 3),
+            "warmup_runs": warm["warmup_runs"], "runs": stats.pop("runs"), "cv": round(stats.pop("cv"), 4),
+            "latency_ms": {k: round(v, 4) for k, v in stats.items()}, "phase_s": clock.seconds,
+            "tf_imported": "tensorflow" in sys.modules}
 
 
 def baseline_in_child(model: str, *, device: str = "gpu", backend: str | None = None, runs: int, warmup: int,
@@ -109,7 +141,8 @@ def main() -> int:
     request = json.loads(sys.stdin.read())
     try:
         doc = keras_baseline(request["model"], device=request.get("device", "gpu"), backend=request.get("backend"),
-                             runs=request["runs"], warmup=request["warmup"], min_seconds=request["min_seconds"])
+                             runs=request["runs"], warmup=request["warmup"], min_seconds=request["min_seconds"],
+                             max_seconds=request.get("max_seconds", MAX_SECONDS))
     except EdgekitError as err:
         doc = {"error": str(err), "error_type": type(err).__name__}
     sys.stdout.write(json.dumps(doc) + "\n")

@@ -20,7 +20,8 @@ from bench.stats import HIGH_CV
 from edgekit.atomic import write_atomic
 from edgekit.result import error_of
 
-PACKAGES = ("ai-edge-litert", "keras", "jax", "jaxlib", "torch", "tensorflow", "tensorflow-cpu", "numpy")
+PACKAGES = ("ai-edge-litert", "keras", "jax", "jaxlib", "torch", "torchvision", "tensorflow", "tensorflow-cpu",
+            "numpy")
 
 
 def _versions() -> dict:
@@ -33,17 +34,41 @@ def _versions() -> dict:
     return found
 
 
+def _runtime(kind: str, doc: dict) -> str:
+    if kind.startswith("keras-"):
+        return f"Keras on {doc['keras_backend']} {doc['backend_version']} ({doc.get('execution', 'compiled')})"
+    if kind.startswith("torchvision-"):
+        return f"torchvision {doc['torchvision_version']} on torch {doc['backend_version']} (eager)"
+    where = "GPU accelerator" if doc["target"] == "gpu" else "CPU"
+    return f"LiteRT {doc.get('backend_version', '')} {where}".replace("  ", " ")
+
+
 def _row(kind: str, doc: dict) -> dict:
-    """One table row from a bench result (``litert-*``) or a baseline (``keras-*``)."""
-    keras = kind.startswith("keras-")
-    model, _, quant = doc["model"].rpartition("_") if not keras else (doc["model"], "", "fp32")
-    runtime = (f"Keras on {doc['keras_backend']} {doc['backend_version']}" if keras
-               else f"LiteRT {doc.get('backend_version', '')} {'GPU accelerator' if doc['target'] == 'gpu' else 'CPU'}")
+    """One table row from a bench result (``litert-*``), a Keras baseline (``keras-*``) or the torchvision peer
+    (``torchvision-*``). A LiteRT GPU row on a software adapter is ``emulated``: never a GPU's speed."""
+    litert = kind.startswith("litert-")
+    model, _, quant = doc["model"].rpartition("_") if litert else (doc["model"], "", "fp32")
+    adapter = (doc.get("gpu_adapter") or {}).get("name")
+    device = doc["device_name"] if not litert else (adapter or doc["target"]) if doc["target"] == "gpu" else "cpu"
     lat = doc["latency_ms"]
-    return {"model": model or doc["model"], "quant": quant or doc.get("quant"), "runtime": runtime.strip(),
-            "device": doc["device_name"] if keras else doc["target"], "threads": doc.get("threads"),
-            "p50_ms": lat["p50"], "p90_ms": lat["p90"], "iqr_ms": lat["iqr"], "cv": doc["cv"], "runs": doc["runs"],
-            "first_ms": doc.get("first_ms"), "fully_accelerated": doc.get("fully_accelerated"), "source": kind}
+    return {"model": model or doc["model"], "quant": quant or doc.get("quant"), "runtime": _runtime(kind, doc),
+            "device": device, "threads": doc.get("threads"), "p50_ms": lat["p50"], "ci95_ms": lat.get("ci95"),
+            "p90_ms": lat["p90"], "iqr_ms": lat["iqr"], "cv": doc["cv"], "runs": doc["runs"],
+            "rounds": doc.get("rounds", 1), "first_ms": doc.get("first_ms"), "init_ms": doc.get("init_ms"),
+            "fully_accelerated": doc.get("fully_accelerated"), "sync": doc.get("sync"),
+            "execution": doc.get("execution"), "emulated": bool(doc.get("emulated")), "source": kind}
+
+
+def _docs(text: str) -> list | None:
+    """The documents in a step's JSON file: one object, a list (``edgekit bench --json``) or JSON lines."""
+    try:
+        doc = json.loads(text)
+        return doc if isinstance(doc, list) else [doc]
+    except ValueError:
+        try:
+            return [json.loads(line) for line in text.splitlines() if line.strip()] or None
+        except ValueError:
+            return None
 
 
 def _load(json_dir: Path) -> tuple[list[dict], list[dict], dict]:
@@ -51,17 +76,19 @@ def _load(json_dir: Path) -> tuple[list[dict], list[dict], dict]:
     for path in sorted(json_dir.glob("*.json")):
         kind = path.stem.split("_", 1)[0]
         err = path.with_suffix(".json.err")
-        try:
-            doc = json.loads(path.read_text())
-        except ValueError:
-            doc = None
-        if doc is None or (isinstance(doc, dict) and error_of(doc) is not None):
+        docs = _docs(path.read_text())
+        if not docs:
             lines = [ln for ln in (err.read_text().splitlines() if err.exists() else []) if ln.strip()]
-            reason = doc["error"] if doc else (lines[-1] if lines else "no output")
-            failures.append({"step": path.stem, "reason": reason})
+            failures.append({"step": path.stem, "reason": lines[-1] if lines else "no output"})
             continue
-        raw[path.stem] = doc
-        rows += [_row(kind, d) for d in (doc if isinstance(doc, list) else [doc])]
+        raw[path.stem] = docs if len(docs) > 1 or path.read_text().lstrip().startswith("[") else docs[0]
+        for doc in docs:
+            failure = error_of(doc)
+            if failure is not None:
+                where = path.stem if len(docs) == 1 else f"{path.stem} {doc.get('model', '')}".strip()
+                failures.append({"step": where, "reason": failure.error})
+            else:
+                rows.append(_row(kind, doc))
     rows.sort(key=lambda r: (r["model"], r["quant"] or "", r["source"], r["threads"] or 0))
     return rows, failures, raw
 
@@ -75,18 +102,44 @@ def _gpu(path: Path | None) -> dict:
 
 
 def _steps(path: Path | None) -> list[dict]:
+    """steps.tsv: ``NAME<TAB>EXIT[<TAB>SECONDS[<TAB>REASON]]`` per step, as scripts/gpu_check.sh writes it."""
     if not path or not path.exists():
         return []
-    return [{"step": name, "exit": int(code)} for name, code in
-            (line.split("\t") for line in path.read_text().splitlines() if "\t" in line)]
+    steps = []
+    for line in path.read_text().splitlines():
+        parts = line.split("\t")
+        if len(parts) < 2:
+            continue
+        step = {"step": parts[0], "exit": int(parts[1])}
+        if len(parts) > 2 and parts[2]:
+            step["seconds"] = float(parts[2])
+        if len(parts) > 3 and parts[3]:
+            step["reason"] = parts[3]
+        steps.append(step)
+    return steps
 
 
 def build(json_dir: Path, *, gpu_file: Path | None, steps_file: Path | None, cpu_only: bool) -> dict:
     """The whole record: GPU and host, versions, rows, failures, steps, and the raw documents."""
     rows, failures, raw = _load(json_dir)
+    steps = _steps(steps_file)
+    why = {st["step"]: st["reason"] for st in steps if st.get("reason")}  # a timeout says more than its last line
+    failures = [{**f, "reason": why[f["step"]]} if f["step"] in why else f for f in failures]
     return {**provenance(), "cpu_only": cpu_only, "gpu": _gpu(gpu_file), "versions": _versions(),
-            "gpu_rows": sum(r["source"].endswith("-gpu") for r in rows),
-            "rows": rows, "failures": failures, "steps": _steps(steps_file), "raw": raw}
+            "gpu_rows": sum(r["source"].endswith("-gpu") and not r["emulated"] for r in rows),
+            "emulated_rows": sum(r["emulated"] for r in rows),
+            "rows": rows, "failures": failures, "steps": steps, "raw": raw}
+
+
+def _interval(r: dict) -> str:
+    ci = r.get("ci95_ms")
+    return f"{ci[0]:.3f}–{ci[1]:.3f} ({r['rounds']} rounds)" if ci else f"one process, IQR {r['iqr_ms']:.3f}"
+
+
+def _device(r: dict) -> str:
+    if r["emulated"]:
+        return f"{r['device']} (emulated: the CPU's speed, not a GPU's)"
+    return r["device"]
 
 
 def render(doc: dict) -> str:
@@ -100,18 +153,27 @@ def render(doc: dict) -> str:
             f"- edgekit {doc['edgekit']}, commit {doc['commit'] or 'unknown (no git checkout)'}"]
     if doc["cpu_only"]:
         head += ["", "**CPU-only run (--cpu-only): no GPU was used; this checks the script, not the GPU.**"]
-    table = ["", "Batch 1, random weights; p50 and p90 in ms, IQR the spread between p25 and p75; "
-             f"'noisy' where CV > {HIGH_CV:.0%}.", "",
-             "| model | quant | runtime | device | threads | p50 (ms) | p90 (ms) | IQR (ms) | runs |",
+    if doc.get("emulated_rows"):
+        head += ["", "**Rows marked emulated ran LiteRT's GPU accelerator on a software Vulkan driver (the CPU): "
+                 "they check the code path, never a GPU's speed.**"]
+    table = ["", "Batch 1, random weights; p50 and p90 in ms, with the 95% interval of p50 over rounds (fresh "
+             "processes) where there are rounds, else the IQR; "
+             f"'noisy' where CV > {HIGH_CV:.0%}. LiteRT GPU calls read their outputs back (sync: readback); "
+             "eager rows measure the framework's per-op overhead as much as the GPU.", "",
+             "| model | quant | runtime | device | threads | p50 (ms) | 95% interval (ms) | p90 (ms) | runs |",
              "|---|---|---|---|---|---|---|---|---|"]
     for r in doc["rows"]:
         noisy = " noisy" if r["cv"] > HIGH_CV else ""
-        table.append(f"| {r['model']} | {r['quant']} | {r['runtime']} | {r['device']} | {r['threads'] or '-'} | "
-                     f"{r['p50_ms']:.3f}{noisy} | {r['p90_ms']:.3f} | {r['iqr_ms']:.3f} | {r['runs']} |")
+        table.append(f"| {r['model']} | {r['quant']} | {r['runtime']} | {_device(r)} | {r['threads'] or '-'} | "
+                     f"{r['p50_ms']:.3f}{noisy} | {_interval(r)} | {r['p90_ms']:.3f} | {r['runs']} |")
     fails = ["", "## Failed steps", ""] + [f"- {f['step']}: {f['reason']}" for f in doc["failures"]]
-    steps = [s for s in doc["steps"] if s["exit"] and s["step"] not in {f["step"] for f in doc["failures"]}]
-    fails += [f"- {s['step']}: exit {s['exit']} (see its log)" for s in steps]
-    return "\n".join(head + table + (fails if len(fails) > 3 else ["", "Every step passed."])) + "\n"
+    failed = {f["step"] for f in doc["failures"]}
+    steps = [s for s in doc["steps"] if s["exit"] and s["step"] not in failed]
+    fails += [f"- {s['step']}: {s.get('reason') or 'exit {} (see its log)'.format(s['exit'])}" for s in steps]
+    timed = [s for s in doc["steps"] if "seconds" in s]
+    times = (["", "## Step times", "", "| step | exit | seconds |", "|---|---|---|"]
+             + [f"| {s['step']} | {s['exit']} | {s['seconds']:.1f} |" for s in timed]) if timed else []
+    return "\n".join(head + table + (fails if len(fails) > 3 else ["", "Every step passed."]) + times) + "\n"
 
 
 def main(argv: list[str] | None = None) -> int:

@@ -18,7 +18,7 @@ def _ms(v) -> str:
 
 
 def _label(r: dict) -> str:
-    threads = "gpu" if r["target"] == "gpu" else f"{r['threads']}t"
+    threads = ("gpu (emulated)" if r.get("emulated") else "gpu") if r["target"] == "gpu" else f"{r['threads']}t"
     return f"{threads}{'' if r.get('xnnpack', True) else ' no-xnnpack'}"
 
 
