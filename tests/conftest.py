@@ -62,7 +62,7 @@ def _pip(python: Path) -> list[str]:
     return [str(python), "-m", "pip", "install", "-q", "--disable-pip-version-check"]
 
 
-def _source_copy(where: Path) -> Path:
+def source_copy(where: Path) -> Path:
     """A copy of the source tree without tests, caches and build outputs, so a build leaves nothing here."""
     src = where / "src"
     anywhere = shutil.ignore_patterns("__pycache__", "*.egg-info", "*.tflite", ".*cache")
@@ -93,7 +93,7 @@ def device_python(tmp_path_factory) -> Path:
 def tf_free_python(device_python, tmp_path_factory) -> Path:
     """device_python with edgekit (--no-deps) on its path, through a wrapper script that sets PYTHONPATH."""
     where = tmp_path_factory.mktemp("edgekit_no_deps")
-    src = _source_copy(where)  # a copy, so the build leaves nothing in the working tree
+    src = source_copy(where)  # a copy, so the build leaves nothing in the working tree
     lib = where / "lib"
     subprocess.run([*_pip(device_python), "--no-deps", "--target", str(lib), str(src)], check=True, timeout=600)
     wrapper = where / "python"
@@ -107,7 +107,7 @@ def wheel(tmp_path_factory) -> Path:
     """edgekit's wheel, built once per session as ``pip wheel --no-deps`` builds it for a user."""
     where = tmp_path_factory.mktemp("wheel")
     subprocess.run([sys.executable, "-m", "pip", "wheel", "-q", "--disable-pip-version-check", "--no-deps",
-                    "-w", str(where / "dist"), str(_source_copy(where))], check=True, timeout=600)
+                    "-w", str(where / "dist"), str(source_copy(where))], check=True, timeout=600)
     (found,) = (where / "dist").glob("edgekit-*.whl")
     return found
 
