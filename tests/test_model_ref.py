@@ -1,5 +1,5 @@
 """One model reference (edgekit.models.ref.ModelRef) for every command: one table of inputs and the messages they
-give, run through info, convert, bench, check and eval in-process. No TensorFlow is loaded by these."""
+give, run through info, convert, bench, check, eval and study in-process. No TensorFlow is loaded by these."""
 
 from __future__ import annotations
 
@@ -19,6 +19,7 @@ COMMANDS = {
     "bench": ["bench", "{m}", "--target", "rpi4", "--db", "{tmp}/r.db"],
     "check": ["check", "{m}", "--target", "coral-usb"],
     "eval": ["eval", "{m}", "--data", "digits"],
+    "study": ["study", "--models", "{m}", "--out", "{tmp}/study"],
 }
 
 

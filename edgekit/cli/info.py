@@ -14,7 +14,7 @@ from edgekit.models.registry import FIGURES, MODEL_NAMES, REGISTRY
 _TARGET_HELP = f"A zoo model ({', '.join(MODEL_NAMES)}), a .keras/.h5 file, a SavedModel folder or a .tflite file."
 
 InputSize = Annotated[int | None, typer.Option("--input-size", min=1, help="Square input size N (zoo models, or a "
-                                                ".keras/.h5 file saved with an unknown input size).")]
+                                                ".keras/.h5 file or SavedModel saved with an unknown input size).")]
 Alpha = Annotated[float | None, typer.Option("--alpha", help="Width multiplier (mobilenet, mobilenetv2).")]
 Classes = Annotated[int | None, typer.Option("--classes", min=1, help="Classifier width (zoo models).")]
 DepthMult = Annotated[int | None, typer.Option("--depth-multiplier", help="Depthwise multiplier (mobilenet).")]
