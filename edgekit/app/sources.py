@@ -34,8 +34,10 @@ def _bench_path(name: str, quant: str) -> Path:
 def resolve(models: list[str], quants: list[str] | None) -> list[BenchItem]:
     """Each model x quantization mode, in order. ``--quant`` applies to zoo names; a file's mode is its own.
 
-    A file that cannot be read, or a zoo model that fails to convert, comes back with its ``error`` set, so
-    that it fails alone; a name that is neither a file nor a zoo model, or a bad ``--quant``, raises UsageError.
+    Each model is an :class:`edgekit.models.ref.ModelRef`, checked before any is converted or measured. A
+    ``.tflite`` that cannot be read (or is not there), or a zoo model that fails to convert, comes back with its
+    ``error`` set, so that it fails alone. A name that is no zoo model, a kind bench does not take, or a bad
+    ``--quant`` raises UsageError; a zoo name without TensorFlow raises MissingExtra.
     """
     refs = [ModelRef.parse(m, must_exist=False) for m in models]
     if quants is not None and not any(r.kind is ModelKind.ZOO for r in refs):
