@@ -105,11 +105,9 @@ def tf_free_python(device_python, tmp_path_factory) -> Path:
 @pytest.fixture(scope="session")
 def wheel(tmp_path_factory) -> Path:
     """edgekit's wheel, built once per session as ``pip wheel --no-deps`` builds it for a user."""
-    where = tmp_path_factory.mktemp("wheel")
-    subprocess.run([sys.executable, "-m", "pip", "wheel", "-q", "--disable-pip-version-check", "--no-deps",
-                    "-w", str(where / "dist"), str(source_copy(where))], check=True, timeout=600)
-    (found,) = (where / "dist").glob("edgekit-*.whl")
-    return found
+    from tests.arm64 import build_wheel  # the one builder: the arm64 tier installs the same wheel
+
+    return build_wheel(tmp_path_factory.mktemp("wheel"))
 
 
 @pytest.fixture(scope="session")
