@@ -113,9 +113,11 @@ def _resize(img: np.ndarray, size: tuple[int, int]) -> np.ndarray:
 
 def photos(size: tuple[int, int], n: int, seed: int) -> np.ndarray:
     """``n`` random crops and flips of scikit-image's bundled colour photographs, as (n, H, W, 3)."""
-    import skimage.data
+    from edgekit.errors import import_extra
 
-    images = [getattr(skimage.data, name)() for name in PHOTOS]
+    skimage_data = import_extra("skimage.data", needed_for="the bundled calibration photographs")
+
+    images = [getattr(skimage_data, name)() for name in PHOTOS]
     rng = np.random.default_rng(seed)
     out = np.empty((n, *size, 3), np.float32)
     for i in range(n):

@@ -19,7 +19,7 @@ def savedmodel_to_tflite_bytes(path: str | Path, input_size: int | None = None) 
             if input_size is None:
                 return tf.lite.TFLiteConverter.from_saved_model(str(path)).convert()
             loaded = tf.saved_model.load(str(path))
-            run = _fixed_signature(tf, loaded, input_size, repr(str(path)))
+            run = fixed_signature(tf, loaded, input_size, repr(str(path)))
             return tf.lite.TFLiteConverter.from_concrete_functions([run], loaded).convert()
         except UsageError:
             raise
@@ -28,7 +28,8 @@ def savedmodel_to_tflite_bytes(path: str | Path, input_size: int | None = None) 
             raise ModelFileError(f"could not read SavedModel {str(path)!r}: {first}") from None
 
 
-def _fixed_signature(tf, loaded, input_size: int, label: str):
+def fixed_signature(tf, loaded, input_size: int, label: str):
+    """The serving signature traced again at ``1 x N x N x C``: a concrete function of one positional input."""
     fn = loaded.signatures["serving_default"]
     specs = fn.structured_input_signature[1]
     shapes = [tuple(s.shape) for s in specs.values()]

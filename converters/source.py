@@ -15,8 +15,9 @@ from pathlib import Path
 import numpy as np
 
 from edgekit import __version__
-from edgekit.errors import ModelFileError, UsageError, first_line, unknown_name
-from edgekit.models.registry import MODEL_NAMES, Preprocess, get_spec
+from edgekit.errors import ModelFileError, UsageError, first_line
+from edgekit.models.ref import ModelKind, ModelRef
+from edgekit.models.registry import Preprocess, get_spec
 
 ZOO_SEED = 0  # random-initialised zoo models are built with this seed, so a rebuild is the same model
 
@@ -46,35 +47,28 @@ def _sha256_file(path: Path, h=None):
 
 def resolve(source, input_size: int | None = None, alpha: float | None = None, classes: int | None = None,
             weights: str | None = None, preprocess: Preprocess | None = None) -> Source:
-    """Check and hash ``source``; refuse arguments that do not apply to it. No TensorFlow."""
+    """Check and hash ``source`` (parsed as a :class:`ModelRef`); refuse arguments that do not apply to it.
+
+    No TensorFlow is imported, but a missing one is a :class:`edgekit.errors.MissingExtra` here, before any work.
+    """
     zoo_args = {"input_size": input_size, "alpha": alpha, "classes": classes, "weights": weights}
     if not isinstance(source, str | Path):
         return _from_object(source, zoo_args, preprocess)
-    text = str(source)
-    if text.lower() in MODEL_NAMES and not Path(text).exists():
-        return _from_zoo(text, zoo_args, preprocess)
-    given = [f"--{k.replace('_', '-')}" for k, v in zoo_args.items() if v is not None and k != "input_size"]
-    if given:
-        verb = "applies" if len(given) == 1 else "apply"
-        raise UsageError(f"{', '.join(given)} {verb} to zoo models only; {text!r} is a file whose architecture "
-                         "is fixed")
-    path = Path(text).expanduser()
-    if input_size is not None and (path.is_dir() or path.suffix not in (".keras", ".h5")):
-        raise UsageError(f"--input-size applies to zoo models and .keras/.h5 files with an unknown input size; "
-                         f"{text!r} is not a .keras/.h5 file")
-    if not path.exists():
-        if not any(c in text for c in "/\\") and not path.suffix:
-            raise unknown_name("model", text, MODEL_NAMES)
-        raise ModelFileError(f"model {text!r} not found; pass a zoo name ({', '.join(MODEL_NAMES)}), "
-                             "a .keras/.h5 file or a SavedModel folder")
-    if path.is_dir():
-        if not (path / "saved_model.pb").is_file():
-            raise ModelFileError(f"{text!r} is a folder without saved_model.pb, so not a SavedModel")
+    ref = ModelRef.parse(source).check_args(input_size=input_size, alpha=alpha, classes=classes, weights=weights)
+    ref.require(ModelKind.ZOO, ModelKind.KERAS, ModelKind.SAVEDMODEL, command="convert")
+    ref.require_tensorflow(command="convert")
+    if ref.kind is ModelKind.ZOO:
+        return _from_zoo(ref.given.lower(), zoo_args, preprocess)
+    path = ref.path
+    if ref.kind is ModelKind.SAVEDMODEL:
         h = hashlib.sha256()
         for f in sorted(p for p in path.rglob("*") if p.is_file()):
             h.update(str(f.relative_to(path)).encode())
             _sha256_file(f, h)
-        return Source("savedmodel", path.resolve().name, h.hexdigest(), preprocess, path)
+        if input_size is not None:  # a SavedModel with an unknown (None x None) input, fixed here
+            h.update(f"input_size={input_size}".encode())
+        return Source("savedmodel", ref.name, h.hexdigest(), preprocess, path,
+                      build_args={"input_size": input_size} if input_size is not None else {})
     from edgekit.models.io import check_keras_file
 
     check_keras_file(path)
@@ -131,12 +125,13 @@ class FloatModel:
     keras_model: object  # None for a SavedModel
     run: Callable[[np.ndarray], np.ndarray]
     input_shape: tuple[int, int, int]
+    fixed: tuple | None = None  # a SavedModel traced at --input-size: (concrete function, the loaded object)
 
 
 def load_float(src: Source) -> FloatModel:
     """Build or load the float model (imports TensorFlow)."""
     if src.kind == "savedmodel":
-        return _load_savedmodel(src.path)
+        return _load_savedmodel(src.path, src.build_args.get("input_size"))
     if src.kind == "zoo":
         from edgekit.models import build
         from edgekit.models._keras import keras
@@ -158,8 +153,9 @@ def load_float(src: Source) -> FloatModel:
     return FloatModel(model, lambda x: np.asarray(model(x, training=False)), shape)
 
 
-def _load_savedmodel(path: Path) -> FloatModel:
+def _load_savedmodel(path: Path, input_size: int | None = None) -> FloatModel:
     from converters._tf import quiet_tf
+    from converters.savedmodel import fixed_signature
 
     with quiet_tf() as tf:
         try:
@@ -168,6 +164,14 @@ def _load_savedmodel(path: Path) -> FloatModel:
         except Exception as err:  # TF raises many types for a bad SavedModel
             first = first_line(err)
             raise ModelFileError(f"could not load SavedModel {str(path)!r}: {first}") from None
+    if input_size is not None:  # an unknown (None x None) input traced again at N x N, as `edgekit info` does
+        concrete = fixed_signature(tf, loaded, input_size, repr(str(path)))
+
+        def run_fixed(x: np.ndarray) -> np.ndarray:
+            return np.asarray(next(iter(concrete(tf.constant(x)).values())))
+
+        shape = tuple(concrete.structured_input_signature[0][0].shape[1:])
+        return FloatModel(None, run_fixed, shape, (concrete, loaded))
     specs = list(fn.structured_input_signature[1].values())
     shape = tuple(specs[0].shape[1:]) if len(specs) == 1 else ()
     if len(shape) != 3 or None in shape:

@@ -17,6 +17,8 @@ def make_converter(tf, src: Source, fm: FloatModel, config: QuantConfig,
     """A ``tf.lite.TFLiteConverter`` configured for ``config``."""
     if fm.keras_model is not None:
         conv = _batch1_converter(tf, fm.keras_model)
+    elif fm.fixed is not None:  # a SavedModel traced at --input-size
+        conv = tf.lite.TFLiteConverter.from_concrete_functions([fm.fixed[0]], fm.fixed[1])
     else:
         conv = tf.lite.TFLiteConverter.from_saved_model(str(src.path))
     mode = config.mode

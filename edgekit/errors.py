@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import difflib
+import importlib
+import importlib.util
 from collections.abc import Iterable
 
 
@@ -32,6 +34,56 @@ class CheckFailed(EdgekitError):
 
 class WeightsNotFoundError(EdgekitError):
     """Pretrained weights that are not on disk (edgekit never downloads)."""
+
+
+class MissingExtra(EdgekitError):
+    """An optional dependency that is not installed. The message names the extra that brings it.
+
+    Exit 2, as for a usage error: the command cannot run as asked in this install, and nothing was done.
+    """
+
+    exit_code = 2
+
+    def __init__(self, extra: str, what: str):
+        self.extra = extra
+        super().__init__(f"{what}: pip install 'edgekit[{extra}]'")
+
+
+# The optional modules edgekit imports, and the extra that brings each. tensorflow-cpu brings Keras; the
+# [convert] extra also brings scikit-learn (digits), scikit-image (photos) and, through it, Pillow.
+EXTRA_OF = {"tensorflow": "convert", "keras": "convert", "sklearn": "convert", "skimage": "convert",
+            "PIL": "convert", "matplotlib": "plot", "tflite_micro": "mcu", "jax": "gpu"}
+
+
+def _missing(module: str, needed_for: str) -> MissingExtra:
+    return MissingExtra(EXTRA_OF[module], f"{needed_for} needs {module}, which is not installed")
+
+
+def missing_extra(err: ModuleNotFoundError, needed_for: str) -> MissingExtra | None:
+    """The MissingExtra for ``err`` when the module it could not find is one an extra brings, else None."""
+    top = (err.name or "").split(".")[0]
+    return _missing(top, needed_for) if top in EXTRA_OF else None
+
+
+def require_extra(module: str, *, needed_for: str) -> None:
+    """Raise :class:`MissingExtra` when ``module`` (a key of EXTRA_OF) is not installed; imports nothing."""
+    if importlib.util.find_spec(module) is None:
+        raise _missing(module, needed_for)
+
+
+def import_extra(module: str, *, needed_for: str):
+    """Import ``module``, an optional dependency, or raise :class:`MissingExtra` naming the extra that brings it.
+
+    The one gate for optional imports: ``needed_for`` says what wanted it ("building zoo models").
+    """
+    require_extra(module.split(".")[0], needed_for=needed_for)
+    try:
+        return importlib.import_module(module)
+    except ModuleNotFoundError as err:
+        missing = missing_extra(err, needed_for)
+        if missing is None:
+            raise
+        raise missing from None
 
 
 def first_line(err: BaseException) -> str:

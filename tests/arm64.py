@@ -65,9 +65,9 @@ def _locked(path: Path):
 
 def build_wheel(out: Path) -> Path:
     """This checkout as a wheel (pure Python, built here)."""
-    src = out / "src"
-    shutil.copytree(ROOT, src, ignore=shutil.ignore_patterns(".git", ".venv", "tests", "build", "*.egg-info",
-                                                            "__pycache__", "study", ".*cache"))
+    from tests.conftest import source_copy  # the copy test_wheel builds from: edgekit/study and targets/data kept
+
+    src = source_copy(out)
     argv = [sys.executable, "-m", "pip", "wheel", "-q", "--no-deps", "-w", str(out / "dist"), str(src)]
     # offline with this venv's setuptools and wheel; without them pip fetches the build backend itself
     if subprocess.run([*argv, "--no-build-isolation"], capture_output=True, timeout=300).returncode != 0:

@@ -64,6 +64,19 @@ def _pip(python: Path) -> list[str]:
     return [str(python), "-m", "pip", "install", "-q", "--disable-pip-version-check"]
 
 
+def source_copy(where: Path) -> Path:
+    """A copy of the source tree without tests, caches and build outputs, so a build leaves nothing here."""
+    src = where / "src"
+    anywhere = shutil.ignore_patterns("__pycache__", "*.egg-info", "*.tflite", ".*cache")
+
+    def ignore(folder: str, names: list[str]) -> set[str]:  # "study" only at the top: edgekit/study is code
+        top = {".git", ".venv", "tests", "build", "study"} if Path(folder) == ROOT else set()
+        return set(anywhere(folder, names)) | (top & set(names))
+
+    shutil.copytree(ROOT, src, ignore=ignore)
+    return src
+
+
 @pytest.fixture(scope="session")
 def device_python(tmp_path_factory) -> Path:
     """A Raspberry Pi's Python: a venv with numpy and ai-edge-litert only, no TensorFlow, no edgekit.
@@ -82,15 +95,31 @@ def device_python(tmp_path_factory) -> Path:
 def tf_free_python(device_python, tmp_path_factory) -> Path:
     """device_python with edgekit (--no-deps) on its path, through a wrapper script that sets PYTHONPATH."""
     where = tmp_path_factory.mktemp("edgekit_no_deps")
-    src = where / "src"  # a copy, so the build leaves nothing in the working tree
-    shutil.copytree(ROOT, src, ignore=shutil.ignore_patterns(".git", ".venv", "tests", "build", "*.egg-info",
-                                                            "__pycache__", "*.tflite", "study", ".*cache"))
+    src = source_copy(where)  # a copy, so the build leaves nothing in the working tree
     lib = where / "lib"
     subprocess.run([*_pip(device_python), "--no-deps", "--target", str(lib), str(src)], check=True, timeout=600)
     wrapper = where / "python"
     wrapper.write_text(f'#!/bin/sh\nPYTHONPATH={shlex.quote(str(lib))} exec {shlex.quote(str(device_python))} "$@"\n')
     wrapper.chmod(0o755)
     return wrapper
+
+
+@pytest.fixture(scope="session")
+def wheel(tmp_path_factory) -> Path:
+    """edgekit's wheel, built once per session as ``pip wheel --no-deps`` builds it for a user."""
+    from tests.arm64 import build_wheel  # the one builder: the arm64 tier installs the same wheel
+
+    return build_wheel(tmp_path_factory.mktemp("wheel"))
+
+
+@pytest.fixture(scope="session")
+def light_venv(wheel, tmp_path_factory) -> Path:
+    """The light install as a user makes it: a fresh venv (no system site-packages), the wheel (not editable) and
+    its core dependencies, no extras. Returns the venv's bin folder."""
+    where = tmp_path_factory.mktemp("light_venv")
+    venv.EnvBuilder(with_pip=True).create(where)
+    subprocess.run([*_pip(where / "bin" / "python"), str(wheel)], check=True, timeout=600)
+    return where / "bin"
 
 
 @pytest.fixture

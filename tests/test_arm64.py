@@ -79,6 +79,28 @@ def test_the_light_install_runs_a_model_on_aarch64(userland):
     assert cli.returncode == 0 and "bench" in cli.stdout, cli.stderr
 
 
+def test_the_light_install_estimates_on_aarch64(userland):
+    """The wheel's light install on the device runs the estimator commands too (issue 25): bench's estimates for
+    each Pi and Coral target, info, check and models; a zoo name says which extra it needs, in one line."""
+    work = userland / "tmp" / "edgekit-light"
+    work.mkdir(exist_ok=True)
+    shutil.copy(DATA / "tiny_int8.tflite", work / "m8.tflite")
+    model = "/tmp/edgekit-light/m8.tflite"
+    for target in ("rpi4", "rpi5", "coral-usb", "coral-devboard"):
+        proc = _in_userland(userland, "/opt/edgekit/bin/edgekit", "bench", model, "--target", target, "--json",
+                            "--db", "/tmp/edgekit-light/r.db")
+        assert proc.returncode == 0 and "Traceback" not in proc.stderr, (target, proc.stderr)
+        (doc,) = json.loads(proc.stdout)
+        assert doc["target"] == target and doc["measured"] is False and doc["latency_ms"]["p50"] > 0, doc
+    for argv, expect in ((["info", model], "MACs"), (["check", model, "--target", "coral-usb"], "compatible"),
+                         (["models"], "mobilenetv2")):
+        proc = _in_userland(userland, "/usr/bin/env", "COLUMNS=200", "/opt/edgekit/bin/edgekit", *argv)
+        assert proc.returncode == 0 and expect in proc.stdout and "Traceback" not in proc.stderr, (argv, proc.stderr)
+    proc = _in_userland(userland, "/opt/edgekit/bin/edgekit", "info", "mobilenetv2")
+    line = assert_one_line_error(Run(proc.returncode, proc.stdout, proc.stderr), code=2)
+    assert line.endswith("pip install 'edgekit[convert]'")
+
+
 def test_rpi4_is_refused_on_the_emulated_host(world, tmp_path):
     run = _bench(world, MODEL, "--target", "rpi4", "--host", "arm", "--remote-python", arm64.PYTHON, *FAST,
                  db=tmp_path / "r.db")

@@ -112,7 +112,6 @@ class TestWithTensorFlow:
         run = run_cli("info", "lenet5", "--layers")
         assert run.code == 0 and "c3_conv" in run.out and "240,000" in run.out
 
-    @pytest.mark.slow
     def test_models_json_lists_the_zoo_and_matches_readme(self):
         run = run_cli("models", "--json")
         assert run.code == 0, run.err
@@ -124,6 +123,22 @@ class TestWithTensorFlow:
         for row in rows.values():
             assert f"| `{row['name']}` |" in readme
             assert f"| {row['params']:,} | {row['macs']:,} |" in readme, row["name"]
+
+    @pytest.mark.slow
+    @pytest.mark.parametrize("name", ["lenet5", "alexnet", "vgg16", "resnet18", "resnet34", "resnet50", "googlenet",
+                                      "inceptionv3", "mobilenet", "mobilenetv2"])
+    def test_the_registry_figures_are_the_built_models(self, name):
+        """``edgekit models`` reads params and MACs from the registry; each must be what the builder makes."""
+        from edgekit.analysis import analyze_keras
+        from edgekit.models import build
+        from edgekit.models._keras import keras
+        from edgekit.models.registry import FIGURES, get_spec
+
+        spec = get_spec(name)
+        report = analyze_keras(build(name), name=name)
+        keras().backend.clear_session()
+        assert (report.params, report.macs) == (FIGURES[spec.name].params, FIGURES[spec.name].macs)
+        assert report.input_shape == spec.default_input
 
 
 def test_ctrl_c_is_one_line_and_exit_130(monkeypatch, capsys):

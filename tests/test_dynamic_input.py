@@ -78,3 +78,21 @@ def test_savedmodel_with_an_unknown_size(tmp_path):
     with pytest.raises(UsageError, match=r"unknown \(None x None\); pass --input-size N"):
         cost_of(str(tmp_path / "sm"))
     assert cost_of(str(tmp_path / "sm"), input_size=16).macs == 14 * 14 * 4 * 27
+
+
+def test_convert_takes_input_size_on_a_savedmodel_as_info_does(tmp_path, monkeypatch):
+    """--input-size on a SavedModel is decided once (edgekit.models.ref): info and convert both accept it."""
+    import keras
+
+    from converters import convert
+    from edgekit.analysis import analyze_tflite
+
+    monkeypatch.setenv("EDGEKIT_CACHE_DIR", str(tmp_path / "cache"))
+    x = keras.Input((None, None, 3))
+    keras.Model(x, keras.layers.Conv2D(4, 3)(x)).export(str(tmp_path / "sm"), verbose=False)
+    with pytest.raises(UsageError, match="one fixed-size"):
+        convert(str(tmp_path / "sm"), "fp32", output=tmp_path / "none.tflite", preprocess="unit", use_cache=False)
+    out = convert(str(tmp_path / "sm"), "int8", output=tmp_path / "sm16.tflite", preprocess="unit", input_size=16,
+                  use_cache=False, samples=4)
+    assert analyze_tflite(out.path).input_shape == (16, 16, 3)
+    assert analyze_tflite(out.path).macs == 14 * 14 * 4 * 27  # what info counts at --input-size 16

@@ -159,7 +159,7 @@ def test_without_tflm_the_commands_say_which_extra(tmp_path):
     env = {"PYTHONPATH": f"{tmp_path}:{DATA.parents[1]}"}
     for command in ("check", "bench"):
         run = run_cli(command, str(DATA / "tiny_int8.tflite"), "--target", "cortex-m4", env=env)
-        assert "edgekit[mcu]" in assert_one_line_error(run, 1)
+        assert "edgekit[mcu]" in assert_one_line_error(run, 2)  # a missing extra: exit 2, as a usage error
 
 
 def test_an_op_tflm_lacks_is_named(tmp_path):

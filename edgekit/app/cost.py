@@ -1,62 +1,41 @@
 """``cost_of``: the cost report of whatever the user names, a zoo model, a Keras file, a SavedModel or a
-``.tflite`` file. Only the zoo, Keras and SavedModel paths load TensorFlow, and only when taken.
+``.tflite`` file (an :class:`edgekit.models.ref.ModelRef`). Only the zoo, Keras and SavedModel paths load
+TensorFlow, and only when taken.
 """
 
 from __future__ import annotations
 
-from pathlib import Path
-
 from edgekit.analysis import CostReport, analyze_graph, analyze_keras, analyze_tflite, parse_tflite
-from edgekit.errors import ModelFileError, UsageError, unknown_name
-from edgekit.models.registry import MODEL_NAMES, get_spec
-
-
-def looks_like_path(target: str) -> bool:
-    return any(c in target for c in "/\\") or Path(target).suffix != "" or Path(target).exists()
+from edgekit.errors import UsageError
+from edgekit.models.ref import ModelKind, ModelRef
+from edgekit.models.registry import get_spec
 
 
 def cost_of(target: str, input_size: int | None = None, classes: int | None = None,
             **arch_args) -> CostReport:
     """Analyse a zoo name, a ``.keras``/``.h5`` file, a SavedModel folder or a ``.tflite`` file."""
-    if target.lower() in MODEL_NAMES and not Path(target).exists():
+    ref = ModelRef.parse(target).check_args(input_size=input_size, classes=classes, **arch_args)
+    ref.require_tensorflow(command="info", keras_will_do=True)
+    if ref.kind is ModelKind.ZOO:
         from edgekit.models import build
 
-        spec = get_spec(target)
+        spec = get_spec(ref.given)
         model = build(spec.name, input_shape=input_size, classes=classes, **arch_args)
         return analyze_keras(model, name=spec.name.value, source="zoo")
-    if not looks_like_path(target):
-        raise unknown_name("model", target, MODEL_NAMES)
-    given = [f"--{k.replace('_', '-')}" for k, v in {"classes": classes, **arch_args}.items() if v is not None]
-    if given:
-        verb = "applies" if len(given) == 1 else "apply"
-        raise UsageError(f"{', '.join(given)} {verb} to zoo models only; {target!r} is a file whose "
-                         "architecture is fixed")
-    path = Path(target)
-    if input_size is not None and not path.is_dir() and path.suffix not in (".keras", ".h5"):
-        raise UsageError(f"--input-size applies to zoo models, and to .keras/.h5 files and SavedModels with an "
-                         f"unknown input size; {target!r} is a {path.suffix or 'file'} whose input shape was "
-                         "fixed when it was converted")
-    if not path.exists():
-        raise ModelFileError(f"model file {target!r} not found; check the path")
-    if path.is_dir():
-        if not (path / "saved_model.pb").is_file():
-            raise ModelFileError(f"{target!r} is a folder without saved_model.pb, so not a SavedModel")
+    if ref.kind is ModelKind.TFLITE:
+        return analyze_tflite(ref.path)
+    if ref.kind is ModelKind.SAVEDMODEL:
         from converters.savedmodel import savedmodel_to_tflite_bytes
 
-        graph = parse_tflite(savedmodel_to_tflite_bytes(path, input_size), repr(target))
+        graph = parse_tflite(savedmodel_to_tflite_bytes(ref.path, input_size), repr(target))
         _refuse_unknown_size(graph, target)
-        return _replace_source(analyze_graph(graph, path.name), "savedmodel")
-    if path.suffix == ".tflite":
-        return analyze_tflite(path)
-    if path.suffix in (".keras", ".h5"):
-        from edgekit.models import load_model
-        from edgekit.models.io import with_input_size
+        return _replace_source(analyze_graph(graph, ref.name), "savedmodel")
+    from edgekit.models import load_model
+    from edgekit.models.io import with_input_size
 
-        model = with_input_size(load_model(path), input_size, label=repr(target))
-        report = analyze_keras(model, name=path.stem)
-        return _replace_source(report, "keras", file_bytes=path.stat().st_size)
-    raise UsageError(f"cannot analyse {target!r}: expected a zoo model ({', '.join(MODEL_NAMES)}), "
-                     "a .keras/.h5 file, a SavedModel folder or a .tflite file")
+    model = with_input_size(load_model(ref.path), input_size, label=repr(target))
+    report = analyze_keras(model, name=ref.name)
+    return _replace_source(report, "keras", file_bytes=ref.path.stat().st_size)
 
 
 def _refuse_unknown_size(graph, target: str) -> None:

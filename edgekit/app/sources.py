@@ -7,7 +7,8 @@ import os
 from pathlib import Path
 from typing import NamedTuple
 
-from edgekit.errors import EdgekitError, UsageError
+from edgekit.errors import EdgekitError, MissingExtra, UsageError
+from edgekit.models.ref import ModelKind, ModelRef
 
 
 class BenchItem(NamedTuple):
@@ -17,19 +18,10 @@ class BenchItem(NamedTuple):
     error: Exception | None = None  # why it cannot be measured: it fails alone, with a result row saying so
 
 
-def _zoo_names() -> tuple[str, ...]:
-    from edgekit.models.registry import MODEL_NAMES
-
-    return MODEL_NAMES
-
-
 def convert_zoo(name: str, quant: str) -> Path:
     """``name`` converted to ``quant`` through the converter cache, written under ~/.edgekit/bench/."""
-    try:
-        from converters import convert
-    except ImportError:
-        raise EdgekitError(f"converting {name!r} needs edgekit's converter and TensorFlow "
-                           "(pip install 'edgekit[convert]'); or pass a .tflite file") from None
+    from converters import convert
+
     out = _bench_path(name, quant)
     out.parent.mkdir(parents=True, exist_ok=True)
     return Path(convert(name, quant, output=out, force=True).path)
@@ -42,24 +34,25 @@ def _bench_path(name: str, quant: str) -> Path:
 def resolve(models: list[str], quants: list[str] | None) -> list[BenchItem]:
     """Each model x quantization mode, in order. ``--quant`` applies to zoo names; a file's mode is its own.
 
-    A file that cannot be read, or a zoo model that fails to convert, comes back with its ``error`` set, so
-    that it fails alone; a name that is neither a file nor a zoo model, or a bad ``--quant``, raises UsageError.
+    Each model is an :class:`edgekit.models.ref.ModelRef`, checked before any is converted or measured. A
+    ``.tflite`` that cannot be read (or is not there), or a zoo model that fails to convert, comes back with its
+    ``error`` set, so that it fails alone. A name that is no zoo model, a kind bench does not take, or a bad
+    ``--quant`` raises UsageError; a zoo name without TensorFlow raises MissingExtra.
     """
-    zoo = _zoo_names()
-    if quants is not None and not any(m.lower() in zoo for m in models):
-        raise UsageError("--quant applies to zoo models (" + ", ".join(zoo) + "); a .tflite file is measured with "
-                         "the quantization it holds")
-    out = []
-    for m in models:
-        if m.lower() in zoo:
-            out += [_converted(m.lower(), q) for q in quants or ["fp32"]]
-        elif m.endswith(".tflite") or Path(m).is_file():
-            out.append(_read(m))
-        else:
-            from edgekit.errors import did_you_mean
+    refs = [ModelRef.parse(m, must_exist=False) for m in models]
+    if quants is not None and not any(r.kind is ModelKind.ZOO for r in refs):
+        from edgekit.models.registry import MODEL_NAMES
 
-            raise UsageError(f"{m!r} is neither a .tflite file nor a zoo model{did_you_mean(m, zoo)}; zoo models: "
-                             + ", ".join(zoo))
+        raise UsageError("--quant applies to zoo models (" + ", ".join(MODEL_NAMES) + "); a .tflite file is "
+                         "measured with the quantization it holds")
+    for ref in refs:  # every model checked before any is converted or measured
+        ref.require(ModelKind.ZOO, ModelKind.TFLITE, command="bench").require_tensorflow(command="bench")
+    out = []
+    for ref in refs:
+        if ref.kind is ModelKind.ZOO:
+            out += [_converted(ref.name, q) for q in quants or ["fp32"]]
+        else:
+            out.append(_read(ref.path))
     return out
 
 
@@ -73,13 +66,13 @@ def raise_unresolved(items: list[BenchItem]) -> None:
 def _converted(name: str, quant: str) -> BenchItem:
     try:
         return BenchItem(convert_zoo(name, quant), name, quant)
-    except UsageError:
+    except (UsageError, MissingExtra):
         raise
     except EdgekitError as err:
         return BenchItem(_bench_path(name, quant), name, quant, err)
 
 
-def _read(path: str) -> BenchItem:
+def _read(path: Path) -> BenchItem:
     from edgekit.analysis.quant_label import infer_quant
     from edgekit.analysis.tflite_graph import read_tflite
 

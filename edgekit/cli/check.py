@@ -36,8 +36,10 @@ def check(model: Annotated[Path, typer.Argument(help="A .tflite file.", show_def
     report), 2 for usage errors: the same rule as 'edgekit targets check'. docs/edgetpu.md has the rules.
     """
     from edgekit.analysis.tflite_graph import read_tflite
+    from edgekit.models.ref import ModelKind, ModelRef
     from targets.edgetpu import check_graph
 
+    model = ModelRef.parse(model).require(ModelKind.TFLITE, command="check").path
     tgt = _target(target, target_file)
     if tgt.mcu is not None:
         _check_mcu(model, tgt, json)

@@ -53,7 +53,8 @@ CALIBRATION = OptionGroup(params=(
 
 ARCH = OptionGroup(params=(
     _opt("input_size", Annotated[int | None, typer.Option("--input-size", min=1, help="Square input size (zoo, or "
-                                                          "a .keras/.h5 file saved with an unknown size).")],
+                                                          "a .keras/.h5 file or SavedModel saved with an unknown "
+                                                          "size).")],
          None),
     _opt("alpha", Annotated[float | None, typer.Option("--alpha", help="Width multiplier (mobilenet, "
                                                        "mobilenetv2).")], None),

@@ -9,12 +9,12 @@ from rich.table import Table
 
 from edgekit.cli._common import console, emit_json, human, human_bytes
 from edgekit.cli._options import Json
-from edgekit.models.registry import MODEL_NAMES, REGISTRY
+from edgekit.models.registry import FIGURES, MODEL_NAMES, REGISTRY
 
 _TARGET_HELP = f"A zoo model ({', '.join(MODEL_NAMES)}), a .keras/.h5 file, a SavedModel folder or a .tflite file."
 
 InputSize = Annotated[int | None, typer.Option("--input-size", min=1, help="Square input size N (zoo models, or a "
-                                                ".keras/.h5 file saved with an unknown input size).")]
+                                                ".keras/.h5 file or SavedModel saved with an unknown input size).")]
 Alpha = Annotated[float | None, typer.Option("--alpha", help="Width multiplier (mobilenet, mobilenetv2).")]
 Classes = Annotated[int | None, typer.Option("--classes", min=1, help="Classifier width (zoo models).")]
 DepthMult = Annotated[int | None, typer.Option("--depth-multiplier", help="Depthwise multiplier (mobilenet).")]
@@ -62,23 +62,20 @@ def info(target: Annotated[str, typer.Argument(help=_TARGET_HELP)], input_size: 
 
 
 def zoo_rows() -> list[dict]:
-    """Every zoo model at its default input: the numbers the README table shows."""
-    from edgekit.app.cost import cost_of
-    from edgekit.models._keras import keras
-
+    """Every zoo model at its default input, from the registry's data (no TensorFlow): the README's table."""
     rows = []
     for spec in REGISTRY.values():
-        report = cost_of(spec.name.value)
+        fig = FIGURES[spec.name]
         rows.append({"name": spec.name.value, "title": spec.title, "paper": spec.paper,
-                     "default_input": list(spec.default_input), "params": report.params, "macs": report.macs,
+                     "default_input": list(spec.default_input), "params": fig.params, "macs": fig.macs,
+                     "published_top1_pct": fig.top1_pct, "top1_source": fig.top1_source,
                      "arch_args": [a.name for a in spec.arch_args]})
-        keras().backend.clear_session()
     return rows
 
 
 def models(json: Json = False,
            markdown: Annotated[bool, typer.Option("--markdown", help="Print a Markdown table.")] = False) -> None:
-    """List the zoo with default input, params and MACs (builds each model: takes a while)."""
+    """List the zoo with default input, params, MACs and published ImageNet top-1 (no TensorFlow needed)."""
     rows = zoo_rows()
     if json:
         emit_json(rows)
@@ -91,12 +88,15 @@ def models(json: Json = False,
                   f"| {r['params']:,} | {r['macs']:,} |")
         return
     table = Table(title="edgekit model zoo")
-    for col in ("model", "architecture", "default input", "params", "MACs", "arch args"):
-        table.add_column(col, justify="right" if col in ("params", "MACs") else "left")
+    for col in ("model", "architecture", "default input", "params", "MACs", "top-1", "arch args"):
+        table.add_column(col, justify="right" if col in ("params", "MACs", "top-1") else "left")
     for r in rows:
+        top1 = "-" if r["published_top1_pct"] is None else f"{r['published_top1_pct']:g}"
         table.add_row(r["name"], r["title"], "x".join(map(str, r["default_input"])), human(r["params"]),
-                      human(r["macs"]), ", ".join(r["arch_args"]))
+                      human(r["macs"]), top1, ", ".join(r["arch_args"]))
     console().print(table)
+    console().print("[dim]params and MACs at the default input (edgekit info NAME counts any input); top-1: "
+                    "published ImageNet top-1 (%), not measured; edgekit models --json gives each source[/dim]")
 
 
 def register(app: typer.Typer) -> None:

@@ -127,10 +127,9 @@ def _write(plan, collected, seconds: float) -> None:
 
 
 def _check_plot_extra() -> None:
-    import importlib.util
+    from edgekit.errors import require_extra
 
-    if importlib.util.find_spec("matplotlib") is None:
-        raise EdgekitError("edgekit study draws its plots with matplotlib: pip install 'edgekit[plot]'")
+    require_extra("matplotlib", needed_for="edgekit study (its plots)")
 
 
 def _duration(seconds: float) -> str:

@@ -56,16 +56,17 @@ def train_val(val_split: float, seed: int) -> tuple[np.ndarray, np.ndarray]:
 
 @lru_cache(maxsize=1)
 def _raw() -> tuple[np.ndarray, np.ndarray]:
-    from sklearn.datasets import load_digits
+    from edgekit.errors import import_extra
 
-    data = load_digits()
+    data = import_extra("sklearn.datasets", needed_for="the bundled digits data set").load_digits()
     return (data.images * (255.0 / 16.0)).astype(np.uint8), data.target.astype(np.int64)
 
 
 @lru_cache(maxsize=4)
 def _upscaled(size: tuple[int, int]) -> np.ndarray:
-    from PIL import Image
+    from edgekit.errors import import_extra
 
+    Image = import_extra("PIL.Image", needed_for="resizing images")
     out = np.empty((len(_raw()[0]), *size, 1), np.float32)
     for i, img in enumerate(_raw()[0]):
         out[i, ..., 0] = np.asarray(Image.fromarray(img, "L").resize((size[1], size[0]), Image.BILINEAR))

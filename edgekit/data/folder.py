@@ -75,7 +75,10 @@ def scan(folder: str | Path) -> FolderScan:
 
 def _image_mode(path: Path) -> str | None:
     """The PIL mode of a fully decodable image, or None."""
-    from PIL import Image, UnidentifiedImageError
+    from edgekit.errors import import_extra
+
+    pil = import_extra("PIL.Image", needed_for="reading an image folder")
+    Image, UnidentifiedImageError = pil, pil.UnidentifiedImageError
 
     try:
         with Image.open(path) as img:

@@ -11,9 +11,11 @@ import os
 import sys
 
 from edgekit import tf_log
+from edgekit.errors import import_extra, require_extra
 
 # Keras 3's own default first (the converter needs it), then the backends that build and run the zoo without it.
 _BACKENDS = ("tensorflow", "jax", "torch")
+NEEDED_FOR = "building, loading or training Keras models"
 
 
 def default_backend() -> str:
@@ -25,10 +27,11 @@ def keras():
     """Return the ``keras`` module on ``KERAS_BACKEND`` (default: :func:`default_backend`)."""
     if "KERAS_BACKEND" not in os.environ:
         os.environ["KERAS_BACKEND"] = default_backend()
+    require_extra("keras", needed_for=NEEDED_FOR)  # before diverting fd 2: the one-line error reaches the terminal
     quiet = os.environ["KERAS_BACKEND"] == "tensorflow" and "keras" not in sys.modules
     if quiet:  # Keras imports TensorFlow itself: divert its log lines first
         tf_log.before_import()
-    import keras as _keras
+    _keras = import_extra("keras", needed_for=NEEDED_FOR)  # its backend may be the missing part
 
     if quiet:
         tf_log.after_import()

@@ -8,12 +8,16 @@ log level is set and fd 2 diverted before TensorFlow's C++ code first writes. Th
 from __future__ import annotations
 
 from edgekit import tf_log
+from edgekit.errors import import_extra, require_extra
+
+NEEDED_FOR = "converting models with TensorFlow"
 
 
 def tensorflow():
     """Return the ``tensorflow`` module, its Python logger at ERROR."""
+    require_extra("tensorflow", needed_for=NEEDED_FOR)  # before fd 2 is diverted
     tf_log.before_import()
-    import tensorflow as tf
+    tf = import_extra("tensorflow", needed_for=NEEDED_FOR)
 
     tf_log.after_import()
     tf.get_logger().setLevel("ERROR")

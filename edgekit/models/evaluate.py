@@ -22,7 +22,7 @@ from pathlib import Path
 import numpy as np
 
 from edgekit.data import DataSource
-from edgekit.errors import ModelFileError, UsageError, unknown_name
+from edgekit.errors import UsageError, unknown_name
 from edgekit.metrics import Scores, score
 from edgekit.models import trained
 
@@ -149,14 +149,15 @@ def tta_views(x: np.ndarray, names: tuple[str, ...]) -> list[tuple[str, np.ndarr
 
 
 def open_model(path: str | Path) -> Predictor:
-    path = Path(path)
-    if not path.is_file():
-        raise ModelFileError(f"model file {str(path)!r} not found; check the path")
-    if path.suffix == ".tflite":
-        return _open_tflite(path)
-    if path.suffix in (".keras", ".h5"):
-        return _open_keras(path)
-    raise UsageError(f"cannot evaluate {str(path)!r}: expected a .keras or .tflite file")
+    from edgekit.models.ref import ModelKind, ModelRef
+
+    ref = ModelRef.parse(path)
+    train = f"edgekit train {ref.given} --data DATA -o {ref.given}.keras"  # a zoo model's weights are random
+    ref.require(ModelKind.KERAS, ModelKind.TFLITE, command="eval", make=train if ref.kind is ModelKind.ZOO else None)
+    if ref.kind is ModelKind.TFLITE:
+        return _open_tflite(ref.path)
+    ref.require_tensorflow(command="eval", keras_will_do=True)
+    return _open_keras(ref.path)
 
 
 def _open_keras(path: Path) -> Predictor:

@@ -170,6 +170,39 @@ REGISTRY: dict[ModelName, ModelSpec] = {
 MODEL_NAMES: tuple[str, ...] = tuple(m.value for m in ModelName)
 
 
+@dataclass(frozen=True)
+class ZooFigures:
+    """A zoo model's size and cost at its default input, and its published ImageNet top-1, as data: the
+    ``edgekit models`` table needs no TensorFlow. params and MACs are edgekit.analysis's counts on the built
+    Keras model; tests/test_cli_info.py builds each model and checks them, so they cannot drift.
+    """
+
+    params: int
+    macs: int
+    top1_pct: float | None  # published ImageNet top-1 (%), never measured here
+    top1_source: str  # where top1_pct comes from, or why there is none
+
+
+_KERAS_DOCS = "keras.io/api/applications (Keras Applications table: single centre crop, ILSVRC-2012 validation)"
+FIGURES: dict[ModelName, ZooFigures] = {
+    ModelName.LENET5: ZooFigures(61_706, 416_520, None, "a digit classifier (32x32x1, 10 classes), never "
+                                 "trained on ImageNet"),
+    ModelName.ALEXNET: ZooFigures(62_378_344, 1_135_256_096, 59.3, "Krizhevsky et al. 2012, Table 2: 1 CNN, "
+                                  "40.7% top-1 error on ILSVRC-2012 val"),
+    ModelName.VGG16: ZooFigures(138_357_544, 15_470_264_320, 71.3, _KERAS_DOCS),
+    ModelName.RESNET18: ZooFigures(11_703_912, 1_814_073_344, 72.1, "He et al. 2016 (arXiv:1512.03385), "
+                                   "Table 2: 27.88% top-1 error, 10-crop"),
+    ModelName.RESNET34: ZooFigures(21_823_208, 3_663_761_408, 75.0, "He et al. 2016 (arXiv:1512.03385), "
+                                   "Table 2: 25.03% top-1 error, 10-crop"),
+    ModelName.RESNET50: ZooFigures(25_636_712, 3_857_973_248, 74.9, _KERAS_DOCS),
+    ModelName.GOOGLENET: ZooFigures(6_998_552, 1_582_671_872, None, "Szegedy et al. 2015 report only top-5 "
+                                    "error (6.67%, ensemble)"),
+    ModelName.INCEPTIONV3: ZooFigures(23_851_784, 5_713_216_096, 77.9, _KERAS_DOCS),
+    ModelName.MOBILENET: ZooFigures(4_253_864, 568_740_352, 70.4, _KERAS_DOCS),
+    ModelName.MOBILENETV2: ZooFigures(3_538_984, 300_774_272, 71.3, _KERAS_DOCS),
+}
+
+
 def get_spec(name: str | ModelName) -> ModelSpec:
     """Look a model up by name; an unknown name raises a UsageError listing the close matches."""
     try:

@@ -23,16 +23,19 @@ from pathlib import Path
 
 import numpy as np
 
-from edgekit.errors import EdgekitError
+from edgekit.errors import MissingExtra
 
-EXTRA_HINT = "pip install 'edgekit[mcu]' (or: pip install tflite-micro)"
 ALIGNMENT = 16  # TFLM aligns the arena's start and each buffer to 16 bytes (MicroArenaBufferAlignment)
 _TOTAL = re.compile(r"Arena allocation (total|head|tail) (\d+) bytes")
 _CHILD_S = 300
 
 
-class TflmMissingError(EdgekitError):
-    """The ``tflite-micro`` package is not installed."""
+class TflmMissingError(MissingExtra):
+    """The ``tflite-micro`` package (the ``[mcu]`` extra) is not installed."""
+
+    def __init__(self):
+        super().__init__("mcu", "TensorFlow Lite Micro (tflite-micro) is not installed; microcontroller targets "
+                                "need it")
 
 
 @dataclass(frozen=True)
@@ -67,8 +70,7 @@ def tflm_version() -> str:
     try:
         return metadata.version("tflite-micro")
     except metadata.PackageNotFoundError:
-        raise TflmMissingError(f"TensorFlow Lite Micro is not installed; microcontroller targets need it: "
-                               f"{EXTRA_HINT}") from None
+        raise TflmMissingError() from None
 
 
 def run_tflm(path: str | Path, *, arena_size: int, inputs: list[np.ndarray] | None = None, outputs: int = 0,

@@ -8,23 +8,14 @@ import json
 from pathlib import Path
 
 from edgekit.analysis import macs as M
+from edgekit.models.registry import FIGURES
 
 BREAKDOWN_MODELS = ("vgg16", "mobilenetv2")
-_KERAS_DOCS = "keras.io/api/applications (Keras Applications table: single centre crop, ILSVRC-2012 validation)"
-# Published ImageNet top-1 accuracy (%) of each architecture as its authors or Keras trained it. Never measured
-# here, never mixed with measured accuracy: the report shows it in its own column with the source.
-PUBLISHED_TOP1 = {
-    "alexnet": (59.3, "Krizhevsky et al. 2012, Table 2: 1 CNN, 40.7% top-1 error on ILSVRC-2012 val"),
-    "vgg16": (71.3, _KERAS_DOCS),
-    "resnet18": (72.1, "He et al. 2016 (arXiv:1512.03385), Table 2: 27.88% top-1 error, 10-crop"),
-    "resnet34": (75.0, "He et al. 2016 (arXiv:1512.03385), Table 2: 25.03% top-1 error, 10-crop"),
-    "resnet50": (74.9, _KERAS_DOCS),
-    "inceptionv3": (77.9, _KERAS_DOCS),
-    "mobilenet": (70.4, _KERAS_DOCS),
-    "mobilenetv2": (71.3, _KERAS_DOCS),
-}
-_NO_TOP1 = {"lenet5": "a digit classifier (32x32x1, 10 classes), never trained on ImageNet",
-            "googlenet": "Szegedy et al. 2015 report only top-5 error (6.67%, ensemble)"}
+# Published ImageNet top-1 accuracy (%) of each architecture as its authors or Keras trained it, from the model
+# registry. Never measured here, never mixed with measured accuracy: the report shows it in its own column with
+# the source.
+PUBLISHED_TOP1 = {m.value: (f.top1_pct, f.top1_source) for m, f in FIGURES.items() if f.top1_pct is not None}
+_NO_TOP1 = {m.value: f.top1_source for m, f in FIGURES.items() if f.top1_pct is None}
 
 
 def published(models: list[str]) -> dict:

@@ -150,12 +150,13 @@ def make_plan(*, models: str | None, quants: str | None, targets: str | None, ho
               data: str | None, threads: int | None, quick: bool, out: Path, force: bool,
               db: Path | None) -> StudyPlan:
     """Validate every argument; the first problem is a UsageError naming it and what is allowed."""
-    from edgekit.models.registry import get_spec
+    from edgekit.models.ref import ModelKind, ModelRef
     from edgekit.quant_modes import get_mode
     from targets.registry import get_target
 
-    model_list = [get_spec(m).name.value for m in _names(models, QUICK_MODELS if quick else DEFAULT_MODELS,
-                                                          "--models")]
+    refs = [ModelRef.parse(m).require(ModelKind.ZOO, command="study").require_tensorflow(command="study")
+            for m in _names(models, QUICK_MODELS if quick else DEFAULT_MODELS, "--models")]
+    model_list = list(dict.fromkeys(ref.name for ref in refs))
     quant_list = [get_mode(q).mode.value for q in _names(quants, QUICK_QUANTS if quick else DEFAULT_QUANTS,
                                                          "--quant")]
     target_list = list(dict.fromkeys(get_target(t).key for t in _names(targets, DEFAULT_TARGETS, "--targets")))

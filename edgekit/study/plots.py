@@ -17,9 +17,9 @@ KIND_COLOURS = {"standard conv": "#d62728", "depthwise": "#2ca02c", "pointwise (
 
 
 def _plt():
-    import matplotlib
+    from edgekit.errors import import_extra
 
-    matplotlib.use("Agg")
+    import_extra("matplotlib", needed_for="edgekit study's plots").use("Agg")
     import matplotlib.pyplot as plt
 
     plt.rcParams.update({"font.size": 11, "axes.titlesize": 12, "legend.fontsize": 9.5, "figure.dpi": 100})
