@@ -395,7 +395,9 @@ def _device_target(key) -> Target | None:
         target = get_target(key)
     except Exception:  # an unknown name or a broken user target file: no device to price
         return None
-    return target if target.mcu is None and (target.cpu is not None or target.accelerator is not None) else None
+    if target.key in ("cpu", "gpu") or target.mcu is not None:
+        return None
+    return target if target.cpu is not None or target.accelerator is not None else None
 
 
 def _device_estimate(result: dict, measured: EnergyFigure, target: Target, rows: Rows) -> EnergyFigure:
