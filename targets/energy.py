@@ -4,11 +4,14 @@ Where no sensor can be read (a Raspberry Pi 4, a Coral, a microcontroller, a hos
 energy per inference above idle is ``latency x power above idle``, with the power from published rows
 (``targets/data/energy_rows.json``, each with its source and date):
 
-- **Raspberry Pi boards** (``rpi4``, ``rpi5``): (load - idle) power at the wall, the median over the published
+- **A board measured running TFLite models** (``rpi4``, ``coral-devboard``'s CPU): the median over those models
+  of the board's power above idle at its 5 V input (DeepEdgeBench), per busy core, times the run's threads.
+- **Other Raspberry Pi boards** (``rpi5``): (load - idle) power at the wall, the median over the published
   all-core workloads (stress-ng, Geekbench, HPL), times ``threads / cores``.
-- **Edge TPU** (``coral-usb``, ``coral-devboard``): its rated 2 W (4 TOPS at 2 TOPS/W) for the whole inference,
-  an upper bound (the TPU is not at peak while it waits on parameters or I/O); the host CPU's share and USB
-  are not counted. A model the TPU cannot run is priced at the host board's power instead.
+- **Edge TPU** (``coral-usb``, ``coral-devboard``): the median over the models DeepEdgeBench ran on the Coral Dev
+  Board's Edge TPU of the board's power above idle while they ran (the TPU and the SoC feeding it); the rated 2 W
+  (4 TOPS at 2 TOPS/W) only where no such row exists. A model the TPU cannot run is priced at the host board's
+  power instead.
 - **An x86 host whose RAPL cannot be read** (``cpu``): its measured latency times the median RAPL package power
   per busy thread above idle of x86 CPUs profiled at their lightest load (CodeCarbon's load profiling).
 - **Microcontrollers** (``cortex-m4``, ``cortex-m7``): energy per cycle from the MLPerf Tiny energy runs of a
@@ -16,8 +19,10 @@ energy per inference above idle is ``latency x power above idle``, with the powe
   clock), times the estimated cycles (latency x the target's clock).
 
 Cross-validation leaves one out, as the latency fit does (``targets.fit``): for a microcontroller, each network
-is priced with the power fitted on the board's *other* networks; for a Pi board, each workload's power with the
-median of the board's other workloads; for an x86 CPU, its power per thread from the other CPUs'. The RMS of
+is priced with the power fitted on the board's *other* networks; for a board or Edge TPU measured running TFLite
+models, each model with the median power of the board's models of *other* networks (MobileNet v2 int8 and fp32
+are one network); for a Pi board, each workload's power with the median of the board's other workloads; for an
+x86 CPU, its power per thread from the other CPUs'. The RMS of
 those held-out errors per family, compounded with the latency estimate's own ``expected_error_pct``, is the
 ``expected_error_pct`` every energy estimate carries.
 
@@ -31,7 +36,7 @@ import json
 import math
 import statistics
 import sys
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from functools import cache
 from pathlib import Path
 
@@ -44,6 +49,7 @@ EXPECTED_FILE = DATA / "energy_expected_error.json"
 DOC = Path(__file__).resolve().parent.parent / "docs" / "energy.md"
 BEGIN, END = "<!-- begin: python -m targets.energy --write -->", "<!-- end: python -m targets.energy --write -->"
 PI, MCU, X86 = "pi-board", "mcu", "x86-host"
+BOARD_NET, TPU_NET = "board-tflite", "edge-tpu"  # leave one network out over NetworkPower rows
 
 
 @dataclass(frozen=True)
@@ -93,6 +99,35 @@ class X86Row:
 
 
 @dataclass(frozen=True)
+class NetworkPower:
+    """A board's power at its 5 V input while one TFLite model ran on its CPU or its Edge TPU (``runs_on``),
+    its idle power, and the model's time per inference: a published per-model measurement."""
+
+    board: str
+    target: str | None
+    runs_on: str  # "cpu" or "edgetpu"
+    network: str
+    quant: str
+    model: str
+    latency_ms: float
+    run_w: float
+    idle_w: float
+    source: str
+
+    @property
+    def above_w(self) -> float:
+        return self.run_w - self.idle_w
+
+    @property
+    def mj(self) -> float:
+        return self.latency_ms * self.above_w
+
+    @property
+    def label(self) -> str:
+        return f"{self.board} ({'Edge TPU' if self.runs_on == 'edgetpu' else 'CPU'})"
+
+
+@dataclass(frozen=True)
 class Rows:
     sources: dict
     boards: tuple[BoardPower, ...]
@@ -100,6 +135,7 @@ class Rows:
     accelerators: tuple[dict, ...]
     hosts: tuple[dict, ...]
     x86: tuple[X86Row, ...] = ()
+    networks: tuple[NetworkPower, ...] = ()
 
 
 @cache
@@ -107,8 +143,9 @@ def load_rows(path: Path = ROWS_FILE) -> Rows:
     doc = json.loads(Path(path).read_text())
     rows = Rows(doc["sources"], tuple(BoardPower(**r) for r in doc["board_power"]),
                 tuple(TinyRow(**r) for r in doc["mlperf_tiny"]), tuple(doc["accelerators"]), tuple(doc["hosts"]),
-                tuple(X86Row(**r) for r in doc.get("x86_rapl", ())))
-    for r in (*rows.boards, *rows.tiny, *rows.accelerators, *rows.x86):
+                tuple(X86Row(**r) for r in doc.get("x86_rapl", ())),
+                tuple(NetworkPower(**r) for r in doc.get("network_power", ())))
+    for r in (*rows.boards, *rows.tiny, *rows.accelerators, *rows.x86, *rows.networks):
         source = r["source"] if isinstance(r, dict) else r.source
         if source not in rows.sources:
             raise ValueError(f"{path}: a row cites {source!r}, which is not in 'sources'")
@@ -149,6 +186,13 @@ def cross_validate(rows: Rows | None = None) -> list[Held]:
         for r in mine if len(mine) > 1 else ():
             out.append(Held(PI, board, r.workload, r.above_w, statistics.median(o.above_w for o in mine if o is not r),
                             "W above idle"))
+    for label in dict.fromkeys(r.label for r in rows.networks):
+        mine = [r for r in rows.networks if r.label == label]
+        for r in mine:
+            others = [o.above_w for o in mine if o.network != r.network]
+            if others:  # leave the whole network out: its other quantizations too
+                out.append(Held(TPU_NET if r.runs_on == "edgetpu" else BOARD_NET, label, f"{r.network} {r.quant}",
+                                r.mj, r.latency_ms * statistics.median(others), "mJ"))
     return out
 
 
@@ -184,7 +228,8 @@ def render(held: list[Held], rows: Rows | None = None) -> str:
     rows = rows or load_rows()
     lines = [BEGIN, "", "| family | board | held out | published | predicted from the rest | held-out error | source |",
              "|---|---|---|---:|---:|---:|---|"]
-    src = {r.board: r.source for r in (*rows.tiny, *rows.boards)} | {r.cpu: r.source for r in rows.x86}
+    src = ({r.board: r.source for r in (*rows.tiny, *rows.boards)} | {r.cpu: r.source for r in rows.x86}
+           | {r.label: r.source for r in rows.networks})
     for h in held:
         s = rows.sources[src[h.board]]
         lines.append(f"| {h.family} | {h.board} | {h.item} | {_n(h.published)} {h.unit} | {_n(h.predicted)} {h.unit} | "
@@ -257,6 +302,21 @@ def _mcu(ms: float, lat_pct: int, target: Target, rows: Rows) -> EnergyFigure:
 
 
 def _tpu(ms: float, lat_pct: int, target: Target, rows: Rows) -> EnergyFigure:
+    measured = [r for r in rows.networks if r.runs_on == "edgetpu"]
+    if measured:
+        watts = statistics.median(r.above_w for r in measured)
+        mj = ms * watts
+        pct = combine_errors(lat_pct, _expected()[TPU_NET])
+        on = "" if target.key == "coral-devboard" else (" (the same Edge TPU as this target's; the USB host's "
+                                                         "share is as the Dev Board's SoC's)")
+        return EnergyFigure(mj=mj, measured=False, low_mj=_band(mj, pct)[0], high_mj=_band(mj, pct)[1],
+                            expected_error_pct=pct, power_w=watts,
+                            idle_w=statistics.median(r.idle_w for r in measured),
+                            source=f"latency x {watts:.3g} W above idle, the median of {len(measured)} models "
+                                   f"DeepEdgeBench ran on the {measured[0].board}'s Edge TPU{on}, "
+                                   f"{_cite(rows, measured[0].source)}",
+                            covers="the Coral Dev Board at its 5 V input, above idle, while the Edge TPU ran: the "
+                                   "TPU and the SoC feeding it")
     acc = next(a for a in rows.accelerators if target.key in a["targets"])
     mj = ms * acc["watts"]
     return EnergyFigure(mj=mj, measured=False, low_mj=_band(mj, lat_pct)[0], high_mj=_band(mj, lat_pct)[1],
@@ -271,6 +331,20 @@ def _tpu(ms: float, lat_pct: int, target: Target, rows: Rows) -> EnergyFigure:
 
 
 def _board(ms: float, lat_pct: int, threads: int, target: Target, key: str, rows: Rows) -> EnergyFigure:
+    measured = [r for r in rows.networks if r.target == key and r.runs_on == "cpu"]
+    if measured and target.cpu is not None:
+        busy = min(threads, target.cpu.cores)
+        per_core = statistics.median(r.above_w for r in measured)
+        watts = per_core * busy
+        mj = ms * watts
+        pct = combine_errors(lat_pct, _expected()[BOARD_NET])
+        return EnergyFigure(mj=mj, measured=False, low_mj=_band(mj, pct)[0], high_mj=_band(mj, pct)[1],
+                            expected_error_pct=pct, power_w=watts,
+                            idle_w=statistics.median(r.idle_w for r in measured),
+                            source=f"latency x {per_core:.3g} W per busy core above idle, the median of "
+                                   f"{len(measured)} TFLite models DeepEdgeBench ran on the {measured[0].board} "
+                                   f"(one thread), x {busy} thread(s), {_cite(rows, measured[0].source)}",
+                            covers="the whole board at its 5 V input, above idle")
     mine = [r for r in rows.boards if r.target == key]
     if not mine or target.cpu is None:
         return EnergyFigure.unavailable("estimated", f"no published power figure for {target.key}'s board")
@@ -290,6 +364,9 @@ def host_fallback(result: dict, measured: EnergyFigure, rows: Rows | None = None
     """A measured result whose sensor could not be read: an estimate from a published power row for its CPU,
     when there is one (``hosts`` in energy_rows.json), else the sensor's reason with that said too."""
     rows = rows or load_rows()
+    device = _device_target(result.get("target"))
+    if device is not None and result.get("latency_ms") is not None:
+        return _device_estimate(result, measured, device, rows)
     cpu = ((result.get("device") or {}).get("cpu") or "").strip()
     row = next((h for h in rows.hosts if h["cpu"] == cpu), None)
     if row is None and result.get("target") == "cpu" and rows.x86 and _x86():
@@ -305,6 +382,33 @@ def host_fallback(result: dict, measured: EnergyFigure, rows: Rows | None = None
                         expected_error_pct=pct, power_w=watts, source=f"measured latency x "
                         f"{row['watts_per_core']:g} W per core, {_cite(rows, row['source'])}",
                         covers="the cores this run used, at their published power", note=measured.note)
+
+
+def _device_target(key) -> Target | None:
+    """The board or accelerator target a result was measured on (over ssh), or None (this machine, a GPU, an MCU,
+    a name that is no target, such as ``--target auto``'s machine name)."""
+    if not key or key in ("cpu", "gpu"):
+        return None
+    from targets.registry import get_target
+
+    try:
+        target = get_target(key)
+    except Exception:  # an unknown name or a broken user target file: no device to price
+        return None
+    if target.key in ("cpu", "gpu") or target.mcu is not None:
+        return None
+    return target if target.cpu is not None or target.accelerator is not None else None
+
+
+def _device_estimate(result: dict, measured: EnergyFigure, target: Target, rows: Rows) -> EnergyFigure:
+    """A board measured over ssh whose sensor could not be read (a Pi 4 has none; a Coral's TPU neither): its
+    measured latency priced as an estimate would be, with the power's held-out error alone."""
+    runs_on = "edgetpu" if result.get("delegate") == "edgetpu" else "host-cpu"
+    fig = estimate_energy({**result, "expected_error_pct": 0, "runs_on": runs_on}, target, rows)
+    if fig.mj is None:
+        return EnergyFigure.unavailable("none", f"{measured.note}; and {fig.note}")
+    return replace(fig, source="measured " + fig.source,
+                   note="; ".join(n for n in (measured.note, fig.note) if n))
 
 
 def _x86() -> bool:

@@ -51,8 +51,11 @@ def to_result(cfg: Config, measured: dict | list[dict], graph, macs: int, host: 
         extra["outputs_vs_local"] = compare(reference, outputs)
         warnings += [w for w in [disagreement(extra["outputs_vs_local"])] if w]
     machine = {"before": _state(first["device"]), "after": _state(last.get("after", {}))}
-    return replace(record, target=target if target is not None else record.target, extra=extra, warnings=warnings,
-                   rounds=replace(record.rounds, machine=machine)).to_dict()
+    from targets.energy import with_host_fallback
+
+    doc = replace(record, target=target if target is not None else record.target, extra=extra, warnings=warnings,
+                  rounds=replace(record.rounds, machine=machine)).to_dict()
+    return with_host_fallback(doc)  # a board without a readable sensor (a Pi 4): its latency x published power
 
 
 def _state(facts: dict) -> dict:

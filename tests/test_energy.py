@@ -262,7 +262,8 @@ def test_every_row_cites_a_source_with_url_and_date():
     rows = load_rows()
     for key, s in rows.sources.items():
         assert s["url"].startswith("https://") and s["date"] and s["title"], key
-    used = {r.source for r in (*rows.boards, *rows.tiny, *rows.x86)} | {a["source"] for a in rows.accelerators}
+    used = {r.source for r in (*rows.boards, *rows.tiny, *rows.x86, *rows.networks)} | {a["source"]
+                                                                                       for a in rows.accelerators}
     assert used == set(rows.sources)
 
 
@@ -282,6 +283,19 @@ def test_cross_validation_recomputed_matches_the_shipped_errors_and_docs():
     assert est.render(held) in doc  # docs/energy.md shows this table: rerun python -m targets.energy --write
     errs = [abs(h.error) for h in held if h.family == est.MCU]
     assert math.ceil(100 * math.sqrt(sum(e * e for e in errs) / len(errs))) == est.expected_errors(held)[est.MCU]
+    # Leave one NETWORK out on the Pi 4: MobileNet v2 fp32 from MobileNet v1 alone (v2 int8 is the same network).
+    pi4 = [r for r in rows.networks if r.target == "rpi4"]
+    assert {r.network for r in pi4} == {"MobileNet v1", "MobileNet v2"}
+    v1 = next(r for r in pi4 if r.network == "MobileNet v1")
+    fp32 = next(r for r in pi4 if r.network == "MobileNet v2" and r.quant == "fp32")
+    row = next(h for h in held if h.family == est.BOARD_NET and h.board == fp32.label and h.item.endswith("fp32"))
+    assert row.published == pytest.approx(fp32.latency_ms * (fp32.run_w - fp32.idle_w))
+    assert row.predicted == pytest.approx(fp32.latency_ms * (v1.run_w - v1.idle_w))
+    # The Edge TPU: each of its two networks from the other; the expected error is the RMS of the two.
+    tpu = [r for r in rows.networks if r.runs_on == "edgetpu"]
+    errs = [(b.run_w - b.idle_w) / (a.run_w - a.idle_w) - 1 for a, b in itertools.permutations(tpu, 2)]
+    assert len(errs) == 2 and sorted(h.error for h in held if h.family == est.TPU_NET) == pytest.approx(sorted(errs))
+    assert math.ceil(100 * math.sqrt(sum(e * e for e in errs) / 2)) == est.expected_errors(held)[est.TPU_NET]
 
 
 @pytest.mark.parametrize("target", ["rpi4", "rpi5", "coral-usb", "cortex-m4", "cortex-m7"])
@@ -294,10 +308,18 @@ def test_estimates_carry_the_held_out_error_and_their_source(target):
     fig = est.estimate_energy(doc, tgt)
     assert fig.mj > 0 and not fig.measured and fig.expected_error_pct >= 11 and "https://" in fig.source
     assert fig.low_mj < fig.mj < fig.high_mj
-    if target == "coral-usb":
-        assert fig.mj == pytest.approx(10.0 * 2.0) and "upper bound" in fig.note
-    if target == "rpi4":  # 10 ms x the median of (5.0, 5.2, 7.2) W - 1.6 W
-        assert fig.mj == pytest.approx(10.0 * 3.6) and fig.expected_error_pct == combine_errors(11, 26)
+    expected = json.loads(est.EXPECTED_FILE.read_text())
+    nets = est.load_rows().networks
+    if target == "coral-usb":  # 10 ms x the median power above idle of the Dev Board's Edge TPU runs
+        watts = statistics.median(r.run_w - r.idle_w for r in nets if r.runs_on == "edgetpu")
+        assert fig.mj == pytest.approx(10.0 * watts) and "DeepEdgeBench" in fig.source
+        assert fig.expected_error_pct == combine_errors(11, expected[est.TPU_NET])
+    if target == "rpi4":  # 10 ms x 4 threads x the median per-core power above idle of the Pi 4's TFLite runs
+        watts = statistics.median(r.run_w - r.idle_w for r in nets if r.target == "rpi4")
+        assert fig.mj == pytest.approx(10.0 * 4 * watts) and "x 4 thread(s)" in fig.source
+        assert fig.expected_error_pct == combine_errors(11, expected[est.BOARD_NET])
+    if target == "rpi5":  # no per-model rows: 10 ms x the median of the CM5's (8.5, 8.2, 9.4) W - 2.4 W
+        assert fig.mj == pytest.approx(10.0 * 6.1) and fig.expected_error_pct == combine_errors(11, expected[est.PI])
     if target == "cortex-m4":  # the same board: 10 ms x its median power
         l4 = [r for r in est.load_rows().tiny if r.target == "cortex-m4"]
         assert fig.mj == pytest.approx(10.0 * statistics.median(r.power_w for r in l4))
@@ -365,3 +387,57 @@ def test_an_x86_host_without_rapl_is_estimated_from_the_profiled_cpus(monkeypatc
     assert fig.note.startswith("no RAPL here") and "codecarbon" in fig.source
     gpu = EnergyFigure.from_dict(est.with_host_fallback({**doc, "target": "gpu"}))
     assert gpu.mj is None  # a GPU's power is not a CPU's: no estimate
+
+
+def _pi4_over_ssh(**extra) -> dict:
+    """A Pi 4 result as the ssh runner stores it: measured latency, and the PMIC sampler's reason for no energy."""
+    sensor = EnergyFigure.unavailable("none", "no Raspberry Pi 5 PMIC reading here (vcgencmd pmic_read_adc: "
+                                              "not a Raspberry Pi 5)")
+    return {"target": "rpi4", "threads": 4, "device": {"cpu": "Cortex-A72"}, "latency_ms": {"p50": 20.0},
+            "measured": True, **sensor.to_dict(), **extra}
+
+
+def test_a_pi4_measured_over_ssh_is_priced_from_its_measured_latency():
+    from targets import energy as est
+
+    fig = EnergyFigure.from_dict(est.with_host_fallback(_pi4_over_ssh()))
+    per_core = statistics.median(r.run_w - r.idle_w for r in est.load_rows().networks if r.target == "rpi4")
+    assert fig.mj == pytest.approx(20.0 * 4 * per_core, rel=1e-3) and not fig.measured
+    assert fig.expected_error_pct == est.expected_errors(est.cross_validate())[est.BOARD_NET]  # power's error alone
+    assert fig.source.startswith("measured latency x") and "arxiv.org/abs/2108.09457" in fig.source
+    assert fig.note.startswith("no Raspberry Pi 5 PMIC reading here") and energy_text(fig).endswith("est.")
+    tpu = EnergyFigure.from_dict(est.with_host_fallback(_pi4_over_ssh(target="coral-usb", delegate="edgetpu")))
+    assert "Edge TPU" in tpu.source and tpu.expected_error_pct == est.expected_errors(est.cross_validate())[
+        est.TPU_NET]
+    auto = EnergyFigure.from_dict(est.with_host_fallback(_pi4_over_ssh(target="aarch64")))  # --target auto's name
+    assert auto.mj is None and "no published power figure" in auto.note
+
+
+def test_the_ssh_result_record_carries_the_estimate(monkeypatch):
+    from targets import remote_result
+
+    monkeypatch.setattr(remote_result, "build_result", lambda cfg, rounds, graph, macs, round_ids=None: {
+        **_pi4_over_ssh(), "target": "aarch64", "model": "m"})  # a result document; to_result names the target
+    monkeypatch.setattr(remote_result, "warnings_for", lambda doc, governor: [])
+    facts = {"cpu": "Cortex-A72", "governor": "ondemand", "cpu_temp_c": 50.0, "throttled": None}
+    measured = {"device": facts, "after": {"cpu_temp_c": 51.0, "throttled": None}, "tf_imported": False,
+                "delegate": None}
+    doc = remote_result.to_result(None, measured, None, 0, "pi@dev", target="rpi4")
+    fig = EnergyFigure.from_dict(doc)
+    assert fig.mj is not None and not fig.measured and fig.source.startswith("measured latency x")
+
+
+def test_results_history_shows_energy_with_its_marks(tmp_path, monkeypatch, capsys):
+    from edgekit.cli.bench_report import print_history
+
+    monkeypatch.setenv("COLUMNS", "250")
+    base = {"run_id": "r1", "time_utc": "2026-12-04 14:00", "target": "cpu", "model": "m", "quant": "int8",
+            "threads": 1, "latency_ms": {"p50": 2.0, "ci95": [1.9, 2.1]}, "peak_rss_mb": 10.0, "commit": "abc"}
+    measured = EnergyFigure(mj=12.0, low_mj=11.0, high_mj=13.0, measured=True, source="RAPL package-0")
+    estimated = EnergyFigure(mj=31.0, low_mj=20.0, high_mj=42.0, measured=False, source="latency x 1 W",
+                             expected_error_pct=35)
+    print_history([{**base, "id": 1, **measured.to_dict()}, {**base, "id": 2, **estimated.to_dict()},
+                   {**base, "id": 3}, {**base, "id": 4, "error": "boom"}])
+    out = capsys.readouterr().out
+    assert "energy mJ" in out and "12 (11–13)" in out and "31 ±35% est." in out
+    assert out.count(" - ") >= 2  # no figure: a result stored before energy, and a failed one

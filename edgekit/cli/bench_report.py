@@ -131,13 +131,18 @@ def print_ops(results: list[dict]) -> None:
 
 def print_history(rows: list[dict]) -> None:
     table = Table(title="benchmark history")
-    for col in ("id", "run", "time (UTC)", "target", "model", "quant", "config", "p50 ms", "peak RSS", "commit"):
-        table.add_column(col, justify="right" if col in ("id", "p50 ms", "peak RSS") else "left")
+    for col in ("id", "run", "time (UTC)", "target", "model", "quant", "config", "p50 ms", "peak RSS", "energy mJ",
+                "commit"):
+        table.add_column(col, justify="right" if col in ("id", "p50 ms", "peak RSS", "energy mJ") else "left")
     for r in rows:
         table.add_row(str(r["id"]), r["run_id"], r["time_utc"], r["target"], r["model"], r["quant"] or "-",
                       _label(r), _p50(r), _f(r.get("peak_rss_mb"), 0) + (" MB" if not is_failed(r) else ""),
-                      r.get("commit") or "-")
-    console().print(table)
+                      energy_cell(r), r.get("commit") or "-")
+    out = console()
+    out.print(table)
+    if any(r.get("energy_mj") is not None for r in rows):
+        out.print("energy mJ: per inference above idle; measured with its 95% interval, or 'est.' with its "
+                  "expected error (docs/energy.md); sources: --json", style="dim")
 
 
 def _measured(rows: list[dict]) -> list[dict]:
