@@ -5,28 +5,36 @@ scripts/gpu_check.sh runs these on a GPU machine."""
 
 from __future__ import annotations
 
-import time
+import json
+import os
+import subprocess
+import sys
 from functools import cache
 
 import pytest
 
 from bench.gpu import Adapter, parse_adapter
 from tests._tflite_build import conv_chain
-from tests.conftest import DATA, assert_one_line_error, run_cli
+from tests.conftest import DATA, ROOT, assert_one_line_error, run_cli
 
 FAST = ("--runs", "5", "--min-seconds", "0")
+
+
+def _probe(*args: str) -> dict:
+    """``tests._gpu_probe`` in a child process (LiteRT's GPU start-up is not safe inside the test process)."""
+    env = {**os.environ, "PYTHONPATH": os.pathsep.join(filter(None, [str(ROOT), os.environ.get("PYTHONPATH")]))}
+    proc = subprocess.run([sys.executable, "-m", "tests._gpu_probe", *args], capture_output=True, text=True,
+                          cwd=ROOT, env=env, timeout=300)
+    line = next((ln for ln in proc.stdout.splitlines() if ln.startswith("GPU-PROBE ")), None)
+    assert line is not None, f"the GPU probe ended with {proc.returncode} and no answer:\n{proc.stderr[-2000:]}"
+    return json.loads(line.removeprefix("GPU-PROBE "))
 
 
 @cache
 def _gpu() -> tuple[bool, Adapter | None]:
     """Whether LiteRT's GPU accelerator starts here, and the adapter it chose."""
-    from bench.gpu import NoGpuError, compile_for_gpu
-
-    try:
-        _, adapter = compile_for_gpu(str(DATA / "tiny_fp32.tflite"))
-    except NoGpuError:
-        return False, None
-    return True, adapter
+    doc = _probe("adapter")
+    return doc["ok"], Adapter(**doc["adapter"]) if doc["adapter"] else None
 
 
 def _has_gpu() -> bool:
@@ -40,8 +48,10 @@ def test_gpu_options_are_checked_first(tmp_path):
 
 
 def test_no_gpu_is_one_clear_line(tmp_path):
-    if _has_gpu():
-        pytest.skip("this machine has a GPU; see scripts/gpu_check.sh")
+    ok, adapter = _gpu()
+    if ok:
+        pytest.skip(f"LiteRT finds a GPU adapter here ({adapter.name if adapter else 'unnamed'}), so there is no "
+                    "'no GPU' error to check")
     run = run_cli("bench", str(DATA / "tiny_fp32.tflite"), "--target", "gpu", *FAST, "--db", str(tmp_path / "r.db"))
     line = assert_one_line_error(run, 1)
     assert "no usable GPU" in line and "LiteRT's GPU accelerator" in line and "Keras backends: " in line
@@ -79,10 +89,6 @@ def test_each_timed_gpu_call_waits_for_the_gpu(tmp_path):
     timed block that ends with one readback take N times the GPU's work. Timed one by one, the loop's calls
     must not come out faster than that; calls that only queue the work would (0.3 ms against 40 ms on lavapipe).
     """
-    from bench.gpu import open_gpu
-    from bench.loop import time_calls
-    from bench.protocol import median
-
     ok, adapter = _gpu()
     if not ok:
         pytest.skip("no GPU adapter that LiteRT can use on this machine (not even Mesa's lavapipe)")
@@ -91,17 +97,8 @@ def test_each_timed_gpu_call_waits_for_the_gpu(tmp_path):
     size, channels, layers, n = (32, 32, 4, 5) if emulated else (128, 128, 8, 10)
     path = tmp_path / "chain.tflite"
     path.write_bytes(conv_chain(size=size, channels=channels, layers=layers))
-    gpu = open_gpu(str(path))
-    for _ in range(2):  # shader compilation and first uploads
-        gpu.call()
-    t0 = time.perf_counter()
-    for _ in range(n):
-        gpu.dispatch()
-    gpu.readback()
-    block_ms = (time.perf_counter() - t0) * 1e3 / n
-    single_ms = median(time_calls(gpu.call, warmup=0, min_runs=n, min_seconds=0))
-    queued_ms = median(time_calls(gpu.dispatch, warmup=0, min_runs=n, min_seconds=0))
-    gpu.readback()
+    found = _probe("sync", str(path), str(n))
+    block_ms, single_ms, queued_ms = found["block_ms"], found["single_ms"], found["queued_ms"]
     assert single_ms >= 0.7 * block_ms, (
         f"a timed GPU call took {single_ms:.3f} ms, but {n} calls in one block took {block_ms:.3f} ms each "
         f"(a call that only queues the work: {queued_ms:.3f} ms): the loop no longer waits for the GPU")
