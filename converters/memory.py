@@ -1,0 +1,159 @@
+"""How much memory a conversion takes, and whether this machine has it (issue 22). No TensorFlow.
+
+A conversion's peak resident memory grows with the float32 weight bytes (params x 4): TensorFlow's converter
+holds the weights several times over (SavedModel variables, the frozen MLIR constants, the float flatbuffer,
+the calibration interpreter and the quantizer's copy). The ratios below were measured on a 2-core x86 machine
+(TF 2.21, Linux, VmHWM of the converting process, ``/proc/self/clear_refs`` reset at the start):
+
+    VGG-16 (553 MB of float weights)      fp32 2.9 GB   int8 6.8 GB
+    MobileNet v2 (14 MB of float weights) fp32 0.9 GB   int8 1.0 GB
+
+so the need is about ``BASE + RATIO[mode] x weight bytes``. Conversions that ran here refine the ratio: each
+sidecar records its peak (``conversion_peak_rss_mb``), and the largest ratio seen in the conversion cache is
+used when it is larger than the constant.
+
+What is available: ``$EDGEKIT_MEMORY_AVAILABLE_MB`` when set (to plan for a smaller machine, or to test the
+guard), else ``MemAvailable`` in ``/proc/meminfo``, capped by a cgroup memory limit (v2 ``memory.max`` or v1
+``memory.limit_in_bytes``) less its current usage.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+from dataclasses import dataclass
+from pathlib import Path
+
+from edgekit.errors import UsageError
+
+MB = 2**20
+BASE_BYTES = 700 * MB  # TensorFlow imported and the float model built, before the converter runs
+# Peak over float32 weight bytes, beyond BASE_BYTES (measured above; int16x8 calibrates like int8).
+RATIO = {"fp32": 4.2, "fp16": 4.6, "int8": 11.2, "int16x8": 11.2}
+ENV = "EDGEKIT_MEMORY_AVAILABLE_MB"
+
+
+@dataclass(frozen=True)
+class MemoryCheck:
+    """The expected peak of one conversion against what is available, both in bytes."""
+
+    model: str
+    mode: str
+    need: int
+    available: int | None  # None: not known (no /proc/meminfo)
+    basis: str  # where the ratio came from
+
+    @property
+    def fits(self) -> bool:
+        return self.available is None or self.need <= self.available
+
+    def message(self) -> str:
+        """The one line the user sees when it does not fit."""
+        return (f"{self.model} {self.mode}: converting needs about {gb(self.need)} of memory ({self.basis}); "
+                f"{gb(self.available)} is available")
+
+
+def gb(n: int | None) -> str:
+    return "an unknown amount" if n is None else f"{n / 2**30:.1f} GB"
+
+
+def peak_rss_reset() -> bool:
+    """Reset this process's peak RSS (VmHWM) so that :func:`peak_rss` measures from now; False if unsupported."""
+    try:
+        Path("/proc/self/clear_refs").write_text("5")
+        return True
+    except OSError:
+        return False
+
+
+def peak_rss() -> int | None:
+    """This process's peak resident set (VmHWM) in bytes, or None off Linux."""
+    try:
+        for line in Path("/proc/self/status").read_text().splitlines():
+            if line.startswith("VmHWM:"):
+                return int(line.split()[1]) * 1024
+    except OSError:
+        pass
+    import resource
+    import sys
+
+    peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
+    return peak if sys.platform == "darwin" else peak * 1024
+
+
+def available_bytes() -> int | None:
+    """Memory a new conversion can use now: ``$EDGEKIT_MEMORY_AVAILABLE_MB``, else MemAvailable within the cgroup."""
+    text = os.environ.get(ENV)
+    if text:
+        try:
+            value = float(text)
+        except ValueError:
+            raise UsageError(f"{ENV}={text!r} must be a number of megabytes, e.g. {ENV}=4096") from None
+        if value <= 0:
+            raise UsageError(f"{ENV}={text!r} must be a positive number of megabytes")
+        return int(value * MB)
+    free = _meminfo_available()
+    limit = _cgroup_room()
+    if free is None:
+        return limit
+    return free if limit is None else min(free, limit)
+
+
+def _meminfo_available() -> int | None:
+    try:
+        for line in Path("/proc/meminfo").read_text().splitlines():
+            if line.startswith("MemAvailable:"):
+                return int(line.split()[1]) * 1024
+    except OSError:
+        pass
+    return None
+
+
+def _cgroup_room() -> int | None:
+    """Limit less usage of this process's cgroup (v2, else v1); None when there is no limit."""
+    for limit_file, usage_file in (("/sys/fs/cgroup/memory.max", "/sys/fs/cgroup/memory.current"),
+                                   ("/sys/fs/cgroup/memory/memory.limit_in_bytes",
+                                    "/sys/fs/cgroup/memory/memory.usage_in_bytes")):
+        try:
+            limit = Path(limit_file).read_text().strip()
+            usage = int(Path(usage_file).read_text().strip())
+        except (OSError, ValueError):
+            continue
+        if limit == "max" or not limit.isdigit() or int(limit) >= 1 << 60:
+            return None
+        return max(0, int(limit) - usage)
+    return None
+
+
+def learned_ratio(mode: str) -> float | None:
+    """The largest (peak - BASE) / weight bytes among cached conversions in ``mode``, None when there are none."""
+    from converters.cache import cache_dir
+
+    best = None
+    for meta_file in (cache_dir() / "convert").glob("*/meta.json"):
+        try:
+            side = json.loads(meta_file.read_text())["sidecar"]
+            peak, params = side.get("conversion_peak_rss_mb"), side.get("params")
+            tag = side.get("quantization", {}).get("mode") or side.get("mode")
+        except (OSError, ValueError, KeyError, AttributeError, TypeError):
+            continue
+        if tag != mode or not peak or not params or params * 4 < 50 * MB:  # small models say little of the ratio
+            continue
+        ratio = (peak * MB - BASE_BYTES) / (params * 4)
+        best = ratio if best is None else max(best, ratio)
+    return best
+
+
+def expected_peak(weight_bytes: int, mode: str) -> tuple[int, str]:
+    """Bytes a conversion of ``weight_bytes`` float32 weights in ``mode`` is expected to peak at, and the basis."""
+    base = RATIO.get(mode, max(RATIO.values()))
+    learned = learned_ratio(mode)
+    if learned is not None and learned > base:
+        return int(BASE_BYTES + learned * weight_bytes), (f"{weight_bytes / MB:.0f} MB of float weights x "
+                                                         f"{learned:.1f}, the largest ratio converted here")
+    return int(BASE_BYTES + base * weight_bytes), f"{weight_bytes / MB:.0f} MB of float weights x {base:g} + 0.7 GB"
+
+
+def check(model: str, mode: str, weight_bytes: int) -> MemoryCheck:
+    need, basis = expected_peak(weight_bytes, mode)
+    return MemoryCheck(model, mode, need, available_bytes(), basis)
