@@ -5,12 +5,12 @@ holds the weights several times over (SavedModel variables, the frozen MLIR cons
 the calibration interpreter and the quantizer's copy). The ratios below were measured on a 2-core x86 machine
 (TF 2.21, Linux, VmHWM of the converting process, ``/proc/self/clear_refs`` reset at the start):
 
-    VGG-16 (553 MB of float weights)      fp32 2.9 GB   int8 6.8 GB
+    VGG-16 (553 MB of float weights)      fp32 4.8 GB   int8 7.3 GB   (each in its own process)
     MobileNet v2 (14 MB of float weights) fp32 0.9 GB   int8 1.0 GB
 
-so the need is about ``BASE + RATIO[mode] x weight bytes``. Conversions that ran here refine the ratio: each
-sidecar records its peak (``conversion_peak_rss_mb``), and the largest ratio seen in the conversion cache is
-used when it is larger than the constant.
+so the need is about ``BASE + RATIO[mode] x weight bytes`` (docs/memory.md). Conversions that ran here refine
+the ratio: each sidecar records its peak (``conversion_peak_rss_mb``), and the largest ratio seen in the
+conversion cache is used when it is larger than the constant.
 
 What is available: ``$EDGEKIT_MEMORY_AVAILABLE_MB`` when set (to plan for a smaller machine, or to test the
 guard), else ``MemAvailable`` in ``/proc/meminfo``, capped by a cgroup memory limit (v2 ``memory.max`` or v1
@@ -29,7 +29,7 @@ from edgekit.errors import UsageError
 MB = 2**20
 BASE_BYTES = 700 * MB  # TensorFlow imported and the float model built, before the converter runs
 # Peak over float32 weight bytes, beyond BASE_BYTES (measured above; int16x8 calibrates like int8).
-RATIO = {"fp32": 4.2, "fp16": 4.6, "int8": 11.2, "int16x8": 11.2}
+RATIO = {"fp32": 7.8, "fp16": 8.0, "int8": 12.5, "int16x8": 12.5}
 ENV = "EDGEKIT_MEMORY_AVAILABLE_MB"
 
 
@@ -54,7 +54,9 @@ class MemoryCheck:
 
 
 def gb(n: int | None) -> str:
-    return "an unknown amount" if n is None else f"{n / 2**30:.1f} GB"
+    if n is None:
+        return "an unknown amount"
+    return f"{n / MB:,.0f} MB" if n < 2 * 2**30 else f"{n / 2**30:.1f} GB"
 
 
 def peak_rss_reset() -> bool:

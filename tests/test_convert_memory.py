@@ -31,8 +31,8 @@ def test_check_message_names_model_need_and_available(monkeypatch, tmp_path):
     vgg = memory.check("vgg16", "int8", 138_357_544 * 4)
     assert not vgg.fits
     assert vgg.need == memory.BASE_BYTES + int(memory.RATIO["int8"] * 138_357_544 * 4)
-    assert vgg.message().startswith("vgg16 int8: converting needs about 6.5 GB of memory (528 MB of float "
-                                    "weights x 11.2 + 0.7 GB); 2.0 GB is available")
+    assert vgg.message().startswith("vgg16 int8: converting needs about 7.1 GB of memory (528 MB of float "
+                                    "weights x 12.5 + 0.7 GB); 2.0 GB is available")
     assert memory.check("lenet5", "int8", 61_706 * 4).fits
 
 
@@ -108,8 +108,8 @@ def test_convert_guard_one_line_then_force(tmp_path, tf):
     out = tmp_path / "l.tflite"
     run = run_cli("convert", "lenet5", "--int8", "--input-size", "32", "--samples", "2", "-o", str(out), env=env)
     line = assert_one_line_error(run)
-    assert "lenet5 int8: converting needs about 0.7 GB of memory" in line
-    assert "0.1 GB is available" in line and "--force" in line
+    assert "lenet5 int8: converting needs about 703 MB of memory" in line
+    assert "100 MB is available" in line and "--force" in line
     assert not out.exists()
     forced = run_cli("convert", "lenet5", "--int8", "--input-size", "32", "--samples", "2", "-o", str(out),
                      "--force", "--json", env=env)
@@ -120,7 +120,7 @@ def test_convert_guard_one_line_then_force(tmp_path, tf):
 
 @pytest.mark.slow
 def test_study_skips_the_model_that_does_not_fit(tmp_path, tf):
-    """MobileNet v2 int8 is expected to need ~0.86 GB, LeNet-5 ~0.70 GB: with 800 MB "available" the study says so
+    """MobileNet v2 int8 is expected to need ~869 MB, LeNet-5 ~703 MB: with 800 MB "available" the study says so
     in one line, skips MobileNet v2 with a row that says why, and finishes LeNet-5 (estimated targets only, so
     nothing is measured)."""
     env = {"EDGEKIT_MEMORY_AVAILABLE_MB": "800", "EDGEKIT_CACHE_DIR": str(tmp_path / "cache"),
@@ -131,8 +131,8 @@ def test_study_skips_the_model_that_does_not_fit(tmp_path, tf):
     assert run.code == 0, run.err[-3000:]
     lines = [line for line in run.err.splitlines() if "mobilenetv2" in line and "needs about" in line]
     assert len(lines) == 1, run.err
-    assert lines[0].startswith("study: mobilenetv2 int8: converting needs about 0.9 GB of memory")
-    assert "0.8 GB is available; skipping mobilenetv2 (--force converts it anyway)" in lines[0]
+    assert lines[0].startswith("study: mobilenetv2 int8: converting needs about 869 MB of memory")
+    assert "800 MB is available; skipping mobilenetv2 (--force converts it anyway)" in lines[0]
     doc = json.loads((out / "results.json").read_text())
     assert {r["model"] for r in doc["rows"]} == {"lenet5"} and len(doc["rows"]) == 2
     reason = lines[0][len("study: "):].split("; skipping")[0]
