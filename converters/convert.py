@@ -69,7 +69,7 @@ def convert(model_or_path, mode: str | QuantMode | QuantConfig = QuantMode.FP32,
             use_cache: bool = True, input_size: int | None = None, alpha: float | None = None,
             classes: int | None = None, weights: str | None = None, preprocess: str | Preprocess | None = None,
             labels: list[str] | None = None, progress: Progress | None = None,
-            notify: Notify | None = None, memory_check: bool = True) -> ConversionResult:
+            notify: Notify | None = None, memory_check: bool = True, cache_only: bool = False) -> ConversionResult:
     """Convert a zoo name, a ``.keras``/``.h5`` file, a SavedModel folder or a keras.Model to ``.tflite``.
 
     Args:
@@ -86,6 +86,7 @@ def convert(model_or_path, mode: str | QuantMode | QuantConfig = QuantMode.FP32,
         progress, notify: callbacks for the calibration progress and for warnings.
         memory_check: refuse (MemoryShortage) a conversion expected to need more memory than is available
             (``converters.memory``); False converts anyway.
+        cache_only: raise NotCached instead of converting when the cache has no entry (no TensorFlow).
 
     Raises:
         UsageError: a bad argument or combination. EdgekitError: a bad model, calibration set or output.
@@ -114,6 +115,8 @@ def convert(model_or_path, mode: str | QuantMode | QuantConfig = QuantMode.FP32,
         model, meta = hit[0], hit[1]["sidecar"]
         write_pair(out, model, meta, force)
         return _finish(out, model, meta, config, started, True, tuple(hit[1].get("warnings", ())), (), say)
+    if cache_only:
+        raise NotCached(f"{src.describe()} in {config.tag} is not in the conversion cache")
     reset = memory.peak_rss_reset()
     fm = load_float(src)
     if calibration is None and src.kind != "zoo":
@@ -145,6 +148,10 @@ def convert(model_or_path, mode: str | QuantMode | QuantConfig = QuantMode.FP32,
     cache.put(key, model, {"sidecar": meta, "warnings": notes, "per_layer": list(prep.per_layer)})
     write_pair(out, model, meta, force)
     return _finish(out, model, meta, config, started, False, tuple(notes), prep.per_layer, say)
+
+
+class NotCached(EdgekitError):
+    """``convert(..., cache_only=True)`` found no cache entry."""
 
 
 class MemoryShortage(EdgekitError):

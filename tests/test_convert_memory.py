@@ -141,3 +141,17 @@ def test_study_skips_the_model_that_does_not_fit(tmp_path, tf):
     assert "| mobilenetv2 | - | fp32, int8 | rpi4 | skipped, not converted: mobilenetv2 int8: converting needs" \
         in report
     assert "forecast" in run.err and "study done in" in run.err
+
+
+def test_cache_only_raises_on_a_miss_without_tensorflow(monkeypatch, tmp_path):
+    """The study asks the cache first and starts a conversion process only on a miss."""
+    import sys
+
+    from converters.convert import NotCached, convert
+
+    monkeypatch.setenv("EDGEKIT_CACHE_DIR", str(tmp_path))
+    had_tf = "tensorflow" in sys.modules
+    with pytest.raises(NotCached, match="lenet5 in fp32 is not in the conversion cache"):
+        convert("lenet5", "fp32", output=tmp_path / "l.tflite", cache_only=True)
+    assert had_tf or "tensorflow" not in sys.modules
+    assert not (tmp_path / "l.tflite").exists()
