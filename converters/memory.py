@@ -5,12 +5,14 @@ holds the weights several times over (SavedModel variables, the frozen MLIR cons
 the calibration interpreter and the quantizer's copy). The ratios below were measured on a 2-core x86 machine
 (TF 2.21, Linux, VmHWM of the converting process, ``/proc/self/clear_refs`` reset at the start):
 
-    VGG-16 (553 MB of float weights)      fp32 4.8 GB   int8 7.3 GB   (each in its own process)
-    MobileNet v2 (14 MB of float weights) fp32 0.9 GB   int8 1.0 GB
+    VGG-16 (553 MB of float weights)       fp32 4.8 GB   int8 7.3 GB
+    ResNet-50 (103 MB of float weights)    fp32 2.6 GB   int8 2.9 GB
+    MobileNet v2 (14 MB of float weights)  fp32 1.6 GB   int8 1.6 GB
+    LeNet-5 (0.25 MB of float weights)     fp32 0.7 GB   int8 0.7 GB
 
-so the need is about ``BASE + RATIO[mode] x weight bytes`` (docs/memory.md). Conversions that ran here refine
-the ratio: each sidecar records its peak (``conversion_peak_rss_mb``), and the largest ratio seen in the
-conversion cache is used when it is larger than the constant.
+so the need is estimated as ``BASE + RATIO[mode] x weight bytes`` (docs/memory.md): within 25% for these four,
+high for the smallest. A model converted here before uses the peak its sidecar recorded
+(``conversion_peak_rss_mb``, kept in the conversion cache) instead.
 
 What is available: ``$EDGEKIT_MEMORY_AVAILABLE_MB`` when set (to plan for a smaller machine, or to test the
 guard), else ``MemAvailable`` in ``/proc/meminfo``, capped by a cgroup memory limit (v2 ``memory.max`` or v1
@@ -27,7 +29,7 @@ from pathlib import Path
 from edgekit.errors import UsageError
 
 MB = 2**20
-BASE_BYTES = 700 * MB  # TensorFlow imported and the float model built, before the converter runs
+BASE_BYTES = int(1.2 * 2**30)  # TensorFlow, the float model and its graph: LeNet-5 0.7 GB, MobileNet v2 1.6 GB
 # Peak over float32 weight bytes, beyond BASE_BYTES (measured above; int16x8 calibrates like int8).
 RATIO = {"fp32": 7.8, "fp16": 8.0, "int8": 12.5, "int16x8": 12.5}
 ENV = "EDGEKIT_MEMORY_AVAILABLE_MB"
@@ -127,8 +129,10 @@ def _cgroup_room() -> int | None:
     return None
 
 
-def learned_ratio(mode: str) -> float | None:
-    """The largest (peak - BASE) / weight bytes among cached conversions in ``mode``, None when there are none."""
+def learned_peak(model: str, mode: str, weight_bytes: int) -> int | None:
+    """The largest peak recorded for this model (same name, weight count within 5%) in ``mode`` among cached
+    conversions, in bytes; None when it was never converted here. Other models say little: the peak is not
+    proportional to the weights alone (ResNet-50 peaks at 19x its weight bytes beyond the base, VGG-16 at 8x)."""
     from converters.cache import cache_dir
 
     best = None
@@ -136,26 +140,25 @@ def learned_ratio(mode: str) -> float | None:
         try:
             side = json.loads(meta_file.read_text())["sidecar"]
             peak, params = side.get("conversion_peak_rss_mb"), side.get("params")
-            tag = side.get("quantization", {}).get("mode") or side.get("mode")
+            same = side.get("model") == model and side["quantization"]["mode"] == mode
         except (OSError, ValueError, KeyError, AttributeError, TypeError):
             continue
-        if tag != mode or not peak or not params or params * 4 < 50 * MB:  # small models say little of the ratio
-            continue
-        ratio = (peak * MB - BASE_BYTES) / (params * 4)
-        best = ratio if best is None else max(best, ratio)
+        if same and peak and params and abs(params * 4 - weight_bytes) <= 0.05 * weight_bytes:
+            best = max(best or 0, int(peak * MB))
     return best
 
 
-def expected_peak(weight_bytes: int, mode: str) -> tuple[int, str]:
-    """Bytes a conversion of ``weight_bytes`` float32 weights in ``mode`` is expected to peak at, and the basis."""
-    base = RATIO.get(mode, max(RATIO.values()))
-    learned = learned_ratio(mode)
-    if learned is not None and learned > base:
-        return int(BASE_BYTES + learned * weight_bytes), (f"{weight_bytes / MB:.0f} MB of float weights x "
-                                                         f"{learned:.1f}, the largest ratio converted here")
-    return int(BASE_BYTES + base * weight_bytes), f"{weight_bytes / MB:.0f} MB of float weights x {base:g} + 0.7 GB"
+def expected_peak(weight_bytes: int, mode: str, model: str | None = None) -> tuple[int, str]:
+    """Bytes a conversion of ``weight_bytes`` float32 weights in ``mode`` is expected to peak at, and the basis:
+    the peak recorded for ``model`` here when there is one, else the constants."""
+    learned = learned_peak(model, mode, weight_bytes) if model else None
+    if learned is not None:
+        return learned, "its peak when converted here before"
+    ratio = RATIO.get(mode, max(RATIO.values()))
+    return int(BASE_BYTES + ratio * weight_bytes), (f"{weight_bytes / MB:.0f} MB of float weights x {ratio:g} + "
+                                                    f"{BASE_BYTES / 2**30:.1f} GB")
 
 
 def check(model: str, mode: str, weight_bytes: int) -> MemoryCheck:
-    need, basis = expected_peak(weight_bytes, mode)
+    need, basis = expected_peak(weight_bytes, mode, model)
     return MemoryCheck(model, mode, need, available_bytes(), basis)

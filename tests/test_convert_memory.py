@@ -31,22 +31,23 @@ def test_check_message_names_model_need_and_available(monkeypatch, tmp_path):
     vgg = memory.check("vgg16", "int8", 138_357_544 * 4)
     assert not vgg.fits
     assert vgg.need == memory.BASE_BYTES + int(memory.RATIO["int8"] * 138_357_544 * 4)
-    assert vgg.message().startswith("vgg16 int8: converting needs about 7.1 GB of memory (528 MB of float "
-                                    "weights x 12.5 + 0.7 GB); 2.0 GB is available")
+    assert vgg.message().startswith("vgg16 int8: converting needs about 7.6 GB of memory (528 MB of float "
+                                    "weights x 12.5 + 1.2 GB); 2.0 GB is available")
     assert memory.check("lenet5", "int8", 61_706 * 4).fits
 
 
-def test_learned_ratio_raises_the_estimate(monkeypatch, tmp_path):
+def test_a_model_converted_before_uses_its_recorded_peak(monkeypatch, tmp_path):
     monkeypatch.setenv("EDGEKIT_CACHE_DIR", str(tmp_path))
     entry = tmp_path / "convert" / "k1"
     entry.mkdir(parents=True)
-    side = {"params": 100_000_000, "quantization": {"mode": "fp32"}, "conversion_peak_rss_mb": 8000}
+    side = {"model": "resnet50", "params": 25_636_712, "quantization": {"mode": "fp32"},
+            "conversion_peak_rss_mb": 2610}
     (entry / "meta.json").write_text(json.dumps({"sidecar": side}))
-    ratio = memory.learned_ratio("fp32")
-    assert ratio == pytest.approx((8000 * memory.MB - memory.BASE_BYTES) / 400e6)
-    need, basis = memory.expected_peak(400_000_000, "fp32")
-    assert need == pytest.approx(8000 * memory.MB, rel=1e-6) and "converted here" in basis
-    assert memory.learned_ratio("int8") is None
+    # the study knows only the published parameter count (25.6 M), within 5% of the built model's
+    need, basis = memory.expected_peak(int(25.6e6 * 4), "fp32", "resnet50")
+    assert need == 2610 * memory.MB and basis == "its peak when converted here before"
+    assert memory.expected_peak(int(25.6e6 * 4), "int8", "resnet50")[1].endswith("x 12.5 + 1.2 GB")
+    assert memory.expected_peak(int(11.7e6 * 4), "fp32", "resnet18")[0] < 2610 * memory.MB
 
 
 @pytest.fixture(scope="module")
@@ -108,7 +109,7 @@ def test_convert_guard_one_line_then_force(tmp_path, tf):
     out = tmp_path / "l.tflite"
     run = run_cli("convert", "lenet5", "--int8", "--input-size", "32", "--samples", "2", "-o", str(out), env=env)
     line = assert_one_line_error(run)
-    assert "lenet5 int8: converting needs about 703 MB of memory" in line
+    assert "lenet5 int8: converting needs about 1,232 MB of memory" in line
     assert "100 MB is available" in line and "--force" in line
     assert not out.exists()
     forced = run_cli("convert", "lenet5", "--int8", "--input-size", "32", "--samples", "2", "-o", str(out),
@@ -120,10 +121,10 @@ def test_convert_guard_one_line_then_force(tmp_path, tf):
 
 @pytest.mark.slow
 def test_study_skips_the_model_that_does_not_fit(tmp_path, tf):
-    """MobileNet v2 int8 is expected to need ~867 MB, LeNet-5 ~703 MB: with 800 MB "available" the study says so
+    """MobileNet v2 int8 is expected to need ~1,396 MB, LeNet-5 ~1,232 MB: with 1,300 MB "available" the study says so
     in one line, skips MobileNet v2 with a row that says why, and finishes LeNet-5 (estimated targets only, so
     nothing is measured)."""
-    env = {"EDGEKIT_MEMORY_AVAILABLE_MB": "800", "EDGEKIT_CACHE_DIR": str(tmp_path / "cache"),
+    env = {"EDGEKIT_MEMORY_AVAILABLE_MB": "1300", "EDGEKIT_CACHE_DIR": str(tmp_path / "cache"),
            "EDGEKIT_BENCH_DIR": str(tmp_path / "models")}
     out = tmp_path / "out"
     run = run_cli("study", "--models", "lenet5,mobilenetv2", "--quant", "fp32,int8", "--targets", "rpi4",
@@ -131,8 +132,8 @@ def test_study_skips_the_model_that_does_not_fit(tmp_path, tf):
     assert run.code == 0, run.err[-3000:]
     lines = [line for line in run.err.splitlines() if "mobilenetv2" in line and "needs about" in line]
     assert len(lines) == 1, run.err
-    assert lines[0].startswith("study: mobilenetv2 int8: converting needs about 867 MB of memory")
-    assert "800 MB is available; skipping mobilenetv2 (--force converts it anyway)" in lines[0]
+    assert lines[0].startswith("study: mobilenetv2 int8: converting needs about 1,396 MB of memory")
+    assert "1,300 MB is available; skipping mobilenetv2 (--force converts it anyway)" in lines[0]
     doc = json.loads((out / "results.json").read_text())
     assert {r["model"] for r in doc["rows"]} == {"lenet5"} and len(doc["rows"]) == 2
     reason = lines[0][len("study: "):].split("; skipping")[0]
