@@ -49,16 +49,20 @@ def study(out: Annotated[Path, typer.Option("--out", help="Folder for results.js
     store = ResultStore(db)
     _check_plot_extra()
     from edgekit.study.collect import expected_seconds
+    from edgekit.study.plan import STUDY_FIXED_S, busy_factor
 
     started = time.perf_counter()
     plan = _memory_guard(plan)
     eta, done = expected_seconds(plan, store)
+    busy = busy_factor() if eta > 2 * STUDY_FIXED_S else 1.0
+    eta = STUDY_FIXED_S + (eta - STUDY_FIXED_S) * busy
+    load = f"; x {busy:.1f}: other processes leave this one 1/{busy:.1f} of a core now" if busy >= 1.2 else ""
     cells = plan.cells()
     err_console.print(f"study: {len(cells)} rows ({len(plan.models)} models x {len(plan.quants)} quant x "
                       f"{len(plan.targets)} targets{' x 2 variants' if plan.data else ''}); "
                       f"{done['conversions']} conversions and {done['measurements']} measurements already done; "
-                      f"forecast: {_duration(eta)} (rates measured on a 2-core x86 machine, refined by this "
-                      "machine's cached conversions; a loaded machine takes longer)", markup=False, soft_wrap=True)
+                      f"forecast: {_duration(eta)} (idle rates of a 2-core x86 machine, refined by this machine's "
+                      f"cached conversions{load})", markup=False, soft_wrap=True)
     collected = _collect(plan, store, cells)
     _write(plan, collected, time.perf_counter() - started, eta)
 

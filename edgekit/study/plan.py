@@ -263,6 +263,20 @@ def memory_skips(plan: StudyPlan, converted: Callable[[str, str], bool]) -> dict
     return out
 
 
+def busy_factor(probe_s: float = 1.0) -> float:
+    """How much longer CPU-bound work takes here now than on an idle machine: wall over CPU time of a short
+    single-threaded busy loop (1.0 idle; 4 when other processes leave this one a quarter of a core). The forecast's
+    rates are idle rates; a machine shared with other work stretches them by about this factor."""
+    import time
+
+    wall0, cpu0 = time.perf_counter(), time.process_time()
+    n = 0
+    while time.perf_counter() - wall0 < probe_s:
+        n += sum(range(2000))
+    wall, cpu = time.perf_counter() - wall0, time.process_time() - cpu0
+    return max(1.0, min(10.0, wall / cpu)) if cpu > 0 else 1.0
+
+
 def eta_train(model: str, settings: Settings, train_samples: int = 1437) -> float:
     """Seconds to train the small-input variant (32x32): forward and backward, about 3x the forward MACs."""
     gmacs, _ = _SIZE_HINT.get(model, (2.0, 20.0))
