@@ -55,8 +55,9 @@ def study(out: Annotated[Path, typer.Option("--out", help="Folder for results.js
     plan = _memory_guard(plan)
     eta, done = expected_seconds(plan, store)
     busy = busy_factor() if eta > 2 * STUDY_FIXED_S else 1.0
-    eta = STUDY_FIXED_S + (eta - STUDY_FIXED_S) * busy
-    load = f"; x {busy:.1f}: other processes leave this one 1/{busy:.1f} of a core now" if busy >= 1.2 else ""
+    loaded = STUDY_FIXED_S + (eta - STUDY_FIXED_S) * busy
+    load = (f"; about {_duration(loaded)} if the machine stays as busy as now: other processes leave this one "
+            f"1/{busy:.1f} of a core") if busy >= 1.2 else ""
     cells = plan.cells()
     err_console.print(f"study: {len(cells)} rows ({len(plan.models)} models x {len(plan.quants)} quant x "
                       f"{len(plan.targets)} targets{' x 2 variants' if plan.data else ''}); "

@@ -189,7 +189,7 @@ def models_dir() -> Path:
 CONVERT_START_S = 9.0
 CONVERT_S_PER_WEIGHT_MB = {"fp32": 0.055, "fp16": 0.065, "int8": 0.10, "int16x8": 0.10}
 CALIBRATE_S_PER_GMAC = 0.25  # per calibration sample, fp32 inference in TF's calibrator
-ROUND_START_S = 0.9
+ROUND_START_S = 0.6
 GMACS_PER_S = {"fp32": 45.0, "fp16": 45.0, "int8": 150.0, "int16x8": 60.0}  # one thread, XNNPACK
 STUDY_FIXED_S = 10.0  # the plan, estimates for device targets, the layer breakdown, plots and the report
 
