@@ -145,6 +145,7 @@ def convert(model_or_path, mode: str | QuantMode | QuantConfig = QuantMode.FP32,
     meta["conversion_peak_rss_method"] = (
         "VmHWM of the converting process, reset when this conversion started" if reset
         else "peak resident set of the whole converting process")
+    meta["conversion_wall_seconds"] = round(time.perf_counter() - started, 3)  # building, converting, checking
     cache.put(key, model, {"sidecar": meta, "warnings": notes, "per_layer": list(prep.per_layer)})
     write_pair(out, model, meta, force)
     return _finish(out, model, meta, config, started, False, tuple(notes), prep.per_layer, say)

@@ -180,15 +180,19 @@ def models_dir() -> Path:
 
 
 # The forecast's rates, measured on this project's 2-core x86 machine (TF 2.21, cold --quick studies in a fresh
-# HOME, issue 22). A conversion runs in its own process: start, TensorFlow import, building and preparing the
-# float model, then the converter, whose time grows with the float weight bytes, plus calibration (one float
-# inference per sample in TF's calibrator). A measurement round is a fresh process (start, TFLite runtime, load),
-# warmup and timed runs at the rate below (one thread). Conversions already cached and measurements already in
-# the results database cost nothing; earlier conversions in the cache refine the conversion rate
-# (:func:`learned_convert_scale`).
-CONVERT_START_S = 9.0
-CONVERT_S_PER_WEIGHT_MB = {"fp32": 0.055, "fp16": 0.065, "int8": 0.10, "int16x8": 0.10}
-CALIBRATE_S_PER_GMAC = 0.25  # per calibration sample, fp32 inference in TF's calibrator
+# HOME, idle, issue 22). A conversion runs in its own process: start, TensorFlow import, building and preparing the
+# float model, then the converter. The --quick models' cold conversions were timed whole (fp32, and int8 with 8
+# calibration samples); other models use the formula: a start, a time per MB of float weights, and calibration
+# (one float inference per sample in TF's calibrator). The time does not follow the weights alone: a deep graph
+# (ResNet-50, MobileNet v2) converts slower than its weights say. A measurement round is a fresh process (start,
+# TFLite runtime, load), warmup and timed runs at the rate below (one thread). Conversions already cached and
+# measurements already in the results database cost nothing; earlier conversions in the cache scale the
+# conversion time (:func:`learned_convert_scale`).
+_CONVERT_S = {"lenet5": (5.0, 4.5), "vgg16": (32.0, 53.0), "resnet50": (20.0, 26.0), "mobilenet": (11.0, 12.0),
+              "mobilenetv2": (16.0, 19.0)}  # (fp32, int8 with 8 samples), seconds
+CONVERT_START_S = 5.0
+CONVERT_S_PER_WEIGHT_MB = {"fp32": 0.05, "fp16": 0.06, "int8": 0.05, "int16x8": 0.05}
+CALIBRATE_S_PER_GMAC = 0.17  # per calibration sample
 ROUND_START_S = 0.6
 GMACS_PER_S = {"fp32": 45.0, "fp16": 45.0, "int8": 150.0, "int16x8": 60.0}  # one thread, XNNPACK
 STUDY_FIXED_S = 10.0  # the plan, estimates for device targets, the layer breakdown, plots and the report
@@ -206,15 +210,22 @@ def weight_bytes_hint(model: str) -> int:
 def eta_convert(model: str, quant: str, settings: Settings, scale: float = 1.0) -> float:
     """Seconds a cold conversion takes in its own process; ``scale`` is :func:`learned_convert_scale`'s."""
     gmacs, mparams = _hint(model)
-    seconds = mparams * 4 * CONVERT_S_PER_WEIGHT_MB.get(quant, 0.1)
-    if quant in ("int8", "int16x8"):
-        seconds += CALIBRATE_S_PER_GMAC * settings.samples * gmacs
-    return CONVERT_START_S + seconds * scale
+    calibrated = quant in ("int8", "int16x8")
+    measured = _CONVERT_S.get(model)
+    if measured is not None and quant in ("fp32", "int8"):
+        seconds = measured[quant == "int8"] + (CALIBRATE_S_PER_GMAC * (settings.samples - 8) * gmacs
+                                               if calibrated else 0.0)
+    else:
+        seconds = CONVERT_START_S + mparams * 4 * CONVERT_S_PER_WEIGHT_MB.get(quant, 0.05)
+        if calibrated:
+            seconds += CALIBRATE_S_PER_GMAC * settings.samples * gmacs
+    return max(1.0, seconds) * scale
 
 
 def learned_convert_scale(settings: Settings) -> tuple[float, int]:
     """How much slower (>1) or faster than the constants this machine's earlier cold conversions were: the median
-    of recorded over predicted converter seconds in the conversion cache, and how many entries it rests on."""
+    of recorded over predicted seconds (``conversion_wall_seconds`` in the sidecars of the conversion cache), and
+    how many entries it rests on."""
     import json
     import statistics
 
@@ -225,15 +236,13 @@ def learned_convert_scale(settings: Settings) -> tuple[float, int]:
         try:
             side = json.loads(meta_file.read_text())["sidecar"]
             model, quant = side["source"]["build_args"]["name"], side["quantization"]["mode"]
-            recorded, samples = float(side["conversion_seconds"]), side["calibration"]["samples"]
+            recorded, samples = float(side["conversion_wall_seconds"]), side["calibration"]["samples"]
         except (OSError, ValueError, KeyError, TypeError):
             continue
         if model not in _SIZE_HINT or side["source"]["build_args"].get("input_shape", [224])[0] < 200:
             continue
-        predicted = eta_convert(model, quant, Settings(**{**settings.__dict__, "samples": samples})) \
-            - CONVERT_START_S
-        if predicted > 1.0:
-            ratios.append(recorded / predicted)
+        predicted = eta_convert(model, quant, Settings(**{**settings.__dict__, "samples": samples or 8}))
+        ratios.append(recorded / predicted)
     return (min(3.0, max(0.33, statistics.median(ratios))) if ratios else 1.0), len(ratios)
 
 
