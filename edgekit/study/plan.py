@@ -195,7 +195,7 @@ CONVERT_S_PER_WEIGHT_MB = {"fp32": 0.05, "fp16": 0.06, "int8": 0.05, "int16x8": 
 CALIBRATE_S_PER_GMAC = 0.17  # per calibration sample
 ROUND_START_S = 0.6
 GMACS_PER_S = {"fp32": 45.0, "fp16": 45.0, "int8": 150.0, "int16x8": 60.0}  # one thread, XNNPACK
-STUDY_FIXED_S = 10.0  # the plan, estimates for device targets, the layer breakdown, plots and the report
+STUDY_FIXED_S = 12.0  # the plan, estimates for device targets, the layer breakdown, plots and the report
 
 
 def _hint(model: str) -> tuple[float, float]:
