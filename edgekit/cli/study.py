@@ -65,7 +65,7 @@ def study(out: Annotated[Path, typer.Option("--out", help="Folder for results.js
                       f"forecast: {_duration(eta)} (idle rates of a 2-core x86 machine, refined by this machine's "
                       f"cached conversions{load})", markup=False, soft_wrap=True)
     collected = _collect(plan, store, cells)
-    _write(plan, collected, time.perf_counter() - started, eta)
+    _write(plan, collected, time.perf_counter() - started, eta, loaded if busy >= 1.2 else None)
 
 
 def _memory_guard(plan):
@@ -127,7 +127,7 @@ def _collect(plan, store, cells):
                           f"{store.path} and the converter cache: run the same command again to continue") from None
 
 
-def _write(plan, collected, seconds: float, eta: float) -> None:
+def _write(plan, collected, seconds: float, eta: float, loaded: float | None = None) -> None:
     from edgekit.study import report
     from edgekit.study.facts import BREAKDOWN_MODELS, layer_breakdown
     from edgekit.study.plan import models_dir
@@ -142,8 +142,10 @@ def _write(plan, collected, seconds: float, eta: float) -> None:
     report.write(plan.out, doc, plan.force)
     for line in doc["conclusion"][:len(plan.targets)]:
         typer.echo(line)
+    busy = "" if loaded is None else (f"; {_duration(loaded)} at the starting load, actual "
+                                      f"{100 * (seconds / loaded - 1):+.0f}%")
     err_console.print(f"study done in {_duration(seconds)} (forecast {_duration(eta)}, actual "
-                      f"{100 * (seconds / eta - 1):+.0f}%): {collected.new_measurements} measured now, "
+                      f"{100 * (seconds / eta - 1):+.0f}%{busy}): {collected.new_measurements} measured now, "
                       f"{collected.reused_measurements} reused from the results database, {collected.estimates} "
                       f"estimated; wrote {plan.out}/report.md, report.html, results.json, results.csv",
                       markup=False, soft_wrap=True)
