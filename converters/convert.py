@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import tempfile
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -9,7 +10,7 @@ from pathlib import Path
 
 import numpy as np
 
-from converters import cache
+from converters import cache, memory
 from converters import calibration as cal
 from converters.edgetpu import EdgeTPUReport, compile_model
 from converters.fidelity import Fidelity, compare, run_tflite
@@ -18,7 +19,7 @@ from converters.output import check_output, default_output, sidecar_path, write_
 from converters.preprocess import PRESETS, apply, parse_preprocess
 from converters.source import FloatModel, Source, load_float, resolve, settle_batchnorm
 from edgekit import __version__
-from edgekit.errors import UsageError
+from edgekit.errors import EdgekitError, UsageError
 from edgekit.models.registry import Preprocess
 from edgekit.quant_modes import QuantConfig, QuantMode
 
@@ -47,12 +48,18 @@ class ConversionResult:
     per_layer: tuple[dict, ...] = ()
     warnings: tuple[str, ...] = field(default=())
 
+    @property
+    def peak_rss_mb(self) -> int | None:
+        """The converting process's peak resident memory, MB, as the sidecar records it (None before issue 22)."""
+        return self.metadata.get("conversion_peak_rss_mb")
+
     def to_dict(self) -> dict:
         return {"path": str(self.path), "sidecar": str(self.sidecar_path), "mode": self.mode,
                 "size_bytes": self.size_bytes, "float_bytes": self.float_bytes,
                 "size_ratio": round(self.size_bytes / self.float_bytes, 4) if self.float_bytes else None,
                 "seconds": round(self.seconds, 3), "conversion_seconds": self.conversion_seconds,
-                "cached": self.cached, "fidelity": self.fidelity.to_dict() if self.fidelity else None,
+                "cached": self.cached, "peak_rss_mb": self.peak_rss_mb,
+                "fidelity": self.fidelity.to_dict() if self.fidelity else None,
                 "edgetpu": self.edgetpu.to_dict() if self.edgetpu else None, "per_layer": list(self.per_layer),
                 "warnings": list(self.warnings), "metadata": self.metadata}
 
@@ -62,7 +69,7 @@ def convert(model_or_path, mode: str | QuantMode | QuantConfig = QuantMode.FP32,
             use_cache: bool = True, input_size: int | None = None, alpha: float | None = None,
             classes: int | None = None, weights: str | None = None, preprocess: str | Preprocess | None = None,
             labels: list[str] | None = None, progress: Progress | None = None,
-            notify: Notify | None = None) -> ConversionResult:
+            notify: Notify | None = None, memory_check: bool = True, cache_only: bool = False) -> ConversionResult:
     """Convert a zoo name, a ``.keras``/``.h5`` file, a SavedModel folder or a keras.Model to ``.tflite``.
 
     Args:
@@ -77,6 +84,9 @@ def convert(model_or_path, mode: str | QuantMode | QuantConfig = QuantMode.FP32,
         preprocess: a preset name, ``mean=..,std=..`` text or a Preprocess; zoo models bring their own.
         labels: class names for the sidecar.
         progress, notify: callbacks for the calibration progress and for warnings.
+        memory_check: refuse (MemoryShortage) a conversion expected to need more memory than is available
+            (``converters.memory``); False converts anyway.
+        cache_only: raise NotCached instead of converting when the cache has no entry (no TensorFlow).
 
     Raises:
         UsageError: a bad argument or combination. EdgekitError: a bad model, calibration set or output.
@@ -105,6 +115,9 @@ def convert(model_or_path, mode: str | QuantMode | QuantConfig = QuantMode.FP32,
         model, meta = hit[0], hit[1]["sidecar"]
         write_pair(out, model, meta, force)
         return _finish(out, model, meta, config, started, True, tuple(hit[1].get("warnings", ())), (), say)
+    if cache_only:
+        raise NotCached(f"{src.describe()} in {config.tag} is not in the conversion cache")
+    reset = memory.peak_rss_reset()
     fm = load_float(src)
     if calibration is None and src.kind != "zoo":
         spec = cal.parse_calibration(None, fm.input_shape[2])
@@ -114,14 +127,46 @@ def convert(model_or_path, mode: str | QuantMode | QuantConfig = QuantMode.FP32,
                              f"({', '.join(PRESETS)}, or mean=A,std=B); int8 ranges depend on it")
         warn("no --preprocess given: the fidelity check feeds pixels scaled to [0, 1] ('unit'); "
              "the sidecar records no preprocessing")
-    model, meta, per_layer = _convert_cold(src, fm, config, spec, samples, pre or src.preprocess, labels,
-                                           warn, say, progress)
-    if src.kind in ("zoo", "keras"):  # a model we built or loaded: free its graph before the next one (VGG-16
-        del fm                       # left 10 GB behind in a study that converts model after model)
-        _clear_keras_session()
-    cache.put(key, model, {"sidecar": meta, "warnings": notes, "per_layer": list(per_layer)})
+    if memory_check:
+        _guard(src, fm, config)
+    prep = _prepare(src, fm, config, spec, samples, pre or src.preprocess, labels, warn, say)
+    with tempfile.TemporaryDirectory(prefix="edgekit-savedmodel-") as tmp:
+        folder = src.path if fm.keras_model is None else Path(tmp)
+        if fm.keras_model is not None:
+            from converters.tflite import export_batch1
+
+            export_batch1(fm.keras_model, folder)
+        del fm  # the converter reads the SavedModel: the float model's weights go before it runs (issue 22)
+        if src.kind in ("zoo", "keras"):  # a model we built or loaded (VGG-16 left 10 GB behind in a study
+            _clear_keras_session()        # that converted model after model)
+        model, meta = _convert_prepared(src, prep, folder, config, progress, say)
+    peak = memory.peak_rss()
+    meta["conversion_peak_rss_mb"] = None if peak is None else round(peak / memory.MB)
+    meta["conversion_peak_rss_method"] = (
+        "VmHWM of the converting process, reset when this conversion started" if reset
+        else "peak resident set of the whole converting process")
+    meta["conversion_wall_seconds"] = round(time.perf_counter() - started, 3)  # building, converting, checking
+    cache.put(key, model, {"sidecar": meta, "warnings": notes, "per_layer": list(prep.per_layer)})
     write_pair(out, model, meta, force)
-    return _finish(out, model, meta, config, started, False, tuple(notes), per_layer, say)
+    return _finish(out, model, meta, config, started, False, tuple(notes), prep.per_layer, say)
+
+
+class NotCached(EdgekitError):
+    """``convert(..., cache_only=True)`` found no cache entry."""
+
+
+class MemoryShortage(EdgekitError):
+    """A conversion expected to need more memory than is available (issue 22); ``--force`` converts anyway."""
+
+
+def _guard(src: Source, fm: FloatModel, config: QuantConfig) -> None:
+    if fm.keras_model is not None:
+        weight_bytes = int(fm.keras_model.count_params()) * 4
+    else:
+        weight_bytes = sum(f.stat().st_size for f in (src.path / "variables").glob("*") if f.is_file())
+    check = memory.check(src.name, config.mode.value, weight_bytes)
+    if not check.fits:
+        raise MemoryShortage(f"{check.message()}; free some memory, or pass --force to convert anyway")
 
 
 def _clear_keras_session() -> None:
@@ -130,10 +175,24 @@ def _clear_keras_session() -> None:
     keras().backend.clear_session(free_memory=True)
 
 
-def _convert_cold(src: Source, fm: FloatModel, config: QuantConfig, spec: cal.CalibrationSpec, samples: int,
-                  pre: Preprocess | None, labels, warn: Notify, say: Notify, progress: Progress | None):
-    from converters.tflite import to_tflite
+@dataclass(frozen=True)
+class _Prepared:
+    """Everything the float model gives, taken before the converter runs so that the model can be freed."""
 
+    x_cal: np.ndarray | None
+    x_held: np.ndarray
+    reference: np.ndarray  # the float model's outputs on x_held
+    calib: dict
+    params: int
+    macs: int
+    settled: str | None
+    pre: Preprocess | None
+    labels: list[str] | None
+    per_layer: tuple[dict, ...] = ()
+
+
+def _prepare(src: Source, fm: FloatModel, config: QuantConfig, spec: cal.CalibrationSpec, samples: int,
+             pre: Preprocess | None, labels, warn: Notify, say: Notify) -> _Prepared:
     n_cal = samples if config.spec.calibrated else 0
     data = cal.load(spec, fm.input_shape, n_cal, HELD_OUT)
     for note in data.notes:
@@ -141,35 +200,54 @@ def _convert_cold(src: Source, fm: FloatModel, config: QuantConfig, spec: cal.Ca
     feed = pre or PRESETS["unit"]
     x_cal, x_held = apply(data.calibration, feed), apply(data.held_out, feed)
     settled = _settle_random_zoo(src, fm, feed, warn)
-    if n_cal:
-        say(f"calibrating on {len(x_cal)} samples from {data.source}")
-        if progress:
-            progress(0, len(x_cal))
-    t0 = time.perf_counter()
-    model = to_tflite(src, fm, config, x_cal if n_cal else None,
-                      (lambda done: progress(done, len(x_cal))) if progress and n_cal else None)
-    seconds = time.perf_counter() - t0
-    fidelity = compare(_batched(fm, x_held), run_tflite(model, x_held), data.held_out_source)
+    reference = _batched(fm, x_held)
     per_layer = ()
     if config.per_layer:
         from converters.debugger import worst_layers
 
         say("running the quantization debugger (per layer)")
         per_layer = worst_layers(src, fm, x_cal)
-    from edgekit.analysis import analyze_graph, analyze_keras, parse_tflite
+    params = macs = None
+    if fm.keras_model is not None:
+        from edgekit.analysis import analyze_keras
 
-    graph = parse_tflite(model, "the converted model")
-    report = analyze_keras(fm.keras_model, name=src.name) if fm.keras_model is not None \
-        else analyze_graph(graph, src.name)
+        report = analyze_keras(fm.keras_model, name=src.name)
+        params, macs = report.params, report.macs
     calib = {"source": data.source, "samples": len(x_cal), "held_out_source": data.held_out_source,
              "held_out": len(x_held)}
-    meta = sidecar(src, config, graph, pre, labels or list(src.labels) or imagenet_labels(src),
-                   {"params": report.params, "macs": report.macs}, calib, fidelity.to_dict(), seconds)
-    if settled:
-        meta["source"]["batchnorm_settled_on"] = settled
-    if per_layer:
-        meta["per_layer"] = list(per_layer)
-    return model, meta, per_layer
+    return _Prepared(x_cal if n_cal else None, x_held, reference, calib, params, macs, settled, pre, labels,
+                     tuple(per_layer))
+
+
+def _convert_prepared(src: Source, prep: _Prepared, folder: Path, config: QuantConfig, progress: Progress | None,
+                      say: Notify):
+    from converters.tflite import to_tflite
+
+    n_cal = 0 if prep.x_cal is None else len(prep.x_cal)
+    if n_cal:
+        say(f"calibrating on {n_cal} samples from {prep.calib['source']}")
+        if progress:
+            progress(0, n_cal)
+    t0 = time.perf_counter()
+    model = to_tflite(src, folder, config, prep.x_cal,
+                      (lambda done: progress(done, n_cal)) if progress and n_cal else None,
+                      from_keras=src.kind != "savedmodel")
+    seconds = time.perf_counter() - t0
+    fidelity = compare(prep.reference, run_tflite(model, prep.x_held), prep.calib["held_out_source"])
+    from edgekit.analysis import analyze_graph, parse_tflite
+
+    graph = parse_tflite(model, "the converted model")
+    cost = {"params": prep.params, "macs": prep.macs}
+    if prep.params is None:
+        report = analyze_graph(graph, src.name)
+        cost = {"params": report.params, "macs": report.macs}
+    meta = sidecar(src, config, graph, prep.pre, prep.labels or list(src.labels) or imagenet_labels(src),
+                   cost, prep.calib, fidelity.to_dict(), seconds)
+    if prep.settled:
+        meta["source"]["batchnorm_settled_on"] = prep.settled
+    if prep.per_layer:
+        meta["per_layer"] = list(prep.per_layer)
+    return model, meta
 
 
 def _settle_random_zoo(src: Source, fm: FloatModel, pre: Preprocess, warn: Notify) -> str | None:

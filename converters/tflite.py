@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Callable, Iterator
+from pathlib import Path
 
 import numpy as np
 
@@ -14,13 +15,18 @@ from edgekit.quant_modes import QuantConfig, QuantMode
 
 def make_converter(tf, src: Source, fm: FloatModel, config: QuantConfig,
                    dataset: Callable[[], Iterator[list[np.ndarray]]] | None):
-    """A ``tf.lite.TFLiteConverter`` configured for ``config``."""
+    """A ``tf.lite.TFLiteConverter`` configured for ``config``, from the live float model (the debugger's path;
+    :func:`to_tflite` converts from a SavedModel written once, which needs less memory)."""
     if fm.keras_model is not None:
         conv = _batch1_converter(tf, fm.keras_model)
     elif fm.fixed is not None:  # a SavedModel traced at --input-size
         conv = tf.lite.TFLiteConverter.from_concrete_functions([fm.fixed[0]], fm.fixed[1])
     else:
         conv = tf.lite.TFLiteConverter.from_saved_model(str(src.path))
+    return _configure(tf, conv, config, dataset)
+
+
+def _configure(tf, conv, config: QuantConfig, dataset):
     mode = config.mode
     if mode is QuantMode.FP32:
         return conv
@@ -50,6 +56,43 @@ def _batch1_converter(tf, model):
     return tf.lite.TFLiteConverter.from_keras_model(keras().Model(inputs, outputs, name=model.name))
 
 
+def export_batch1(model, folder: Path) -> None:
+    """Write ``model`` at a fixed batch of 1 as a SavedModel, exactly as ``TFLiteConverter.from_keras_model``
+    does internally (Keras 3: an ``ExportArchive`` whose ``serve`` endpoint calls the model with
+    ``training=False``), so that converting the folder gives the same bytes. Writing it once lets the caller free
+    the Keras model before the converter runs: ``from_keras_model`` keeps the live model and a second loaded copy
+    of every weight for the whole conversion (issue 22: VGG-16 int8 peaked at 9.0 GB that way, 6.8 GB this way)."""
+    import functools
+
+    from edgekit.models._keras import keras
+
+    with quiet_tf() as tf:
+        k = keras()
+        inputs = [k.Input(batch_shape=(1, *x.shape[1:]), dtype=x.dtype, name=x.name) for x in model.inputs]
+        outputs = model(inputs[0] if len(inputs) == 1 else inputs, training=False)
+        batch1 = k.Model(inputs, outputs, name=model.name)
+        signature = [tf.TensorSpec(x.shape, dtype=x.dtype, name=x.name) for x in batch1.inputs]
+        if len(signature) > 1:
+            signature = [signature]
+        archive = k.export.ExportArchive()
+        archive.track(batch1)
+        archive.add_endpoint("serve", functools.partial(batch1.__call__, training=False), signature)
+        archive.write_out(str(folder), verbose=False)
+
+
+def _saved_model_converter(tf, folder: Path, from_keras: bool):
+    """The converter ``from_saved_model`` returns, without its Python load of the whole SavedModel (a copy of every
+    weight held through the conversion); a model exported by :func:`export_batch1` is recorded as Keras, as
+    ``from_keras_model`` records it, so the flatbuffer's conversion metadata is unchanged."""
+    from tensorflow.lite.python import conversion_metadata_schema_py_generated as metadata_fb
+    from tensorflow.lite.python import lite
+
+    kind = metadata_fb.ModelType.KERAS_MODEL if from_keras else metadata_fb.ModelType.TF_SAVED_MODEL
+    lite.TFLiteConverterBase._set_original_model_type(kind)
+    return lite.TFLiteSavedModelConverterV2(str(folder), {tf.saved_model.SERVING},
+                                            [tf.saved_model.DEFAULT_SERVING_SIGNATURE_DEF_KEY])
+
+
 class _Feed:
     """The representative dataset: one sample at a time, reporting progress and noticing Ctrl-C.
 
@@ -71,12 +114,13 @@ class _Feed:
             raise
 
 
-def to_tflite(src: Source, fm: FloatModel, config: QuantConfig, calibration: np.ndarray | None,
-              progress: Callable[[int], None] | None = None) -> bytes:
-    """Convert; ``calibration`` is preprocessed model input (N, H, W, C) for calibrated modes."""
+def to_tflite(src: Source, saved_model: Path, config: QuantConfig, calibration: np.ndarray | None,
+              progress: Callable[[int], None] | None = None, *, from_keras: bool = True) -> bytes:
+    """Convert the SavedModel folder ``saved_model`` (see :func:`export_batch1`); ``calibration`` is preprocessed
+    model input (N, H, W, C) for calibrated modes."""
     feed = _Feed(calibration, progress) if calibration is not None else None
     with quiet_tf() as tf:
-        conv = make_converter(tf, src, fm, config, feed)
+        conv = _configure(tf, _saved_model_converter(tf, saved_model, from_keras), config, feed)
         try:
             return conv.convert()
         except KeyboardInterrupt:

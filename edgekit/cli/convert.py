@@ -72,7 +72,9 @@ def convert(
     arch: dict,
     output: Annotated[str | None, typer.Option("-o", "--output", help="Output file (default "
                                                "{model}_{mode}.tflite here).")] = None,
-    force: Annotated[bool, typer.Option("--force", help="Replace an existing output file.")] = False,
+    force: Annotated[bool, typer.Option("--force", help="Replace an existing output file, and convert even when "
+                                        "the conversion is expected to need more memory than is available.")
+                     ] = False,
     no_cache: Annotated[bool, typer.Option("--no-cache", help="Convert again even if cached.")] = False,
     json: Json = False,
 ) -> None:
@@ -83,7 +85,7 @@ def convert(
     samples = calib.pop("samples") or DEFAULT_SAMPLES
     with _Progress() as bar, _interrupt_is_an_error():
         result = run_conversion(source, quant, samples=samples, output=output, force=force, use_cache=not no_cache,
-                                **calib, **arch, progress=bar.update, notify=bar.say)
+                                **calib, **arch, progress=bar.update, notify=bar.say, memory_check=not force)
         if result.cached:
             for warning in result.warnings:
                 bar.say(f"warning: {warning}")
@@ -148,7 +150,9 @@ def _print(result) -> None:
                                                        f"{meta['quantization']['activations']}"),
                        ("calibration", _calibration(meta)),
                        ("time", f"{result.seconds:.1f} s" + (" (cached)" if result.cached else
-                                                             f", converter {result.conversion_seconds:.1f} s"))):
+                                                             f", converter {result.conversion_seconds:.1f} s")),
+                       ("peak memory", "-" if result.peak_rss_mb is None else
+                        f"{result.peak_rss_mb:,} MB (converting process)")):
         table.add_row(key, value)
     out.print(table)
     if result.fidelity:

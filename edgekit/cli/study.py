@@ -50,21 +50,49 @@ def study(out: Annotated[Path, typer.Option("--out", help="Folder for results.js
     store = ResultStore(db)
     _check_plot_extra()
     from edgekit.study.collect import expected_seconds
+    from edgekit.study.plan import STUDY_FIXED_S, busy_factor
 
+    started = time.perf_counter()
+    plan = _memory_guard(plan)
     eta, done = expected_seconds(plan, store)
+    busy = busy_factor() if eta > 2 * STUDY_FIXED_S else 1.0
+    loaded = STUDY_FIXED_S + (eta - STUDY_FIXED_S) * busy
+    load = (f"; about {_duration(loaded)} if the machine stays as busy as now: other processes leave this one "
+            f"1/{busy:.1f} of a core") if busy >= 1.2 else ""
     cells = plan.cells()
     err_console.print(f"study: {len(cells)} rows ({len(plan.models)} models x {len(plan.quants)} quant x "
                       f"{len(plan.targets)} targets{' x 2 variants' if plan.data else ''}); "
                       f"{done['conversions']} conversions and {done['measurements']} measurements already done; "
-                      f"expected total time: {_duration(eta)}", markup=False, soft_wrap=True)
-    started = time.perf_counter()
+                      f"forecast: {_duration(eta)} (idle rates of a 2-core x86 machine, refined by this machine's "
+                      f"cached conversions{load})", markup=False, soft_wrap=True)
     collected = _collect(plan, store, cells)
-    _write(plan, collected, time.perf_counter() - started)
+    _write(plan, collected, time.perf_counter() - started, eta, loaded if busy >= 1.2 else None)
     failed = [r for r in collected.rows if is_failed(r)]
     if failed:  # the rest is measured and reported; the run still says what failed, as edgekit bench does
         named = "; ".join(f"{r['model']} {r['quant']} on {r['target']}: {r['error'].rstrip('.')}" for r in failed)
         raise EdgekitError(f"{len(failed)} of {len(collected.rows)} configuration(s) failed (the report has the "
                            f"others and these errors): {named}")
+
+
+def _memory_guard(plan):
+    """Models expected to need more memory to convert than is available: one line each, then skipped (their
+    rows in the report say why) or, with --force, converted anyway."""
+    from dataclasses import replace
+
+    from edgekit.study.collect import tflite_path
+    from edgekit.study.plan import memory_skips
+
+    skips = memory_skips(plan, lambda m, q: tflite_path(plan, "zoo", m, q).is_file())
+    for model, line in skips.items():
+        then = "converting it anyway (--force)" if plan.force else f"skipping {model} (--force converts it anyway)"
+        err_console.print(f"study: {line}; {then}", markup=False, soft_wrap=True)
+    if not skips or plan.force:
+        return plan
+    models = tuple(m for m in plan.models if m not in skips)
+    if not models:
+        raise EdgekitError("every model is expected to need more memory to convert than is available (lines "
+                           "above); free some memory, choose smaller --models, or pass --force")
+    return replace(plan, models=models, skipped=tuple(skips.items()))
 
 
 def _collect(plan, store, cells):
@@ -105,7 +133,7 @@ def _collect(plan, store, cells):
                           f"{store.path} and the converter cache: run the same command again to continue") from None
 
 
-def _write(plan, collected, seconds: float) -> None:
+def _write(plan, collected, seconds: float, eta: float, loaded: float | None = None) -> None:
     from edgekit.study import report
     from edgekit.study.facts import BREAKDOWN_MODELS, layer_breakdown
     from edgekit.study.plan import models_dir
@@ -120,7 +148,10 @@ def _write(plan, collected, seconds: float) -> None:
     report.write(plan.out, doc, plan.force)
     for line in doc["conclusion"][:len(plan.targets)]:
         typer.echo(line)
-    err_console.print(f"study done in {_duration(seconds)}: {collected.new_measurements} measured now, "
+    busy = "" if loaded is None else (f"; {_duration(loaded)} at the starting load, actual "
+                                      f"{100 * (seconds / loaded - 1):+.0f}%")
+    err_console.print(f"study done in {_duration(seconds)} (forecast {_duration(eta)}, actual "
+                      f"{100 * (seconds / eta - 1):+.0f}%{busy}): {collected.new_measurements} measured now, "
                       f"{collected.reused_measurements} reused from the results database, {collected.estimates} "
                       f"estimated; wrote {plan.out}/report.md, report.html, results.json, results.csv",
                       markup=False, soft_wrap=True)
@@ -133,7 +164,7 @@ def _check_plot_extra() -> None:
 
 
 def _duration(seconds: float) -> str:
-    return f"{seconds:.0f} s" if seconds < 90 else f"about {seconds / 60:.0f} min"
+    return f"{seconds:.0f} s" if seconds < 90 else f"{seconds // 60:.0f} min {seconds % 60:02.0f} s"
 
 
 def register(app: typer.Typer) -> None:

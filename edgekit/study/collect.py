@@ -96,15 +96,18 @@ def threads_for(plan: StudyPlan, target: str) -> int | None:
 
 def expected_seconds(plan: StudyPlan, store) -> tuple[float, dict]:
     """Predicted wall time, and what is already done (files converted, measurements in the database)."""
+    from edgekit.study.plan import STUDY_FIXED_S, learned_convert_scale
+
     s = plan.settings
-    total, done = 0.0, {"conversions": 0, "measurements": 0}
+    scale, _ = learned_convert_scale(s)
+    total, done = STUDY_FIXED_S, {"conversions": 0, "measurements": 0}
     digests: dict[Path, str | None] = {}
     for cell in plan.cells():
         path = tflite_path(plan, cell.variant, cell.model, cell.quant)
         if path not in digests:
             digests[path] = file_digest(path) if path.is_file() else None
             if digests[path] is None:
-                total += eta_convert(cell.model, cell.quant, s) * (0.3 if cell.variant == "trained" else 1)
+                total += eta_convert(cell.model, cell.quant, s, scale) * (0.3 if cell.variant == "trained" else 1)
             else:
                 done["conversions"] += 1
         if not plan.measured_here(cell.target):
@@ -113,7 +116,7 @@ def expected_seconds(plan: StudyPlan, store) -> tuple[float, dict]:
         if key and store.find("study_key", key) is not None:
             done["measurements"] += 1
         else:
-            total += eta_measure(cell.model, s) * (0.1 if cell.variant == "trained" else 1)
+            total += eta_measure(cell.model, s, cell.quant) * (0.1 if cell.variant == "trained" else 1)
     if plan.data is not None:
         for m in plan.models:
             if not _trained_path(plan, m).is_file():
@@ -195,14 +198,14 @@ def _train(plan: StudyPlan, model: str, say: Say, out: Collected) -> Path:
 
 
 def _convert(plan: StudyPlan, variant: str, model: str, quant: str, trained: Path | None, say: Say) -> Converted:
-    from converters import convert
+    from converters.isolated import convert_in_child
     from edgekit.analysis import analyze_graph, read_tflite
 
     out = tflite_path(plan, variant, model, quant)
     out.parent.mkdir(parents=True, exist_ok=True)
-    if trained is None:
-        result = convert(model, quant, samples=plan.settings.samples, output=out, force=True,
-                         notify=lambda _m: None)
+    if trained is None:  # in a child process, whose memory goes back to the OS; the memory guard ran in the plan
+        result = convert_in_child(model, quant, samples=plan.settings.samples, output=out, force=True,
+                                  memory_check=False)
     else:
         from edgekit.study.accuracy import convert_trained
 

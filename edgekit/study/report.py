@@ -100,6 +100,14 @@ def _energy(row: dict) -> str:
     return energy_text(EnergyFigure.from_dict(row))
 
 
+def skipped_cells(doc: dict) -> list[list[str]]:
+    """One row per model the memory guard left out, saying why (issue 22)."""
+    plan = doc["plan"]
+    return [[s["model"], "-", ", ".join(plan["quants"]), ", ".join(plan["targets"]),
+             f"skipped, not converted: {s['reason']}", *["-"] * (len(COLUMNS) - 5)]
+            for s in plan.get("skipped", ())]
+
+
 def footnotes(doc: dict) -> tuple[dict, list[str]]:
     """Published top-1 per model as (value, footnote number), and the footnote texts."""
     notes, texts = {}, []
@@ -133,6 +141,7 @@ def markdown(doc: dict, plots: list[str]) -> str:
     out += [f"- {line}" for line in doc["conclusion"]]
     out += ["", "## Results", "", "| " + " | ".join(COLUMNS) + " |", "|" + "---|" * len(COLUMNS)]
     out += ["| " + " | ".join(cells(r, notes)) + " |" for r in doc["rows"]]
+    out += ["| " + " | ".join(row) + " |" for row in skipped_cells(doc)]
     out += failed_lines(doc["rows"])
     out += ["", NOISY_NOTE, "", EST_NOTE, "Accuracy is measured only on models trained here (--data); the published "
             "ImageNet column is the architecture's figure from its source, never measured here:", ""]
