@@ -17,7 +17,7 @@ from converters.metadata import imagenet_labels, sidecar
 from converters.output import check_output, default_output, sidecar_path, write_pair
 from converters.preprocess import PRESETS, apply, parse_preprocess
 from converters.source import FloatModel, Source, load_float, resolve, settle_batchnorm
-from edgekit import __version__
+from edgekit import __version__, interrupt
 from edgekit.errors import UsageError
 from edgekit.models.registry import Preprocess
 from edgekit.quant_modes import QuantConfig, QuantMode
@@ -119,6 +119,7 @@ def convert(model_or_path, mode: str | QuantMode | QuantConfig = QuantMode.FP32,
     if src.kind in ("zoo", "keras"):  # a model we built or loaded: free its graph before the next one (VGG-16
         del fm                       # left 10 GB behind in a study that converts model after model)
         _clear_keras_session()
+    interrupt.check()  # nothing is cached or written after Ctrl-C, even one that TF's clean-up swallowed
     cache.put(key, model, {"sidecar": meta, "warnings": notes, "per_layer": list(per_layer)})
     write_pair(out, model, meta, force)
     return _finish(out, model, meta, config, started, False, tuple(notes), per_layer, say)
