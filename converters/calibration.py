@@ -7,11 +7,13 @@ samples and held-out samples for the fidelity check. ``synthetic`` (uniform nois
 from __future__ import annotations
 
 import hashlib
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 
 import numpy as np
 
+from edgekit import interrupt
 from edgekit.errors import EdgekitError, UsageError
 
 IMAGE_SUFFIXES = (".jpg", ".jpeg", ".png", ".bmp", ".gif")
@@ -49,6 +51,37 @@ class CalibrationSet:
     source: str
     held_out_source: str
     notes: tuple[str, ...] = field(default=())  # warnings for the user: skipped files, conversions
+
+
+class Feed:
+    """The representative dataset TensorFlow's converter reads: one sample at a time, counted.
+
+    A sample counts once the converter asks for the next one, so ``taken`` is what it calibrated on. An exception
+    raised while TensorFlow iterates (Ctrl-C, a failing progress callback) may just end the iteration there, and
+    the converter would then quantize from fewer samples than the sidecar records: :meth:`require_all` refuses
+    that model. A Ctrl-C that something swallowed stops the feed at the next sample (``edgekit.interrupt``).
+    """
+
+    def __init__(self, x: np.ndarray, progress: Callable[[int], None] | None = None):
+        self.x, self.progress = x, progress
+        self.passes: list[int] = []  # samples taken in each pass the converter made
+
+    def __call__(self) -> Iterator[list[np.ndarray]]:
+        self.passes.append(0)
+        for i in range(len(self.x)):
+            interrupt.check()
+            yield [self.x[i:i + 1]]
+            self.passes[-1] = i + 1
+            if self.progress:
+                self.progress(i + 1)
+
+    def require_all(self) -> None:
+        """Raise unless every pass the converter made took every sample."""
+        interrupt.check()
+        if not self.passes or min(self.passes) < len(self.x):
+            taken = min(self.passes, default=0)
+            raise EdgekitError(f"calibration stopped after {taken} of {len(self.x)} samples, so the model was not "
+                               "written; run the conversion again")
 
 
 def parse_calibration(text: str | None, channels: int) -> CalibrationSpec:

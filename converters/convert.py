@@ -18,7 +18,7 @@ from converters.metadata import imagenet_labels, sidecar
 from converters.output import check_output, default_output, sidecar_path, write_pair
 from converters.preprocess import PRESETS, apply, parse_preprocess
 from converters.source import FloatModel, Source, load_float, resolve, settle_batchnorm
-from edgekit import __version__
+from edgekit import __version__, interrupt
 from edgekit.errors import EdgekitError, UsageError
 from edgekit.models.registry import Preprocess
 from edgekit.quant_modes import QuantConfig, QuantMode
@@ -146,6 +146,7 @@ def convert(model_or_path, mode: str | QuantMode | QuantConfig = QuantMode.FP32,
         "VmHWM of the converting process, reset when this conversion started" if reset
         else "peak resident set of the whole converting process")
     meta["conversion_wall_seconds"] = round(time.perf_counter() - started, 3)  # building, converting, checking
+    interrupt.check()  # nothing is cached or written after Ctrl-C, even one that TF's clean-up swallowed
     cache.put(key, model, {"sidecar": meta, "warnings": notes, "per_layer": list(prep.per_layer)})
     write_pair(out, model, meta, force)
     return _finish(out, model, meta, config, started, False, tuple(notes), prep.per_layer, say)

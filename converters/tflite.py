@@ -8,7 +8,9 @@ from pathlib import Path
 import numpy as np
 
 from converters._tf import quiet_tf
+from converters.calibration import Feed
 from converters.source import FloatModel, Source
+from edgekit import interrupt
 from edgekit.errors import EdgekitError, first_line
 from edgekit.quant_modes import QuantConfig, QuantMode
 
@@ -93,40 +95,21 @@ def _saved_model_converter(tf, folder: Path, from_keras: bool):
                                             [tf.saved_model.DEFAULT_SERVING_SIGNATURE_DEF_KEY])
 
 
-class _Feed:
-    """The representative dataset: one sample at a time, reporting progress and noticing Ctrl-C.
-
-    TF calls the generator from C++, which turns a KeyboardInterrupt into its own error; ``interrupted``
-    lets the caller raise the KeyboardInterrupt again.
-    """
-
-    def __init__(self, x: np.ndarray, progress: Callable[[int], None] | None):
-        self.x, self.progress, self.interrupted = x, progress, False
-
-    def __call__(self) -> Iterator[list[np.ndarray]]:
-        try:
-            for i in range(len(self.x)):
-                yield [self.x[i:i + 1]]
-                if self.progress:
-                    self.progress(i + 1)
-        except KeyboardInterrupt:
-            self.interrupted = True
-            raise
-
-
 def to_tflite(src: Source, saved_model: Path, config: QuantConfig, calibration: np.ndarray | None,
               progress: Callable[[int], None] | None = None, *, from_keras: bool = True) -> bytes:
     """Convert the SavedModel folder ``saved_model`` (see :func:`export_batch1`); ``calibration`` is preprocessed
     model input (N, H, W, C) for calibrated modes."""
-    feed = _Feed(calibration, progress) if calibration is not None else None
+    feed = Feed(calibration, progress) if calibration is not None else None
     with quiet_tf() as tf:
         conv = _configure(tf, _saved_model_converter(tf, saved_model, from_keras), config, feed)
         try:
-            return conv.convert()
+            model = conv.convert()
         except KeyboardInterrupt:
             raise
         except Exception as err:  # the converter raises many types; the first line says what broke
-            if feed is not None and feed.interrupted:
-                raise KeyboardInterrupt from None
+            interrupt.check()  # TF turns a Ctrl-C in the dataset into its own error
             first = first_line(err)
             raise EdgekitError(f"TensorFlow could not convert {src.describe()} to {config.tag}: {first}") from None
+    if feed is not None:
+        feed.require_all()
+    return model

@@ -133,3 +133,26 @@ def ssh_world(tmp_path_factory):
     world = SshWorld(tmp_path_factory.mktemp("ssh"))
     yield world
     world.stop()
+
+
+
+def _busy_loops(nice: int):
+    code = f"import os\nos.nice({nice})\nwhile True: pass"
+    procs = [subprocess.Popen([sys.executable, "-c", code]) for _ in range(os.cpu_count() or 2)]
+    yield len(procs)
+    for proc in procs:
+        proc.kill()
+        proc.wait()
+
+
+@pytest.fixture
+def cpu_load():
+    """A busy loop on every core for the test's duration: timing bugs show up under load, as on a shared CI box."""
+    yield from _busy_loops(0)
+
+
+@pytest.fixture
+def background_load():
+    """The same busy loops at the lowest priority: every core stays busy, yet the test's own processes still get
+    the CPUs together when they want them, which a race between them needs."""
+    yield from _busy_loops(19)

@@ -59,10 +59,11 @@ def lenet_int8(tmp_path_factory, tf):
     from converters import calibration as cal
     from converters import convert
     from converters._tf import quiet_tf
+    from converters.calibration import Feed
     from converters.convert import _settle_random_zoo
     from converters.preprocess import apply
     from converters.source import load_float, resolve
-    from converters.tflite import _Feed, make_converter
+    from converters.tflite import make_converter
     from edgekit.quant_modes import QuantConfig, QuantMode
 
     root = tmp_path_factory.mktemp("mem")
@@ -80,7 +81,7 @@ def lenet_int8(tmp_path_factory, tf):
         data = cal.load(cal.parse_calibration(None, fm.input_shape[2]), fm.input_shape, 4, 8)
         x = apply(data.calibration, src.preprocess)
         with quiet_tf() as tf_:
-            conv = make_converter(tf_, src, fm, QuantConfig(QuantMode(q)), _Feed(x, None) if q == "int8" else None)
+            conv = make_converter(tf_, src, fm, QuantConfig(QuantMode(q)), Feed(x, None) if q == "int8" else None)
             old[q] = conv.convert()
     return results, old
 

@@ -150,13 +150,14 @@ def test_port_identity_flags_and_host_key_checking_stays_on(ssh_world, device_py
     assert insecure.code == 0, insecure.err
 
 
-def test_unreachable_host_answers_within_10_s(ssh_world, tmp_path):
-    t0 = time.monotonic()
+def test_unreachable_host_answers_at_once(ssh_world, tmp_path):
+    """A closed port is refused, not waited out: the answer is ssh's refusal, not its 10 s ConnectTimeout (a
+    wall-clock bound here measured the machine's load as much as edgekit)."""
     run = _bench(ssh_world, MODEL, "--target", "rpi4", "--host", "127.0.0.1", "--port", str(free_port()),
                  db=tmp_path / "r.db")
     line = assert_one_line_error(run, code=1)
-    assert time.monotonic() - t0 < 10
     assert "127.0.0.1: connect failed: cannot connect" in line and "Connection refused" in line
+    assert "timed out" not in line
 
 
 def test_failed_authentication(ssh_world, tmp_path):

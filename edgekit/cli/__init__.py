@@ -10,7 +10,7 @@ import sys
 
 import typer
 
-from edgekit import __version__, tf_log
+from edgekit import __version__, interrupt, tf_log
 from edgekit.cli import bench as _bench
 from edgekit.cli import check as _check
 from edgekit.cli import convert as _convert
@@ -69,7 +69,8 @@ def main(argv: list[str] | None = None) -> int:
     args = sys.argv[1:] if argv is None else argv
     tf_log.send_to_log(header="edgekit " + " ".join(args))
     try:
-        return _run(args)
+        with interrupt.guard():  # a Ctrl-C that TensorFlow's callbacks swallow is raised again
+            return _run(args)
     finally:
         log = tf_log.log_written()
         if log is not None:
