@@ -37,6 +37,7 @@ def keras_baseline(model: str, *, device: str = "gpu", backend: str | None = Non
         latency (ms), provenance, ``measured: True``, and ``tf_imported`` (False proves that a JAX or
         PyTorch run never loaded TensorFlow).
     """
+    from bench.protocol import REL_HALFWIDTH, settled
     from bench.provenance import provenance
     from converters.keras_gpu import keras_call
 
@@ -44,7 +45,8 @@ def keras_baseline(model: str, *, device: str = "gpu", backend: str | None = Non
     out = measure_calls(run, warmup=warmup, min_runs=runs, min_seconds=min_seconds)
     stats = summarize(out["samples_ms"]).to_dict()
     return {**provenance(), **info, "model": model, "measured": True, "batch": 1, "first_ms": round(out["first_ms"], 3),
-            "runs": stats.pop("runs"), "cv": round(stats.pop("cv"), 4),
+            "runs": stats.pop("runs"), "call_cv": round(stats.pop("cv"), 4),
+            "noisy": not settled(out["samples_ms"], REL_HALFWIDTH),
             "latency_ms": {k: round(v, 4) for k, v in stats.items()}, "tf_imported": "tensorflow" in sys.modules}
 
 

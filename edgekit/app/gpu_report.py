@@ -15,8 +15,8 @@ import sys
 from importlib import metadata
 from pathlib import Path
 
+from bench.protocol import REL_HALFWIDTH
 from bench.provenance import provenance
-from bench.stats import HIGH_CV
 from edgekit.atomic import write_atomic
 
 PACKAGES = ("ai-edge-litert", "keras", "jax", "jaxlib", "torch", "tensorflow", "tensorflow-cpu", "numpy")
@@ -41,7 +41,9 @@ def _row(kind: str, doc: dict) -> dict:
     lat = doc["latency_ms"]
     return {"model": model or doc["model"], "quant": quant or doc.get("quant"), "runtime": runtime.strip(),
             "device": doc["device_name"] if keras else doc["target"], "threads": doc.get("threads"),
-            "p50_ms": lat["p50"], "p90_ms": lat["p90"], "iqr_ms": lat["iqr"], "cv": doc["cv"], "runs": doc["runs"],
+            "p50_ms": lat["p50"], "p90_ms": lat["p90"], "iqr_ms": lat["iqr"], "runs": doc["runs"],
+            # the spread within one run of calls (the Keras baseline), or between rounds (edgekit bench)
+            "call_cv": doc.get("call_cv"), "round_cv": doc.get("cv") if not keras else None, "noisy": doc.get("noisy"),
             "first_ms": doc.get("first_ms"), "fully_accelerated": doc.get("fully_accelerated"), "source": kind}
 
 
@@ -100,11 +102,12 @@ def render(doc: dict) -> str:
     if doc["cpu_only"]:
         head += ["", "**CPU-only run (--cpu-only): no GPU was used; this checks the script, not the GPU.**"]
     table = ["", "Batch 1, random weights; p50 and p90 in ms, IQR the spread between p25 and p75; "
-             f"'noisy' where CV > {HIGH_CV:.0%}.", "",
+             f"'noisy' where the p50's 95% interval is wider than ±{REL_HALFWIDTH:.0%} (edgekit bench: between "
+             "rounds; the Keras baseline: between the calls of its one run).", "",
              "| model | quant | runtime | device | threads | p50 (ms) | p90 (ms) | IQR (ms) | runs |",
              "|---|---|---|---|---|---|---|---|---|"]
     for r in doc["rows"]:
-        noisy = " noisy" if r["cv"] > HIGH_CV else ""
+        noisy = " noisy" if r["noisy"] else ""
         table.append(f"| {r['model']} | {r['quant']} | {r['runtime']} | {r['device']} | {r['threads'] or '-'} | "
                      f"{r['p50_ms']:.3f}{noisy} | {r['p90_ms']:.3f} | {r['iqr_ms']:.3f} | {r['runs']} |")
     fails = ["", "## Failed steps", ""] + [f"- {f['step']}: {f['reason']}" for f in doc["failures"]]
