@@ -16,7 +16,6 @@ MODEL_PANEL = "Model"
 Json = Annotated[bool, typer.Option("--json", help="Print one JSON document and nothing else.")]
 Db = Annotated[Path | None, typer.Option("--db", help="Results database (default ~/.edgekit/results.db).")]
 Csv = Annotated[Path | None, typer.Option("--csv", help="Also write the results as CSV.")]
-Force = Annotated[bool, typer.Option("--force", help="Replace an existing output.")]
 TargetFile = Annotated[Path | None, typer.Option("--target-file", help="A user target TOML file.")]
 
 # How to reach a device over ssh: edgekit bench --host and edgekit targets check.
