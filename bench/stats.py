@@ -6,12 +6,12 @@ from dataclasses import asdict, dataclass
 
 import numpy as np
 
-HIGH_CV = 0.10  # above this the machine was too noisy for the numbers to be trusted
-
 
 @dataclass(frozen=True)
 class LatencyStats:
-    """Milliseconds. ``cv`` is std / mean; ``iqr`` the spread between p25 and p75."""
+    """Milliseconds, over the samples given (the calls of one run). ``cv`` is their std / mean, the spread within
+    the run, not ``bench.protocol``'s CV between rounds; ``iqr`` the spread between p25 and p75. Whether a result
+    is noisy is ``bench.protocol``'s one rule (its 95% interval wider than ``REL_HALFWIDTH`` of p50)."""
 
     runs: int
     min: float

@@ -36,7 +36,7 @@ class ConversionResult:
 
     path: Path
     sidecar_path: Path
-    mode: str
+    quant: str  # the quantization's tag, e.g. int8 or int8_floatio: "quant" as in edgekit bench and the study
     size_bytes: int
     float_bytes: int
     seconds: float  # this run, end to end (a cache hit is fast)
@@ -54,7 +54,7 @@ class ConversionResult:
         return self.metadata.get("conversion_peak_rss_mb")
 
     def to_dict(self) -> dict:
-        return {"path": str(self.path), "sidecar": str(self.sidecar_path), "mode": self.mode,
+        return {"path": str(self.path), "sidecar": str(self.sidecar_path), "quant": self.quant,
                 "size_bytes": self.size_bytes, "float_bytes": self.float_bytes,
                 "size_ratio": round(self.size_bytes / self.float_bytes, 4) if self.float_bytes else None,
                 "seconds": round(self.seconds, 3), "conversion_seconds": self.conversion_seconds,

@@ -100,8 +100,13 @@ class QuantConfig:
 
 
 def config_from_flags(modes: list[QuantMode], float_io: bool = False, edgetpu: bool = False,
-                      per_layer: bool = False) -> QuantConfig:
-    """The config for CLI mode flags: at most one mode; ``--edgetpu`` alone implies ``--int8``."""
+                      per_layer: bool = False, *, quant: str | None = None) -> QuantConfig:
+    """The config for CLI mode flags: at most one mode; ``--edgetpu`` alone implies ``--int8``.
+
+    ``quant`` is ``--quant NAME``, the word ``edgekit bench`` and the study use; the same as the flag ``--NAME``.
+    """
+    if quant is not None:
+        modes = [*modes, get_mode(quant).mode]
     if len(set(modes)) > 1:
         given = " ".join(f"--{m.value}" for m in modes)
         raise UsageError(f"choose one quantization mode, got {given}")

@@ -1,4 +1,5 @@
-"""Shared test helpers: run the CLI as a real subprocess, as a user would; the TF-free device venv; sshd."""
+"""Shared test helpers: run the CLI in this process (run_cli) or as a real subprocess (run_cli_process); the
+TF-free device venv; sshd."""
 
 from __future__ import annotations
 
@@ -8,6 +9,7 @@ import shlex
 import shutil
 import subprocess
 import sys
+import traceback
 import venv
 from dataclasses import dataclass
 from pathlib import Path
@@ -29,10 +31,51 @@ class Run:
 
 
 def run_cli(*args: str, cwd: Path | None = None, env: dict | None = None, timeout: float = 600) -> Run:
-    """Run ``python -m edgekit ARGS`` in a fresh process, as a user would."""
-    # ROOT first, then the caller's PYTHONPATH (scripts/gpu_check.sh puts the wheels it installed there)
-    full_env = {**os.environ, "PYTHONPATH": os.pathsep.join(filter(None, [str(ROOT), os.environ.get("PYTHONPATH")])),
-                **(env or {})}
+    """Run ``edgekit ARGS`` in this process, as ``python -m edgekit`` would, without starting Python again.
+
+    ``edgekit.cli.main`` runs inside typer's ``CliRunner`` isolation: stdout and stderr are captured apart, ``env``
+    is set for the call and ``cwd`` is the working folder; both are restored after. What only a fresh process
+    shows (fd-level output, signals, imports, another venv) is for :func:`run_cli_process`. ``timeout`` is
+    accepted for the same call shape and not enforced here.
+    """
+    from typer.testing import CliRunner
+
+    from edgekit import tf_log
+    from edgekit.cli import main
+
+    keras = sys.modules.get("keras")
+    if keras is not None:
+        keras.backend.clear_session()  # a fresh process starts with Keras' name counters at zero
+    saved_env, saved_cwd = dict(os.environ), os.getcwd()
+    saved_log = {k: v for k, v in vars(tf_log._State).items() if not k.startswith("__")}
+    code = 1
+    try:
+        with CliRunner().isolation(env=env) as (out, err, _):
+            if cwd is not None:
+                os.chdir(cwd)
+            try:
+                code = main(list(args))
+            except SystemExit as exit_:
+                code = exit_.code if isinstance(exit_.code, int) else 1
+            except Exception:  # an escaped error: what a user would see as a traceback
+                traceback.print_exc(file=sys.stderr)
+                code = 1
+            finally:
+                sys.stdout.flush()
+                sys.stderr.flush()
+            return Run(code, out.getvalue().decode("utf-8", "replace"), err.getvalue().decode("utf-8", "replace"))
+    finally:
+        os.chdir(saved_cwd)
+        os.environ.clear()
+        os.environ.update(saved_env)
+        for k, v in saved_log.items():
+            setattr(tf_log._State, k, v)
+
+
+def run_cli_process(*args: str, cwd: Path | None = None, env: dict | None = None, timeout: float = 600) -> Run:
+    """Run ``python -m edgekit ARGS`` in a fresh process, as a user would: for what only a new process shows."""
+    pythonpath = os.pathsep.join(filter(None, [str(ROOT), os.environ.get("PYTHONPATH")]))
+    full_env = {**os.environ, "PYTHONPATH": pythonpath, **(env or {})}
     proc = subprocess.run([sys.executable, "-m", "edgekit", *args], capture_output=True, text=True,
                           cwd=cwd, env=full_env, timeout=timeout)
     return Run(proc.returncode, proc.stdout, proc.stderr)

@@ -14,7 +14,8 @@ import numpy as np
 import pytest
 
 from tests import arm64
-from tests.conftest import DATA, Run, assert_one_line_error, run_cli
+from tests.conftest import DATA, Run, assert_one_line_error
+from tests.conftest import run_cli_process as run_cli
 from tests.sshd import SshWorld, free_port
 from tests.test_ssh_bench import _finish, _popen_bench, _rows, _wait_for
 

@@ -15,7 +15,7 @@ import pytest
 
 from bench.gpu import Adapter, parse_adapter
 from tests._tflite_build import conv_chain
-from tests.conftest import DATA, ROOT, assert_one_line_error, run_cli
+from tests.conftest import DATA, ROOT, assert_one_line_error, run_cli_process
 
 FAST = ("--runs", "5", "--min-seconds", "0")
 
@@ -42,8 +42,8 @@ def _has_gpu() -> bool:
 
 
 def test_gpu_options_are_checked_first(tmp_path):
-    line = assert_one_line_error(run_cli("bench", str(DATA / "tiny_fp32.tflite"), "--target", "gpu", "--threads", "2",
-                                         *FAST, "--db", str(tmp_path / "r.db")), 2)
+    line = assert_one_line_error(run_cli_process("bench", str(DATA / "tiny_fp32.tflite"), "--target", "gpu",
+                                                 "--threads", "2", *FAST, "--db", str(tmp_path / "r.db")), 2)
     assert "--threads does not apply to --target gpu" in line
 
 
@@ -52,7 +52,8 @@ def test_no_gpu_is_one_clear_line(tmp_path):
     if ok:
         pytest.skip(f"LiteRT finds a GPU adapter here ({adapter.name if adapter else 'unnamed'}), so there is no "
                     "'no GPU' error to check")
-    run = run_cli("bench", str(DATA / "tiny_fp32.tflite"), "--target", "gpu", *FAST, "--db", str(tmp_path / "r.db"))
+    run = run_cli_process("bench", str(DATA / "tiny_fp32.tflite"), "--target", "gpu", *FAST,
+                          "--db", str(tmp_path / "r.db"))
     line = assert_one_line_error(run, 1)
     assert "no usable GPU" in line and "LiteRT's GPU accelerator" in line and "Keras backends: " in line
     assert "LiteRT said: " in line and not line.rstrip(")").endswith("LiteRT said: ")
@@ -71,8 +72,8 @@ def test_the_adapter_is_read_from_litert_log():
 def test_gpu_target_measures_when_a_gpu_exists(tmp_path):
     if not _has_gpu():
         pytest.skip("no GPU adapter that LiteRT can use on this machine (not even Mesa's lavapipe)")
-    run = run_cli("bench", str(DATA / "tiny_fp32.tflite"), "--target", "gpu", *FAST, "--rounds", "2", "--budget", "1",
-                  "--json", "--db", str(tmp_path / "r.db"))
+    run = run_cli_process("bench", str(DATA / "tiny_fp32.tflite"), "--target", "gpu", *FAST, "--rounds", "2",
+                          "--budget", "1", "--json", "--db", str(tmp_path / "r.db"))
     assert run.code == 0, run.err
     (doc,) = run.json()
     assert doc["target"] == "gpu" and doc["accelerator"] == "litert-gpu" and doc["latency_ms"]["p50"] > 0

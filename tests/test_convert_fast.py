@@ -59,10 +59,13 @@ REPORT = textwrap.dedent("""\
 
 @pytest.mark.parametrize("mode", list(QuantMode))
 def test_every_mode_has_a_record_and_a_cli_flag(mode):
-    from edgekit.cli.convert import _MODE_FLAGS
+    import typer
 
+    from edgekit.cli import app
+
+    flags = {opt: p.help for p in typer.main.get_command(app).commands["convert"].params for opt in p.opts}
     assert MODES[mode].mode is mode
-    assert _MODE_FLAGS[mode.value] == MODES[mode].help
+    assert flags[f"--{mode.value}"] == MODES[mode].help
     assert QuantConfig(mode).tag == mode.value
 
 
@@ -85,6 +88,26 @@ def test_mode_flags():
         config_from_flags([], float_io=True)
     with pytest.raises(UsageError, match="did you mean int8"):
         get_mode("imt8")
+
+
+def test_quant_is_the_word_convert_shares_with_bench():
+    """``convert --quant int8`` is ``convert --int8``, the word bench and the study use; the flags still work."""
+    assert config_from_flags([], quant="int8") == config_from_flags([QuantMode.INT8])
+    assert config_from_flags([QuantMode.INT8], quant="INT8", float_io=True).tag == "int8_floatio"
+    with pytest.raises(UsageError, match="choose one"):
+        config_from_flags([QuantMode.FP16], quant="int8")
+    with pytest.raises(UsageError, match="did you mean int8"):
+        config_from_flags([], quant="imt8")
+
+
+def test_convert_quant_option_on_the_command_line(tmp_path):
+    from tests.conftest import assert_one_line_error, run_cli
+
+    line = assert_one_line_error(run_cli("convert", "lenet5", "--quant", "imt8", cwd=tmp_path), 2)
+    assert "did you mean int8" in line
+    line = assert_one_line_error(run_cli("convert", "lenet5", "--quant", "int8", "--fp16", cwd=tmp_path), 2)
+    assert "choose one quantization mode" in line
+    assert list(tmp_path.iterdir()) == []
 
 
 # --- preprocessing -----------------------------------------------------------------------------------------

@@ -131,7 +131,7 @@ def test_edgetpu_with_fake_compiler_and_without(lenet, tmp_path):
                   "-o", str(tmp_path / "tpu.tflite"), "--json", env=env)
     assert run.code == 0, run.err
     tpu = run.json()["edgetpu"]
-    assert run.json()["mode"] == "int8"  # --edgetpu implies --int8
+    assert run.json()["quant"] == "int8"  # --edgetpu implies --int8
     assert tpu["compiled"] and (tpu["ops_on_tpu"], tpu["ops_on_cpu"]) == (135, 1)
     assert tpu["output"] == str(tmp_path / "tpu_edgetpu.tflite")
     assert tpu["on_chip_bytes"] > 0 and tpu["off_chip_bytes"] > 0

@@ -7,7 +7,7 @@ import math
 
 import pytest
 
-from tests.conftest import DATA, assert_one_line_error, run_cli
+from tests.conftest import DATA, assert_one_line_error, run_cli, run_cli_process
 
 pytest.importorskip("tflite_micro", reason="the [mcu] extra (tflite-micro) is part of [all]; CI installs it")
 
@@ -158,7 +158,7 @@ def test_without_tflm_the_commands_say_which_extra(tmp_path):
                     "    return _v(name)\nm.version = version\n")
     env = {"PYTHONPATH": f"{tmp_path}:{DATA.parents[1]}"}
     for command in ("check", "bench"):
-        run = run_cli(command, str(DATA / "tiny_int8.tflite"), "--target", "cortex-m4", env=env)
+        run = run_cli_process(command, str(DATA / "tiny_int8.tflite"), "--target", "cortex-m4", env=env)
         assert "edgekit[mcu]" in assert_one_line_error(run, 2)  # a missing extra: exit 2, as a usage error
 
 

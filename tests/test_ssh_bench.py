@@ -16,7 +16,8 @@ import venv
 
 import pytest
 
-from tests.conftest import DATA, ROOT, Run, assert_one_line_error, run_cli
+from tests.conftest import DATA, ROOT, Run, assert_one_line_error
+from tests.conftest import run_cli_process as run_cli
 from tests.sshd import free_port
 
 FAST = ["--runs", "5", "--min-seconds", "0.05", "--warmup", "1", "--rounds", "2", "--budget", "1"]

@@ -8,7 +8,8 @@ import sys
 
 import pytest
 
-from tests.conftest import ROOT, run_cli
+from tests.conftest import ROOT
+from tests.conftest import run_cli_process as run_cli
 
 # What TensorFlow, absl and the converter write on their own: glog-style lines ("I0000 00:00:...",
 # "W0000 ..."), absl's pre-init notice, oneDNN's and the CPU feature guard's notices, the converter's prints.

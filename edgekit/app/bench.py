@@ -15,6 +15,7 @@ import time
 import uuid
 from collections.abc import Callable
 
+from bench.protocol import REL_HALFWIDTH
 from edgekit.app.bench_request import (
     BenchOutcome,
     BenchRequest,
@@ -203,7 +204,8 @@ def noisy_warnings(results: list[dict]) -> list[str]:
     """The warnings a run ends with: the noisy results, the CPU governor and a software GPU (once each)."""
     noisy = [f"{r['model']} {r['quant']} threads={r['threads']} (95% interval {r['latency_ms']['ci95'][0]:.3g}–"
              f"{r['latency_ms']['ci95'][1]:.3g} ms over {r['rounds']} rounds)" for r in results if r.get("noisy")]
-    lines = [f"noisy: the 95% interval stayed wider than ±5% of p50; close other work, or raise --rounds or "
+    lines = [f"noisy: the 95% interval stayed wider than ±{REL_HALFWIDTH:.0%} of p50; close other work, or raise "
+             f"--rounds or "
              f"--budget: {', '.join(noisy)}"] if noisy else []
     return lines + list(dict.fromkeys(w for r in results for w in r["warnings"]
                                       if w.startswith(("CPU governor", "emulated: LiteRT's GPU"))))

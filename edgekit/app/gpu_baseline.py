@@ -66,6 +66,17 @@ def keras_baseline(model: str, *, device: str = "gpu", backend: str | None = Non
 
     clock = PhaseClock()
     run, info = keras_call(model, device=device, backend=backend, phase=clock)
+    return {**provenance(), **info, "model": model, "measured": True, "batch": 1,
+            **time_phases(run, clock, runs=runs, warmup=warmup, min_seconds=min_seconds, max_seconds=max_seconds),
+            "tf_imported": "tensorflow" in sys.modules}
+
+
+def time_phases(run, clock: PhaseClock, *, runs: int, warmup: int, min_seconds: float, max_seconds: float) -> dict:
+    """The first call (``compile``), warm-up and timed loop of ``run``, each phase on ``clock``: the figures a
+    baseline or the torchvision peer records. ``call_cv`` is the spread between the calls of this one run;
+    ``noisy`` is bench.protocol's rule (p50's 95% interval wider than its setting) over those calls."""
+    from bench.protocol import REL_HALFWIDTH, settled
+
     t0 = time.perf_counter()
     run()
     first_ms = (time.perf_counter() - t0) * 1e3
@@ -75,10 +86,9 @@ def keras_baseline(model: str, *, device: str = "gpu", backend: str | None = Non
     samples = time_calls(run, warmup=0, min_runs=runs, min_seconds=min_seconds, max_seconds=max_seconds)
     clock("timed")
     stats = summarize(samples).to_dict()
-    return {**provenance(), **info, "model": model, "measured": True, "batch": 1, "first_ms": round(first_ms, 3),
-            "warmup_runs": warm["warmup_runs"], "runs": stats.pop("runs"), "cv": round(stats.pop("cv"), 4),
-            "latency_ms": {k: round(v, 4) for k, v in stats.items()}, "phase_s": clock.seconds,
-            "tf_imported": "tensorflow" in sys.modules}
+    return {"first_ms": round(first_ms, 3), "warmup_runs": warm["warmup_runs"], "runs": stats.pop("runs"),
+            "call_cv": round(stats.pop("cv"), 4), "noisy": not settled(samples, REL_HALFWIDTH),
+            "latency_ms": {k: round(v, 4) for k, v in stats.items()}, "phase_s": clock.seconds}
 
 
 def baseline_in_child(model: str, *, device: str = "gpu", backend: str | None = None, runs: int, warmup: int,

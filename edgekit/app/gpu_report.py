@@ -15,8 +15,8 @@ import sys
 from importlib import metadata
 from pathlib import Path
 
+from bench.protocol import REL_HALFWIDTH
 from bench.provenance import provenance
-from bench.stats import HIGH_CV
 from edgekit.atomic import write_atomic
 from edgekit.result import error_of
 
@@ -53,7 +53,10 @@ def _row(kind: str, doc: dict) -> dict:
     lat = doc["latency_ms"]
     return {"model": model or doc["model"], "quant": quant or doc.get("quant"), "runtime": _runtime(kind, doc),
             "device": device, "threads": doc.get("threads"), "p50_ms": lat["p50"], "ci95_ms": lat.get("ci95"),
-            "p90_ms": lat["p90"], "iqr_ms": lat["iqr"], "cv": doc["cv"], "runs": doc["runs"],
+            "p90_ms": lat["p90"], "iqr_ms": lat["iqr"], "runs": doc["runs"],
+            # the spread between rounds (edgekit bench), or within one run of calls (a baseline or the peer)
+            "round_cv": doc.get("cv") if litert else None, "call_cv": None if litert else doc.get("call_cv"),
+            "noisy": bool(doc.get("noisy")),
             "rounds": doc.get("rounds", 1), "first_ms": doc.get("first_ms"), "init_ms": doc.get("init_ms"),
             "fully_accelerated": doc.get("fully_accelerated"), "sync": doc.get("sync"),
             "execution": doc.get("execution"), "emulated": bool(doc.get("emulated")), "source": kind}
@@ -158,12 +161,13 @@ def render(doc: dict) -> str:
                  "they check the code path, never a GPU's speed.**"]
     table = ["", "Batch 1, random weights; p50 and p90 in ms, with the 95% interval of p50 over rounds (fresh "
              "processes) where there are rounds, else the IQR; "
-             f"'noisy' where CV > {HIGH_CV:.0%}. LiteRT GPU calls read their outputs back (sync: readback); "
-             "eager rows measure the framework's per-op overhead as much as the GPU.", "",
+             f"'noisy' where the p50's 95% interval is wider than ±{REL_HALFWIDTH:.0%} (edgekit bench: between "
+             "rounds; a baseline: between the calls of its one run). LiteRT GPU calls read their outputs back "
+             "(sync: readback); eager rows measure the framework's per-op overhead as much as the GPU.", "",
              "| model | quant | runtime | device | threads | p50 (ms) | 95% interval (ms) | p90 (ms) | runs |",
              "|---|---|---|---|---|---|---|---|---|"]
     for r in doc["rows"]:
-        noisy = " noisy" if r["cv"] > HIGH_CV else ""
+        noisy = " noisy" if r["noisy"] else ""
         table.append(f"| {r['model']} | {r['quant']} | {r['runtime']} | {_device(r)} | {r['threads'] or '-'} | "
                      f"{r['p50_ms']:.3f}{noisy} | {_interval(r)} | {r['p90_ms']:.3f} | {r['runs']} |")
     fails = ["", "## Failed steps", ""] + [f"- {f['step']}: {f['reason']}" for f in doc["failures"]]

@@ -14,11 +14,8 @@ from __future__ import annotations
 import argparse
 import json
 import sys
-import time
 
-from bench.loop import settle, time_calls
-from bench.stats import summarize
-from edgekit.app.gpu_baseline import MAX_SECONDS, PhaseClock
+from edgekit.app.gpu_baseline import MAX_SECONDS, PhaseClock, time_phases
 
 TORCHVISION = {"mobilenetv2": "mobilenet_v2", "resnet50": "resnet50", "vgg16": "vgg16"}  # edgekit's zoo name -> its
 
@@ -60,18 +57,8 @@ def peer(model: str, *, device: str, runs: int, warmup: int, min_seconds: float,
 
     clock = PhaseClock()
     run, info = peer_call(model, device=device, phase=clock)
-    t0 = time.perf_counter()
-    run()
-    first_ms = (time.perf_counter() - t0) * 1e3
-    clock("compile")
-    warm = settle(run, min_runs=warmup)
-    clock("warmup")
-    samples = time_calls(run, warmup=0, min_runs=runs, min_seconds=min_seconds, max_seconds=max_seconds)
-    clock("timed")
-    stats = summarize(samples).to_dict()
-    return {**provenance(), **info, "model": model, "measured": True, "batch": 1, "first_ms": round(first_ms, 3),
-            "warmup_runs": warm["warmup_runs"], "runs": stats.pop("runs"), "cv": round(stats.pop("cv"), 4),
-            "latency_ms": {k: round(v, 4) for k, v in stats.items()}, "phase_s": clock.seconds}
+    return {**provenance(), **info, "model": model, "measured": True, "batch": 1,
+            **time_phases(run, clock, runs=runs, warmup=warmup, min_seconds=min_seconds, max_seconds=max_seconds)}
 
 
 def main(argv: list[str] | None = None) -> int:

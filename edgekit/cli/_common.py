@@ -1,12 +1,15 @@
-"""What every command shares: JSON output, the rich console, and number formatting."""
+"""What every command shares: JSON output, the rich console, number formatting, the progress bar and Ctrl-C."""
 
 from __future__ import annotations
 
 import contextlib
 import json
 import sys
+from collections.abc import Callable
 
 from rich.console import Console
+
+from edgekit.errors import EdgekitError
 
 err_console = Console(stderr=True, highlight=False)
 
@@ -45,23 +48,57 @@ def warn(line: str) -> None:
     err_console.print(f"edgekit: warning: {line}", markup=False, soft_wrap=True)
 
 
+class Interrupted(EdgekitError):
+    """Ctrl-C, as one line saying what was kept (exit 130)."""
+
+    exit_code = 130
+
+
 @contextlib.contextmanager
-def progress_bar(label: str):
-    """A transient progress bar on stderr, shown from the first update on; yields ``update(description, i, n)``."""
-    from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
-
-    state: dict = {}
-
-    def update(description: str, index: int, total: int) -> None:
-        if "bar" not in state:
-            columns = (TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(), TimeElapsedColumn())
-            state["bar"] = Progress(*columns, console=err_console, transient=True)
-            state["bar"].start()
-            state["task"] = state["bar"].add_task(label, total=total)
-        state["bar"].update(state["task"], description=description, completed=index)
-
+def interrupt_says(message: str | Callable[[], str]):
+    """Ctrl-C becomes :class:`Interrupted` with ``message``: typer turns a KeyboardInterrupt into a silent return
+    otherwise. ``message`` may be a function, called then, to count what was kept."""
     try:
-        yield update
-    finally:
-        if "bar" in state:
-            state["bar"].stop()
+        yield
+    except KeyboardInterrupt:
+        raise Interrupted(message() if callable(message) else message) from None
+
+
+class ProgressBar:
+    """The one progress display: a transient bar on stderr, shown from the first update on; :meth:`say` prints
+    above it and :meth:`paused` takes it off the screen while something else writes to the terminal."""
+
+    def __init__(self, label: str):
+        self.label = label
+        self._bar = self._task = None
+
+    def __enter__(self) -> ProgressBar:
+        return self
+
+    def __exit__(self, *exc) -> None:
+        if self._bar is not None:
+            self._bar.stop()
+
+    def update(self, done: int, total: int, description: str | None = None) -> None:
+        if self._bar is None:
+            from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
+
+            columns = (TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(), TimeElapsedColumn())
+            self._bar = Progress(*columns, console=err_console, transient=True)
+            self._task = self._bar.add_task(self.label, total=total)
+            self._bar.start()
+        self._bar.update(self._task, completed=done, total=total, description=description or self.label)
+
+    def say(self, message: str) -> None:
+        (self._bar.console if self._bar is not None else err_console).print(message, markup=False, soft_wrap=True)
+
+    @contextlib.contextmanager
+    def paused(self):
+        if self._bar is None:
+            yield
+            return
+        self._bar.stop()
+        try:
+            yield
+        finally:
+            self._bar.start()

@@ -1,69 +1,63 @@
-"""Options that several commands share, defined once: ``--json``, ``--db``, ``--csv``, the ssh options, and
-option groups that a command receives as one request object instead of a parameter each.
+"""Options that several commands share, defined once as typer ``Annotated`` types: a command declares each of its
+options as a plain parameter, and the ones here by name (``json: Json = False``).
 
-An :class:`OptionGroup` expands, for typer, into its options, and is folded back into one object (built by
-``build``) before the command runs, so a command's own signature stays short.
+``rich_help_panel`` groups a command's options in its ``--help`` (see :class:`PanelCommand`).
 """
 
-import functools
-import inspect
-from collections.abc import Callable
-from dataclasses import dataclass
 from pathlib import Path
-from typing import Annotated, Any
+from typing import Annotated
 
 import typer
+from typer.core import TyperCommand
+
+SSH_PANEL = "ssh"
+MODEL_PANEL = "Model"
 
 Json = Annotated[bool, typer.Option("--json", help="Print one JSON document and nothing else.")]
 Db = Annotated[Path | None, typer.Option("--db", help="Results database (default ~/.edgekit/results.db).")]
 Csv = Annotated[Path | None, typer.Option("--csv", help="Also write the results as CSV.")]
+TargetFile = Annotated[Path | None, typer.Option("--target-file", help="A user target TOML file.")]
 
-KW = inspect.Parameter.KEYWORD_ONLY
+# How to reach a device over ssh: edgekit bench --host and edgekit targets check.
+Port = Annotated[int | None, typer.Option("--port", help="ssh port (default: ssh config, 22).",
+                                          rich_help_panel=SSH_PANEL)]
+Identity = Annotated[Path | None, typer.Option("--identity", help="ssh private key file.", rich_help_panel=SSH_PANEL)]
+SshConfig = Annotated[Path | None, typer.Option(
+    "--ssh-config", help="ssh config file (ssh -F; default $EDGEKIT_SSH_CONFIG, else ~/.ssh/config).",
+    rich_help_panel=SSH_PANEL)]
+InsecureNoHostKeyCheck = Annotated[bool, typer.Option(
+    "--insecure-no-host-key-check", help="Do not check the device's host key (unsafe).", rich_help_panel=SSH_PANEL)]
+RemotePython = Annotated[str, typer.Option(
+    "--remote-python", help="Python on the device, with numpy and ai-edge-litert or tflite-runtime.",
+    rich_help_panel=SSH_PANEL)]
 
-
-def _opt(name: str, annotation, default) -> inspect.Parameter:
-    return inspect.Parameter(name, KW, default=default, annotation=annotation)
-
-
-SSH_PARAMS = (
-    _opt("port", Annotated[int | None, typer.Option("--port", help="ssh port (default: ssh config, 22).")], None),
-    _opt("identity", Annotated[Path | None, typer.Option("--identity", help="ssh private key file.")], None),
-    _opt("ssh_config", Annotated[Path | None, typer.Option(
-        "--ssh-config", help="ssh config file (ssh -F; default $EDGEKIT_SSH_CONFIG, else ~/.ssh/config).")], None),
-    _opt("insecure_no_host_key_check", Annotated[bool, typer.Option(
-        "--insecure-no-host-key-check", help="Do not check the device's host key (unsafe).")], False),
-    _opt("remote_python", Annotated[str, typer.Option(
-        "--remote-python", help="Python on the device, with numpy and ai-edge-litert or tflite-runtime.")],
-        "python3"),
-)
-
-
-@dataclass(frozen=True)
-class OptionGroup:
-    """Options that reach a command as one object: ``build(**options)``."""
-
-    params: tuple[inspect.Parameter, ...]
-    build: Callable[..., Any]
+# How a zoo model is built: edgekit info, convert and train.
+InputSize = Annotated[int | None, typer.Option(
+    "--input-size", min=1, help="Square input size N (zoo models, or a .keras/.h5 file or SavedModel saved with "
+    "an unknown input size).", rich_help_panel=MODEL_PANEL)]
+Alpha = Annotated[float | None, typer.Option("--alpha", help="Width multiplier (mobilenet, mobilenetv2).",
+                                             rich_help_panel=MODEL_PANEL)]
+Classes = Annotated[int | None, typer.Option("--classes", min=1, help="Classifier width (zoo models).",
+                                             rich_help_panel=MODEL_PANEL)]
 
 
-def with_groups(**groups: OptionGroup):
-    """Decorate a command whose parameters named like ``groups`` each take one built object."""
+class PanelCommand(TyperCommand):
+    """Plain-text help with the options grouped by ``rich_help_panel``: Arguments, Options, then each panel.
 
-    def decorate(fn):
-        sig = inspect.signature(fn, eval_str=True)
-        params: list[inspect.Parameter] = []
-        for p in sig.parameters.values():
-            params.extend(groups[p.name].params if p.name in groups else [p])
-        params = [p.replace(kind=KW) for p in params]  # typer passes everything by keyword
+    The CLI keeps ``rich_markup_mode=None`` (rich markup would eat help text such as ``[user@]host``), and typer's
+    plain help ignores panels.
+    """
 
-        @functools.wraps(fn)
-        def command(*args, **kwargs):
-            for name, group in groups.items():
-                kwargs[name] = group.build(**{q.name: kwargs.pop(q.name) for q in group.params})
-            return fn(*args, **kwargs)
-
-        command.__signature__ = sig.replace(parameters=params)
-        command.__annotations__ = {p.name: p.annotation for p in params}
-        return command
-
-    return decorate
+    def format_options(self, ctx, formatter) -> None:
+        panels: dict[str, list[tuple[str, str]]] = {"Arguments": [], "Options": []}
+        for param in self.get_params(ctx):
+            record = param.get_help_record(ctx)
+            if record is not None:
+                panel = getattr(param, "rich_help_panel", None) or (
+                    "Arguments" if param.param_type_name == "argument" else "Options")
+                panels.setdefault(panel, []).append(record)
+        for title, records in panels.items():
+            if not records:
+                continue
+            with formatter.section(title):
+                formatter.write_dl(records)

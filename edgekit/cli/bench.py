@@ -12,46 +12,59 @@ from typing import Annotated
 import typer
 
 from edgekit.app.bench_request import BenchRequest, LoopArgs, RemoteArgs
-from edgekit.cli._common import emit_json, err_console, progress_bar, warn
-from edgekit.cli._options import SSH_PARAMS, Csv, Db, Json, OptionGroup, _opt, with_groups
+from edgekit.cli._common import ProgressBar, emit_json, err_console, warn
+from edgekit.cli._options import (
+    Csv,
+    Db,
+    Identity,
+    InsecureNoHostKeyCheck,
+    Json,
+    PanelCommand,
+    Port,
+    RemotePython,
+    SshConfig,
+)
 
 _MODEL_HELP = "A .tflite file, or a zoo model name (converted per --quant through the converter cache)."
-
-LOOP = OptionGroup(params=(
-    _opt("rounds", Annotated[int, typer.Option("--rounds", help="Rounds per config, each in a fresh process, "
-                                               "interleaved across configs (6 or more give a 95% interval).")], 6),
-    _opt("budget", Annotated[float, typer.Option("--budget", help="Seconds the whole run may take re-measuring "
-                                                 "noisy configs (more rounds) before marking them noisy.")], 60.0),
-    _opt("runs", Annotated[int, typer.Option("--runs", help="At least this many timed runs per round.")], 20),
-    _opt("min_seconds", Annotated[float, typer.Option("--min-seconds", help="And at least this long.")], 0.5),
-    _opt("warmup", Annotated[int, typer.Option("--warmup", help="Untimed runs first, at least (warmup goes on "
-                                               "until the latency settles).")], 1),
-    _opt("no_xnnpack", Annotated[bool, typer.Option("--no-xnnpack", help="Builtin kernels, no XNNPACK.")], False),
-    _opt("profile_ops", Annotated[bool, typer.Option("--profile-ops", help="Per-op times beside MACs.")], False),
-), build=lambda *, no_xnnpack, **kw: LoopArgs(xnnpack=not no_xnnpack, **kw))
-
-DEVICES = OptionGroup(params=(
-    _opt("host", Annotated[list[str] | None, typer.Option(
-        "--host", help="Measure on this device over ssh ([user@]host; repeat for a fleet).")], None),
-    _opt("hosts", Annotated[Path | None, typer.Option("--hosts", help="A file of hosts, one per line.")], None),
-    *SSH_PARAMS,
-    _opt("timeout", Annotated[float, typer.Option("--timeout", help="Seconds each remote run may take.")], 600),
-    _opt("check_outputs", Annotated[bool, typer.Option("--check-outputs", help="Also compare the device's "
-                                                       "outputs on a fixed input with this machine's.")], False),
-), build=lambda *, host, hosts, **kw: RemoteArgs(hosts=tuple(host or ()), hosts_file=hosts, **kw))
+LOOP, DEVICES = "How each config is timed", "Devices (ssh)"
 
 
-@with_groups(loop=LOOP, remote=DEVICES)
 def bench(models: Annotated[list[str], typer.Argument(help=_MODEL_HELP, show_default=False)], *,
           target: Annotated[str, typer.Option("--target", help="cpu (this machine), gpu (its GPU), a device "
                                               "target (rpi4, rpi5, coral-usb, ...: estimated), auto (--host as "
                                               "what it is), or cortex-m4/m7.")] = "cpu",
           quant: Annotated[str | None, typer.Option("--quant", help="Modes for zoo models, e.g. fp32,int8.")] = None,
           threads: Annotated[str | None, typer.Option("--threads", help="CPU threads, e.g. 1,2,4 (default 1).")] = None,
-          loop: LoopArgs,
+          rounds: Annotated[int, typer.Option("--rounds", help="Rounds per config, each in a fresh process, "
+                                              "interleaved across configs (6 or more give a 95% interval).",
+                                              rich_help_panel=LOOP)] = 6,
+          budget: Annotated[float, typer.Option("--budget", help="Seconds the whole run may take re-measuring "
+                                                "noisy configs (more rounds) before marking them noisy.",
+                                                rich_help_panel=LOOP)] = 60.0,
+          runs: Annotated[int, typer.Option("--runs", help="At least this many timed runs per round.",
+                                            rich_help_panel=LOOP)] = 20,
+          min_seconds: Annotated[float, typer.Option("--min-seconds", help="And at least this long.",
+                                                     rich_help_panel=LOOP)] = 0.5,
+          warmup: Annotated[int, typer.Option("--warmup", help="Untimed runs first, at least (warmup goes on until "
+                                              "the latency settles).", rich_help_panel=LOOP)] = 1,
+          no_xnnpack: Annotated[bool, typer.Option("--no-xnnpack", help="Builtin kernels, no XNNPACK.",
+                                                   rich_help_panel=LOOP)] = False,
+          profile_ops: Annotated[bool, typer.Option("--profile-ops", help="Per-op times beside MACs.",
+                                                    rich_help_panel=LOOP)] = False,
           estimate: Annotated[bool, typer.Option("--estimate", help="Estimate with the cost model instead of "
                                                  "measuring (device targets without --host always are).")] = False,
-          remote: RemoteArgs,
+          host: Annotated[list[str] | None, typer.Option("--host", help="Measure on this device over ssh "
+                                                         "([user@]host; repeat for a fleet).",
+                                                         rich_help_panel=DEVICES)] = None,
+          hosts: Annotated[Path | None, typer.Option("--hosts", help="A file of hosts, one per line.",
+                                                     rich_help_panel=DEVICES)] = None,
+          timeout: Annotated[float, typer.Option("--timeout", help="Seconds each remote run may take.",
+                                                 rich_help_panel=DEVICES)] = 600,
+          check_outputs: Annotated[bool, typer.Option("--check-outputs", help="Also compare the device's outputs "
+                                                      "on a fixed input with this machine's.",
+                                                      rich_help_panel=DEVICES)] = False,
+          port: Port = None, identity: Identity = None, ssh_config: SshConfig = None,
+          insecure_no_host_key_check: InsecureNoHostKeyCheck = False, remote_python: RemotePython = "python3",
           json: Json = False, csv: Csv = None, db: Db = None) -> None:
     """Latency, memory and throughput of models on this machine or a device, each config in a fresh process.
 
@@ -60,10 +73,16 @@ def bench(models: Annotated[list[str], typer.Argument(help=_MODEL_HELP, show_def
     """
     from edgekit.app.bench import failures_error, noisy_warnings, run_bench
 
-    request = BenchRequest(models=tuple(models), target=target, quant=quant, threads=threads, loop=loop,
-                           estimate=estimate, remote=remote, db=db)
-    with progress_bar("benchmarking") as progress:
-        outcome = run_bench(request, progress=progress, on_remote_result=_print_remote_result)
+    request = BenchRequest(
+        models=tuple(models), target=target, quant=quant, threads=threads, estimate=estimate, db=db,
+        loop=LoopArgs(rounds=rounds, budget=budget, runs=runs, min_seconds=min_seconds, warmup=warmup,
+                      xnnpack=not no_xnnpack, profile_ops=profile_ops),
+        remote=RemoteArgs(hosts=tuple(host or ()), hosts_file=hosts, port=port, identity=identity,
+                          ssh_config=ssh_config, insecure_no_host_key_check=insecure_no_host_key_check,
+                          remote_python=remote_python, timeout=timeout, check_outputs=check_outputs))
+    with ProgressBar("benchmarking") as bar:
+        outcome = run_bench(request, progress=lambda what, i, n: bar.update(i, n, what),
+                            on_remote_result=_print_remote_result)
     if csv is not None and outcome.results:
         from bench.export import write_csv
 
@@ -87,7 +106,7 @@ def bench(models: Annotated[list[str], typer.Argument(help=_MODEL_HELP, show_def
         from edgekit.cli.bench_report import print_ops, print_table
 
         print_table(outcome.results)
-        if loop.profile_ops:
+        if profile_ops:
             print_ops(outcome.results)
     if outcome.kind == "measured":
         for line in noisy_warnings(outcome.results):
@@ -110,7 +129,7 @@ results_app = typer.Typer(help="The stored benchmark history.", no_args_is_help=
 
 
 @results_app.callback(invoke_without_command=True)
-def results(ctx: typer.Context,
+def results(ctx: typer.Context, *,
             last: Annotated[int, typer.Option("--last", min=1, help="How many results to show.")] = 20,
             model: Annotated[str | None, typer.Option("--model", help="Only this model.")] = None,
             json: Json = False, db: Db = None) -> None:
@@ -130,7 +149,7 @@ def results(ctx: typer.Context,
 
 @results_app.command()
 def compare(a: Annotated[str, typer.Argument(help="A run id (or prefix) or result id.")],
-            b: Annotated[str, typer.Argument(help="The run or result to compare with A.")],
+            b: Annotated[str, typer.Argument(help="The run or result to compare with A.")], *,
             json: Json = False, db: Db = None) -> None:
     """p50 latency of B over A, config by config (model, quant, target, threads, XNNPACK)."""
     from bench.store import ResultStore
@@ -145,6 +164,6 @@ def compare(a: Annotated[str, typer.Argument(help="A run id (or prefix) or resul
 
 
 def register(app: typer.Typer) -> None:
-    app.command()(bench)
+    app.command(cls=PanelCommand)(bench)
     app.add_typer(results_app, name="results")
 

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from rich.table import Table
 
+from bench.protocol import REL_HALFWIDTH
 from edgekit.cli._common import console, human, human_bytes
 from edgekit.result import is_failed
 
@@ -45,7 +46,8 @@ def print_table(results: list[dict]) -> None:
     out = console()
     out.print(table)
     out.print("p50: the median of the rounds' medians, with its 95% interval (docs/measuring.md); NOISY: the "
-              "interval stayed wider than ±5% of p50. mean, std, p99, throughput, RSS increase: see --json",
+              f"interval stayed wider than ±{REL_HALFWIDTH:.0%} of p50. mean, std, p99, throughput, RSS increase: "
+              "see --json",
               style="dim")
     print_energy_notes(results)
     print_failures(results)

@@ -9,7 +9,7 @@ from typing import Annotated
 import typer
 
 from edgekit.cli._common import console, emit_json, human_bytes
-from edgekit.cli._options import Json
+from edgekit.cli._options import Json, TargetFile
 from edgekit.errors import CheckFailed, UsageError
 
 
@@ -24,10 +24,10 @@ def _target(name: str, target_file: Path | None):
     return target
 
 
-def check(model: Annotated[Path, typer.Argument(help="A .tflite file.", show_default=False)],
+def check(model: Annotated[Path, typer.Argument(help="A .tflite file.", show_default=False)], *,
           target: Annotated[str, typer.Option("--target", help="An Edge TPU target, or cortex-m4/cortex-m7.")
                             ] = "coral-usb",
-          target_file: Annotated[Path | None, typer.Option("--target-file", help="A user target TOML file.")] = None,
+          target_file: TargetFile = None,
           json: Json = False) -> None:
     """Check a .tflite model against the Edge TPU's rules (8-bit, static shapes, ranks, ops, parameter cache),
     or a microcontroller's: TFLite Micro's rules, its measured arena against SRAM, and flash.

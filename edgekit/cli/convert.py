@@ -2,76 +2,56 @@
 
 from __future__ import annotations
 
-import contextlib
 from typing import Annotated
 
 import typer
 from rich.table import Table
 
-from edgekit.cli._common import console, emit_json, err_console, human_bytes
-from edgekit.cli._options import Json, OptionGroup, _opt, with_groups
-from edgekit.errors import EdgekitError
+from edgekit.cli._common import ProgressBar, console, emit_json, human_bytes, interrupt_says
+from edgekit.cli._options import MODEL_PANEL, Alpha, Classes, InputSize, Json, PanelCommand
 from edgekit.models.registry import MODEL_NAMES
-from edgekit.quant_modes import MODES, QuantConfig
+from edgekit.quant_modes import MODE_NAMES, MODES, QuantMode
 
 _SOURCE_HELP = f"A zoo model ({', '.join(MODEL_NAMES)}), a .keras/.h5 file or a SavedModel folder."
-_MODE_FLAGS = {m.value: spec.help for m, spec in MODES.items()}  # the flags come from the one registry
+QUANT, CALIBRATION = "Quantization", "Calibration"
 
 
-def _flag(mode: str):
-    return Annotated[bool, typer.Option(f"--{mode}", help=_MODE_FLAGS[mode])]
+def _flag(mode: QuantMode):
+    """``--int8`` for ``--quant int8``: one flag per mode in the registry, with the registry's help."""
+    return Annotated[bool, typer.Option(f"--{mode.value}", help=MODES[mode].help, rich_help_panel=QUANT)]
 
 
-def _mode_config(*, float_io: bool, edgetpu: bool, per_layer: bool, **flags: bool):
-    from edgekit.quant_modes import QuantMode, config_from_flags
-
-    chosen = [QuantMode(name) for name, on in flags.items() if on]
-    return config_from_flags(chosen, float_io=float_io, edgetpu=edgetpu, per_layer=per_layer)
-
-
-# One flag per mode in the registry, plus the options that refine a mode; built into one QuantConfig.
-QUANT = OptionGroup(params=(
-    *(_opt(m.value, _flag(m.value), False) for m in MODES),
-    _opt("float_io", Annotated[bool, typer.Option("--float-io", help="With --int8: keep float input and output.")],
-         False),
-    _opt("edgetpu", Annotated[bool, typer.Option("--edgetpu", help="Implies --int8; runs edgetpu_compiler if on "
-                                                 "PATH.")], False),
-    _opt("per_layer", Annotated[bool, typer.Option("--per-layer", help="With --int8: the layers with the worst "
-                                                   "quantization error.")], False),
-), build=_mode_config)
-
-CALIBRATION = OptionGroup(params=(
-    _opt("calibration", Annotated[str | None, typer.Option(
-        "--calibration", help="An image folder, or photos | digits | synthetic (default: photos for RGB "
-        "models, digits for grayscale ones).")], None),
-    _opt("samples", Annotated[int | None, typer.Option("--samples", min=1, max=10000,
-                                                       help="Calibration samples (default 20).")], None),
-    _opt("preprocess", Annotated[str | None, typer.Option(
-        "--preprocess", help="User models: tf, caffe, torch, unit, raw, or mean=A[/B/C],std=A[/B/C]"
-        "[,order=BGR].")], None),
-), build=dict)
-
-ARCH = OptionGroup(params=(
-    _opt("input_size", Annotated[int | None, typer.Option("--input-size", min=1, help="Square input size (zoo, or "
-                                                          "a .keras/.h5 file or SavedModel saved with an unknown "
-                                                          "size).")],
-         None),
-    _opt("alpha", Annotated[float | None, typer.Option("--alpha", help="Width multiplier (mobilenet, "
-                                                       "mobilenetv2).")], None),
-    _opt("classes", Annotated[int | None, typer.Option("--classes", min=1, help="Classifier width (zoo).")], None),
-    _opt("weights", Annotated[str | None, typer.Option("--weights", help="Zoo weights: none, imagenet or a "
-                                                       "file.")], None),
-), build=dict)
-
-
-@with_groups(quant=QUANT, calib=CALIBRATION, arch=ARCH)
 def convert(
     source: Annotated[str, typer.Argument(help=_SOURCE_HELP)], *,
-    quant: QuantConfig,
-    calib: dict,
-    arch: dict,
+    quant: Annotated[str | None, typer.Option("--quant", help=f"The quantization: {', '.join(MODE_NAMES)} (as in "
+                                              "edgekit bench; or one of the flags below).",
+                                              rich_help_panel=QUANT)] = None,
+    fp32: _flag(QuantMode.FP32) = False,
+    fp16: _flag(QuantMode.FP16) = False,
+    dynamic: _flag(QuantMode.DYNAMIC) = False,
+    int8: _flag(QuantMode.INT8) = False,
+    int16x8: _flag(QuantMode.INT16X8) = False,
+    float_io: Annotated[bool, typer.Option("--float-io", help="With --int8: keep float input and output.",
+                                           rich_help_panel=QUANT)] = False,
+    edgetpu: Annotated[bool, typer.Option("--edgetpu", help="Implies --int8; runs edgetpu_compiler if on PATH.",
+                                          rich_help_panel=QUANT)] = False,
+    per_layer: Annotated[bool, typer.Option("--per-layer", help="With --int8: the layers with the worst "
+                                            "quantization error.", rich_help_panel=QUANT)] = False,
+    calibration: Annotated[str | None, typer.Option(
+        "--calibration", help="An image folder, or photos | digits | synthetic (default: photos for RGB models, "
+        "digits for grayscale ones).", rich_help_panel=CALIBRATION)] = None,
+    samples: Annotated[int | None, typer.Option("--samples", min=1, max=10000, help="Calibration samples "
+                                                "(default 20).", rich_help_panel=CALIBRATION)] = None,
+    preprocess: Annotated[str | None, typer.Option(
+        "--preprocess", help="User models: tf, caffe, torch, unit, raw, or mean=A[/B/C],std=A[/B/C][,order=BGR].",
+        rich_help_panel=CALIBRATION)] = None,
+    input_size: InputSize = None,
+    alpha: Alpha = None,
+    classes: Classes = None,
+    weights: Annotated[str | None, typer.Option("--weights", help="Zoo weights: none, imagenet or a file.",
+                                                rich_help_panel=MODEL_PANEL)] = None,
     output: Annotated[str | None, typer.Option("-o", "--output", help="Output file (default "
-                                               "{model}_{mode}.tflite here).")] = None,
+                                               "{model}_{quant}.tflite here).")] = None,
     force: Annotated[bool, typer.Option("--force", help="Replace an existing output file, and convert even when "
                                         "the conversion is expected to need more memory than is available.")
                      ] = False,
@@ -81,11 +61,17 @@ def convert(
     """Quantize and convert to TFLite, then show how far the result drifts from the float model."""
     from converters import DEFAULT_SAMPLES
     from converters import convert as run_conversion
+    from edgekit.quant_modes import config_from_flags
 
-    samples = calib.pop("samples") or DEFAULT_SAMPLES
-    with _Progress() as bar, _interrupt_is_an_error():
-        result = run_conversion(source, quant, samples=samples, output=output, force=force, use_cache=not no_cache,
-                                **calib, **arch, progress=bar.update, notify=bar.say, memory_check=not force)
+    flags = {QuantMode.FP32: fp32, QuantMode.FP16: fp16, QuantMode.DYNAMIC: dynamic, QuantMode.INT8: int8,
+             QuantMode.INT16X8: int16x8}
+    chosen = [mode for mode, on in flags.items() if on]
+    config = config_from_flags(chosen, quant=quant, float_io=float_io, edgetpu=edgetpu, per_layer=per_layer)
+    with ProgressBar("calibrating") as bar, interrupt_says("interrupted; no output was written"):
+        result = run_conversion(source, config, calibration=calibration, samples=samples or DEFAULT_SAMPLES,
+                                preprocess=preprocess, input_size=input_size, alpha=alpha, classes=classes,
+                                weights=weights, output=output, force=force, use_cache=not no_cache,
+                                progress=bar.update, notify=bar.say, memory_check=not force)
         if result.cached:
             for warning in result.warnings:
                 bar.say(f"warning: {warning}")
@@ -95,50 +81,10 @@ def convert(
     _print(result)
 
 
-class Interrupted(EdgekitError):
-    exit_code = 130
-
-
-@contextlib.contextmanager
-def _interrupt_is_an_error():
-    """Ctrl-C becomes an edgekit error here: typer turns a KeyboardInterrupt into a silent return otherwise."""
-    try:
-        yield
-    except KeyboardInterrupt:
-        raise Interrupted("interrupted; no output was written") from None
-
-
-class _Progress:
-    """A rich progress bar on stderr, shown only while calibrating; messages go above it."""
-
-    def __init__(self):
-        self.progress = self.task = None
-
-    def __enter__(self):
-        return self
-
-    def __exit__(self, *exc):
-        if self.progress is not None:
-            self.progress.stop()
-
-    def say(self, message: str) -> None:
-        (self.progress.console if self.progress else err_console).print(message, markup=False, soft_wrap=True)
-
-    def update(self, done: int, total: int) -> None:
-        from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
-
-        if self.progress is None:
-            self.progress = Progress(TextColumn("calibrating"), BarColumn(), MofNCompleteColumn(),
-                                     TimeElapsedColumn(), console=err_console, transient=True)
-            self.task = self.progress.add_task("calibrating", total=total)
-            self.progress.start()
-        self.progress.update(self.task, completed=done)
-
-
 def _print(result) -> None:
     out = console()
     meta = result.metadata
-    table = Table(title=f"{meta['model']} -> {result.path.name} ({result.mode})", show_header=False)
+    table = Table(title=f"{meta['model']} -> {result.path.name} ({result.quant})", show_header=False)
     table.add_column(style="bold")
     table.add_column()
     io = ", ".join(f"{t['dtype']} {'x'.join(map(str, t['shape']))}" for t in meta["inputs"])
@@ -194,4 +140,4 @@ def _print_edgetpu(out, tpu) -> None:
 
 
 def register(app: typer.Typer) -> None:
-    app.command()(convert)
+    app.command(cls=PanelCommand)(convert)

@@ -12,7 +12,7 @@ from edgekit.cli._options import Json
 
 
 def eval_(
-    models: Annotated[list[str], typer.Argument(help="One or more .keras or .tflite files.")],
+    models: Annotated[list[str], typer.Argument(help="One or more .keras or .tflite files.")], *,
     data: Annotated[str, typer.Option("--data", help="A folder with one subfolder per class, or digits.")],
     split: Annotated[str, typer.Option("--split", help="test: digits' fixed held-out set, or the whole "
                                        "folder; val: the validation subset the model was trained with.")]

@@ -8,26 +8,23 @@ import typer
 from rich.table import Table
 
 from edgekit.cli._common import console, emit_json, human, human_bytes
-from edgekit.cli._options import Json
+from edgekit.cli._options import MODEL_PANEL, Alpha, Classes, InputSize, Json, PanelCommand
 from edgekit.models.registry import FIGURES, MODEL_NAMES, REGISTRY
 
-_TARGET_HELP = f"A zoo model ({', '.join(MODEL_NAMES)}), a .keras/.h5 file, a SavedModel folder or a .tflite file."
+_MODEL_HELP = f"A zoo model ({', '.join(MODEL_NAMES)}), a .keras/.h5 file, a SavedModel folder or a .tflite file."
 
-InputSize = Annotated[int | None, typer.Option("--input-size", min=1, help="Square input size N (zoo models, or a "
-                                                ".keras/.h5 file or SavedModel saved with an unknown input size).")]
-Alpha = Annotated[float | None, typer.Option("--alpha", help="Width multiplier (mobilenet, mobilenetv2).")]
-Classes = Annotated[int | None, typer.Option("--classes", min=1, help="Classifier width (zoo models).")]
-DepthMult = Annotated[int | None, typer.Option("--depth-multiplier", help="Depthwise multiplier (mobilenet).")]
+DepthMult = Annotated[int | None, typer.Option("--depth-multiplier", help="Depthwise multiplier (mobilenet).",
+                                               rich_help_panel=MODEL_PANEL)]
 
 
-def info(target: Annotated[str, typer.Argument(help=_TARGET_HELP)], input_size: InputSize = None,
+def info(model: Annotated[str, typer.Argument(help=_MODEL_HELP)], *, input_size: InputSize = None,
          alpha: Alpha = None, classes: Classes = None, depth_multiplier: DepthMult = None,
          layers: Annotated[bool, typer.Option("--layers", help="Show the per-layer table.")] = False,
          json: Json = False) -> None:
     """Parameters, MACs, weight bytes and peak activation memory of a model."""
     from edgekit.app.cost import cost_of
 
-    report = cost_of(target, input_size=input_size, classes=classes, alpha=alpha,
+    report = cost_of(model, input_size=input_size, classes=classes, alpha=alpha,
                      depth_multiplier=depth_multiplier)
     if json:
         emit_json(report.to_dict(layers=True))
@@ -73,7 +70,7 @@ def zoo_rows() -> list[dict]:
     return rows
 
 
-def models(json: Json = False,
+def models(*, json: Json = False,
            markdown: Annotated[bool, typer.Option("--markdown", help="Print a Markdown table.")] = False) -> None:
     """List the zoo with default input, params, MACs and published ImageNet top-1 (no TensorFlow needed)."""
     rows = zoo_rows()
@@ -100,5 +97,5 @@ def models(json: Json = False,
 
 
 def register(app: typer.Typer) -> None:
-    app.command()(info)
+    app.command(cls=PanelCommand)(info)
     app.command()(models)

@@ -9,7 +9,7 @@ from typing import Annotated
 
 import typer
 
-from edgekit.cli._common import err_console
+from edgekit.cli._common import ProgressBar, err_console, interrupt_says
 from edgekit.cli._options import Db
 from edgekit.errors import EdgekitError
 from edgekit.result import is_failed
@@ -18,13 +18,7 @@ _MODELS = "Comma-separated zoo models (default lenet5,alexnet,vgg16,resnet50,goo
           "with --quick lenet5,vgg16,resnet50,mobilenet,mobilenetv2)."
 
 
-class Interrupted(EdgekitError):
-    """Ctrl-C: what was finished is kept."""
-
-    exit_code = 130
-
-
-def study(out: Annotated[Path, typer.Option("--out", help="Folder for results.json/.csv, report.md/.html and plots.",
+def study(*, out: Annotated[Path, typer.Option("--out", help="Folder for results.json/.csv, report.md/.html and plots.",
                                             show_default=False)],
           models: Annotated[str | None, typer.Option("--models", help=_MODELS)] = None,
           quant: Annotated[str | None, typer.Option("--quant", help="Quantization modes (default fp32,fp16,int8; "
@@ -96,41 +90,32 @@ def _memory_guard(plan):
 
 
 def _collect(plan, store, cells):
-    from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
-
     from edgekit.study.collect import collect
     from edgekit.study.plan import models_dir
     from edgekit.tf_log import quiet_fds
 
-    columns = (TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(), TimeElapsedColumn())
     done = []
     log = models_dir() / "study.log"
-    try:
-        with Progress(*columns, console=err_console, transient=True) as bar:
-            task = bar.add_task("study", total=len(cells))
 
-            def advance(cell, what):
-                done.append(what)
-                bar.update(task, advance=1, description=f"{cell.model} {cell.quant} {cell.target}: {what}")
+    def kept() -> str:
+        return (f"interrupted; {sum(w == 'measured' for w in done)} new measurement(s) and every finished "
+                f"conversion are kept in {store.path} and the converter cache: run the same command again to "
+                "continue")
 
-            def say(text):
-                bar.console.print(text, markup=False, soft_wrap=True)
+    with ProgressBar("study") as bar, interrupt_says(kept):
+        bar.update(0, len(cells))
 
-            @contextlib.contextmanager
-            def heavy(what):
-                bar.console.print(f"{what} (TensorFlow's output goes to {log})", markup=False, soft_wrap=True)
-                bar.stop()
-                try:
-                    with quiet_fds(log):
-                        yield
-                finally:
-                    bar.start()
+        def advance(cell, what):
+            done.append(what)
+            bar.update(len(done), len(cells), f"{cell.model} {cell.quant} {cell.target}: {what}")
 
-            return collect(plan, store, advance, say, heavy)
-    except KeyboardInterrupt:
-        kept = sum(w == "measured" for w in done)
-        raise Interrupted(f"interrupted; {kept} new measurement(s) and every finished conversion are kept in "
-                          f"{store.path} and the converter cache: run the same command again to continue") from None
+        @contextlib.contextmanager
+        def heavy(what):
+            bar.say(f"{what} (TensorFlow's output goes to {log})")
+            with bar.paused(), quiet_fds(log):
+                yield
+
+        return collect(plan, store, advance, bar.say, heavy)
 
 
 def _write(plan, collected, seconds: float, eta: float, loaded: float | None = None) -> None:

@@ -9,7 +9,15 @@ import typer
 
 from edgekit.app.bench_request import RemoteArgs
 from edgekit.cli._common import console, emit_json, human_bytes
-from edgekit.cli._options import SSH_PARAMS, Json, OptionGroup, with_groups
+from edgekit.cli._options import (
+    Identity,
+    InsecureNoHostKeyCheck,
+    Json,
+    PanelCommand,
+    Port,
+    RemotePython,
+    SshConfig,
+)
 
 TargetFile = Annotated[Path | None, typer.Option("--target-file", help="Also show the target in this TOML file.")]
 
@@ -44,7 +52,7 @@ def _cells(t) -> list[str]:
     return [t.key + ("" if t.origin == "built-in" else " (user)"), *cpu, acc]
 
 
-def list_targets(json: Json = False, target_file: TargetFile = None) -> None:
+def list_targets(*, json: Json = False, target_file: TargetFile = None) -> None:
     """List the targets and their hardware figures (user targets from $EDGEKIT_HOME/targets/*.toml)."""
     from rich.table import Table
 
@@ -67,24 +75,21 @@ def list_targets(json: Json = False, target_file: TargetFile = None) -> None:
 
 
 @targets_app.callback(invoke_without_command=True)
-def _targets(ctx: typer.Context, json: Json = False, target_file: TargetFile = None) -> None:
+def _targets(ctx: typer.Context, *, json: Json = False, target_file: TargetFile = None) -> None:
     """List the targets and their hardware figures."""
     if ctx.invoked_subcommand is None:
-        list_targets(json, target_file)
+        list_targets(json=json, target_file=target_file)
 
 
 targets_app.command("list")(list_targets)
 
 
-SSH = OptionGroup(params=SSH_PARAMS, build=lambda **kw: RemoteArgs(**kw))
-
-
-@targets_app.command("check")
-@with_groups(ssh=SSH)
+@targets_app.command("check", cls=PanelCommand)
 def check_target(
         name: Annotated[str, typer.Argument(help="A device target: rpi4, rpi5, coral-usb, coral-devboard, ...")], *,
         host: Annotated[str, typer.Option("--host", help="The device, [user@]host.", show_default=False)],
-        ssh: RemoteArgs,
+        port: Port = None, identity: Identity = None, ssh_config: SshConfig = None,
+        insecure_no_host_key_check: InsecureNoHostKeyCheck = False, remote_python: RemotePython = "python3",
         json: Json = False) -> None:
     """Can 'edgekit bench --host' measure there? ssh, Python, the device's identity, numpy, the TFLite runtime,
     the Edge TPU library.
@@ -101,9 +106,9 @@ def check_target(
     target = get_target(name)
     if target.reach is not Reach.SSH:
         raise UsageError(f"{target.key!r} is this machine, not a device; check a device target such as rpi4")
-    opts = ssh_options(ssh)
-    remote_python = ssh.remote_python
-    report = check_device(parse_host(host), opts, remote_python, target.delegate, target=target)
+    ssh = RemoteArgs(port=port, identity=identity, ssh_config=ssh_config,
+                     insecure_no_host_key_check=insecure_no_host_key_check, remote_python=remote_python)
+    report = check_device(parse_host(host), ssh_options(ssh), remote_python, target.delegate, target=target)
     if json:
         emit_json({"target": target.key, **report})
     else:

@@ -7,55 +7,43 @@ from typing import Annotated
 import typer
 
 from edgekit.cli._common import console, emit_json, err_console
-from edgekit.cli._options import Json, OptionGroup, _opt, with_groups
+from edgekit.cli._options import Alpha, Json, PanelCommand
 from edgekit.models.registry import MODEL_NAMES
 
-RECIPE = OptionGroup(params=(
-    _opt("val_split", Annotated[float, typer.Option(
-        "--val-split", help="Share of the training data held out for validation, between 0 and 1.")], 0.2),
-    _opt("seed", Annotated[int, typer.Option(
-        "--seed", help="Seed of the train/validation split, shuffling and initialisation.")], 123),
-    _opt("epochs", Annotated[int | None, typer.Option("--epochs", help="Epochs (default: the model's recipe).")],
-         None),
-    _opt("batch_size", Annotated[int | None, typer.Option("--batch-size", help="Batch size (default: the "
-                                                          "recipe's).")], None),
-    _opt("lr", Annotated[float | None, typer.Option(
-        "--lr", help="Learning rate, Adam with cosine decay (default: the recipe's).")], None),
-    _opt("augment", Annotated[str | None, typer.Option(
-        "--augment", help="Comma-separated: flip, rotate, zoom, contrast, shift; or none (default: the "
-        "recipe's).")], None),
-), build=dict)
-
-TRANSFER = OptionGroup(params=(
-    _opt("weights", Annotated[str | None, typer.Option(
-        "--weights", help="none (from scratch, the default), imagenet (from the Keras cache) or a file of base "
-        "weights.")], None),
-    _opt("freeze_base", Annotated[bool | None, typer.Option(
-        "--freeze-base/--no-freeze-base", help="With --weights: train only the new head (the default), or "
-        "everything.")], None),
-    _opt("fine_tune_at", Annotated[str | None, typer.Option(
-        "--fine-tune-at", help="With --weights: then unfreeze the base from this layer (name or index) at a "
-        "lower lr.")], None),
-), build=dict)
-
-ARCH = OptionGroup(params=(
-    _opt("input_size", Annotated[int | None, typer.Option(
-        "--input-size", help="Square input size (default: the model's).")], None),
-    _opt("alpha", Annotated[float | None, typer.Option(
-        "--alpha", help="Width multiplier (mobilenet, mobilenetv2).")], None),
-), build=dict)
+RECIPE, TRANSFER = "Recipe", "Transfer learning"
 
 
-@with_groups(recipe=RECIPE, transfer=TRANSFER, arch=ARCH)
 def train(
-    model: Annotated[str, typer.Argument(help=f"A zoo architecture: {', '.join(MODEL_NAMES)}.")],
+    model: Annotated[str, typer.Argument(help=f"A zoo architecture: {', '.join(MODEL_NAMES)}.")], *,
     data: Annotated[str, typer.Option("--data", help="A folder with one subfolder of images per class, or "
                                       "digits (scikit-learn's 1,797 handwritten digits).")],
     output: Annotated[str, typer.Option("-o", "--output", help="Where to write the model (.keras); the "
-                                        "sidecar goes to OUTPUT.json.")], *,
-    recipe: dict,
-    transfer: dict,
-    arch: dict,
+                                        "sidecar goes to OUTPUT.json.")],
+    val_split: Annotated[float, typer.Option("--val-split", help="Share of the training data held out for "
+                                             "validation, between 0 and 1.", rich_help_panel=RECIPE)] = 0.2,
+    seed: Annotated[int, typer.Option("--seed", help="Seed of the train/validation split, shuffling and "
+                                      "initialisation.", rich_help_panel=RECIPE)] = 123,
+    epochs: Annotated[int | None, typer.Option("--epochs", help="Epochs (default: the model's recipe).",
+                                               rich_help_panel=RECIPE)] = None,
+    batch_size: Annotated[int | None, typer.Option("--batch-size", help="Batch size (default: the recipe's).",
+                                                   rich_help_panel=RECIPE)] = None,
+    lr: Annotated[float | None, typer.Option("--lr", help="Learning rate, Adam with cosine decay (default: the "
+                                             "recipe's).", rich_help_panel=RECIPE)] = None,
+    augment: Annotated[str | None, typer.Option("--augment", help="Comma-separated: flip, rotate, zoom, contrast, "
+                                                "shift; or none (default: the recipe's).",
+                                                rich_help_panel=RECIPE)] = None,
+    weights: Annotated[str | None, typer.Option(
+        "--weights", help="none (from scratch, the default), imagenet (from the Keras cache) or a file of base "
+        "weights.", rich_help_panel=TRANSFER)] = None,
+    freeze_base: Annotated[bool | None, typer.Option(
+        "--freeze-base/--no-freeze-base", help="With --weights: train only the new head (the default), or "
+        "everything.", rich_help_panel=TRANSFER)] = None,
+    fine_tune_at: Annotated[str | None, typer.Option(
+        "--fine-tune-at", help="With --weights: then unfreeze the base from this layer (name or index) at a "
+        "lower lr.", rich_help_panel=TRANSFER)] = None,
+    input_size: Annotated[int | None, typer.Option("--input-size", help="Square input size (default: the "
+                                                   "model's).", rich_help_panel="Model")] = None,
+    alpha: Alpha = None,
     force: Annotated[bool, typer.Option("--force", help="Replace an existing output.")] = False,
     json: Json = False,
 ) -> None:
@@ -67,8 +55,10 @@ def train(
     from edgekit.models.train import TrainConfig
     from edgekit.models.train import train as run_training
 
-    recipe = {**recipe, "augment": parse_augment(recipe["augment"])}
-    config = TrainConfig(model, parse_data(data), Path(output), **recipe, **transfer, **arch, force=force)
+    config = TrainConfig(model, parse_data(data), Path(output), val_split=val_split, seed=seed, epochs=epochs,
+                         batch_size=batch_size, lr=lr, augment=parse_augment(augment), weights=weights,
+                         freeze_base=freeze_base, fine_tune_at=fine_tune_at, input_size=input_size, alpha=alpha,
+                         force=force)
 
     def show(e) -> None:
         m = e.metrics
@@ -92,4 +82,4 @@ def train(
 
 
 def register(app: typer.Typer) -> None:
-    app.command()(train)
+    app.command(cls=PanelCommand)(train)

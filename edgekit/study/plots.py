@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import io
 
+from bench.protocol import REL_HALFWIDTH
 from edgekit.result import is_measured
 
 MARKERS = ("o", "s", "^", "D", "v", "P", "X", "*", "<", ">")
@@ -92,7 +93,7 @@ def _legends(ax, markers: dict, colours: dict, titles: dict, colour_title: str =
     fill_h = [handle(marker="o", color="#444", markerfacecolor="#444", label="measured (bar: 95% interval)"),
               handle(marker="o", color="#444", markerfacecolor="none", label="estimated (bar: ±expected error)"),
               Line2D([], [], linestyle="none", marker="o", markersize=13, markeredgewidth=1.6, color="#e69500",
-                     markerfacecolor="none", label="NOISY: interval > ±5%"), *extra]
+                     markerfacecolor="none", label=f"NOISY: interval > ±{REL_HALFWIDTH:.0%}"), *extra]
     first = ax.legend(handles=model_h, title="model", loc="upper left", bbox_to_anchor=(1.01, 1.0))
     ax.add_artist(first)
     second = ax.legend(handles=target_h, title=colour_title, loc="upper left", bbox_to_anchor=(1.01, 0.52))

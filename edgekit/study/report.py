@@ -16,6 +16,7 @@ import shutil
 import tempfile
 from pathlib import Path
 
+from bench.protocol import REL_HALFWIDTH
 from edgekit.energy import KEYS as ENERGY_KEYS
 from edgekit.errors import EdgekitError
 from edgekit.result import Kind, Result, is_failed, is_measured
@@ -37,8 +38,8 @@ EST_NOTE = ("est. = estimated by edgekit's cost model (docs/estimates.md), not m
             "as latency x published power with its held-out error (docs/energy.md).")
 NOISY_NOTE = ("p50 is the median of the rounds' medians, each round a fresh process, rounds interleaved across "
               "configurations; the interval is its 95% confidence interval (order statistics, docs/measuring.md). "
-              "NOISY = the interval stayed wider than ±5% of p50 after re-measuring within the time budget: treat "
-              "that number, and any difference it shows, with caution.")
+              f"NOISY = the interval stayed wider than ±{REL_HALFWIDTH:.0%} of p50 after re-measuring within the time "
+              "budget: treat that number, and any difference it shows, with caution.")
 _CSV_KEYS = ("model", "variant", "quant", "target", "measured", "estimate_method", "host", "threads", "input_shape",
              "params", "macs", "size_bytes", "init_ms", "first_ms", "peak_rss_mb", "estimated_memory_mb",
              "expected_error_pct", "runs_on", "gmacs_per_s", "throughput_ips", "cv", "rounds", "noisy", "runs",
