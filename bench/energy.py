@@ -20,12 +20,12 @@ order-statistic interval).
 from __future__ import annotations
 
 import os
-import threading
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 
+from bench.energy_pi5 import PowerSampler as Sampler
 from bench.energy_pi5 import measured_calls, round_energy
 from bench.protocol import summarize_rounds
 from edgekit.energy import EnergyFigure
@@ -169,39 +169,6 @@ def _import_pynvml():
     except ImportError:
         raise SensorUnavailable("NVML is not installed: pip install nvidia-ml-py (in edgekit's [gpu] extra)") from None
     return pynvml
-
-
-class Sampler:
-    """Integrates a power reading (W) over time in a background thread, as a cumulative counter in uJ
-    (trapezoids between samples ``period_s`` apart)."""
-
-    def __init__(self, power_w: Callable[[], float], period_s: float, clock: Callable[[], float] = time.monotonic):
-        self.power_w, self.period_s, self.clock = power_w, period_s, clock
-        self._lock = threading.Lock()
-        self._t, self._p = clock(), float(power_w())
-        self._uj = 0.0
-        self._stop = threading.Event()
-        self._thread = threading.Thread(target=self._run, daemon=True)
-        self._thread.start()
-
-    def _sample(self) -> None:
-        t, p = self.clock(), float(self.power_w())
-        with self._lock:
-            self._uj += (p + self._p) / 2 * (t - self._t) * 1e6
-            self._t, self._p = t, p
-
-    def _run(self) -> None:
-        while not self._stop.wait(self.period_s):
-            self._sample()
-
-    def read_uj(self) -> float:
-        self._sample()
-        with self._lock:
-            return self._uj
-
-    def close(self) -> None:
-        self._stop.set()
-        self._thread.join()
 
 
 def open_counter(target: str, *, root: str | os.PathLike | None = None, nvml_module=None) -> Counter:

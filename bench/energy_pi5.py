@@ -24,6 +24,7 @@ import re
 import subprocess
 import threading
 import time
+from collections.abc import Callable
 
 LINE = re.compile(r"^\s*(?P<rail>\S+)_(?P<kind>[AV])\s+(?:current|volt)\(\d+\)=(?P<value>[-+0-9.eE]+)[AV]\s*$")
 COVERS = ("the PMIC's output rails (SoC core, DDR, 3.3/1.8/1.1 V, Wi-Fi): not USB, fan or HAT power from the 5 V "
@@ -53,23 +54,22 @@ def read_pmic(command: tuple[str, ...] = ("vcgencmd", "pmic_read_adc")) -> str:
     return subprocess.run(command, capture_output=True, text=True, check=True, timeout=5).stdout
 
 
-class PmicSampler:
-    """Samples the PMIC every ``period_s`` in a thread and integrates power over time (trapezoids), in uJ."""
+class PowerSampler:
+    """Integrates a power reading (W) over time in a background thread, as a cumulative counter in uJ
+    (trapezoids between samples ``period_s`` apart): the Pi 5's PMIC here, NVML's power on older GPUs
+    (``bench.energy``)."""
 
-    name = "Raspberry Pi 5 PMIC (vcgencmd pmic_read_adc)"
-    covers = COVERS
-
-    def __init__(self, period_s: float = PERIOD_S, read=read_pmic, clock=time.monotonic):
-        self.period_s, self._read, self._clock = period_s, read, clock
+    def __init__(self, power_w: Callable[[], float], period_s: float, clock: Callable[[], float] = time.monotonic):
+        self.power_w, self.period_s, self.clock = power_w, period_s, clock
         self._lock = threading.Lock()
-        self._t, self._p, self._uj = clock(), power_w(read()), 0.0
+        self._t, self._p, self._uj = clock(), float(power_w()), 0.0
         self._stop = threading.Event()
         self._thread = threading.Thread(target=self._run, daemon=True)
         self._thread.start()
 
     def _sample(self) -> None:
-        p = power_w(self._read())
-        t = self._clock()
+        p = float(self.power_w())
+        t = self.clock()
         with self._lock:
             self._uj += (p + self._p) / 2 * (t - self._t) * 1e6
             self._t, self._p = t, p
@@ -86,6 +86,16 @@ class PmicSampler:
     def close(self) -> None:
         self._stop.set()
         self._thread.join()
+
+
+class PmicSampler(PowerSampler):
+    """Samples the PMIC every ``period_s`` in a thread and integrates power over time (trapezoids), in uJ."""
+
+    name = "Raspberry Pi 5 PMIC (vcgencmd pmic_read_adc)"
+    covers = COVERS
+
+    def __init__(self, period_s: float = PERIOD_S, read=read_pmic, clock=time.monotonic):
+        super().__init__(lambda: power_w(read()), period_s, clock)
 
 
 def round_energy(counter, block, *, idle_s: float, calls, clock=time.monotonic, sleep=time.sleep) -> tuple[dict, dict]:

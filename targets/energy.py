@@ -41,6 +41,7 @@ from functools import cache
 from pathlib import Path
 
 from edgekit.energy import EnergyFigure, combine_errors
+from targets.fit import Summary, summarise_errors
 from targets.registry import Target
 
 DATA = Path(__file__).resolve().parent / "data"
@@ -196,21 +197,10 @@ def cross_validate(rows: Rows | None = None) -> list[Held]:
     return out
 
 
-@dataclass(frozen=True)
-class Summary:
-    rows: int
-    median_pct: float
-    worst_pct: float
-    rms_pct: float
-
-
 def summarise(held: list[Held]) -> dict[str, Summary]:
-    out = {}
-    for fam in dict.fromkeys(h.family for h in held):
-        errs = [abs(h.error) for h in held if h.family == fam]
-        out[fam] = Summary(len(errs), 100 * statistics.median(errs), 100 * max(errs),
-                           100 * math.sqrt(sum(e * e for e in errs) / len(errs)))
-    return out
+    """Median, worst and RMS held-out error per family (``targets.fit``'s summary, as for latency)."""
+    families = dict.fromkeys(h.family for h in held)
+    return {fam: summarise_errors([h for h in held if h.family == fam]) for fam in families}
 
 
 def expected_errors(held: list[Held]) -> dict[str, int]:

@@ -187,7 +187,9 @@ class Summary:
     rms_pct: float
 
 
-def summarise_errors(held: list[Held]) -> Summary:
+def summarise_errors(held: list) -> Summary:
+    """Median, worst and RMS of held-out errors (anything with ``.error``, a fraction: this module's
+    :class:`Held`, or ``targets.energy``'s)."""
     errs = [abs(h.error) for h in held]
     return Summary(len(errs), 100 * statistics.median(errs), 100 * max(errs),
                    100 * math.sqrt(sum(e * e for e in errs) / len(errs)))
