@@ -132,6 +132,7 @@ def convert(model_or_path, mode: str | QuantMode | QuantConfig = QuantMode.FP32,
     prep = _prepare(src, fm, config, spec, samples, pre or src.preprocess, labels, warn, say)
     with tempfile.TemporaryDirectory(prefix="edgekit-savedmodel-") as tmp:
         folder = src.path if fm.keras_model is None else Path(tmp)
+        fixed = fm.fixed  # a SavedModel traced again at --input-size: its concrete function is what converts
         if fm.keras_model is not None:
             from converters.tflite import export_batch1
 
@@ -139,7 +140,7 @@ def convert(model_or_path, mode: str | QuantMode | QuantConfig = QuantMode.FP32,
         del fm  # the converter reads the SavedModel: the float model's weights go before it runs (issue 22)
         if src.kind in ("zoo", "keras"):  # a model we built or loaded (VGG-16 left 10 GB behind in a study
             _clear_keras_session()        # that converted model after model)
-        model, meta = _convert_prepared(src, prep, folder, config, progress, say)
+        model, meta = _convert_prepared(src, prep, folder, config, progress, say, fixed=fixed)
     peak = memory.peak_rss()
     meta["conversion_peak_rss_mb"] = None if peak is None else round(peak / memory.MB)
     meta["conversion_peak_rss_method"] = (
@@ -221,7 +222,7 @@ def _prepare(src: Source, fm: FloatModel, config: QuantConfig, spec: cal.Calibra
 
 
 def _convert_prepared(src: Source, prep: _Prepared, folder: Path, config: QuantConfig, progress: Progress | None,
-                      say: Notify):
+                      say: Notify, *, fixed=None):
     from converters.tflite import to_tflite
 
     n_cal = 0 if prep.x_cal is None else len(prep.x_cal)
@@ -232,7 +233,7 @@ def _convert_prepared(src: Source, prep: _Prepared, folder: Path, config: QuantC
     t0 = time.perf_counter()
     model = to_tflite(src, folder, config, prep.x_cal,
                       (lambda done: progress(done, n_cal)) if progress and n_cal else None,
-                      from_keras=src.kind != "savedmodel")
+                      from_keras=src.kind != "savedmodel", fixed=fixed)
     seconds = time.perf_counter() - t0
     fidelity = compare(prep.reference, run_tflite(model, prep.x_held), prep.calib["held_out_source"])
     from edgekit.analysis import analyze_graph, parse_tflite

@@ -96,12 +96,15 @@ def _saved_model_converter(tf, folder: Path, from_keras: bool):
 
 
 def to_tflite(src: Source, saved_model: Path, config: QuantConfig, calibration: np.ndarray | None,
-              progress: Callable[[int], None] | None = None, *, from_keras: bool = True) -> bytes:
-    """Convert the SavedModel folder ``saved_model`` (see :func:`export_batch1`); ``calibration`` is preprocessed
-    model input (N, H, W, C) for calibrated modes."""
+              progress: Callable[[int], None] | None = None, *, from_keras: bool = True, fixed=None) -> bytes:
+    """Convert the SavedModel folder ``saved_model`` (see :func:`export_batch1`), or ``fixed``, a SavedModel's
+    ``(concrete function, trackable)`` traced again at ``--input-size``; ``calibration`` is preprocessed model input
+    (N, H, W, C) for calibrated modes."""
     feed = Feed(calibration, progress) if calibration is not None else None
     with quiet_tf() as tf:
-        conv = _configure(tf, _saved_model_converter(tf, saved_model, from_keras), config, feed)
+        conv = (tf.lite.TFLiteConverter.from_concrete_functions([fixed[0]], fixed[1]) if fixed is not None
+                else _saved_model_converter(tf, saved_model, from_keras))
+        conv = _configure(tf, conv, config, feed)
         try:
             model = conv.convert()
         except KeyboardInterrupt:

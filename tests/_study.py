@@ -57,7 +57,10 @@ def check_report_matches(doc: dict, md: str) -> None:
         acc = r["accuracy_pct"]
         text = cells[col["accuracy (%)"]]
         assert (text == "not measured" and acc is None) or float(text) == acc
-        if not est:
-            assert not any(c.endswith("est.") for c in cells)
+        from edgekit.energy import EnergyFigure, energy_text
+
+        assert cells[col["energy (mJ)"]] == energy_text(EnergyFigure.from_dict(r))  # measured, or "est." as made
+        if not est:  # a measurement's numbers are never marked est. (its energy may be: no sensor here)
+            assert not any(c.endswith("est.") for i, c in enumerate(cells) if i != col["energy (mJ)"])
     for line in doc["conclusion"]:
         assert line in md

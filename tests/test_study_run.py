@@ -90,7 +90,7 @@ def test_report_shows_the_seed_arithmetic_and_layer_kinds(small):
 
 def test_html_is_self_contained(small):
     page = (small["out"] / "report.html").read_text()
-    assert page.count("data:image/png;base64,") == 3
+    assert page.count("data:image/png;base64,") == 4  # latency, size and energy vs MACs, per-layer MACs
     assert "http://" not in page and "https://" not in page.replace("https://keras.io", "")
     assert " est.</td>" in page
 

@@ -78,4 +78,4 @@ def test_convert_prints_no_tensorflow_lines(tmp_path):
                   env={"EDGEKIT_TF_LOG": str(log), "EDGEKIT_CACHE_DIR": str(tmp_path / "cache")})
     assert run.code == 0, run.err
     assert not TF_LINE.search(run.err + run.out), run.err
-    assert "Saved artifact" in log.read_text()  # the converter's print to stdout, kept in the log
+    assert "fully_quantize" in log.read_text()  # the quantizer's print to stdout, kept in the log
