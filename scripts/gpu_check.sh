@@ -30,7 +30,8 @@ MODELS=(mobilenetv2 resnet50 vgg16)
 QUANTS=(fp32 fp16)
 # What the GPU machine lacks (its python3 has numpy, typer, rich, absl-py, h5py, ml-dtypes, flatbuffers,
 # protobuf, tqdm, typing-extensions, packaging, pytest, pytest-benchmark): pinned to what the tests ran with.
-WHEELS=(ai-edge-litert==2.3.0 keras==3.15.1 namex==0.1.0 optree==0.20.0 backports.strenum==1.2.8)
+WHEELS=(ai-edge-litert==2.3.0 keras==3.15.1 namex==0.1.0 optree==0.20.0 backports.strenum==1.2.8
+        nvidia-ml-py==13.615.71)  # NVML: the energy of each GPU row (bench.energy)
 PLATFORMS=(manylinux_2_28_x86_64 manylinux_2_27_x86_64 manylinux_2_17_x86_64 manylinux2014_x86_64)
 CARRY_LIMIT_MIB=60
 GL_DEBS=(libvulkan1 libegl1 libglvnd0 libopengl0 libgl1 libglx0 libgles2)
@@ -140,10 +141,6 @@ step() {
     return 0
 }
 
-# energy_wrap CMD...: ENERGY HOOK (issue 23). Every GPU step runs through here. The NVML energy of each GPU row
-# is read inside its process, around its timed loop (bench/gpu.py run_gpu, marked "ENERGY HOOK"); a reader that
-# needs the whole step instead wraps CMD here. Today it runs CMD as it is.
-energy_wrap() { "$@"; }
 
 # bench_one TARGET FILE JSON [ARGS...]: one `edgekit bench` run, JSON to a file, its one-line error kept.
 bench_one() {
@@ -224,7 +221,7 @@ run() {
     [ $install = 0 ] || export PYTHONPATH="$PYTHONPATH:$WORK/site"
     MODELS_CSV=$(IFS=,; echo "${MODELS[*]}")
     export PY RUNS WORK DIR MODELS_CSV
-    export -f bench_one baseline_one peer run_tests install_wheels energy_wrap
+    export -f bench_one baseline_one peer run_tests install_wheels
     echo "== PYTHONPATH for every step and its children: $PYTHONPATH"
     if [ -d .gl ] && [ $cpu_only = 0 ]; then
         local f
@@ -249,7 +246,7 @@ run() {
     [ $cpu_only = 0 ] || { device=cpu; peer_device=cpu; }
     if [ $cpu_only = 0 ]; then
         for m in "${MODELS[@]}"; do
-            step "litert-gpu_${m}_fp32" "$LIMIT_LITERT_GPU" energy_wrap bench_one gpu "$WORK/models/${m}_fp32.tflite" \
+            step "litert-gpu_${m}_fp32" "$LIMIT_LITERT_GPU" bench_one gpu "$WORK/models/${m}_fp32.tflite" \
                 "$j/litert-gpu_${m}_fp32.json" "${GPU_LOOP[@]}"
         done
     fi
@@ -259,23 +256,23 @@ run() {
     done
     for m in "${MODELS[@]}"; do for b in $backends; do
         [ "$b" = jax ] || continue
-        step "keras-jax-${device}_$m" "$LIMIT_KERAS" energy_wrap baseline_one "$m" jax "$device" "$j/keras-jax-${device}_$m.json"
+        step "keras-jax-${device}_$m" "$LIMIT_KERAS" baseline_one "$m" jax "$device" "$j/keras-jax-${device}_$m.json"
     done; done
     if "$PY" -c "import torchvision" 2>/dev/null; then
-        step "torchvision-${device}_peer" "$LIMIT_PEER" energy_wrap peer "$peer_device" "$j/torchvision-${device}_peer.json"
+        step "torchvision-${device}_peer" "$LIMIT_PEER" peer "$peer_device" "$j/torchvision-${device}_peer.json"
     else
         echo "== torchvision-${device}_peer: not run, $PY has no torchvision (the peer row needs it)"
     fi
     if [ $cpu_only = 0 ]; then
         for m in "${MODELS[@]}"; do for q in "${QUANTS[@]}"; do
             [ "$q" != fp32 ] || continue
-            step "litert-gpu_${m}_$q" "$LIMIT_LITERT_GPU" energy_wrap bench_one gpu "$WORK/models/${m}_$q.tflite" \
+            step "litert-gpu_${m}_$q" "$LIMIT_LITERT_GPU" bench_one gpu "$WORK/models/${m}_$q.tflite" \
                 "$j/litert-gpu_${m}_$q.json" "${GPU_LOOP[@]}"
         done; done
     fi
     for m in "${MODELS[@]}"; do for b in $backends; do
         [ "$b" != jax ] || continue
-        step "keras-$b-${device}_$m" "$LIMIT_KERAS" energy_wrap baseline_one "$m" "$b" "$device" "$j/keras-$b-${device}_$m.json"
+        step "keras-$b-${device}_$m" "$LIMIT_KERAS" baseline_one "$m" "$b" "$device" "$j/keras-$b-${device}_$m.json"
     done; done
     RESERVE_S=0 step "report" "$LIMIT_REPORT" "$PY" -m edgekit.app.gpu_report "$j" "$DIR" --gpu "$DIR/gpu.txt" \
         --steps "$STATUS" $([ $cpu_only = 1 ] && echo --cpu-only)

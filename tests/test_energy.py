@@ -3,6 +3,7 @@
 
 from __future__ import annotations
 
+import io
 import itertools
 import json
 import math
@@ -441,3 +442,26 @@ def test_results_history_shows_energy_with_its_marks(tmp_path, monkeypatch, caps
     out = capsys.readouterr().out
     assert "energy mJ" in out and "12 (11–13)" in out and "31 ±35% est." in out
     assert out.count(" - ") >= 2  # no figure: a result stored before energy, and a failed one
+
+
+def test_a_gpu_baseline_row_carries_nvml_energy_and_the_gpu_report_shows_it():
+    """The Keras baseline and the torchvision peer (edgekit.app.gpu_baseline.time_phases) read NVML around their
+    timed loop, after an idle baseline; scripts/gpu_check.sh's report shows the figure, or why there is none."""
+    from edgekit.app import gpu_report
+    from edgekit.app.gpu_baseline import PhaseClock, time_phases
+
+    fake = FakeNvml()  # each read: 250 mJ more, so idle and busy both read 250 mJ
+    calls = []
+    doc = time_phases(lambda: calls.append(1), PhaseClock(stream=io.StringIO()), runs=5, warmup=1, min_seconds=0,
+                      max_seconds=5, sensor="gpu", nvml_module=fake)
+    fig = EnergyFigure.from_dict(doc)
+    assert fig.measured and fig.source.startswith("NVML") and fig.rounds == 1 and fake.shutdown
+    # idle: 250 mJ over the 0.3 s pause; the timed loop: 250 mJ over a few ms, shared by its calls
+    assert fig.idle_w == pytest.approx(0.25 / 0.3, rel=0.2)
+    assert fig.mj == pytest.approx(250.0 / doc["runs"], rel=0.05)
+    row = gpu_report._row("keras-jax-gpu", {**doc, "model": "mobilenetv2", "keras_backend": "jax",
+                                            "backend_version": "0.11", "target": "gpu", "device_name": "H200"})
+    assert EnergyFigure.from_dict(row) == fig
+    none = time_phases(lambda: None, PhaseClock(stream=io.StringIO()), runs=3, warmup=1, min_seconds=0,
+                       max_seconds=5, sensor="cpu")  # RAPL: none on this VM, or root-only
+    assert EnergyFigure.from_dict(none).mj is None or EnergyFigure.from_dict(none).measured

@@ -23,6 +23,7 @@ from edgekit.result import error_of
 
 REPO = Path(__file__).resolve().parents[2]
 MAX_SECONDS = 60.0  # the timed loop's limit: a baseline is one figure beside LiteRT's, not a study
+IDLE_S = 0.3  # the idle baseline read before the timed loop, as bench.energy reads it beside a round
 
 
 class PhaseClock:
@@ -67,14 +68,22 @@ def keras_baseline(model: str, *, device: str = "gpu", backend: str | None = Non
     clock = PhaseClock()
     run, info = keras_call(model, device=device, backend=backend, phase=clock)
     return {**provenance(), **info, "model": model, "measured": True, "batch": 1,
-            **time_phases(run, clock, runs=runs, warmup=warmup, min_seconds=min_seconds, max_seconds=max_seconds),
+            **time_phases(run, clock, runs=runs, warmup=warmup, min_seconds=min_seconds, max_seconds=max_seconds,
+                          sensor=device),
             "tf_imported": "tensorflow" in sys.modules}
 
 
-def time_phases(run, clock: PhaseClock, *, runs: int, warmup: int, min_seconds: float, max_seconds: float) -> dict:
+def time_phases(run, clock: PhaseClock, *, runs: int, warmup: int, min_seconds: float, max_seconds: float,
+                sensor: str = "gpu", nvml_module=None) -> dict:
     """The first call (``compile``), warm-up and timed loop of ``run``, each phase on ``clock``: the figures a
     baseline or the torchvision peer records. ``call_cv`` is the spread between the calls of this one run;
-    ``noisy`` is bench.protocol's rule (p50's 95% interval wider than its setting) over those calls."""
+    ``noisy`` is bench.protocol's rule (p50's 95% interval wider than its setting) over those calls.
+
+    The timed loop is read with ``sensor``'s energy counter (``gpu``: NVML; ``cpu``: RAPL, ``bench.energy``), with
+    an idle baseline before it: the result carries the energy per inference above idle (one round), or why not.
+    """
+    from bench.energy import SensorUnavailable, figure_from_rounds, open_counter
+    from bench.energy_pi5 import round_energy
     from bench.protocol import REL_HALFWIDTH, settled
 
     t0 = time.perf_counter()
@@ -83,12 +92,26 @@ def time_phases(run, clock: PhaseClock, *, runs: int, warmup: int, min_seconds: 
     clock("compile")
     warm = settle(run, min_runs=warmup)
     clock("warmup")
-    samples = time_calls(run, warmup=0, min_runs=runs, min_seconds=min_seconds, max_seconds=max_seconds)
+
+    def timed() -> list[float]:
+        return time_calls(run, warmup=0, min_runs=runs, min_seconds=min_seconds, max_seconds=max_seconds)
+
+    try:
+        counter = open_counter(sensor, nvml_module=nvml_module)
+    except SensorUnavailable as err:
+        samples, energy = timed(), {"energy_unavailable": str(err)}
+    else:
+        try:
+            samples, readings = round_energy(counter, timed, idle_s=IDLE_S, calls=len)
+            energy = {"energy": readings}
+        finally:
+            counter.close()
     clock("timed")
     stats = summarize(samples).to_dict()
     return {"first_ms": round(first_ms, 3), "warmup_runs": warm["warmup_runs"], "runs": stats.pop("runs"),
             "call_cv": round(stats.pop("cv"), 4), "noisy": not settled(samples, REL_HALFWIDTH),
-            "latency_ms": {k: round(v, 4) for k, v in stats.items()}, "phase_s": clock.seconds}
+            "latency_ms": {k: round(v, 4) for k, v in stats.items()}, "phase_s": clock.seconds,
+            **figure_from_rounds([energy]).to_dict()}
 
 
 def baseline_in_child(model: str, *, device: str = "gpu", backend: str | None = None, runs: int, warmup: int,

@@ -18,6 +18,8 @@ from pathlib import Path
 from bench.protocol import REL_HALFWIDTH
 from bench.provenance import provenance
 from edgekit.atomic import write_atomic
+from edgekit.energy import KEYS as ENERGY_KEYS
+from edgekit.energy import EnergyFigure, energy_text
 from edgekit.result import error_of
 
 PACKAGES = ("ai-edge-litert", "keras", "jax", "jaxlib", "torch", "torchvision", "tensorflow", "tensorflow-cpu",
@@ -59,7 +61,8 @@ def _row(kind: str, doc: dict) -> dict:
             "noisy": bool(doc.get("noisy")),
             "rounds": doc.get("rounds", 1), "first_ms": doc.get("first_ms"), "init_ms": doc.get("init_ms"),
             "fully_accelerated": doc.get("fully_accelerated"), "sync": doc.get("sync"),
-            "execution": doc.get("execution"), "emulated": bool(doc.get("emulated")), "source": kind}
+            "execution": doc.get("execution"), "emulated": bool(doc.get("emulated")), "source": kind,
+            **{k: v for k, v in doc.items() if k in ENERGY_KEYS}}  # NVML (or RAPL) beside the timed loop
 
 
 def _docs(text: str) -> list | None:
@@ -164,12 +167,17 @@ def render(doc: dict) -> str:
              f"'noisy' where the p50's 95% interval is wider than ±{REL_HALFWIDTH:.0%} (edgekit bench: between "
              "rounds; a baseline: between the calls of its one run). LiteRT GPU calls read their outputs back "
              "(sync: readback); eager rows measure the framework's per-op overhead as much as the GPU.", "",
-             "| model | quant | runtime | device | threads | p50 (ms) | 95% interval (ms) | p90 (ms) | runs |",
-             "|---|---|---|---|---|---|---|---|---|"]
+             "| model | quant | runtime | device | threads | p50 (ms) | 95% interval (ms) | p90 (ms) | runs | "
+             "energy (mJ) |", "|---|---|---|---|---|---|---|---|---|---|"]
     for r in doc["rows"]:
         noisy = " noisy" if r["noisy"] else ""
         table.append(f"| {r['model']} | {r['quant']} | {r['runtime']} | {_device(r)} | {r['threads'] or '-'} | "
-                     f"{r['p50_ms']:.3f}{noisy} | {_interval(r)} | {r['p90_ms']:.3f} | {r['runs']} |")
+                     f"{r['p50_ms']:.3f}{noisy} | {_interval(r)} | {r['p90_ms']:.3f} | {r['runs']} | "
+                     f"{energy_text(EnergyFigure.from_dict(r))} |")
+    notes = sorted({f"{fig.source}: {fig.note}" for fig in map(EnergyFigure.from_dict, doc["rows"])
+                    if fig is not None and fig.mj is None and fig.note})
+    table += ["", "Energy per inference above idle, from the sensor read beside each timed loop (NVML on the GPU: "
+              "the whole board; docs/energy.md)."] + [f"- no energy figure: {n}" for n in notes]
     fails = ["", "## Failed steps", ""] + [f"- {f['step']}: {f['reason']}" for f in doc["failures"]]
     failed = {f["step"] for f in doc["failures"]}
     steps = [s for s in doc["steps"] if s["exit"] and s["step"] not in failed]

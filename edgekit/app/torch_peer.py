@@ -58,7 +58,8 @@ def peer(model: str, *, device: str, runs: int, warmup: int, min_seconds: float,
     clock = PhaseClock()
     run, info = peer_call(model, device=device, phase=clock)
     return {**provenance(), **info, "model": model, "measured": True, "batch": 1,
-            **time_phases(run, clock, runs=runs, warmup=warmup, min_seconds=min_seconds, max_seconds=max_seconds)}
+            **time_phases(run, clock, runs=runs, warmup=warmup, min_seconds=min_seconds, max_seconds=max_seconds,
+                          sensor="gpu" if device == "cuda" else "cpu")}
 
 
 def main(argv: list[str] | None = None) -> int:
