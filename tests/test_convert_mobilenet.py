@@ -18,7 +18,7 @@ from ai_edge_litert.interpreter import Interpreter
 from edgekit.analysis import read_tflite
 from tests.conftest import run_cli
 
-pytestmark = [pytest.mark.tf, pytest.mark.slow]
+pytestmark = [pytest.mark.tf, pytest.mark.slow, pytest.mark.heavy]  # the headline command end to end: CI's heavy tier
 COLD_BUDGET_S, CACHED_BUDGET_S = 40.0, 3.0
 
 

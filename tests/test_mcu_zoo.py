@@ -11,7 +11,7 @@ import pytest
 
 from tests.conftest import run_cli
 
-pytestmark = [pytest.mark.tf, pytest.mark.slow]
+pytestmark = [pytest.mark.tf, pytest.mark.slow, pytest.mark.heavy]  # zoo models in TFLite Micro: CI's heavy tier
 pytest.importorskip("tflite_micro", reason="the [mcu] extra (tflite-micro) is part of [all]; CI installs it")
 
 CONVERSIONS = {

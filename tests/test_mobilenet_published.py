@@ -12,7 +12,7 @@ import pytest
 
 from tests.conftest import run_cli
 
-pytestmark = [pytest.mark.tf, pytest.mark.slow, pytest.mark.usefixtures("tf")]
+pytestmark = [pytest.mark.tf, pytest.mark.slow, pytest.mark.heavy, pytest.mark.usefixtures("tf")]  # CI's heavy tier
 
 
 @pytest.mark.parametrize(("args", "macs_m", "params_m"), [

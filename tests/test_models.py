@@ -20,6 +20,7 @@ KERAS_TWINS = [
 ]
 
 
+@pytest.mark.heavy  # builds each zoo model and its keras.applications twin: CI's heavy tier
 @pytest.mark.parametrize("name, app, arch_list, sizes", KERAS_TWINS, ids=[t[0] for t in KERAS_TWINS])
 def test_params_equal_keras_applications(name, app, arch_list, sizes):
     import keras

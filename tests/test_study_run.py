@@ -17,7 +17,7 @@ import pytest
 from tests._study import check_report_matches
 from tests.conftest import run_cli
 
-pytestmark = [pytest.mark.slow, pytest.mark.tf]
+pytestmark = [pytest.mark.slow, pytest.mark.tf, pytest.mark.heavy]  # the study end to end: CI's heavy tier
 SMALL = ("--models", "lenet5,mobilenetv2", "--quant", "fp32,int8", "--targets", "cpu,rpi4,coral-usb", "--quick")
 
 
