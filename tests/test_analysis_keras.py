@@ -63,7 +63,7 @@ SMALL = {"lenet5": 32, "alexnet": 67, "vgg16": 32, "resnet18": 64, "resnet34": 6
          "googlenet": 64, "inceptionv3": 75, "mobilenet": 64, "mobilenetv2": 64}
 # The deepest graphs take a minute or more each to convert on 2 cores: the heavy tier (CI runs it) converts them;
 # the default suite keeps one of each kind of block (plain, residual, inception, depthwise, inverted residual).
-DEEP = {"inceptionv3", "resnet34", "resnet50"}
+DEEP = {"inceptionv3", "resnet34", "resnet50", "alexnet", "vgg16"}  # plain blocks: LeNet-5 stays in the default
 
 
 @pytest.mark.slow

@@ -16,7 +16,7 @@ from edgekit.runtime import load
 from tests._mnv2 import mobilenetv2
 from tests.conftest import run_cli
 
-pytestmark = pytest.mark.slow
+pytestmark = [pytest.mark.slow, pytest.mark.heavy]  # the acceptance command end to end: CI's heavy tier
 
 
 @pytest.fixture(scope="module")

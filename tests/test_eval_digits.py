@@ -6,7 +6,7 @@ import pytest
 
 from tests._trained import evaluate, int8, trained
 
-pytestmark = [pytest.mark.tf, pytest.mark.slow]
+pytestmark = [pytest.mark.tf, pytest.mark.slow, pytest.mark.heavy]  # trains LeNet-5: CI's heavy tier
 
 
 @pytest.fixture(scope="module")
