@@ -78,6 +78,7 @@ def numpy_only_python(device_python, tmp_path):
     return where / "bin" / "python"
 
 
+@pytest.mark.heavy  # several ssh rounds of real models: CI's heavy tier
 def test_remote_results_have_the_local_shape_and_magnitude(ssh_world, device_python, tmp_path):
     ssh_world.server("dev-a")
     args = [MODEL, "--runs", "200", "--min-seconds", "0.3", "--rounds", "3", "--budget", "5"]
@@ -225,6 +226,7 @@ def test_shell_metacharacters_are_never_executed(ssh_world, device_python, tmp_p
         assert not any(os.path.exists(os.path.join(where, n)) for n in ("pwned_dir", "pwned_model", "pwned_tick"))
 
 
+@pytest.mark.heavy  # several ssh rounds of real models: CI's heavy tier
 def test_fleet_runs_concurrently_and_one_dead_host_loses_only_its_results(ssh_world, device_python, tmp_path):
     a, b = ssh_world.server("dev-a"), ssh_world.server("dev-b")
     db = tmp_path / "r.db"
