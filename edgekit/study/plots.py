@@ -121,17 +121,8 @@ def latency_vs_macs(rows: list[dict], titles: dict) -> bytes:
         left = r["quant"] == "fp32"  # fp32 labels left of the marker, the others right
         ax.annotate(r["quant"], (x, y), xytext=(-7 if left else 7, -3), textcoords="offset points", fontsize=8,
                     color="#555", ha="right" if left else "left")
-    ax.set_xscale("log")
-    ax.set_yscale("log")
-    _plain_ticks(ax.xaxis)
-    _plain_ticks(ax.yaxis)
-    ax.set_xlabel("multiply-accumulates per inference (millions, log scale; targets offset sideways to stay "
-                  "readable)")
-    ax.set_ylabel("p50 latency per inference (ms, log scale)")
-    ax.set_title("Latency vs compute, one image, batch 1")
-    ax.grid(True, which="major", alpha=0.35)
-    _legends(ax, markers, colours, titles)
-    return _png(fig)
+    return _against_macs(fig, ax, "p50 latency per inference (ms, log scale)", "Latency vs compute", markers, colours,
+                         titles, xnote="targets offset sideways to stay readable")
 
 
 def energy_vs_macs(rows: list[dict], titles: dict) -> bytes:
@@ -153,13 +144,19 @@ def energy_vs_macs(rows: list[dict], titles: dict) -> bytes:
         left = r["quant"] == "fp32"
         ax.annotate(r["quant"], (x, y), xytext=(-7 if left else 7, -3), textcoords="offset points", fontsize=8,
                     color="#555", ha="right" if left else "left")
+    return _against_macs(fig, ax, "energy per inference above idle (mJ, log scale)", "Energy vs compute", markers,
+                         colours, titles, xnote="targets offset sideways")
+
+
+def _against_macs(fig, ax, ylabel: str, title: str, markers, colours, titles, *, xnote: str) -> bytes:
+    """The log-log axes, labels, grid and legends that the latency and energy plots share; the PNG."""
     ax.set_xscale("log")
     ax.set_yscale("log")
     _plain_ticks(ax.xaxis)
     _plain_ticks(ax.yaxis)
-    ax.set_xlabel("multiply-accumulates per inference (millions, log scale; targets offset sideways)")
-    ax.set_ylabel("energy per inference above idle (mJ, log scale)")
-    ax.set_title("Energy vs compute, one image, batch 1")
+    ax.set_xlabel(f"multiply-accumulates per inference (millions, log scale; {xnote})")
+    ax.set_ylabel(ylabel)
+    ax.set_title(f"{title}, one image, batch 1")
     ax.grid(True, which="major", alpha=0.35)
     _legends(ax, markers, colours, titles)
     return _png(fig)
