@@ -121,6 +121,7 @@ def test_convert_guard_one_line_then_force(tmp_path, tf):
 
 
 @pytest.mark.slow
+@pytest.mark.heavy  # a whole study (converts and measures LeNet-5): CI's heavy tier; convert's guard line stays here
 def test_study_skips_the_model_that_does_not_fit(tmp_path, tf):
     """MobileNet v2 int8 is expected to need ~1,396 MB, LeNet-5 ~1,232 MB: with 1,300 MB "available" the study says so
     in one line, skips MobileNet v2 with a row that says why, and finishes LeNet-5 (estimated targets only, so
