@@ -8,23 +8,20 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 
-import numpy as np
-
 from converters import cache, memory
 from converters import calibration as cal
 from converters.edgetpu import EdgeTPUReport, compile_model
-from converters.fidelity import Fidelity, compare, run_tflite
-from converters.metadata import imagenet_labels, sidecar
+from converters.fidelity import Fidelity
 from converters.output import check_output, default_output, sidecar_path, write_pair
-from converters.preprocess import PRESETS, apply, parse_preprocess
-from converters.source import FloatModel, Source, load_float, resolve, settle_batchnorm
+from converters.prepared import HELD_OUT, Prepared, prepare_float, require_preprocess, sidecar_of
+from converters.preprocess import parse_preprocess
+from converters.source import FloatModel, Source, resolve, source_doc
 from edgekit import __version__, interrupt
 from edgekit.errors import EdgekitError, UsageError
-from edgekit.models.registry import Preprocess
+from edgekit.models.registry import FIGURES, Preprocess, get_spec
 from edgekit.quant_modes import QuantConfig, QuantMode
 
 DEFAULT_SAMPLES = 20  # ~0.3 s each for MobileNet v2 at 224 on 2 cores: a cold int8 run stays under 40 s
-HELD_OUT = 8  # inputs for the fidelity check, never used for calibration
 
 Progress = Callable[[int, int], None]  # (done, total) while calibrating
 Notify = Callable[[str], None]  # a warning or a status line for the user
@@ -118,39 +115,29 @@ def convert(model_or_path, mode: str | QuantMode | QuantConfig = QuantMode.FP32,
     if cache_only:
         raise NotCached(f"{src.describe()} in {config.tag} is not in the conversion cache")
     reset = memory.peak_rss_reset()
-    fm = load_float(src)
-    if calibration is None and src.kind != "zoo":
-        spec = cal.parse_calibration(None, fm.input_shape[2])
-    if pre is None and src.preprocess is None:
-        if config.spec.calibrated:
-            raise UsageError(f"{src.describe()}: say how pixels become model input with --preprocess "
-                             f"({', '.join(PRESETS)}, or mean=A,std=B); int8 ranges depend on it")
-        warn("no --preprocess given: the fidelity check feeds pixels scaled to [0, 1] ('unit'); "
-             "the sidecar records no preprocessing")
-    if memory_check:
-        _guard(src, fm, config)
-    prep = _prepare(src, fm, config, spec, samples, pre or src.preprocess, labels, warn, say)
-    with tempfile.TemporaryDirectory(prefix="edgekit-savedmodel-") as tmp:
-        folder = src.path if fm.keras_model is None else Path(tmp)
-        fixed = fm.fixed  # a SavedModel traced again at --input-size: its concrete function is what converts
-        if fm.keras_model is not None:
-            from converters.tflite import export_batch1
-
-            export_batch1(fm.keras_model, folder)
-        del fm  # the converter reads the SavedModel: the float model's weights go before it runs (issue 22)
-        if src.kind in ("zoo", "keras"):  # a model we built or loaded (VGG-16 left 10 GB behind in a study
-            _clear_keras_session()        # that converted model after model)
-        model, meta = _convert_prepared(src, prep, folder, config, progress, say, fixed=fixed)
-    peak = memory.peak_rss()
+    require_preprocess(src, config, pre, warn)
+    args = {"spec": spec, "explicit_calibration": calibration is not None, "samples": samples, "pre": pre,
+            "labels": labels, "warn": warn, "say": say}
+    if staged(src, config):
+        if memory_check:
+            _check_memory(src, config, weight_bytes_hint(src), staged=True)
+        model, meta, per_layer, peaks = _convert_staged(src, config, args, progress, say)
+    else:
+        model, meta, per_layer = _convert_here(src, config, args, progress, say, memory_check)
+        peaks = {}
+    peak = max([memory.peak_rss() or 0, *(int(mb * memory.MB) for mb in peaks.values())]) or None
     meta["conversion_peak_rss_mb"] = None if peak is None else round(peak / memory.MB)
     meta["conversion_peak_rss_method"] = (
-        "VmHWM of the converting process, reset when this conversion started" if reset
+        "VmHWM of each of the conversion's processes (" + ", ".join(peaks) + "; the largest)" if peaks
+        else "VmHWM of the converting process, reset when this conversion started" if reset
         else "peak resident set of the whole converting process")
+    if peaks:
+        meta["conversion_stage_peak_rss_mb"] = peaks
     meta["conversion_wall_seconds"] = round(time.perf_counter() - started, 3)  # building, converting, checking
     interrupt.check()  # nothing is cached or written after Ctrl-C, even one that TF's clean-up swallowed
-    cache.put(key, model, {"sidecar": meta, "warnings": notes, "per_layer": list(prep.per_layer)})
+    cache.put(key, model, {"sidecar": meta, "warnings": notes, "per_layer": list(per_layer)})
     write_pair(out, model, meta, force)
-    return _finish(out, model, meta, config, started, False, tuple(notes), prep.per_layer, say)
+    return _finish(out, model, meta, config, started, False, tuple(notes), per_layer, say)
 
 
 class NotCached(EdgekitError):
@@ -161,113 +148,101 @@ class MemoryShortage(EdgekitError):
     """A conversion expected to need more memory than is available (issue 22); ``--force`` converts anyway."""
 
 
+def staged(src: Source, config: QuantConfig) -> bool:
+    """Whether to convert in stages (``converters.stages``): for a model of ``memory.STAGED_FROM_BYTES`` of float
+    weights or more (VGG-16 553 MB, AlexNet 249 MB; ResNet-50's 103 MB converts in one process under 3 GB). Each
+    stage starts TensorFlow again (a few seconds), which a small model does not repay. A Keras object handed to the
+    API, a SavedModel traced again at ``--input-size`` and ``--per-layer`` convert in one process."""
+    hint = weight_bytes_hint(src)
+    return (hint is not None and hint >= memory.STAGED_FROM_BYTES and src.kind in ("zoo", "keras", "savedmodel")
+            and not (src.kind == "savedmodel" and src.build_args.get("input_size")) and not config.per_layer)
+
+
+def runs_staged(model_or_path, mode: str | QuantMode | QuantConfig = QuantMode.FP32) -> bool:
+    """Whether :func:`convert` would run this conversion in stages (no TensorFlow in the calling process)."""
+    config = mode if isinstance(mode, QuantConfig) else QuantConfig(mode)
+    return staged(resolve(model_or_path), config)
+
+
+def weight_bytes_hint(src: Source) -> int | None:
+    """The float weight bytes, before the model is built or loaded (no TensorFlow): a zoo model's parameter count
+    at its default input, a ``.keras``/``.h5`` file's size, a SavedModel's variables; None when unknown."""
+    if src.kind == "zoo":
+        spec = get_spec(src.build_args["name"])
+        if list(spec.input_shape(None)) != list(src.build_args["input_shape"]):
+            return None
+        return FIGURES[spec.name].params * 4
+    if src.kind == "keras":
+        return src.path.stat().st_size
+    if src.kind == "savedmodel":
+        return sum(f.stat().st_size for f in (src.path / "variables").glob("*") if f.is_file())
+    return None
+
+
+def _check_memory(src: Source, config: QuantConfig, weight_bytes: int, *, staged: bool) -> None:
+    check = memory.check(src.name, config.mode.value, weight_bytes, staged=staged)
+    if not check.fits:
+        raise MemoryShortage(f"{check.message()}; free some memory, or pass --force to convert anyway")
+
+
 def _guard(src: Source, fm: FloatModel, config: QuantConfig) -> None:
     if fm.keras_model is not None:
         weight_bytes = int(fm.keras_model.count_params()) * 4
     else:
         weight_bytes = sum(f.stat().st_size for f in (src.path / "variables").glob("*") if f.is_file())
-    check = memory.check(src.name, config.mode.value, weight_bytes)
-    if not check.fits:
-        raise MemoryShortage(f"{check.message()}; free some memory, or pass --force to convert anyway")
+    _check_memory(src, config, weight_bytes, staged=False)
 
 
-def _clear_keras_session() -> None:
-    from edgekit.models._keras import keras
-
-    keras().backend.clear_session(free_memory=True)
-
-
-@dataclass(frozen=True)
-class _Prepared:
-    """Everything the float model gives, taken before the converter runs so that the model can be freed."""
-
-    x_cal: np.ndarray | None
-    x_held: np.ndarray
-    reference: np.ndarray  # the float model's outputs on x_held
-    calib: dict
-    params: int
-    macs: int
-    settled: str | None
-    pre: Preprocess | None
-    labels: list[str] | None
-    per_layer: tuple[dict, ...] = ()
-
-
-def _prepare(src: Source, fm: FloatModel, config: QuantConfig, spec: cal.CalibrationSpec, samples: int,
-             pre: Preprocess | None, labels, warn: Notify, say: Notify) -> _Prepared:
-    n_cal = samples if config.spec.calibrated else 0
-    data = cal.load(spec, fm.input_shape, n_cal, HELD_OUT)
-    for note in data.notes:
-        warn(note)
-    feed = pre or PRESETS["unit"]
-    x_cal, x_held = apply(data.calibration, feed), apply(data.held_out, feed)
-    settled = _settle_random_zoo(src, fm, feed, warn)
-    reference = _batched(fm, x_held)
-    per_layer = ()
-    if config.per_layer:
-        from converters.debugger import worst_layers
-
-        say("running the quantization debugger (per layer)")
-        per_layer = worst_layers(src, fm, x_cal)
-    params = macs = None
-    if fm.keras_model is not None:
-        from edgekit.analysis import analyze_keras
-
-        report = analyze_keras(fm.keras_model, name=src.name)
-        params, macs = report.params, report.macs
-    calib = {"source": data.source, "samples": len(x_cal), "held_out_source": data.held_out_source,
-             "held_out": len(x_held)}
-    return _Prepared(x_cal if n_cal else None, x_held, reference, calib, params, macs, settled, pre, labels,
-                     tuple(per_layer))
-
-
-def _convert_prepared(src: Source, prep: _Prepared, folder: Path, config: QuantConfig, progress: Progress | None,
-                      say: Notify, *, fixed=None):
+def _convert_here(src: Source, config: QuantConfig, args: dict, progress: Progress | None, say: Notify,
+                  memory_check: bool):
+    """The conversion in this process: (model, sidecar, per-layer rows)."""
     from converters.tflite import to_tflite
 
+    guard = (lambda fm: _guard(src, fm, config)) if memory_check else None
+    with tempfile.TemporaryDirectory(prefix="edgekit-savedmodel-") as tmp:
+        prep, folder, fixed = prepare_float(src, config, folder=Path(tmp), guard=guard, **args)
+        n_cal = _say_calibrating(prep, progress, say)
+        t0 = time.perf_counter()
+        model = to_tflite(src, folder, config, prep.x_cal,
+                          (lambda done: progress(done, n_cal)) if progress and n_cal else None,
+                          from_keras=src.kind != "savedmodel", fixed=fixed)
+        seconds = time.perf_counter() - t0
+    return model, sidecar_of(src, prep, model, config, seconds), prep.per_layer
+
+
+def _convert_staged(src: Source, config: QuantConfig, args: dict, progress: Progress | None, say: Notify):
+    """The conversion as a chain of processes (``converters.stages``): (model, sidecar, per-layer rows, the peak
+    memory of each stage in MB)."""
+    from converters.stages import run_chain
+
+    spec = args["spec"]
+    job = {"source": source_doc(src), "mode": config.mode.value, "float_io": config.float_io,
+           "calibration": (str(spec.path) if spec.path else spec.kind) if args["explicit_calibration"] else None,
+           "samples": args["samples"], "labels": args["labels"],
+           "preprocess": args["pre"].to_dict() if args["pre"] else None}
+    n_cal = args["samples"] if config.spec.calibrated else 0
+    calibrating = (lambda done: progress(done, n_cal)) if progress and n_cal else None
+    if n_cal:
+        say(f"calibrating on {n_cal} samples (the conversion runs as a chain of processes: {src.name} is large)")
+    with tempfile.TemporaryDirectory(prefix="edgekit-stages-") as tmp:
+        model, reports = run_chain(Path(tmp), job, config, progress=calibrating)
+        prep = Prepared.load(Path(tmp))
+    for note in reports["prepare"]["notes"]:
+        args["warn"](note)
+    seconds = sum(r["seconds"] for stage, r in reports.items() if stage != "prepare")
+    meta = sidecar_of(src, prep, model, config, seconds)
+    if "quantize" in reports:
+        meta["conversion_dense_layers_in_pieces"] = reports["quantize"]["chunked"]
+    return model, meta, prep.per_layer, {stage: r["peak_rss_mb"] for stage, r in reports.items()}
+
+
+def _say_calibrating(prep: Prepared, progress: Progress | None, say: Notify) -> int:
     n_cal = 0 if prep.x_cal is None else len(prep.x_cal)
     if n_cal:
         say(f"calibrating on {n_cal} samples from {prep.calib['source']}")
         if progress:
             progress(0, n_cal)
-    t0 = time.perf_counter()
-    model = to_tflite(src, folder, config, prep.x_cal,
-                      (lambda done: progress(done, n_cal)) if progress and n_cal else None,
-                      from_keras=src.kind != "savedmodel", fixed=fixed)
-    seconds = time.perf_counter() - t0
-    fidelity = compare(prep.reference, run_tflite(model, prep.x_held), prep.calib["held_out_source"])
-    from edgekit.analysis import analyze_graph, parse_tflite
-
-    graph = parse_tflite(model, "the converted model")
-    cost = {"params": prep.params, "macs": prep.macs}
-    if prep.params is None:
-        report = analyze_graph(graph, src.name)
-        cost = {"params": report.params, "macs": report.macs}
-    meta = sidecar(src, config, graph, prep.pre, prep.labels or list(src.labels) or imagenet_labels(src),
-                   cost, prep.calib, fidelity.to_dict(), seconds)
-    if prep.settled:
-        meta["source"]["batchnorm_settled_on"] = prep.settled
-    if prep.per_layer:
-        meta["per_layer"] = list(prep.per_layer)
-    return model, meta
-
-
-def _settle_random_zoo(src: Source, fm: FloatModel, pre: Preprocess, warn: Notify) -> str | None:
-    """Give a random-initialised zoo model real BatchNorm statistics; see ``settle_batchnorm``."""
-    if src.kind != "zoo" or src.build_args.get("weights"):
-        return None
-    x = apply(cal.photos(fm.input_shape[:2], 8, cal.SEED + 2), pre) if fm.input_shape[2] == 3 \
-        else apply(cal.digits(fm.input_shape[:2], 8, cal.SEED), pre)
-    if not settle_batchnorm(fm.keras_model, x):
-        return None
-    what = f"8 built-in {'photos' if fm.input_shape[2] == 3 else 'digits'}"
-    warn(f"{src.name} has random weights (no --weights): its BatchNorm statistics were set from {what} "
-         "so that activations have realistic ranges")
-    return what
-
-
-def _batched(fm: FloatModel, x: np.ndarray) -> np.ndarray:
-    return np.concatenate([fm.run(x[i:i + 8]) for i in range(0, len(x), 8)]) if len(x) else x
+    return n_cal
 
 
 def _finish(out: Path, model: bytes, meta: dict, config: QuantConfig, started: float, cached: bool,

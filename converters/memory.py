@@ -32,6 +32,14 @@ MB = 2**20
 BASE_BYTES = int(1.2 * 2**30)  # TensorFlow, the float model and its graph: LeNet-5 0.7 GB, MobileNet v2 1.6 GB
 # Peak over float32 weight bytes, beyond BASE_BYTES (measured above; int16x8 calibrates like int8).
 RATIO = {"fp32": 7.8, "fp16": 8.0, "int8": 12.5, "int16x8": 12.5}
+# A model of STAGED_FROM_BYTES of float weights or more converts as a chain of processes (converters.stages),
+# one step that holds copies of the weights in each: its peak is that of its largest stage, TensorFlow (or the
+# part of it the stage loads) and a few copies. Measured for VGG-16 (553 MB), as above: fp32 3.3 GB (the final
+# stage's de-duplication and metadata), int8 3.6 GB (the quantizer, with the dense kernels in pieces);
+# int16x8 calibrates and quantizes in TF's older quantizer, in one stage, as in one process.
+STAGED_FROM_BYTES = 128 * MB
+STAGED_BASE_BYTES = int(0.6 * 2**30)
+STAGED_RATIO = {"fp32": 5.2, "fp16": 5.2, "dynamic": 5.2, "int8": 5.8, "int16x8": 12.5}
 ENV = "EDGEKIT_MEMORY_AVAILABLE_MB"
 
 
@@ -129,7 +137,7 @@ def _cgroup_room() -> int | None:
     return None
 
 
-def learned_peak(model: str, mode: str, weight_bytes: int) -> int | None:
+def learned_peak(model: str, mode: str, weight_bytes: int, staged: bool = False) -> int | None:
     """The largest peak recorded for this model (same name, weight count within 5%) in ``mode`` among cached
     conversions, in bytes; None when it was never converted here. Other models say little: the peak is not
     proportional to the weights alone (ResNet-50 peaks at 19x its weight bytes beyond the base, VGG-16 at 8x)."""
@@ -140,7 +148,8 @@ def learned_peak(model: str, mode: str, weight_bytes: int) -> int | None:
         try:
             side = json.loads(meta_file.read_text())["sidecar"]
             peak, params = side.get("conversion_peak_rss_mb"), side.get("params")
-            same = side.get("model") == model and side["quantization"]["mode"] == mode
+            same = (side.get("model") == model and side["quantization"]["mode"] == mode
+                    and bool(side.get("conversion_stage_peak_rss_mb")) == staged)
         except (OSError, ValueError, KeyError, AttributeError, TypeError):
             continue
         if same and peak and params and abs(params * 4 - weight_bytes) <= 0.05 * weight_bytes:
@@ -148,17 +157,22 @@ def learned_peak(model: str, mode: str, weight_bytes: int) -> int | None:
     return best
 
 
-def expected_peak(weight_bytes: int, mode: str, model: str | None = None) -> tuple[int, str]:
+def expected_peak(weight_bytes: int, mode: str, model: str | None = None, *,
+                  staged: bool = False) -> tuple[int, str]:
     """Bytes a conversion of ``weight_bytes`` float32 weights in ``mode`` is expected to peak at, and the basis:
-    the peak recorded for ``model`` here when there is one, else the constants."""
-    learned = learned_peak(model, mode, weight_bytes) if model else None
+    the peak recorded for ``model`` here when there is one, else the constants (``staged``: those of a conversion
+    run as a chain of processes, ``converters.stages``)."""
+    learned = learned_peak(model, mode, weight_bytes, staged) if model else None
     if learned is not None:
         return learned, "its peak when converted here before"
-    ratio = RATIO.get(mode, max(RATIO.values()))
-    return int(BASE_BYTES + ratio * weight_bytes), (f"{weight_bytes / MB:.0f} MB of float weights x {ratio:g} + "
-                                                    f"{BASE_BYTES / 2**30:.1f} GB")
+    base, ratios = (STAGED_BASE_BYTES, STAGED_RATIO) if staged else (BASE_BYTES, RATIO)
+    ratio = ratios.get(mode, max(ratios.values()))
+    return int(base + ratio * weight_bytes), (f"{weight_bytes / MB:.0f} MB of float weights x {ratio:g} + "
+                                              f"{base / 2**30:.1f} GB")
 
 
-def check(model: str, mode: str, weight_bytes: int) -> MemoryCheck:
-    need, basis = expected_peak(weight_bytes, mode, model)
+def check(model: str, mode: str, weight_bytes: int, *, staged: bool | None = None) -> MemoryCheck:
+    """``staged`` None: as the conversion will run, by the weights (``STAGED_FROM_BYTES``)."""
+    staged = weight_bytes >= STAGED_FROM_BYTES if staged is None else staged
+    need, basis = expected_peak(weight_bytes, mode, model, staged=staged)
     return MemoryCheck(model, mode, need, available_bytes(), basis)

@@ -37,6 +37,22 @@ class Source:
         return str(self.path) if self.path else self.name
 
 
+def source_doc(src: Source) -> dict:
+    """A file or zoo Source as JSON, for a conversion stage in another process (:func:`source_from_doc`)."""
+    if src.kind == "object":
+        raise ValueError("a Keras object handed to the API cannot leave this process")
+    return {"kind": src.kind, "name": src.name, "digest": src.digest,
+            "preprocess": src.preprocess.to_dict() if src.preprocess else None,
+            "path": str(src.path) if src.path else None, "build_args": src.build_args, "labels": list(src.labels)}
+
+
+def source_from_doc(doc: dict) -> Source:
+    pre = doc["preprocess"]
+    return Source(doc["kind"], doc["name"], doc["digest"],
+                  Preprocess.from_dict(pre) if pre else None,
+                  Path(doc["path"]) if doc["path"] else None, doc["build_args"], labels=tuple(doc["labels"]))
+
+
 def _sha256_file(path: Path, h=None):
     h = h or hashlib.sha256()
     with open(path, "rb") as fh:

@@ -76,8 +76,7 @@ def export_batch1(model, folder: Path) -> None:
         signature = [tf.TensorSpec(x.shape, dtype=x.dtype, name=x.name) for x in batch1.inputs]
         if len(signature) > 1:
             signature = [signature]
-        archive = k.export.ExportArchive()
-        archive.track(batch1)
+        archive = k.export.ExportArchive()  # not track(): that saves every variable a second time (issue 22)
         archive.add_endpoint("serve", functools.partial(batch1.__call__, training=False), signature)
         archive.write_out(str(folder), verbose=False)
 
@@ -104,15 +103,20 @@ def to_tflite(src: Source, saved_model: Path, config: QuantConfig, calibration: 
     with quiet_tf() as tf:
         conv = (tf.lite.TFLiteConverter.from_concrete_functions([fixed[0]], fixed[1]) if fixed is not None
                 else _saved_model_converter(tf, saved_model, from_keras))
-        conv = _configure(tf, conv, config, feed)
+        model = convert_or_explain(_configure(tf, conv, config, feed), src.describe(), config.tag)
+    if feed is not None:
+        feed.require_all()
+    return model
+
+
+def convert_or_explain(conv, what: str, tag: str) -> bytes:
+    """``conv.convert()``, with its error as one line naming ``what`` was converted to ``tag``."""
+    with quiet_tf():
         try:
-            model = conv.convert()
+            return conv.convert()
         except KeyboardInterrupt:
             raise
         except Exception as err:  # the converter raises many types; the first line says what broke
             interrupt.check()  # TF turns a Ctrl-C in the dataset into its own error
             first = first_line(err)
-            raise EdgekitError(f"TensorFlow could not convert {src.describe()} to {config.tag}: {first}") from None
-    if feed is not None:
-        feed.require_all()
-    return model
+            raise EdgekitError(f"TensorFlow could not convert {what} to {tag}: {first}") from None

@@ -43,7 +43,7 @@ def main() -> int:
     import converters.tflite
     from converters import calibration
 
-    convert = sys.modules["converters.convert"]
+    from converters import prepared as convert  # the float model's side of a conversion
     from edgekit.cli import main as cli
 
     phase = sys.argv[1]
@@ -59,7 +59,7 @@ def main() -> int:
             yield sample
 
     calibration.Feed.__call__ = call
-    clear, refs = convert._clear_keras_session, []
+    clear, refs = convert.clear_keras_session, []
 
     def cleanup():
         mark("cleanup", phase)
@@ -74,7 +74,7 @@ def main() -> int:
             gc.collect()  # the callback runs here, and the KeyboardInterrupt is raised inside it
         clear()
 
-    convert._clear_keras_session = cleanup
+    convert.clear_keras_session = cleanup
     return cli(sys.argv[2:])
 
 

@@ -28,11 +28,14 @@ def test_available_memory_from_env_and_proc(monkeypatch):
 def test_check_message_names_model_need_and_available(monkeypatch, tmp_path):
     monkeypatch.setenv("EDGEKIT_CACHE_DIR", str(tmp_path))  # no learned ratios
     monkeypatch.setenv(memory.ENV, "2048")
-    vgg = memory.check("vgg16", "int8", 138_357_544 * 4)
+    vgg = memory.check("vgg16", "int8", 138_357_544 * 4)  # large enough to convert in stages
     assert not vgg.fits
-    assert vgg.need == memory.BASE_BYTES + int(memory.RATIO["int8"] * 138_357_544 * 4)
-    assert vgg.message().startswith("vgg16 int8: converting needs about 7.6 GB of memory (528 MB of float "
-                                    "weights x 12.5 + 1.2 GB); 2.0 GB is available")
+    assert vgg.need == memory.STAGED_BASE_BYTES + int(memory.STAGED_RATIO["int8"] * 138_357_544 * 4)
+    assert vgg.message() == ("vgg16 int8: converting needs about 3.6 GB of memory (528 MB of float weights x 5.8 + "
+                             "0.6 GB); 2.0 GB is available")
+    whole = memory.check("vgg16", "int8", 138_357_544 * 4, staged=False)  # in one process, as before issue 22
+    assert whole.message().startswith("vgg16 int8: converting needs about 7.6 GB of memory (528 MB of float "
+                                      "weights x 12.5 + 1.2 GB)")
     assert memory.check("lenet5", "int8", 61_706 * 4).fits
 
 
@@ -60,7 +63,7 @@ def lenet_int8(tmp_path_factory, tf):
     from converters import convert
     from converters._tf import quiet_tf
     from converters.calibration import Feed
-    from converters.convert import _settle_random_zoo
+    from converters.prepared import settle_random_zoo
     from converters.preprocess import apply
     from converters.source import load_float, resolve
     from converters.tflite import make_converter
@@ -77,7 +80,7 @@ def lenet_int8(tmp_path_factory, tf):
     src = resolve("lenet5", 32)
     for q in ("fp32", "int8"):
         fm = load_float(src)
-        _settle_random_zoo(src, fm, src.preprocess, lambda _m: None)
+        settle_random_zoo(src, fm, src.preprocess, lambda _m: None)
         data = cal.load(cal.parse_calibration(None, fm.input_shape[2]), fm.input_shape, 4, 8)
         x = apply(data.calibration, src.preprocess)
         with quiet_tf() as tf_:
@@ -91,6 +94,30 @@ def test_savedmodel_path_gives_the_same_bytes(lenet_int8):
     results, old = lenet_int8
     for q, result in results.items():
         assert result.path.read_bytes() == old[q], f"{q}: the converted file changed"
+
+
+@pytest.mark.slow
+def test_staged_conversion_gives_the_same_bytes(lenet_int8, tmp_path, monkeypatch):
+    """The chain of processes large models convert in (converters.stages), here with LeNet-5's two larger dense
+    kernels quantized in pieces of a few rows (converters.chunked: 12 and 4 one-layer models), writes the bytes the
+    conversion in one process writes, and records each stage's peak memory."""
+    from converters import chunked, convert
+    from converters.stages import stages_for
+    from edgekit.quant_modes import QuantConfig
+
+    monkeypatch.setattr(memory, "STAGED_FROM_BYTES", 0)
+    monkeypatch.setattr(chunked, "CHUNK_FROM_ELEMENTS", 5000)
+    monkeypatch.setattr(chunked, "ROWS_PER_PIECE_ELEMENTS", 4000)
+    monkeypatch.setenv("EDGEKIT_CACHE_DIR", str(tmp_path / "cache"))
+    results, _ = lenet_int8
+    for q, here in results.items():
+        staged = convert("lenet5", q, samples=4, input_size=32, output=tmp_path / f"lenet5_{q}.tflite")
+        assert staged.path.read_bytes() == here.path.read_bytes(), f"{q}: the staged conversion changed the file"
+        assert staged.fidelity == here.fidelity
+        peaks = staged.metadata["conversion_stage_peak_rss_mb"]
+        assert tuple(peaks) == stages_for(QuantConfig(q))
+        assert 0 < max(peaks.values()) <= staged.peak_rss_mb < 4096
+    assert staged.metadata["conversion_dense_layers_in_pieces"] == 2
 
 
 @pytest.mark.slow

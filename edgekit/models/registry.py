@@ -42,6 +42,10 @@ class Preprocess:
         return {"mean": list(self.mean), "std": list(self.std), "channel_order": self.channel_order,
                 "input_range": list(self.input_range)}
 
+    @classmethod
+    def from_dict(cls, doc: dict) -> Preprocess:
+        return cls(tuple(doc["mean"]), tuple(doc["std"]), doc["channel_order"], tuple(doc["input_range"]))
+
     def apply(self, pixels: np.ndarray) -> np.ndarray:
         """Raw 0..255 pixels (N, H, W, C) to model input, as float32."""
         import numpy as np  # here, so that the CLI's start-up does not pay for numpy
