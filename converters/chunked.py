@@ -1,18 +1,21 @@
 """TensorFlow's int8 quantizer for a model with very large fully-connected weights, in pieces (issue 22).
 
-TF's MLIR quantizer holds, besides the model and its own copy, 16 bytes per element of the largest weight tensor
-while it quantizes it: VGG-16's first dense kernel (25088 x 4096) alone takes 1.6 GB, and the quantizer peaks at
-4.5 GB. Quantizing a dense layer per output channel is a function of that channel's weight row, its bias, and the
-scales of the layer's input and output, which come from calibration, not from the weights. So:
+TF's MLIR quantizer holds several copies of every weight while it runs: on VGG-16's calibrated model it peaks at
+4.2 GB in a process that loads nothing else (``converters.tflite_bare``), 3.3 GB more than its input. With the
+dense kernels of 8M weights or more (VGG-16's 25088 x 4096 and 4096 x 4096) replaced by one repeated value, which
+MLIR stores once, it peaks at 3.6 GB. Quantizing a dense layer per output channel is a function of each channel's
+weight row, its bias, and the scales of the layer's input and output, which come from calibration, not from the
+weights. So:
 
-1. each such kernel is replaced, in a copy of the calibrated model, by one repeated value, which MLIR stores once;
-   TF's quantizer runs on that copy and lays the result out exactly as it would the real one;
+1. TF's quantizer runs on a copy of the calibrated model with those kernels replaced, and lays the result out
+   exactly as it would the real one (same tensors, buffers and sizes);
 2. TF's quantizer runs again on small models of one dense layer each (a block of the kernel's rows, their bias,
-   and the layer's calibrated input and output), giving the real int8 rows, scales and int32 bias;
+   and the layer's input and output with ranges that quantize to the scales step 1 gave them), giving the real
+   int8 rows, scales and int32 bias;
 3. those are written into the result from step 1, in place.
 
-The result is checked as it is assembled (each piece's input and output scales against the full model's, every
-length), and ``tests/test_convert_memory.py`` checks that it is the same bytes as TF's quantizer in one piece.
+Every piece is checked as it is assembled (its input and output scales against the whole model's, every type and
+length), and ``tests/test_convert_memory.py`` checks that the file is the bytes TF's quantizer writes in one piece.
 """
 
 from __future__ import annotations
@@ -25,7 +28,7 @@ import numpy as np
 from converters.tflite_bare import schema
 from edgekit.errors import EdgekitError
 
-CHUNK_FROM_ELEMENTS = 8 * 2**20  # kernels from 8M weights (128 MB of APInt while quantized) go in pieces
+CHUNK_FROM_ELEMENTS = 8 * 2**20  # dense kernels from 8M weights (32 MB) go in pieces
 ROWS_PER_PIECE_ELEMENTS = 4 * 2**20  # about this many weights per one-layer model
 
 Quantize = Callable[[bytes, bool], bytes]  # TF's quantizer as the converter calls it: (model, float io) -> model

@@ -66,7 +66,7 @@ def _run_stage(stage: str, folder: Path, progress: Callable[[int], None] | None)
     env = {**os.environ, "PYTHONPATH": os.pathsep.join(p for p in (root, os.environ.get("PYTHONPATH")) if p),
            _PROGRESS_FD: str(write_fd)}
     proc = subprocess.Popen([sys.executable, "-m", "converters.stages", stage, str(folder)], env=env,
-                            pass_fds=(write_fd,))
+                            pass_fds=(write_fd,), stdout=2)  # TF prints to stdout, which --json owns
     os.close(write_fd)
     try:
         with os.fdopen(read_fd) as lines:
@@ -128,11 +128,10 @@ def _converter(job: dict, folder: Path):
     from converters.tflite import _configure, _saved_model_converter
 
     prepared = json.loads((folder / "prepare.json").read_text())
-    prep = Prepared.load(folder)
+    x_cal = Prepared.load(folder).x_cal
     with quiet_tf() as tf:
         conv = _saved_model_converter(tf, Path(prepared["saved_model"]), prepared["from_keras"])
-        feed = Feed(prep.x_cal, _progress_writer()) if prep.x_cal is not None else None
-        return tf, _configure(tf, conv, _config(job), feed), feed
+        return _configure(tf, conv, _config(job), Feed(x_cal) if x_cal is not None else None)
 
 
 def _convert(job: dict, conv) -> bytes:
@@ -150,7 +149,7 @@ def _core(job: dict, folder: Path) -> dict:
     flatbuffer unchanged, to record the arguments TF gives its quantizer (for the quantize stage)."""
     from tensorflow.lite.python import lite
 
-    _, conv, _ = _converter(job, folder)
+    conv = _converter(job, folder)
     real = lite._convert_saved_model
     quantizing = _config(job).mode is QuantMode.INT8
 
@@ -221,7 +220,7 @@ def _quantize(job: dict, folder: Path) -> dict:
 
 def _final(job: dict, folder: Path) -> dict:
     """TF's converter once more, each staged step answered by its stage's file; the rest runs as usual."""
-    _, conv, _ = _converter(job, folder)
+    conv = _converter(job, folder)
     used: list[str] = []
     quantized = folder / "quantized.tflite"
 

@@ -42,7 +42,6 @@ def wrap(module, attr: str, name: str, phase: str, *, after: bool = False) -> No
 def main() -> int:
     import converters.tflite
     from converters import calibration
-
     from converters import prepared as convert  # the float model's side of a conversion
     from edgekit.cli import main as cli
 

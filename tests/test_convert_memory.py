@@ -110,14 +110,54 @@ def test_staged_conversion_gives_the_same_bytes(lenet_int8, tmp_path, monkeypatc
     monkeypatch.setattr(chunked, "ROWS_PER_PIECE_ELEMENTS", 4000)
     monkeypatch.setenv("EDGEKIT_CACHE_DIR", str(tmp_path / "cache"))
     results, _ = lenet_int8
-    for q, here in results.items():
-        staged = convert("lenet5", q, samples=4, input_size=32, output=tmp_path / f"lenet5_{q}.tflite")
-        assert staged.path.read_bytes() == here.path.read_bytes(), f"{q}: the staged conversion changed the file"
-        assert staged.fidelity == here.fidelity
-        peaks = staged.metadata["conversion_stage_peak_rss_mb"]
+    staged = convert("lenet5", "fp32", samples=4, input_size=32, output=tmp_path / "lenet5_fp32.tflite")
+    out = tmp_path / "lenet5_int8.tflite"  # int8 through the command line: its --json stays clean of TF's prints
+    run = run_cli("convert", "lenet5", "--int8", "--input-size", "32", "--samples", "4", "-o", str(out), "--json",
+                  env={"EDGEKIT_CACHE_DIR": str(tmp_path / "cache")})
+    assert run.code == 0, run.err[-2000:]
+    doc = json.loads(run.out)
+    for q, peak, meta in (("fp32", staged.peak_rss_mb, staged.metadata),
+                          ("int8", doc["peak_rss_mb"], doc["metadata"])):
+        here = results[q]
+        written = tmp_path / f"lenet5_{q}.tflite"
+        assert written.read_bytes() == here.path.read_bytes(), f"{q}: the staged conversion changed the file"
+        assert meta["fidelity"] == here.metadata["fidelity"]
+        peaks = meta["conversion_stage_peak_rss_mb"]
         assert tuple(peaks) == stages_for(QuantConfig(q))
-        assert 0 < max(peaks.values()) <= staged.peak_rss_mb < 4096
-    assert staged.metadata["conversion_dense_layers_in_pieces"] == 2
+        assert 0 < max(peaks.values()) <= peak < 4096
+    assert doc["metadata"]["conversion_dense_layers_in_pieces"] == 2
+
+
+@pytest.mark.slow
+@pytest.mark.heavy  # about 10 s: CI's heavy tier
+def test_ctrl_c_in_a_staged_conversion(tmp_path):
+    """Ctrl-C (to the process group, as a terminal sends it) once the core stage has written its file: the stage
+    running then and the command both stop, exit 130 with one line, and nothing is left: no output, no stage
+    process, no stage folder."""
+    import os
+    import signal
+    import subprocess
+    import sys
+    import time
+
+    from tests.conftest import ROOT
+
+    (tmp_path / "tmp").mkdir()
+    env = {**os.environ, "PYTHONPATH": str(ROOT), "EDGEKIT_CACHE_DIR": str(tmp_path / "cache"),
+           "TMPDIR": str(tmp_path / "tmp")}
+    proc = subprocess.Popen([sys.executable, "-m", "tests._staged_convert", "convert", "lenet5", "--int8",
+                             "--samples", "50", "-o", "out.tflite"], cwd=tmp_path, env=env, start_new_session=True,
+                            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    deadline = time.monotonic() + 120
+    while not list((tmp_path / "tmp").glob("edgekit-stages-*/core.tflite")) and time.monotonic() < deadline:
+        time.sleep(0.05)
+    os.killpg(proc.pid, signal.SIGINT)
+    out, err = proc.communicate(timeout=120)
+    assert proc.returncode == 130 and out == "", err[-3000:]
+    assert [x for x in err.splitlines() if x.startswith("edgekit: error:")] == [
+        "edgekit: error: interrupted; no output was written"] and "Traceback" not in err
+    assert not (tmp_path / "out.tflite").exists() and not list((tmp_path / "tmp").iterdir())
+    assert not list((tmp_path / "cache").rglob("*.tflite"))
 
 
 @pytest.mark.slow
