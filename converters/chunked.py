@@ -23,6 +23,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from pathlib import Path
 
+import flatbuffers
 import numpy as np
 
 from converters.tflite_bare import schema
@@ -51,11 +52,7 @@ def large_dense(model: bytes | bytearray, min_elements: int = CHUNK_FROM_ELEMENT
         for t in range(graph.TensorsLength()):
             users[graph.Tensors(t).Buffer()] = users.get(graph.Tensors(t).Buffer(), 0) + 1
     found = []
-    for i in range(sub.OperatorsLength()):
-        op = sub.Operators(i)
-        code = root.OperatorCodes(op.OpcodeIndex())
-        if max(code.BuiltinCode(), code.DeprecatedBuiltinCode()) != fb.BuiltinOperator.FULLY_CONNECTED:
-            continue
+    for i, op in _dense(root):
         inputs = op.InputsAsNumpy()
         kernel = sub.Tensors(int(inputs[1]))
         if kernel.Type() != fb.TensorType.FLOAT32 or kernel.ShapeLength() != 2:
@@ -204,23 +201,26 @@ def _one_layer(model, op, kernel, bias, weights: np.ndarray, bias_values: np.nda
     graph.operators = [layer]
     graph.name = sub.name
     one.subgraphs = [graph]
-    builder = __import__("flatbuffers").Builder(1024)
+    builder = flatbuffers.Builder(1024)
     builder.Finish(one.Pack(builder), file_identifier=b"TFL3")
     return bytes(builder.Output())
 
 
-def _fc_of(root, output_name: str):
-    """The FULLY_CONNECTED operator writing the tensor named ``output_name``, and its subgraph."""
+def _dense(root):
+    """(index, operator) of each FULLY_CONNECTED in the first subgraph of a flatbuffer Model."""
     fb = schema()
     sub = root.Subgraphs(0)
-    hits = []
     for i in range(sub.OperatorsLength()):
         op = sub.Operators(i)
         code = root.OperatorCodes(op.OpcodeIndex())
-        if max(code.BuiltinCode(), code.DeprecatedBuiltinCode()) != fb.BuiltinOperator.FULLY_CONNECTED:
-            continue
-        if _name(sub.Tensors(int(op.OutputsAsNumpy()[0]))) == output_name:
-            hits.append(op)
+        if max(code.BuiltinCode(), code.DeprecatedBuiltinCode()) == fb.BuiltinOperator.FULLY_CONNECTED:
+            yield i, op
+
+
+def _fc_of(root, output_name: str):
+    """The FULLY_CONNECTED operator writing the tensor named ``output_name``, and its subgraph."""
+    sub = root.Subgraphs(0)
+    hits = [op for _, op in _dense(root) if _name(sub.Tensors(int(op.OutputsAsNumpy()[0]))) == output_name]
     if len(hits) != 1:
         raise ChunkError(f"the quantized model has {len(hits)} dense layers writing {output_name!r}, not one")
     return sub, hits[0]
@@ -232,13 +232,9 @@ def _quant(tensor) -> tuple[np.ndarray, np.ndarray, int]:
 
 
 def _read_piece(model: bytes) -> dict:
-    fb = schema()
-    root = fb.Model.GetRootAs(model, 0)
+    root = schema().Model.GetRootAs(model, 0)
     sub = root.Subgraphs(0)
-    ops = [sub.Operators(i) for i in range(sub.OperatorsLength())]
-    dense = [op for op in ops if max(root.OperatorCodes(op.OpcodeIndex()).BuiltinCode(),
-                                     root.OperatorCodes(op.OpcodeIndex()).DeprecatedBuiltinCode())
-             == fb.BuiltinOperator.FULLY_CONNECTED]
+    dense = [op for _, op in _dense(root)]
     if len(dense) != 1:
         raise ChunkError(f"a one-layer model quantized to {len(dense)} dense layers")
     inputs = dense[0].InputsAsNumpy()
