@@ -96,36 +96,52 @@ def test_savedmodel_path_gives_the_same_bytes(lenet_int8):
         assert result.path.read_bytes() == old[q], f"{q}: the converted file changed"
 
 
-@pytest.mark.slow
-def test_staged_conversion_gives_the_same_bytes(lenet_int8, tmp_path, monkeypatch):
-    """The chain of processes large models convert in (converters.stages), here with LeNet-5's two larger dense
-    kernels quantized in pieces of a few rows (converters.chunked: 12 and 4 one-layer models), writes the bytes the
-    conversion in one process writes, and records each stage's peak memory."""
-    from converters import chunked, convert
-    from converters.stages import stages_for
-    from edgekit.quant_modes import QuantConfig
+def _staged_everywhere(monkeypatch, tmp_path) -> None:
+    """Every conversion in stages, LeNet-5's two larger dense kernels quantized in pieces of a few rows
+    (converters.chunked: 12 and 4 one-layer models)."""
+    from converters import chunked
 
     monkeypatch.setattr(memory, "STAGED_FROM_BYTES", 0)
     monkeypatch.setattr(chunked, "CHUNK_FROM_ELEMENTS", 5000)
     monkeypatch.setattr(chunked, "ROWS_PER_PIECE_ELEMENTS", 4000)
     monkeypatch.setenv("EDGEKIT_CACHE_DIR", str(tmp_path / "cache"))
-    results, _ = lenet_int8
-    staged = convert("lenet5", "fp32", samples=4, input_size=32, output=tmp_path / "lenet5_fp32.tflite")
-    out = tmp_path / "lenet5_int8.tflite"  # int8 through the command line: its --json stays clean of TF's prints
+
+
+def _same_as_one_process(q: str, written, peak, meta, lenet_int8) -> None:
+    from converters.stages import stages_for
+    from edgekit.quant_modes import QuantConfig
+
+    here = lenet_int8[0][q]
+    assert written.read_bytes() == here.path.read_bytes(), f"{q}: the staged conversion changed the file"
+    assert meta["fidelity"] == here.metadata["fidelity"]
+    peaks = meta["conversion_stage_peak_rss_mb"]
+    assert tuple(peaks) == stages_for(QuantConfig(q))
+    assert 0 < max(peaks.values()) <= peak < 4096
+
+
+@pytest.mark.slow
+def test_staged_int8_gives_the_same_bytes(lenet_int8, tmp_path, monkeypatch):
+    """The chain of processes large models convert in (converters.stages: prepare, core, calibrate, quantize,
+    final), through the command line, with the dense kernels in pieces, writes the bytes one process writes,
+    records each stage's peak memory, and keeps --json clean of TensorFlow's prints."""
+    _staged_everywhere(monkeypatch, tmp_path)
+    out = tmp_path / "lenet5_int8.tflite"
     run = run_cli("convert", "lenet5", "--int8", "--input-size", "32", "--samples", "4", "-o", str(out), "--json",
                   env={"EDGEKIT_CACHE_DIR": str(tmp_path / "cache")})
     assert run.code == 0, run.err[-2000:]
     doc = json.loads(run.out)
-    for q, peak, meta in (("fp32", staged.peak_rss_mb, staged.metadata),
-                          ("int8", doc["peak_rss_mb"], doc["metadata"])):
-        here = results[q]
-        written = tmp_path / f"lenet5_{q}.tflite"
-        assert written.read_bytes() == here.path.read_bytes(), f"{q}: the staged conversion changed the file"
-        assert meta["fidelity"] == here.metadata["fidelity"]
-        peaks = meta["conversion_stage_peak_rss_mb"]
-        assert tuple(peaks) == stages_for(QuantConfig(q))
-        assert 0 < max(peaks.values()) <= peak < 4096
+    _same_as_one_process("int8", out, doc["peak_rss_mb"], doc["metadata"], lenet_int8)
     assert doc["metadata"]["conversion_dense_layers_in_pieces"] == 2
+
+
+@pytest.mark.slow
+@pytest.mark.heavy  # 10 s: CI's heavy tier (the int8 chain above runs the same stages but calibrate and quantize)
+def test_staged_fp32_gives_the_same_bytes(lenet_int8, tmp_path, monkeypatch):
+    from converters import convert
+
+    _staged_everywhere(monkeypatch, tmp_path)
+    result = convert("lenet5", "fp32", samples=4, input_size=32, output=tmp_path / "lenet5_fp32.tflite")
+    _same_as_one_process("fp32", result.path, result.peak_rss_mb, result.metadata, lenet_int8)
 
 
 @pytest.mark.slow

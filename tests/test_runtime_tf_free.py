@@ -12,7 +12,7 @@ import pytest
 
 from tests._mnv2 import mobilenetv2
 
-pytestmark = pytest.mark.slow
+pytestmark = [pytest.mark.slow, pytest.mark.heavy]  # a venv and MobileNet v2 (19 s): CI's heavy tier
 
 _PROBE = """
 import importlib.util, json, sys
