@@ -16,7 +16,7 @@ pytestmark = [pytest.mark.tf, pytest.mark.slow]
 
 
 @pytest.mark.parametrize(("model", "args", "floor", "int8_tolerance"), [
-    ("lenet5", (), 0.97, 0.01),
+    pytest.param("lenet5", (), 0.97, 0.01, marks=pytest.mark.heavy),  # 15 s; test_train_folder trains by default
     pytest.param("mobilenet", ("--input-size", "32", "--alpha", "0.25"), 0.95, 0.02, marks=pytest.mark.heavy),
     pytest.param("mobilenetv2", ("--input-size", "32", "--alpha", "0.35"), 0.95, 0.02, marks=pytest.mark.heavy),
 ])
