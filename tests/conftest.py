@@ -7,6 +7,7 @@ import json
 import os
 import shlex
 import shutil
+import signal
 import subprocess
 import sys
 import traceback
@@ -15,6 +16,12 @@ from dataclasses import dataclass
 from pathlib import Path
 
 import pytest
+
+# A runner that starts the suite in the background (nohup, or `&` in a script) leaves SIGINT ignored, and every
+# process the tests start inherits that: Ctrl-C would never reach them, and the Ctrl-C tests would wait out their
+# timeouts. Python's default, as under a terminal, is what edgekit's users have.
+if signal.getsignal(signal.SIGINT) is signal.SIG_IGN:
+    signal.signal(signal.SIGINT, signal.default_int_handler)
 
 ROOT = Path(__file__).resolve().parents[1]
 DATA = Path(__file__).resolve().parent / "data"
