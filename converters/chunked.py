@@ -64,9 +64,10 @@ def large_dense(model: bytes | bytearray, min_elements: int = CHUNK_FROM_ELEMENT
 
 
 def quantize(calibrated: Path, quantizer: Quantize, min_elements: int = CHUNK_FROM_ELEMENTS, *,
-             piece_elements: int = ROWS_PER_PIECE_ELEMENTS) -> bytes:
-    """TF's quantizer on the calibrated model in the file ``calibrated``, with the large dense kernels in pieces.
-    The whole model is quantized first, while nothing else is held; the pieces come after."""
+             piece_elements: int = ROWS_PER_PIECE_ELEMENTS) -> tuple[bytes, int]:
+    """TF's quantizer on the calibrated model in the file ``calibrated``, with the large dense kernels in pieces;
+    the quantized model and how many kernels went in pieces. The whole model is quantized first, while nothing
+    else is held; the pieces come after."""
     placeholder = bytearray(calibrated.read_bytes())
     targets = large_dense(placeholder, min_elements)
     root = schema().Model.GetRootAs(placeholder, 0)
@@ -85,7 +86,7 @@ def quantize(calibrated: Path, quantizer: Quantize, min_elements: int = CHUNK_FR
         model = calibrated.read_bytes()
         for name, target in zip(outputs, targets, strict=True):
             _patch(result, name, _pieces(model, target, quantizer, _io_of(result, name), piece_elements))
-    return bytes(result)
+    return bytes(result), len(targets)
 
 
 def _name(tensor) -> str:

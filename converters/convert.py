@@ -186,10 +186,7 @@ def _check_memory(src: Source, config: QuantConfig, weight_bytes: int, *, staged
 
 
 def _guard(src: Source, fm: FloatModel, config: QuantConfig) -> None:
-    if fm.keras_model is not None:
-        weight_bytes = int(fm.keras_model.count_params()) * 4
-    else:
-        weight_bytes = sum(f.stat().st_size for f in (src.path / "variables").glob("*") if f.is_file())
+    weight_bytes = int(fm.keras_model.count_params()) * 4 if fm.keras_model is not None else weight_bytes_hint(src)
     _check_memory(src, config, weight_bytes, staged=False)
 
 

@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import dataclasses
 import json
-import os
 import subprocess
 import sys
 import tempfile
@@ -28,6 +27,7 @@ def convert_in_child(model: str, mode: str, **kwargs):
     ``kwargs`` are convert's JSON-able keywords (samples, output, force, memory_check). An error in the child is
     raised here with its message; a child killed by a signal (the OOM killer) says so."""
     from converters.convert import NotCached, convert, runs_staged
+    from converters.stages import child_env
 
     unknown = set(kwargs) - set(_ARGS)
     if unknown:
@@ -39,8 +39,7 @@ def convert_in_child(model: str, mode: str, **kwargs):
     if runs_staged(model, mode):  # its stages are processes already, and this one imports no TensorFlow
         return convert(model, mode, **kwargs)
     args = {"model": str(model), "mode": mode, **{k: str(v) if k == "output" else v for k, v in kwargs.items()}}
-    root = str(Path(__file__).resolve().parents[1])
-    env = {**os.environ, "PYTHONPATH": os.pathsep.join(p for p in (root, os.environ.get("PYTHONPATH")) if p)}
+    env = child_env()
     started = time.perf_counter()
     with tempfile.TemporaryDirectory(prefix="edgekit-convert-") as tmp:
         result_file = Path(tmp) / "result.json"

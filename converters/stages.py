@@ -60,11 +60,15 @@ def run_chain(folder: Path, job: dict, config: QuantConfig, *,
     return (folder / "final.tflite").read_bytes(), reports
 
 
-def _run_stage(stage: str, folder: Path, progress: Callable[[int], None] | None) -> dict:
+def child_env() -> dict[str, str]:
+    """This environment, with the checkout on PYTHONPATH, for a ``python -m converters...`` child."""
     root = str(Path(__file__).resolve().parents[1])
+    return {**os.environ, "PYTHONPATH": os.pathsep.join(p for p in (root, os.environ.get("PYTHONPATH")) if p)}
+
+
+def _run_stage(stage: str, folder: Path, progress: Callable[[int], None] | None) -> dict:
     read_fd, write_fd = os.pipe()
-    env = {**os.environ, "PYTHONPATH": os.pathsep.join(p for p in (root, os.environ.get("PYTHONPATH")) if p),
-           _PROGRESS_FD: str(write_fd)}
+    env = {**child_env(), _PROGRESS_FD: str(write_fd)}
     proc = subprocess.Popen([sys.executable, "-m", "converters.stages", stage, str(folder)], env=env,
                             pass_fds=(write_fd,), stdout=2)  # TF prints to stdout, which --json owns
     os.close(write_fd)
@@ -141,7 +145,9 @@ def _convert(job: dict, conv) -> bytes:
 
 
 def _describe(job: dict) -> str:
-    return job["source"]["path"] or job["source"]["name"]
+    from converters.source import source_from_doc
+
+    return source_from_doc(job["source"]).describe()
 
 
 def _core(job: dict, folder: Path) -> dict:
@@ -168,7 +174,7 @@ def _core(job: dict, folder: Path) -> dict:
             "bytes": [i for i, a in enumerate(args) if isinstance(a, bytes)], "float": types_pb2.FLOAT}))
         raise _Done
 
-    with _hooks(job, folder, core=core, quantizer=record, calibrated=lambda: None):
+    with _hooks(core=core, quantizer=record, calibrated=lambda: None):
         try:
             _convert(job, conv)
         except _Done:
@@ -207,15 +213,14 @@ def _quantize(job: dict, folder: Path) -> dict:
         return api.ExperimentalMlirQuantizeModel(model, *given)
 
     try:
-        model = chunked.quantize(folder / "calibrated.tflite", quantizer, job["chunk_from_elements"],
-                                 piece_elements=job["piece_elements"])
+        model, in_pieces = chunked.quantize(folder / "calibrated.tflite", quantizer, job["chunk_from_elements"],
+                                            piece_elements=job["piece_elements"])
     except chunked.ChunkError as err:
         raise EdgekitError(f"could not quantize {_describe(job)} in stages: {err}") from None
     except Exception as err:  # TF's quantizer raises its own types
         raise EdgekitError(f"TensorFlow could not quantize {_describe(job)}: {first_line(err)}") from None
     (folder / "quantized.tflite").write_bytes(model)
-    return {"chunked": len(chunked.large_dense((folder / "calibrated.tflite").read_bytes(),
-                                               job["chunk_from_elements"]))}
+    return {"chunked": in_pieces}
 
 
 def _final(job: dict, folder: Path) -> dict:
@@ -235,7 +240,7 @@ def _final(job: dict, folder: Path) -> dict:
         return quantized.read_bytes()
 
     size = (folder / "core.tflite").stat().st_size
-    with _hooks(job, folder, core=core, quantizer=quantizer if quantized.is_file() else None,
+    with _hooks(core=core, quantizer=quantizer if quantized.is_file() else None,
                 calibrated=(lambda: _CALIBRATED) if quantized.is_file() else None, builder_size=size):
         model = _convert(job, conv)
     expected = ["core", "quantize"] if quantized.is_file() else ["core"]
@@ -251,7 +256,7 @@ _CALIBRATED = b"calibrated in the calibrate stage"
 
 
 @contextlib.contextmanager
-def _hooks(job: dict, folder: Path, *, core, quantizer, calibrated, builder_size: int = 0):
+def _hooks(*, core, quantizer, calibrated, builder_size: int = 0):
     """Answer TF's converter steps in this process: ``core`` for its MLIR conversion, ``quantizer`` for its MLIR
     quantizer, ``calibrated`` (returning what the quantizer is given) for its calibrator; None leaves a step as it
     is. ``builder_size`` starts the flatbuffer builders of TF's later Python steps (buffer de-duplication,
