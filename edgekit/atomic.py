@@ -4,10 +4,11 @@ from __future__ import annotations
 
 import contextlib
 import os
+import stat
 import tempfile
 from pathlib import Path
 
-from edgekit.errors import EdgekitError
+from edgekit.errors import EdgekitError, UsageError
 
 
 def _umask() -> int:
@@ -16,9 +17,26 @@ def _umask() -> int:
     return mask
 
 
+def refuse_special(path: str | os.PathLike, option: str) -> None:
+    """Refuse an output path that exists and is neither a regular file nor a folder (a device node, a socket, a
+    FIFO): ``--force`` would otherwise replace, say, /dev/null with a regular file. A symlink is judged by what
+    it points to. ``option`` names the option in the message (``-o``, ``--csv``, ``--out``)."""
+    try:
+        mode = os.stat(path).st_mode
+    except (OSError, ValueError):
+        return  # nothing there (or a dangling link): an ordinary new file
+    if not (stat.S_ISREG(mode) or stat.S_ISDIR(mode)):
+        kind = ("a character device" if stat.S_ISCHR(mode) else "a block device" if stat.S_ISBLK(mode) else
+                "a socket" if stat.S_ISSOCK(mode) else "a FIFO" if stat.S_ISFIFO(mode) else "not a regular file")
+        raise UsageError(f"{option} {os.fsdecode(path)!r} is {kind}, not a regular file; edgekit never replaces "
+                         f"one, even with --force: choose another path")
+
+
 def write_atomic(path: str | os.PathLike, data: bytes, force: bool) -> None:
-    """Write ``data`` to ``path``; an existing file is replaced only with ``force``."""
+    """Write ``data`` to ``path``; an existing file is replaced only with ``force``, and a special file (a device,
+    a socket, a FIFO) never."""
     path = Path(path)
+    refuse_special(path, "output")
     if path.exists() and not force:
         raise EdgekitError(f"{str(path)!r} already exists; pass --force to replace it")
     tmp = None
