@@ -65,8 +65,10 @@ def run(cfg: dict) -> dict:
 
 
 def main() -> int:
+    from edgekit.children import die_with_parent
     from edgekit.errors import EdgekitError
 
+    die_with_parent()  # a round of a run that was killed outright ends too
     cfg = json.loads(sys.stdin.read())
     try:
         doc = run(cfg)

@@ -25,6 +25,7 @@ import math
 import random
 from collections.abc import Callable, Hashable, Sequence
 from dataclasses import dataclass, field
+from numbers import Integral, Real
 
 from edgekit.errors import UsageError
 
@@ -32,6 +33,7 @@ REL_HALFWIDTH = 0.05  # an interval wider than +-5% of p50 is noisy
 LEVEL = 0.95
 BOOTSTRAP_RESAMPLES = 2000
 SEED = 0
+MAX_ROUNDS = 1000  # each a fresh process (half a second or more): past this a typo, not a plan
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -44,19 +46,38 @@ class Protocol:
     rel_halfwidth: float = REL_HALFWIDTH
 
     def __post_init__(self) -> None:
+        for value in (self.min_rounds, self.max_rounds):
+            if isinstance(value, bool) or not isinstance(value, Integral):
+                raise UsageError(f"--rounds must be a whole number, got {value!r}")
         if self.min_rounds < 1:
             raise UsageError(f"--rounds must be 1 or more, got {self.min_rounds}; 6 or more give a 95% interval")
-        if self.budget_s <= 0:
-            raise UsageError(f"--budget must be a positive number of seconds, got {self.budget_s:g}")
+        if self.min_rounds > MAX_ROUNDS:
+            raise UsageError(f"--rounds must be {MAX_ROUNDS} or fewer, got {self.min_rounds} (each round is a fresh "
+                             f"process: {MAX_ROUNDS} take ten minutes or more per config)")
+        if not _positive(self.budget_s):
+            raise UsageError(f"--budget must be a positive number of seconds, got {_shown(self.budget_s)} (finite "
+                             "and > 0)")
         if self.max_rounds < self.min_rounds:
             raise UsageError(f"at most {self.max_rounds} rounds, fewer than --rounds {self.min_rounds}; "
                              f"lower --rounds")
+        if not _positive(self.rel_halfwidth):
+            raise UsageError(f"rel_halfwidth must be a finite number > 0, got {_shown(self.rel_halfwidth)}")
 
     def check_budget(self, round_s: float) -> None:
         """Refuse a budget shorter than one round (``round_s``: the least time a round's timing takes)."""
+        if not (isinstance(round_s, Real) and math.isfinite(round_s)):
+            raise UsageError(f"a round's time must be a finite number of seconds, got {_shown(round_s)}")
         if self.budget_s < round_s:
             raise UsageError(f"--budget {self.budget_s:g} s is shorter than one round ({round_s:g} s of timing "
                              "alone); give --budget of at least that, e.g. --budget 60")
+
+
+def _positive(value) -> bool:
+    return isinstance(value, Real) and not isinstance(value, bool) and math.isfinite(value) and value > 0
+
+
+def _shown(value) -> str:
+    return str(value) if isinstance(value, Integral) else f"{value:g}" if isinstance(value, Real) else repr(value)
 
 
 @dataclass(frozen=True)

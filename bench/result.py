@@ -50,6 +50,7 @@ def build_result(cfg: Config, rounds: dict | list[dict], graph: TFLiteGraph, mac
     extra.update((k, first[k]) for k in ("accelerator", "fully_accelerated", "sync", "gpu_adapter", "emulated",
                                          "baseline", "tf_imported") if k in first)
     warnings = warnings_for(between, prov["device"].get("governor"))
+    warnings += [w for w in [threads_warning(cfg.threads, prov["device"].get("usable_cores"))] if w]
     if first.get("emulated") and first.get("gpu_adapter"):  # a software GPU: the CPU's speed, never a GPU's
         from bench.gpu import EMULATED_WARNING
 
@@ -58,6 +59,15 @@ def build_result(cfg: Config, rounds: dict | list[dict], graph: TFLiteGraph, mac
                   xnnpack=cfg.xnnpack, path=os.path.abspath(cfg.path), figures=figures, rounds=protocol,
                   extra=extra, energy=figure_from_rounds(rounds),
                   warnings=warnings).to_dict()
+
+
+def cut_short(doc: dict, planned: int) -> dict:
+    """A result built from the rounds one config had finished when the run was interrupted: kept, and saying so."""
+    done = doc.get("rounds", 0)
+    doc.setdefault("warnings", []).append(
+        f"interrupted: {done} of at least {planned} round(s) had finished; this figure is from those alone, "
+        "so measure again for a settled one")
+    return doc
 
 
 def failure_result(cfg: Config, err: BaseException, *, device: dict | None = None) -> dict:
@@ -96,3 +106,16 @@ def warnings_for(between, governor: str | None) -> list[str]:
         out.append(f"CPU governor is {governor!r}, not 'performance'; latencies may vary with frequency "
                    "scaling (sudo cpupower frequency-set -g performance)")
     return out
+
+
+THREADS_WARNING = "more threads than cores"  # how the warning starts: the CLI picks it out of a run's results
+
+
+def threads_warning(threads: int | None, cores: int | None) -> str | None:
+    """The warning of a measurement with more threads than the ``cores`` this process may run on (its affinity
+    mask, ``bench.machine.usable_cores``), or None. The threads take turns on the cores, so the latency is not
+    what that many cores give: the result says so rather than pass it off as such."""
+    if threads is None or cores is None or threads <= cores:
+        return None
+    return (f"{THREADS_WARNING}: {threads} threads on the {cores} core(s) this machine lets edgekit use, so they "
+            f"take turns and the latency is not that of {threads} cores; use --threads {cores} or fewer")

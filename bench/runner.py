@@ -10,6 +10,7 @@ import sys
 from dataclasses import asdict, dataclass
 from pathlib import Path
 
+from edgekit.children import child_env
 from edgekit.errors import EdgekitError, ModelFileError, UsageError
 from edgekit.result import error_of
 
@@ -40,9 +41,12 @@ def _error_types() -> dict:
 
 
 def run_child(cfg: Config, timeout: float = 900) -> dict:
-    """Measure ``cfg`` in a fresh interpreter; a crash or an error in the child becomes an EdgekitError."""
-    env = {**os.environ, "TF_CPP_MIN_LOG_LEVEL": "3",
-           "PYTHONPATH": os.pathsep.join(filter(None, [str(REPO), os.environ.get("PYTHONPATH")]))}
+    """Measure ``cfg`` in a fresh interpreter; a crash or an error in the child becomes an EdgekitError.
+
+    The child ends with this process: Ctrl-C or SIGTERM here kills it (``subprocess.run``), and it gets SIGTERM
+    when this process is killed outright (``edgekit.children``)."""
+    env = child_env({**os.environ, "TF_CPP_MIN_LOG_LEVEL": "3",
+                     "PYTHONPATH": os.pathsep.join(filter(None, [str(REPO), os.environ.get("PYTHONPATH")]))})
     try:
         proc = subprocess.run([sys.executable, "-m", "bench.child"], input=json.dumps(asdict(cfg)),
                               capture_output=True, text=True, timeout=timeout, env=env)

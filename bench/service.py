@@ -44,11 +44,14 @@ class Plan(Generic[C]):
     """What :func:`measure` needs to turn rounds into results.
 
     ``finish(i, rounds, round_ids)``: the result of config ``i`` from its round documents; ``fail(i, error)``:
-    the result of config ``i`` that failed (CONTINUE only).
+    the result of config ``i`` that failed (CONTINUE only); ``cut(i, rounds)``: the result of config ``i`` from
+    the rounds it had finished when the run was interrupted (Ctrl-C, SIGTERM) before its result was final. Without
+    ``cut`` those rounds are dropped.
     """
 
     finish: Callable[[int, list[dict], list[int]], Any]
     fail: Callable[[int, BaseException], Any] | None = None
+    cut: Callable[[int, list[dict]], Any] | None = None
 
 
 def local_round(cfg, n: int) -> dict:
@@ -82,7 +85,8 @@ def measure(configs: Sequence[C], plan: Plan, *, protocol: Protocol,
     A result is final at once for a failure, else once its interval has settled or the rounds end.
     ``store(i, result)`` is called once per config as soon as its result and every earlier config's are final
     (so a database keeps the configs' order); when the run ends early (Ctrl-C, a fatal error, ``STOP``), every
-    result final by then is stored before the error goes on.
+    result final by then is stored before the error goes on. On Ctrl-C (or SIGTERM, which edgekit raises as one)
+    a config with finished rounds but no final result gets ``plan.cut``'s result from those rounds, stored too.
 
     Raises: under ``OnFailure.STOP`` the first config's error, and under either policy a ``policy.fatal`` one;
     KeyboardInterrupt.
@@ -136,6 +140,13 @@ def measure(configs: Sequence[C], plan: Plan, *, protocol: Protocol,
             for i in live:
                 left = max(protocol.budget_s - (clock() - start), 1e-9)
                 run_rounds([i], one, replace(protocol, budget_s=left), clock, on_final=final)
+    except KeyboardInterrupt:  # what was measured is kept: each unfinished config's finished rounds
+        if plan.cut is not None:
+            for i in range(len(configs)):
+                if i not in results and i not in failed and docs[i]:
+                    results[i] = plan.cut(i, docs[i])
+                    pending.append(i)
+        raise
     finally:
         _store(sorted(pending))  # ended early: whatever is final is kept
     return [results[i] for i in range(len(configs))]

@@ -6,6 +6,10 @@ is such an upgrade: two processes that open a new database at the same moment co
 set only when the file is not in WAL mode yet, every write takes its lock up front (``BEGIN IMMEDIATE``), and a
 busy or locked answer is retried until ``timeout``. A lock held longer than that is a :class:`StoreBusy` naming the
 process that holds it.
+
+A writer reads the schema before it changes anything, so another program's SQLite file (or a corrupt one) is refused
+untouched. A reader (``readonly=True``: ``edgekit results``) opens the file with SQLite's ``mode=ro``: it never
+creates it, adds tables or changes its journal mode. :class:`Recovery` keeps the results a writer could not store.
 """
 
 from __future__ import annotations
@@ -14,16 +18,21 @@ import json
 import os
 import random
 import sqlite3
+import threading
 import time
+import urllib.parse
 from collections.abc import Callable
 from pathlib import Path
 from typing import TypeVar
 
-from edgekit.errors import EdgekitError, UsageError
+from edgekit.atomic import refuse_special, write_atomic
+from edgekit.errors import EdgekitError, UsageError, first_line
 
 DEFAULT_DB = Path("~/.edgekit/results.db")
 TIMEOUT_S = 60.0  # how long a write waits for another process's lock
+MAX_ID = 2**63 - 1  # SQLite's integers are 64-bit
 _TABLES = ("results", "results_run")
+_COLUMNS = ("id", "run_id", "time_utc", "target", "model", "quant", "threads", "p50_ms", "doc")
 _SCHEMA = (
     """CREATE TABLE IF NOT EXISTS results (
     id INTEGER PRIMARY KEY AUTOINCREMENT,
@@ -41,27 +50,101 @@ _SCHEMA = (
 T = TypeVar("T")
 
 
-class StoreBusy(EdgekitError):
+class StoreError(EdgekitError):
+    """The results database cannot be used: missing, corrupt, another program's, or locked (exit 1).
+
+    ``reason`` is the cause alone (``database disk image is malformed``), for messages that name the file
+    themselves."""
+
+    def __init__(self, message: str, reason: str | None = None):
+        super().__init__(message)
+        self.reason = reason or message
+
+
+class StoreUnwritable(UsageError):
+    """The results database cannot be created or written where ``--db`` says (exit 2: pass another --db)."""
+
+    def __init__(self, message: str, reason: str | None = None):
+        super().__init__(message)
+        self.reason = reason or message
+
+
+class StoreBusy(StoreError):
     """Another process held the results database's lock for longer than the timeout (exit 1)."""
 
 
 class ResultStore:
-    """Append and query results. Each ``edgekit bench`` invocation is one run with its own ``run_id``."""
+    """Append and query results. Each ``edgekit bench`` invocation is one run with its own ``run_id``.
 
-    def __init__(self, path: str | Path | None = None, *, timeout: float | None = None):
+    ``readonly``: open an existing database for reading only (``mode=ro``); a missing one is a StoreError.
+    """
+
+    def __init__(self, path: str | Path | None = None, *, timeout: float | None = None, readonly: bool = False):
         self.path = Path(path or DEFAULT_DB).expanduser()
         self.timeout = TIMEOUT_S if timeout is None else timeout
+        self.readonly = readonly
+        self._empty = False  # a reader's database has no tables at all (an empty file)
+        refuse_special(self.path, "--db")  # a FIFO would block, a device would get -wal and -shm files beside it
+        if readonly:
+            self._db = self._open_readonly()
+            return
         try:
             self.path.parent.mkdir(parents=True, exist_ok=True)
             self._db = sqlite3.connect(self.path, timeout=self.timeout, isolation_level=None)
         except (OSError, sqlite3.Error) as err:
             raise _unwritable(self.path, err) from None
         try:
+            self._retry(self._check_schema)  # before anything changes the file: another program's is left alone
             self._retry(self._set_wal)
             self._retry(self._create_tables)
         except BaseException:
             self._db.close()
             raise
+
+    def _open_readonly(self) -> sqlite3.Connection:
+        if not self.path.exists():
+            raise StoreError(f"no results database at {str(self.path)!r}; run edgekit bench first, or pass --db "
+                             "with the database's path")
+        if self.path.is_dir():
+            raise StoreError(f"--db {str(self.path)!r} is a folder, not a results database; pass --db with a file")
+        try:
+            return self._schema_read(_connect_ro(self.path, self.timeout))
+        except sqlite3.Error as err:
+            if not _readonly_folder(err, self.path):
+                raise self._error(err) from None
+        # WAL needs its -shm file, which a reader cannot create in a read-only folder; nothing can write the database
+        # there either, so reading it as immutable sees all there is
+        try:
+            return self._schema_read(_connect_ro(self.path, self.timeout, immutable=True))
+        except sqlite3.Error as err:
+            raise self._error(err) from None
+
+    def _schema_read(self, db: sqlite3.Connection) -> sqlite3.Connection:
+        try:
+            self._check_schema(db)
+        except BaseException:
+            db.close()
+            raise
+        return db
+
+    def _check_schema(self, db: sqlite3.Connection | None = None) -> None:
+        """Refuse a database whose tables are not edgekit's; note a reader's empty one."""
+        db = db or self._db
+        tables = {n for t, n in db.execute("SELECT type, name FROM sqlite_master").fetchall()
+                  if t == "table" and not n.startswith("sqlite_")}
+        if "results" in tables:
+            columns = [r[1] for r in db.execute("PRAGMA table_info(results)").fetchall()]
+            if not set(_COLUMNS) <= set(columns):
+                raise self._foreign(f"its results table has the columns {', '.join(columns)}, not edgekit's")
+        elif tables:
+            raise self._foreign(f"it has other tables ({', '.join(sorted(tables))}) and no results table")
+        else:
+            self._empty = True
+
+    def _foreign(self, why: str) -> StoreError:
+        return StoreError(f"{str(self.path)!r} is not an edgekit results database ({why}); edgekit leaves it as it "
+                          "is: pass --db with the path of edgekit's database, or a new one",
+                          reason=f"not an edgekit results database: {why}")
 
     def _set_wal(self) -> None:
         """WAL persists in the file, so only the first opener switches; a racing opener retries and finds it set."""
@@ -72,12 +155,15 @@ class ResultStore:
         have = self._db.execute(f"SELECT COUNT(*) FROM sqlite_master WHERE name IN {_TABLES}").fetchone()[0]
         if have < len(_TABLES):
             self._write(lambda: [self._db.execute(sql) for sql in _SCHEMA])
+        self._empty = False
 
     def add(self, run_id: str, doc: dict) -> int:
         """Append one result in its own transaction; returns its id."""
+        if self.readonly:
+            raise ValueError("a read-only ResultStore cannot add")
         p50 = doc["latency_ms"]["p50"] if "latency_ms" in doc else None  # a failed result has no latency
-        row = (run_id, doc["time_utc"], doc["target"], doc["model"], doc.get("quant"), doc.get("threads"), p50,
-               json.dumps(doc, default=str))
+        row = (_text(run_id), _text(doc["time_utc"]), _text(doc["target"]), _text(doc["model"]),
+               _text(doc.get("quant")), doc.get("threads"), p50, json.dumps(doc, default=str))
         cur = self._retry(lambda: self._write(lambda: self._db.execute(
             "INSERT INTO results (run_id, time_utc, target, model, quant, threads, p50_ms, doc) "
             "VALUES (?, ?, ?, ?, ?, ?, ?, ?)", row)))
@@ -103,35 +189,58 @@ class ResultStore:
                 return step()
             except sqlite3.Error as err:
                 if not _busy(err):
-                    raise _unwritable(self.path, err) from None
+                    raise self._error(err) from None
                 if time.monotonic() >= deadline:
-                    raise StoreBusy(self._busy_message()) from None
+                    raise self._busy() from None
             time.sleep(pause * random.uniform(0.5, 1.5))  # jitter, so racing processes do not retry in step
             pause = min(pause * 2, 0.1)
 
-    def _busy_message(self) -> str:
+    def _busy(self) -> StoreBusy:
         holder = lock_holder(self.path)
         who = f"process {holder[0]} ({holder[2]}) holds its {holder[1]}" if holder else \
             "another process held its lock"
-        return (f"the results database {str(self.path)!r} stayed locked for {self.timeout:g} s: {who}; "
-                "wait for that process to finish or stop it, then run again")
+        return StoreBusy(f"the results database {str(self.path)!r} stayed locked for {self.timeout:g} s: {who}; "
+                         "wait for that process to finish or stop it, then run again",
+                         reason=f"it stayed locked for {self.timeout:g} s: {who}")
+
+    def _error(self, err: sqlite3.Error) -> EdgekitError:
+        """The one-line error for what SQLite answered: corrupt, not a database, or (a writer) not writable."""
+        code = getattr(err, "sqlite_errorcode", 0) & 0xFF
+        path = str(self.path)
+        if code == sqlite3.SQLITE_CORRUPT:
+            return StoreError(f"the results database {path!r} is corrupt ({err}); move it aside (edgekit starts a new "
+                              "one) or pass --db with another path", reason=f"it is corrupt: {err}")
+        if code == sqlite3.SQLITE_NOTADB:
+            return StoreError(f"{path!r} is not an SQLite database, so not edgekit's results ({err}); pass --db with "
+                              "the path of edgekit's database, or a new one", reason=f"not an SQLite database: {err}")
+        if self.readonly:
+            return StoreError(f"cannot read the results database {path!r} ({err})", reason=str(err))
+        return _unwritable(self.path, err)
+
+    def _rows(self, sql: str, args: list) -> list:
+        try:
+            return self._db.execute(sql, args).fetchall()
+        except sqlite3.Error as err:
+            raise self._error(err) from None
 
     def last(self, n: int = 20, model: str | None = None) -> list[dict]:
         """The newest ``n`` results, oldest first, optionally of one model."""
+        if self._empty:
+            return []
         sql, args = "SELECT id, run_id, doc FROM results", []
         if model:
-            sql, args = sql + " WHERE model = ?", [model]
-        rows = self._db.execute(sql + " ORDER BY id DESC LIMIT ?", [*args, n]).fetchall()
+            sql, args = sql + " WHERE model = ?", [_text(model)]
+        rows = self._rows(sql + " ORDER BY id DESC LIMIT ?", [*args, max(0, min(n, MAX_ID))])
         return [self._doc(r) for r in reversed(rows)]
 
     def select(self, ref: str) -> list[dict]:
         """A result by id (``42``) or every result of a run by run id or its prefix (``3f9c``)."""
-        if ref.isdigit():
-            rows = self._db.execute("SELECT id, run_id, doc FROM results WHERE id = ?", [int(ref)]).fetchall()
-            if rows:
-                return [self._doc(r) for r in rows]
-        rows = self._db.execute("SELECT id, run_id, doc FROM results WHERE run_id LIKE ? ORDER BY id",
-                                [ref + "%"]).fetchall()
+        rows = []
+        if not self._empty and ref.isascii() and ref.isdigit() and int(ref) <= MAX_ID:  # larger: no such id
+            rows = self._rows("SELECT id, run_id, doc FROM results WHERE id = ?", [int(ref)])
+        if not rows and not self._empty:
+            rows = self._rows("SELECT id, run_id, doc FROM results WHERE substr(run_id, 1, ?) = ? ORDER BY id",
+                              [len(ref), _text(ref)])
         if len({r[1] for r in rows}) > 1:
             raise UsageError(f"{ref!r} matches several runs; give more of the run id")
         if not rows:
@@ -142,12 +251,14 @@ class ResultStore:
         """The newest result whose document has ``field`` equal to ``value`` (e.g. a study's config key)."""
         if not field.isidentifier():
             raise ValueError(f"not a field name: {field!r}")
-        row = self._db.execute("SELECT id, run_id, doc FROM results WHERE json_extract(doc, ?) = ? "
-                               "ORDER BY id DESC LIMIT 1", [f"$.{field}", value]).fetchone()
-        return self._doc(row) if row else None
+        if self._empty:
+            return None
+        rows = self._rows("SELECT id, run_id, doc FROM results WHERE json_extract(doc, ?) = ? "
+                          "ORDER BY id DESC LIMIT 1", [f"$.{field}", _text(value)])
+        return self._doc(rows[0]) if rows else None
 
     def count(self) -> int:
-        return int(self._db.execute("SELECT COUNT(*) FROM results").fetchone()[0])
+        return 0 if self._empty else int(self._rows("SELECT COUNT(*) FROM results", [])[0][0])
 
     @staticmethod
     def _doc(row) -> dict:
@@ -157,13 +268,104 @@ class ResultStore:
         self._db.close()
 
 
+class Recovery:
+    """The results of a run that the database could not take, kept in a JSON file so that none is lost.
+
+    Once storing one fails (a full disk, a corrupt page, a lock held past the timeout, anything), that result and
+    every later one go to ``<database name>.unsaved-<run id>.json`` beside the database, or in the current folder
+    when that cannot be written; the file is rewritten, atomically, as each result arrives. :meth:`error` is the
+    line the run ends with. Thread-safe: a fleet's hosts, each with its own ResultStore, share one.
+    """
+
+    def __init__(self, db: Path):
+        self.db = Path(db)
+        self.docs: list[dict] = []
+        self.cause: BaseException | None = None
+        self.file: Path | None = None  # where the kept results are, once written
+        self.write_error: str | None = None  # why they could not be written anywhere
+        self._lock = threading.Lock()
+
+    def keep(self, store: ResultStore | None, run_id: str, doc: dict) -> int | None:
+        """Store ``doc`` and return its id; None when it went to the recovery file instead."""
+        if store is not None and self.cause is None:
+            try:
+                return store.add(run_id, doc)
+            except Exception as err:  # whatever the store says, the measurement is kept
+                self.note(err)
+        with self._lock:
+            self.docs.append({**doc, "id": None, "run_id": run_id})
+            self._write(run_id)
+        return None
+
+    def note(self, err: BaseException) -> None:
+        """Record why the database failed (the first cause is the one named); later results go to the file."""
+        with self._lock:
+            self.cause = self.cause or err
+
+    def _write(self, run_id: str) -> None:
+        data = (json.dumps(self.docs, indent=1, default=str) + "\n").encode()
+        name = f"{self.db.name}.unsaved-{run_id}.json"
+        places = [self.file] if self.file else []
+        places += [p for p in (self.db.parent / name, _here(name)) if p is not None and p not in places]
+        errors = []
+        for place in places:
+            try:
+                write_atomic(place, data, force=place == self.file)  # never over a file this run did not write
+            except (EdgekitError, OSError) as err:
+                errors.append(str(err))
+                continue
+            self.file, self.write_error = place, None
+            return
+        self.write_error = "; ".join(errors)
+
+    def error(self) -> StoreError | None:
+        """The one line a run ends with when results were not stored (exit 1), else None."""
+        if not self.docs:
+            return None
+        reason = getattr(self.cause, "reason", None) or first_line(self.cause)
+        where = (f"they are kept in {str(self.file)!r}" if self.file else
+                 f"they could not be written to a recovery file either ({self.write_error}): only what this run "
+                 "printed or wrote has them")
+        return StoreError(f"{len(self.docs)} result(s) could not be stored in the results database "
+                          f"{str(self.db)!r} ({reason}); {where}")
+
+
+def _here(name: str) -> Path | None:
+    """``name`` in the current folder, as an absolute path (None when that folder is gone)."""
+    try:
+        return Path.cwd() / name
+    except OSError:
+        return None
+
+
+def _text(value):
+    """A str as SQLite can take it: a path from the filesystem may hold lone surrogates (bytes that are not
+    UTF-8), which become ``\\udcff`` here; the document keeps them exactly (JSON escapes them the same way)."""
+    return value.encode("utf-8", "backslashreplace").decode("utf-8") if isinstance(value, str) else value
+
+
+def _connect_ro(path: Path, timeout: float, *, immutable: bool = False) -> sqlite3.Connection:
+    uri = f"file:{urllib.parse.quote(os.fsencode(path.absolute()))}?mode=ro" + ("&immutable=1" if immutable else "")
+    try:
+        return sqlite3.connect(uri, uri=True, timeout=timeout, isolation_level=None)
+    except sqlite3.Error as err:
+        raise StoreError(f"cannot read the results database {str(path)!r} ({err})", reason=str(err)) from None
+
+
+def _readonly_folder(err: sqlite3.Error, path: Path) -> bool:
+    """SQLite could not create a WAL database's -shm file because the folder (or its file system) is read-only."""
+    code = getattr(err, "sqlite_errorcode", 0) & 0xFF
+    return code in (sqlite3.SQLITE_READONLY, sqlite3.SQLITE_CANTOPEN) and not os.access(path.parent, os.W_OK)
+
+
 def _busy(err: sqlite3.Error) -> bool:
     """SQLITE_BUSY or SQLITE_LOCKED, with any extended code: the answers SQLite says to try again later."""
     return (getattr(err, "sqlite_errorcode", 0) & 0xFF) in (sqlite3.SQLITE_BUSY, sqlite3.SQLITE_LOCKED)
 
 
-def _unwritable(path: Path, err: BaseException) -> UsageError:
-    return UsageError(f"cannot write the results database {str(path)!r} ({err}); pass --db with a writable path")
+def _unwritable(path: Path, err: BaseException) -> StoreUnwritable:
+    return StoreUnwritable(f"cannot write the results database {str(path)!r} ({err}); pass --db with a writable "
+                           "path", reason=str(err))
 
 
 # The byte ranges SQLite locks (sqlite3.c: WALINDEX_LOCK_OFFSET in the -shm file, PENDING_BYTE in the database).

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import tempfile
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -20,6 +19,7 @@ from edgekit import __version__, interrupt
 from edgekit.errors import EdgekitError, UsageError
 from edgekit.models.registry import FIGURES, Preprocess, get_spec
 from edgekit.quant_modes import QuantConfig, QuantMode
+from edgekit.tempdirs import temp_dir
 
 DEFAULT_SAMPLES = 20  # ~0.3 s each for MobileNet v2 at 224 on 2 cores: a cold int8 run stays under 40 s
 
@@ -107,7 +107,8 @@ def convert(model_or_path, mode: str | QuantMode | QuantConfig = QuantMode.FP32,
                      "calibration": spec.key() if calibration else "default", "samples": samples,
                      "held_out": HELD_OUT, "labels": labels, "preprocess": pre.to_dict() if pre else None,
                      "tf": cache.tf_version(), "edgekit": __version__, "graph": "batch1"})
-    hit = cache.get(key) if use_cache else None
+    cache_warn = (lambda msg: say(f"warning: {msg}")) if notify else None  # else stderr, as edgekit: warning:
+    hit = cache.get(key, cache_warn) if use_cache else None
     if hit is not None:
         model, meta = hit[0], hit[1]["sidecar"]
         write_pair(out, model, meta, force)
@@ -135,7 +136,7 @@ def convert(model_or_path, mode: str | QuantMode | QuantConfig = QuantMode.FP32,
         meta["conversion_stage_peak_rss_mb"] = peaks
     meta["conversion_wall_seconds"] = round(time.perf_counter() - started, 3)  # building, converting, checking
     interrupt.check()  # nothing is cached or written after Ctrl-C, even one that TF's clean-up swallowed
-    cache.put(key, model, {"sidecar": meta, "warnings": notes, "per_layer": list(per_layer)})
+    cache.put(key, model, {"sidecar": meta, "warnings": notes, "per_layer": list(per_layer)}, cache_warn)
     write_pair(out, model, meta, force)
     return _finish(out, model, meta, config, started, False, tuple(notes), per_layer, say)
 
@@ -196,8 +197,8 @@ def _convert_here(src: Source, config: QuantConfig, args: dict, progress: Progre
     from converters.tflite import to_tflite
 
     guard = (lambda fm: _guard(src, fm, config)) if memory_check else None
-    with tempfile.TemporaryDirectory(prefix="edgekit-savedmodel-") as tmp:
-        prep, folder, fixed = prepare_float(src, config, folder=Path(tmp), guard=guard, **args)
+    with temp_dir("savedmodel") as tmp:
+        prep, folder, fixed = prepare_float(src, config, folder=tmp, guard=guard, **args)
         n_cal = _say_calibrating(prep, progress, say)
         t0 = time.perf_counter()
         model = to_tflite(src, folder, config, prep.x_cal,
@@ -221,9 +222,9 @@ def _convert_staged(src: Source, config: QuantConfig, args: dict, progress: Prog
     calibrating = (lambda done: progress(done, n_cal)) if progress and n_cal else None
     if n_cal:
         say(f"calibrating on {n_cal} samples (the conversion runs as a chain of processes: {src.name} is large)")
-    with tempfile.TemporaryDirectory(prefix="edgekit-stages-") as tmp:
-        model, reports = run_chain(Path(tmp), job, config, progress=calibrating)
-        prep = Prepared.load(Path(tmp))
+    with temp_dir("stages") as tmp:
+        model, reports = run_chain(tmp, job, config, progress=calibrating)
+        prep = Prepared.load(tmp)
     for note in reports["prepare"]["notes"]:
         args["warn"](note)
     seconds = sum(r["seconds"] for stage, r in reports.items() if stage != "prepare")

@@ -8,26 +8,32 @@ result without TensorFlow. ``python -m converters.isolated ARGS_JSON RESULT_JSON
 
 from __future__ import annotations
 
+import contextlib
 import dataclasses
 import json
 import subprocess
 import sys
-import tempfile
 import time
+from collections.abc import Callable
 from pathlib import Path
 
+from edgekit import interrupt
+from edgekit.children import die_with_parent, stop
 from edgekit.errors import EdgekitError
+from edgekit.tempdirs import temp_dir
 
 _ARGS = ("samples", "output", "force", "memory_check")
 
 
-def convert_in_child(model: str, mode: str, **kwargs):
+def convert_in_child(model: str, mode: str, *, quiet: Callable[[], contextlib.AbstractContextManager] | None = None,
+                     **kwargs):
     """:func:`converters.convert` of a zoo name or a file in a child process; the same ConversionResult.
 
     ``kwargs`` are convert's JSON-able keywords (samples, output, force, memory_check). An error in the child is
-    raised here with its message; a child killed by a signal (the OOM killer) says so."""
-    from converters.convert import NotCached, convert, runs_staged
-    from converters.stages import child_env
+    raised here with its message; a child killed by a signal (the OOM killer) says so. ``quiet()`` is entered
+    around a conversion the cache does not hold (to send TensorFlow's output to a log, say); the cache is read
+    before it, so that a warning about a damaged entry or an unusable cache reaches the caller's terminal."""
+    from converters.convert import NotCached, convert
 
     unknown = set(kwargs) - set(_ARGS)
     if unknown:
@@ -36,15 +42,32 @@ def convert_in_child(model: str, mode: str, **kwargs):
         return convert(model, mode, **kwargs, cache_only=True)  # a cache hit needs no process (nor TensorFlow)
     except NotCached:
         pass
+    with quiet() if quiet is not None else contextlib.nullcontext():
+        return _convert_cold(model, mode, kwargs)
+
+
+def _convert_cold(model: str, mode: str, kwargs: dict):
+    """The conversion the cache does not hold: in a child process, whose cache entry this process then reads."""
+    from converters import cache
+    from converters.convert import convert, runs_staged
+    from converters.stages import child_env
+
     if runs_staged(model, mode):  # its stages are processes already, and this one imports no TensorFlow
+        return convert(model, mode, **kwargs)
+    if not cache.usable():  # the child could not hand its result back through the cache (the warning said so)
         return convert(model, mode, **kwargs)
     args = {"model": str(model), "mode": mode, **{k: str(v) if k == "output" else v for k, v in kwargs.items()}}
     env = child_env()
     started = time.perf_counter()
-    with tempfile.TemporaryDirectory(prefix="edgekit-convert-") as tmp:
-        result_file = Path(tmp) / "result.json"
-        proc = subprocess.run([sys.executable, "-m", "converters.isolated", json.dumps(args), str(result_file)],
-                              env=env, check=False)
+    with temp_dir("convert") as tmp:
+        result_file = tmp / "result.json"
+        proc = subprocess.Popen([sys.executable, "-m", "converters.isolated", json.dumps(args), str(result_file)],
+                                env=env)
+        try:
+            proc.wait()
+        except BaseException:  # Ctrl-C, SIGTERM: the child got it too; it removes its folders, or is killed
+            stop(proc)
+            raise
         doc = json.loads(result_file.read_text()) if result_file.is_file() else {}
     if proc.returncode != 0:
         if doc.get("error"):
@@ -66,7 +89,8 @@ def _child(args_json: str, result_path: str) -> int:
     args = json.loads(args_json)
     result_file = Path(result_path)
     try:
-        result = convert(args.pop("model"), args.pop("mode"), **args)
+        with interrupt.guard():  # SIGTERM, forwarded by the parent or sent when it died, is Ctrl-C here too
+            result = convert(args.pop("model"), args.pop("mode"), **args)
     except EdgekitError as err:
         result_file.write_text(json.dumps({"error": str(err)}))
         return 1
@@ -77,4 +101,5 @@ def _child(args_json: str, result_path: str) -> int:
 
 
 if __name__ == "__main__":
+    die_with_parent()
     sys.exit(_child(sys.argv[1], sys.argv[2]))

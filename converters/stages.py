@@ -33,7 +33,7 @@ from pathlib import Path
 
 from converters import memory
 from converters.prepared import Prepared
-from edgekit import interrupt
+from edgekit import children, interrupt
 from edgekit.errors import EdgekitError, first_line
 from edgekit.models.registry import Preprocess
 from edgekit.quant_modes import QuantConfig, QuantMode
@@ -61,9 +61,11 @@ def run_chain(folder: Path, job: dict, config: QuantConfig, *,
 
 
 def child_env() -> dict[str, str]:
-    """This environment, with the checkout on PYTHONPATH, for a ``python -m converters...`` child."""
+    """This environment, with the checkout on PYTHONPATH and this process named as its parent (it ends when this
+    process does: ``edgekit.children``), for a ``python -m converters...`` child."""
     root = str(Path(__file__).resolve().parents[1])
-    return {**os.environ, "PYTHONPATH": os.pathsep.join(p for p in (root, os.environ.get("PYTHONPATH")) if p)}
+    path = os.pathsep.join(p for p in (root, os.environ.get("PYTHONPATH")) if p)
+    return children.child_env({**os.environ, "PYTHONPATH": path})
 
 
 def _run_stage(stage: str, folder: Path, progress: Callable[[int], None] | None) -> dict:
@@ -78,9 +80,8 @@ def _run_stage(stage: str, folder: Path, progress: Callable[[int], None] | None)
                 if progress and line.strip().isdigit():
                     progress(int(line))
         code = proc.wait()
-    except BaseException:  # Ctrl-C reached the stage too (same process group): let it end, then go on raising
-        proc.kill()
-        proc.wait()
+    except BaseException:  # Ctrl-C reached the stage too (same process group; SIGTERM is passed on): let it end
+        children.stop(proc)
         raise
     interrupt.check()
     report_file = folder / f"{stage}.json"
@@ -328,4 +329,5 @@ def _child(stage: str, folder: str) -> int:
 
 
 if __name__ == "__main__":
+    children.die_with_parent()
     sys.exit(_child(sys.argv[1], sys.argv[2]))

@@ -32,6 +32,22 @@ def refuse_special(path: str | os.PathLike, option: str) -> None:
                          f"one, even with --force: choose another path")
 
 
+def write_temp(path: str | os.PathLike, data: bytes) -> str:
+    """Write ``data`` to a new hidden temporary beside ``path`` (``.NAME.XXXX.tmp``, the user's usual file mode) and
+    return its name, for a caller that renames several files into place together. On any failure it is removed."""
+    path = Path(path)
+    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
+    try:
+        with os.fdopen(fd, "wb") as fh:
+            fh.write(data)
+        os.chmod(tmp, 0o666 & ~_umask())
+    except BaseException:
+        with contextlib.suppress(OSError):
+            os.unlink(tmp)
+        raise
+    return tmp
+
+
 def write_atomic(path: str | os.PathLike, data: bytes, force: bool) -> None:
     """Write ``data`` to ``path``; an existing file is replaced only with ``force``, and a special file (a device,
     a socket, a FIFO) never."""

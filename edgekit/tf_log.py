@@ -111,7 +111,8 @@ def _divert() -> None:
     except OSError:
         return  # no writable log: leave the terminal as it is rather than fail the command
     stamp = time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime())
-    os.write(fd, f"=== {stamp} pid {os.getpid()} {_State.header}\n".encode())
+    # the header holds argv, which may name a file that is not UTF-8 (Python keeps its bytes as surrogates)
+    os.write(fd, f"=== {stamp} pid {os.getpid()} {_State.header}\n".encode("utf-8", "backslashreplace"))
     _State.start = os.fstat(fd).st_size
     sys.stdout.flush()
     sys.stderr.flush()

@@ -18,6 +18,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from bench.protocol import Protocol
+from edgekit import tempdirs
 from edgekit.errors import EdgekitError
 from edgekit.result import error_of
 from targets import hints
@@ -94,7 +95,7 @@ class Session:
         """The runner and each model (with its ``.json`` sidecar) as model-N.tflite: no user name reaches
         the remote shell."""
         sources = [str(p) for p in RUNNER_FILES]
-        with tempfile.TemporaryDirectory(prefix="edgekit-scp-") as staging:
+        with tempfile.TemporaryDirectory(prefix=tempdirs.prefix("scp")) as staging:
             for i, path in enumerate(dict.fromkeys(models)):
                 self._names[path] = f"model-{i}.tflite"
                 sources += _stage(path, self._names[path], Path(staging))
@@ -128,7 +129,7 @@ class Session:
         if proc.returncode not in (0, 3):
             tail = (proc.stderr.strip().splitlines() or ["no message"])[-1]
             raise SshError(self.host.text, "run", f"the device runner failed (exit {proc.returncode}): {tail}")
-        with tempfile.TemporaryDirectory(prefix="edgekit-fetch-") as tmp:
+        with tempfile.TemporaryDirectory(prefix=tempdirs.prefix("fetch")) as tmp:
             local = str(Path(tmp) / out)
             run(scp_get_argv(self.host, f"{self.dir}/{out}", local, self.opts), host=self.host.text,
                 phase="fetch", timeout=CONNECT_S)

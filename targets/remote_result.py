@@ -8,7 +8,7 @@ from __future__ import annotations
 from dataclasses import replace
 
 from bench.outputs import compare, disagreement
-from bench.result import build_result, warnings_for
+from bench.result import build_result, threads_warning, warnings_for
 from bench.runner import Config
 from edgekit.result import Result
 from targets.identity import emulation_warning
@@ -46,6 +46,7 @@ def to_result(cfg: Config, measured: dict | list[dict], graph, macs: int, host: 
              "tf_imported": first["tf_imported"], "emulated": bool(device.get("emulated"))}
     warnings = warnings_for(record.to_dict(), device.get("governor")) + device_warnings(device, graph,
                                                                                         extra["delegate"])
+    warnings += [w for w in [threads_warning(record.threads, device.get("usable_cores"))] if w]  # the device's cores
     outputs = next((r["outputs"] for r in rounds if "outputs" in r), None)
     if reference is not None and outputs is not None:
         extra["outputs_vs_local"] = compare(reference, outputs)

@@ -13,6 +13,7 @@ from tests.conftest import DATA
 class FakeStore:
     def __init__(self) -> None:
         self.docs = []
+        self.path = "fake.db"  # where a result the store could not take would be kept beside (never here)
 
     def add(self, run_id, doc) -> int:
         self.docs.append(doc)

@@ -18,7 +18,7 @@ FILES = {"lenet5": "tiny_fp32.tflite", "mobilenetv2": "tiny_int8_edgetpu.tflite"
 def _converter(tmp_path):
     from edgekit.study import collect
 
-    def convert(_plan, _variant, model, _quant, _trained, _say):
+    def convert(_plan, _variant, model, _quant, _trained, _say, _quiet=None):
         path = tmp_path / f"{model}.tflite"
         shutil.copy(DATA / FILES[model], path)
         graph = read_tflite(path)

@@ -33,8 +33,10 @@ __all__ = ["BenchOutcome", "BenchRequest", "LoopArgs", "RemoteArgs", "failures_e
 
 
 def run_bench(request: BenchRequest, *, progress: Progress | None = None,
-              on_remote_result: Callable[[str, dict], None] | None = None) -> BenchOutcome:
-    """Measure, estimate, or measure over ssh, as ``request`` says."""
+              on_remote_result: Callable[[str, dict], None] | None = None,
+              on_stored: Callable[[dict], None] | None = None) -> BenchOutcome:
+    """Measure, estimate, or measure over ssh, as ``request`` says. ``on_stored(result)``: called as each local
+    measurement is kept (in the database or its recovery file), so that an interrupted run can say what it kept."""
     from edgekit.app.sources import parse_list, resolve
     from targets.registry import Method, get_target
 
@@ -60,9 +62,10 @@ def run_bench(request: BenchRequest, *, progress: Progress | None = None,
     thread_list = parse_threads(request.threads, tgt)
     if method is Method.GPU and (not loop.xnnpack or loop.profile_ops):
         raise UsageError("--no-xnnpack and --profile-ops apply to --target cpu only")
-    from bench.store import ResultStore
+    from bench.store import Recovery, ResultStore
 
-    store = ResultStore(request.db)  # fail on an unwritable --db before measuring anything
+    store = ResultStore(request.db)  # fail on an unwritable or foreign --db before measuring anything
+    recovery = Recovery(store.path)  # from here on a database that fails loses no result
     sources = resolve(list(request.models), parse_list(request.quant, "--quant", str.lower))
     run_id = uuid.uuid4().hex[:12]
     from bench.gpu import NoGpuError
@@ -70,14 +73,16 @@ def run_bench(request: BenchRequest, *, progress: Progress | None = None,
     try:
         results = measure(make_configs(sources, thread_list, tgt, loop.config_args()), store, run_id,
                           profile=loop.profile_ops, protocol=loop.protocol(), progress=progress,
-                          unresolved=_unresolved(sources))
+                          unresolved=_unresolved(sources), recovery=recovery, on_stored=on_stored)
     except NoGpuError as err:
         from edgekit.app.gpu_baseline import no_gpu_message
 
         raise NoGpuError(no_gpu_message(str(err))) from None
+    finally:
+        store.close()
     if method is Method.GPU:
         add_gpu_baseline(results, loop)
-    return BenchOutcome(kind="measured", results=results, store_path=store.path, run_id=run_id)
+    return BenchOutcome(kind="measured", results=results, store_path=store.path, run_id=run_id, recovery=recovery)
 
 
 def estimate(request: BenchRequest, target) -> BenchOutcome:
@@ -108,9 +113,11 @@ def _estimate_one(source, target, threads: int | None) -> dict:
 
 
 def measure(configs, store, run_id: str, *, profile: bool, protocol, progress: Progress | None = None,
-            clock: Callable[[], float] = time.monotonic, unresolved: dict[str, Exception] | None = None) -> list[dict]:
+            clock: Callable[[], float] = time.monotonic, unresolved: dict[str, Exception] | None = None,
+            recovery=None, on_stored: Callable[[dict], None] | None = None) -> list[dict]:
     """Every config in interleaved rounds (``bench.service.measure``), each round in a fresh process; each
-    result is built from its rounds and stored as soon as it is final.
+    result is built from its rounds and stored as soon as it is final: in ``store``, or, once that fails, in
+    ``recovery``'s file (``bench.store.Recovery``; one beside the database when None is given).
 
     A config that fails to be read, analysed or run (or whose path is in ``unresolved``, the models that could
     not be read or converted) is measured no more and gets a failure result in its place, stored too; the
@@ -118,7 +125,7 @@ def measure(configs, store, run_id: str, *, profile: bool, protocol, progress: P
     """
     from bench.gpu import NoGpuError
     from bench.provenance import device
-    from bench.result import build_result, failure_result
+    from bench.result import build_result, cut_short, failure_result
     from bench.service import Plan, Policy
     from bench.service import measure as measure_configs
     from targets.energy import with_host_fallback
@@ -141,11 +148,18 @@ def measure(configs, store, run_id: str, *, profile: bool, protocol, progress: P
             doc["ops_method"] = first.get("ops_method")
         return doc
 
-    def store_one(_i: int, doc: dict) -> None:
-        doc["id"] = store.add(run_id, doc)
-        doc["run_id"] = run_id
+    from bench.store import Recovery
 
-    plan = Plan(finish=finish, fail=lambda i, err: failure_result(configs[i], err, device=device()))
+    keeper = recovery or Recovery(store.path)
+
+    def store_one(_i: int, doc: dict) -> None:
+        doc["id"] = keeper.keep(store, run_id, doc)
+        doc["run_id"] = run_id
+        if on_stored is not None:
+            on_stored(doc)
+
+    plan = Plan(finish=finish, fail=lambda i, err: failure_result(configs[i], err, device=device()),
+                cut=lambda i, docs: cut_short(finish(i, docs, list(range(len(docs)))), protocol.min_rounds))
     return measure_configs(configs, plan, protocol=protocol, policy=Policy(fatal=(NoGpuError,)), progress=progress,
                            store=store_one, failed=failed, clock=clock)
 
@@ -207,8 +221,8 @@ def noisy_warnings(results: list[dict]) -> list[str]:
     lines = [f"noisy: the 95% interval stayed wider than ±{REL_HALFWIDTH:.0%} of p50; close other work, or raise "
              f"--rounds or "
              f"--budget: {', '.join(noisy)}"] if noisy else []
-    return lines + list(dict.fromkeys(w for r in results for w in r["warnings"]
-                                      if w.startswith(("CPU governor", "emulated: LiteRT's GPU"))))
+    once = ("CPU governor", "emulated: LiteRT's GPU", "more threads than cores")
+    return lines + list(dict.fromkeys(w for r in results for w in r["warnings"] if w.startswith(once)))
 
 
 def bench_mcu_targets(request: BenchRequest, chosen) -> BenchOutcome:

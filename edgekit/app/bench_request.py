@@ -10,6 +10,11 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from edgekit.errors import UsageError
+from edgekit.limits import PORT_MAX, finite, whole
+
+# A remote run's timeout ends in poll(), whose timeout is a 32-bit count of milliseconds (24.8 days).
+MAX_TIMEOUT_S = 2_000_000.0
+MAX_THREADS = 1024  # more than the cores of any machine edgekit measures; TFLite starts a thread for each
 
 # Called before each configuration is measured: (description, index, total).
 Progress = Callable[[str, int, int], None]
@@ -28,20 +33,26 @@ class LoopArgs:
     xnnpack: bool = True
     profile_ops: bool = False
 
-    def check(self) -> None:
-        """Refuse impossible loop settings (checked where they apply: estimates ignore them)."""
-        if self.runs < 1 or self.warmup < 0 or self.min_seconds < 0:
-            raise UsageError(f"--runs must be >= 1, --warmup >= 0 and --min-seconds >= 0; got {self.runs}, "
-                             f"{self.warmup}, {self.min_seconds}")
+    def __post_init__(self) -> None:
+        """Each number on its own: a NaN, an infinity or a count out of range is never meant."""
+        from bench.loop import MAX_SECONDS  # a round's timed loop stops there, whatever --min-seconds says
+
+        whole("--runs", self.runs)
+        whole("--warmup", self.warmup, low=0)
+        finite("--min-seconds", self.min_seconds, low=0, high=MAX_SECONDS, what="a number of seconds",
+               why=f"a round's timed loop stops at {MAX_SECONDS:g} s")
         self.protocol()
 
+    def check(self) -> None:
+        """Refuse loop settings that cannot work together (checked where they apply: estimates ignore them)."""
+        self.protocol().check_budget(self.min_seconds)
+
     def protocol(self):
-        """The ``bench.protocol.Protocol`` these options ask for; a bad --rounds or --budget is a UsageError."""
+        """The ``bench.protocol.Protocol`` these options ask for; a bad --rounds or --budget is a UsageError (a budget
+        shorter than one round is :meth:`check`'s)."""
         from bench.protocol import Protocol
 
-        protocol = Protocol(min_rounds=self.rounds, max_rounds=max(30, self.rounds), budget_s=self.budget)
-        protocol.check_budget(self.min_seconds)
-        return protocol
+        return Protocol(min_rounds=self.rounds, max_rounds=max(30, self.rounds), budget_s=self.budget)
 
     def config_args(self, *, profile: bool = True) -> dict:
         """The keyword arguments of ``bench.runner.Config`` these options set."""
@@ -62,6 +73,11 @@ class RemoteArgs:
     remote_python: str = "python3"
     timeout: float = 600
     check_outputs: bool = False  # compare the device's outputs on a fixed input with this machine's
+
+    def __post_init__(self) -> None:
+        whole("--port", self.port, high=PORT_MAX)
+        finite("--timeout", self.timeout, low=0, low_open=True, high=MAX_TIMEOUT_S, what="",
+               why="seconds; ssh waits through poll(), which counts 32-bit milliseconds")
 
     @property
     def given(self) -> bool:
@@ -101,6 +117,7 @@ class BenchOutcome:
     store_path: Path | None = None
     run_id: str | None = None
     remote: object | None = None  # edgekit.app.remote.FleetOutcome for kind == "remote"
+    recovery: object | None = None  # bench.store.Recovery: the results the database could not take, if any
 
 
 def parse_threads(text: str | None, target: str) -> list[int | None]:
@@ -112,8 +129,8 @@ def parse_threads(text: str | None, target: str) -> list[int | None]:
             raise UsageError("--threads does not apply to --target gpu (the GPU accelerator sets its own); drop it")
         return [None]
     values = parse_list(text or "1", "--threads", lambda s: int(s))
-    if any(v < 1 for v in values):
-        raise UsageError(f"--threads must be whole numbers >= 1, got {text!r}")
+    if any(not 1 <= v <= MAX_THREADS for v in values):
+        raise UsageError(f"--threads must be whole numbers >= 1 and <= {MAX_THREADS}, e.g. 1,2,4; got {text!r}")
     return values
 
 

@@ -48,7 +48,7 @@ class FleetOutcome:
 
 def bench_on_devices(request, target, *, on_result: Callable[[str, dict], None] | None = None):
     """Check everything (hosts, options, models), then measure each config on each host."""
-    from bench.store import ResultStore
+    from bench.store import Recovery
     from edgekit.app.bench_request import BenchOutcome, make_configs, parse_threads
     from edgekit.app.sources import parse_list, raise_unresolved, resolve
     from targets.registry import Reach
@@ -63,16 +63,26 @@ def bench_on_devices(request, target, *, on_result: Callable[[str, dict], None] 
                          f"{target.delegate} delegate, which this machine does not have; drop --check-outputs")
     hosts, opts = _hosts(args), ssh_options(args)  # bad hosts and options fail before any conversion
     thread_list = parse_threads(request.threads, "cpu")
-    store = ResultStore(request.db)
+    db_path = _check_store(request.db)
     sources = resolve(list(request.models), parse_list(request.quant, "--quant", str.lower))
     raise_unresolved(sources)  # every model is checked before any host is reached
     configs = make_configs(sources, thread_list, target.key, request.loop.config_args(profile=False))
-    run_id = uuid.uuid4().hex[:12]
-    pairs = measure_fleet(hosts, configs, target, opts, args, db_path=store.path, run_id=run_id, on_result=on_result,
-                          protocol=request.loop.protocol())
+    run_id, recovery = uuid.uuid4().hex[:12], Recovery(db_path)
+    pairs = measure_fleet(hosts, configs, target, opts, args, db_path=db_path, run_id=run_id, on_result=on_result,
+                          protocol=request.loop.protocol(), recovery=recovery)
     results = [d for _, docs in pairs for d in docs]
-    return BenchOutcome(kind="remote", results=results, store_path=store.path, run_id=run_id,
-                        remote=FleetOutcome(pairs, len(hosts)))
+    return BenchOutcome(kind="remote", results=results, store_path=db_path, run_id=run_id,
+                        remote=FleetOutcome(pairs, len(hosts)), recovery=recovery)
+
+
+def _check_store(db) -> Path:
+    """The results database's path, once it is known to open: an unwritable or foreign one fails here, before any
+    host is reached."""
+    from bench.store import ResultStore
+
+    store = ResultStore(db)
+    store.close()
+    return store.path
 
 
 def _hosts(args) -> list:
@@ -109,8 +119,9 @@ def _graphs(configs) -> dict:
 
 
 def measure_fleet(hosts, configs, target, opts, args, *, db_path: Path, run_id: str,
-                  on_result: Callable[[str, dict], None] | None = None, protocol=None) -> list:
-    """Every config on every host, concurrently across hosts; each result is stored as soon as it is fetched.
+                  on_result: Callable[[str, dict], None] | None = None, protocol=None, recovery=None) -> list:
+    """Every config on every host, concurrently across hosts; each result is stored as soon as it is fetched, in
+    the database or, once that fails, in ``recovery``'s file (``bench.store.Recovery``, shared by the hosts).
 
     Each host is identified first (``targets.identity``): one that is not ``target`` is refused before it
     measures anything, and ``--target auto`` records what it is. With ``args.check_outputs`` each model also
@@ -118,7 +129,7 @@ def measure_fleet(hosts, configs, target, opts, args, *, db_path: Path, run_id: 
 
     Returns (HostOutcome, result documents) per host. ``on_result(host, doc)`` is called under a lock.
     """
-    from bench.store import ResultStore
+    from bench.store import Recovery, ResultStore
     from targets.fleet import run_fleet
     from targets.identity import resolve
     from targets.remote import measure_host
@@ -129,9 +140,14 @@ def measure_fleet(hosts, configs, target, opts, args, *, db_path: Path, run_id: 
     by_remote = {remote_config(c, target.delegate, check_outputs=check): c for c in configs}
     references = {c.path: local_outputs(c) for c in configs} if check else {}  # before any device is reached
     docs: dict[str, list[dict]] = {h.text: [] for h in hosts}
+    recovery = recovery or Recovery(db_path)
 
     def one(host):
-        store = ResultStore(db_path)  # sqlite connections stay in their own thread
+        try:
+            store = ResultStore(db_path)  # sqlite connections stay in their own thread
+        except Exception as err:  # it opened a moment ago: its results go to the recovery file
+            store = None
+            recovery.note(err)
         measured_as = [target]
 
         def identify(facts):
@@ -141,7 +157,7 @@ def measure_fleet(hosts, configs, target, opts, args, *, db_path: Path, run_id: 
             cfg = by_remote[rcfg]
             doc = to_result(cfg, measured, *graphs[cfg.path], host=host.text, target=measured_as[0].key,
                             reference=references.get(cfg.path))
-            doc["id"], doc["run_id"] = store.add(run_id, doc), run_id
+            doc["id"], doc["run_id"] = recovery.keep(store, run_id, doc), run_id
             docs[host.text].append(doc)
             if on_result is not None:
                 with lock:
@@ -151,7 +167,8 @@ def measure_fleet(hosts, configs, target, opts, args, *, db_path: Path, run_id: 
             return measure_host(host, list(by_remote), opts, python=args.remote_python, timeout=args.timeout,
                                 on_result=keep, protocol=protocol, identify=identify)
         finally:
-            store.close()
+            if store is not None:
+                store.close()
 
     outcomes = run_fleet(hosts, one)
     return [(o, docs[o.host]) for o in outcomes]

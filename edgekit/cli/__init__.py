@@ -10,7 +10,7 @@ import sys
 
 import typer
 
-from edgekit import __version__, interrupt, tf_log
+from edgekit import __version__, interrupt, tempdirs, tf_log
 from edgekit.cli import bench as _bench
 from edgekit.cli import check as _check
 from edgekit.cli import convert as _convert
@@ -65,11 +65,15 @@ def main(argv: list[str] | None = None) -> int:
     """Run the CLI; every failure ends as one line on stderr and an exit code, never a traceback.
 
     TensorFlow's log lines go to a file (``edgekit.tf_log``), named on stderr at the end when it got any.
+    SIGTERM and SIGHUP end a command as Ctrl-C does (``edgekit.interrupt``), with exit 143 and 129. Every run
+    first removes the temporary folders that runs killed outright left behind (``edgekit.tempdirs``).
     """
     args = sys.argv[1:] if argv is None else argv
     tf_log.send_to_log(header="edgekit " + " ".join(args))
+    tempdirs.sweep()
     try:
-        with interrupt.guard():  # a Ctrl-C that TensorFlow's callbacks swallow is raised again
+        # a Ctrl-C that TensorFlow's callbacks swallow is raised again; SIGTERM and SIGHUP are Ctrl-C too
+        with interrupt.guard():
             return _run(args)
     finally:
         log = tf_log.log_written()
@@ -79,7 +83,7 @@ def main(argv: list[str] | None = None) -> int:
 
 def _run(argv: list[str]) -> int:
     try:
-        # Outside standalone mode typer returns the code of an Exit, and turns Ctrl-C into Exit(130).
+        # Outside standalone mode typer returns the code of an Exit, and turns a KeyboardInterrupt into Exit(130).
         code = app(args=argv, prog_name="edgekit", standalone_mode=False)
     except EdgekitError as err:
         return _fail(str(err), err.exit_code)
@@ -93,8 +97,8 @@ def _run(argv: list[str]) -> int:
         return _fail(err.format_message().replace("\n", " "), err.exit_code)
     except typer.Exit as err:
         return err.exit_code
-    except (typer.Abort, KeyboardInterrupt):
-        return _fail("interrupted", 130)
+    except (typer.Abort, KeyboardInterrupt) as err:
+        return _fail(*interrupt.how(err))
     except BrokenPipeError:
         return 1
     except MemoryError:
@@ -104,8 +108,14 @@ def _run(argv: list[str]) -> int:
         if missing is None:
             raise
         return _fail(str(missing), missing.exit_code)
-    if code == 130:
-        return _fail("interrupted", 130)
+    except Exception as err:
+        if interrupt.requested():  # the interrupt, turned into another error by the C++ code it landed in (TF's)
+            return _fail(*interrupt.how())
+        if type(err).__name__ == "ResourceExhaustedError":  # TensorFlow's out of memory (a huge --input-size)
+            return _fail("out of memory in TensorFlow; try a smaller model, --input-size or --classes", 1)
+        raise
+    if code == 130:  # typer's code for a KeyboardInterrupt: Ctrl-C, or SIGTERM or SIGHUP (edgekit.interrupt)
+        return _fail(*interrupt.how())
     return code if isinstance(code, int) else 0
 
 

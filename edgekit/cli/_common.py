@@ -1,4 +1,5 @@
-"""What every command shares: JSON output, the rich console, number formatting, the progress bar and Ctrl-C."""
+"""What every command shares: JSON output, the rich console, number formatting, the progress bar and Ctrl-C
+(SIGTERM and SIGHUP too)."""
 
 from __future__ import annotations
 
@@ -9,6 +10,7 @@ from collections.abc import Callable
 
 from rich.console import Console
 
+from edgekit import interrupt
 from edgekit.errors import EdgekitError
 
 err_console = Console(stderr=True, highlight=False)
@@ -49,19 +51,29 @@ def warn(line: str) -> None:
 
 
 class Interrupted(EdgekitError):
-    """Ctrl-C, as one line saying what was kept (exit 130)."""
+    """Ctrl-C, SIGTERM or SIGHUP, as one line saying what was kept (exit 130, 143 or 129)."""
 
     exit_code = 130
+
+    def __init__(self, message: str, exit_code: int = 130):
+        super().__init__(message)
+        self.exit_code = exit_code
 
 
 @contextlib.contextmanager
 def interrupt_says(message: str | Callable[[], str]):
     """Ctrl-C becomes :class:`Interrupted` with ``message``: typer turns a KeyboardInterrupt into a silent return
-    otherwise. ``message`` may be a function, called then, to count what was kept."""
+    otherwise. ``message`` may be a function, called then, to count what was kept. SIGTERM and SIGHUP are Ctrl-C
+    too (``edgekit.interrupt``): a message that starts with "interrupted" starts with "terminated (SIGTERM)" then,
+    and the exit code is theirs."""
     try:
         yield
-    except KeyboardInterrupt:
-        raise Interrupted(message() if callable(message) else message) from None
+    except KeyboardInterrupt as err:
+        word, code = interrupt.how(err)
+        text = message() if callable(message) else message
+        if text.startswith("interrupted"):
+            text = word + text[len("interrupted"):]
+        raise Interrupted(text, code) from None
 
 
 class ProgressBar:

@@ -4,11 +4,28 @@ options as a plain parameter, and the ones here by name (``json: Json = False``)
 ``rich_help_panel`` groups a command's options in its ``--help`` (see :class:`PanelCommand`).
 """
 
+from collections.abc import Callable
 from pathlib import Path
 from typing import Annotated
 
 import typer
 from typer.core import TyperCommand
+
+from edgekit.limits import INT32_MAX, MAX_INPUT_SIZE, finite, whole
+
+
+def whole_number(option: str, *, low: int = 1, high: int = INT32_MAX, why: str = "") -> Callable:
+    """A typer callback: ``option`` must be a whole number from ``low`` to ``high`` (``edgekit.limits.whole``), else
+    one line naming it, before the command runs."""
+    return lambda value: whole(option, value, low=low, high=high, why=why)
+
+
+def finite_number(option: str, *, low: float | None = None, high: float | None = None, low_open: bool = False,
+                  why: str = "") -> Callable:
+    """A typer callback: ``option`` must be a finite number in range (``edgekit.limits.finite``); typer lets
+    ``nan`` and ``inf`` through a float option."""
+    return lambda value: finite(option, value, low=low, high=high, low_open=low_open, why=why)
+
 
 SSH_PANEL = "ssh"
 MODEL_PANEL = "Model"
@@ -33,12 +50,14 @@ RemotePython = Annotated[str, typer.Option(
 
 # How a zoo model is built: edgekit info, convert and train.
 InputSize = Annotated[int | None, typer.Option(
-    "--input-size", min=1, help="Square input size N (zoo models, or a .keras/.h5 file or SavedModel saved with "
-    "an unknown input size).", rich_help_panel=MODEL_PANEL)]
-Alpha = Annotated[float | None, typer.Option("--alpha", help="Width multiplier (mobilenet, mobilenetv2).",
+    "--input-size", callback=whole_number("--input-size", high=MAX_INPUT_SIZE),
+    help=f"Square input size N, 1 to {MAX_INPUT_SIZE} (zoo models, or a .keras/.h5 file or SavedModel saved with an "
+    "unknown input size).", rich_help_panel=MODEL_PANEL)]
+Alpha = Annotated[float | None, typer.Option("--alpha", callback=finite_number("--alpha", low=0, low_open=True),
+                                             help="Width multiplier (mobilenet, mobilenetv2).",
                                              rich_help_panel=MODEL_PANEL)]
-Classes = Annotated[int | None, typer.Option("--classes", min=1, help="Classifier width (zoo models).",
-                                             rich_help_panel=MODEL_PANEL)]
+Classes = Annotated[int | None, typer.Option("--classes", callback=whole_number("--classes"),
+                                             help="Classifier width (zoo models).", rich_help_panel=MODEL_PANEL)]
 
 
 class PanelCommand(TyperCommand):

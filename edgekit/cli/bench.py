@@ -12,7 +12,7 @@ from typing import Annotated
 import typer
 
 from edgekit.app.bench_request import BenchRequest, LoopArgs, RemoteArgs
-from edgekit.cli._common import ProgressBar, emit_json, err_console, warn
+from edgekit.cli._common import ProgressBar, emit_json, err_console, interrupt_says, warn
 from edgekit.cli._options import (
     Csv,
     Db,
@@ -24,6 +24,7 @@ from edgekit.cli._options import (
     RemotePython,
     SshConfig,
 )
+from edgekit.errors import EdgekitError
 
 _MODEL_HELP = "A .tflite file, or a zoo model name (converted per --quant through the converter cache)."
 LOOP, DEVICES = "How each config is timed", "Devices (ssh)"
@@ -65,13 +66,21 @@ def bench(models: Annotated[list[str], typer.Argument(help=_MODEL_HELP, show_def
                                                       rich_help_panel=DEVICES)] = False,
           port: Port = None, identity: Identity = None, ssh_config: SshConfig = None,
           insecure_no_host_key_check: InsecureNoHostKeyCheck = False, remote_python: RemotePython = "python3",
-          json: Json = False, csv: Csv = None, db: Db = None) -> None:
+          json: Json = False, csv: Csv = None,
+          force: Annotated[bool, typer.Option("--force", help="Replace an existing --csv file.")] = False,
+          db: Db = None) -> None:
     """Latency, memory and throughput of models on this machine or a device, each config in a fresh process.
 
     A model that cannot be loaded, run or analysed gets a row with its error; the others are measured, printed and
-    saved, and the run ends with one line naming what failed (exit 1).
+    saved, and the run ends with one line naming what failed (exit 1). Results the database cannot take are
+    printed and written all the same, kept in a recovery file beside it, and named in that line.
     """
-    from edgekit.app.bench import failures_error, noisy_warnings, run_bench
+    from edgekit.app.bench import run_bench
+
+    if csv is not None:
+        from bench.export import check_csv
+
+        check_csv(csv, force)  # before anything is measured
 
     request = BenchRequest(
         models=tuple(models), target=target, quant=quant, threads=threads, estimate=estimate, db=db,
@@ -80,18 +89,44 @@ def bench(models: Annotated[list[str], typer.Argument(help=_MODEL_HELP, show_def
         remote=RemoteArgs(hosts=tuple(host or ()), hosts_file=hosts, port=port, identity=identity,
                           ssh_config=ssh_config, insecure_no_host_key_check=insecure_no_host_key_check,
                           remote_python=remote_python, timeout=timeout, check_outputs=check_outputs))
-    with ProgressBar("benchmarking") as bar:
-        outcome = run_bench(request, progress=lambda what, i, n: bar.update(i, n, what),
-                            on_remote_result=_print_remote_result)
-    if csv is not None and outcome.results:
-        from bench.export import write_csv
+    kept: list[dict] = []
 
-        write_csv(csv, outcome.results)
+    def said() -> str:
+        from bench.store import DEFAULT_DB
+
+        where = (db or DEFAULT_DB).expanduser()
+        unsaved = sum(d.get("id") is None for d in kept)
+        aside = f", {unsaved} in a recovery file beside it ('*.unsaved-*.json')" if unsaved else ""
+        return (f"interrupted; {len(kept) - unsaved} result(s) kept in {str(where)!r}{aside} (a config cut short "
+                "keeps the rounds it had finished, marked so): see 'edgekit results'")
+
+    with ProgressBar("benchmarking") as bar, interrupt_says(said):
+        outcome = run_bench(request, progress=lambda what, i, n: bar.update(i, n, what),
+                            on_remote_result=_print_remote_result, on_stored=kept.append)
+    errors = [_render(outcome, json, profile_ops)]
+    if csv is not None and outcome.results:
+        errors.append(_write_csv(csv, outcome.results, force))
+    if outcome.recovery is not None:
+        errors.insert(0, outcome.recovery.error())  # results at risk: the line the run ends with
+    errors = [e for e in errors if e is not None]
+    for later in errors[1:]:
+        warn(str(later))
+    if errors:
+        raise errors[0]
+
+
+def _render(outcome, json: bool, profile_ops: bool) -> EdgekitError | None:
+    """Print what was measured and where it was saved; returns the error the run ends with (what failed)."""
+    from edgekit.app.bench import failures_error, noisy_warnings
+
     if outcome.kind == "remote":
         from edgekit.cli.bench_remote import render_remote
 
-        render_remote(outcome, json)
-        return
+        try:
+            render_remote(outcome, json)
+        except EdgekitError as err:
+            return err
+        return None
     if json:
         emit_json(outcome.results)
     elif outcome.kind == "mcu":
@@ -111,11 +146,21 @@ def bench(models: Annotated[list[str], typer.Argument(help=_MODEL_HELP, show_def
     if outcome.kind == "measured":
         for line in noisy_warnings(outcome.results):
             warn(line)
-        err_console.print(f"saved {len(outcome.results)} result(s) to {outcome.store_path} as run "
-                          f"{outcome.run_id}", markup=False, soft_wrap=True)
-    failed = failures_error(outcome.results)
-    if failed is not None:
-        raise failed
+        saved, total = sum(r.get("id") is not None for r in outcome.results), len(outcome.results)
+        if saved:
+            err_console.print(f"saved {saved if saved == total else f'{saved} of {total}'} result(s) to "
+                              f"{outcome.store_path} as run {outcome.run_id}", markup=False, soft_wrap=True)
+    return failures_error(outcome.results)
+
+
+def _write_csv(path: Path, results: list[dict], force: bool) -> EdgekitError | None:
+    from bench.export import write_csv
+
+    try:
+        write_csv(path, results, force)
+    except EdgekitError as err:
+        return err
+    return None
 
 
 def _print_remote_result(host: str, doc: dict) -> None:
@@ -130,7 +175,7 @@ results_app = typer.Typer(help="The stored benchmark history.", no_args_is_help=
 
 @results_app.callback(invoke_without_command=True)
 def results(ctx: typer.Context, *,
-            last: Annotated[int, typer.Option("--last", min=1, help="How many results to show.")] = 20,
+            last: Annotated[int, typer.Option("--last", min=1, max=2**63 - 1, help="How many results to show.")] = 20,
             model: Annotated[str | None, typer.Option("--model", help="Only this model.")] = None,
             json: Json = False, db: Db = None) -> None:
     """List stored benchmark results (newest last); 'edgekit results compare A B' compares two runs."""
@@ -138,7 +183,11 @@ def results(ctx: typer.Context, *,
         return
     from bench.store import ResultStore
 
-    rows = ResultStore(db).last(last, model)
+    store = ResultStore(db, readonly=True)  # never creates, converts or adds to the file
+    try:
+        rows = store.last(last, model)  # a --last past SQLite's 64-bit integers is every result
+    finally:
+        store.close()
     if json:
         emit_json(rows)
         return
@@ -155,8 +204,11 @@ def compare(a: Annotated[str, typer.Argument(help="A run id (or prefix) or resul
     from bench.store import ResultStore
     from edgekit.cli.bench_report import compare_rows, print_compare
 
-    store = ResultStore(db)
-    rows = compare_rows(store.select(a), store.select(b))
+    store = ResultStore(db, readonly=True)
+    try:
+        rows = compare_rows(store.select(a), store.select(b))
+    finally:
+        store.close()
     if json:
         emit_json(rows)
     else:

@@ -17,8 +17,9 @@ def render_remote(outcome, json: bool) -> None:
         _print_fleet(fleet, results, json)
     for line in dict.fromkeys(w for r in results for w in r.get("warnings", [])):
         warn(line)
-    if results:
-        err_console.print(f"saved {len(results)} result(s) to {outcome.store_path} as run {outcome.run_id}",
+    saved = sum(r.get("id") is not None for r in results)  # the others are in the recovery file (bench.store)
+    if saved:
+        err_console.print(f"saved {saved} result(s) to {outcome.store_path} as run {outcome.run_id}",
                           markup=False, soft_wrap=True)
     fleet.raise_failures(warn)
 

@@ -8,7 +8,7 @@ import typer
 from rich.table import Table
 
 from edgekit.cli._common import ProgressBar, console, emit_json, human_bytes, interrupt_says
-from edgekit.cli._options import MODEL_PANEL, Alpha, Classes, InputSize, Json, PanelCommand
+from edgekit.cli._options import MODEL_PANEL, Alpha, Classes, InputSize, Json, PanelCommand, whole_number
 from edgekit.models.registry import MODEL_NAMES
 from edgekit.quant_modes import MODE_NAMES, MODES, QuantMode
 
@@ -40,8 +40,9 @@ def convert(
     calibration: Annotated[str | None, typer.Option(
         "--calibration", help="An image folder, or photos | digits | synthetic (default: photos for RGB models, "
         "digits for grayscale ones).", rich_help_panel=CALIBRATION)] = None,
-    samples: Annotated[int | None, typer.Option("--samples", min=1, max=10000, help="Calibration samples "
-                                                "(default 20).", rich_help_panel=CALIBRATION)] = None,
+    samples: Annotated[int | None, typer.Option("--samples", callback=whole_number("--samples", high=10000),
+                                                help="Calibration samples, 1 to 10000 (default 20).",
+                                                rich_help_panel=CALIBRATION)] = None,
     preprocess: Annotated[str | None, typer.Option(
         "--preprocess", help="User models: tf, caffe, torch, unit, raw, or mean=A[/B/C],std=A[/B/C][,order=BGR].",
         rich_help_panel=CALIBRATION)] = None,

@@ -8,13 +8,13 @@ import typer
 from rich.table import Table
 
 from edgekit.cli._common import console, emit_json, human, human_bytes
-from edgekit.cli._options import MODEL_PANEL, Alpha, Classes, InputSize, Json, PanelCommand
+from edgekit.cli._options import MODEL_PANEL, Alpha, Classes, InputSize, Json, PanelCommand, whole_number
 from edgekit.models.registry import FIGURES, MODEL_NAMES, REGISTRY
 
 _MODEL_HELP = f"A zoo model ({', '.join(MODEL_NAMES)}), a .keras/.h5 file, a SavedModel folder or a .tflite file."
 
-DepthMult = Annotated[int | None, typer.Option("--depth-multiplier", help="Depthwise multiplier (mobilenet).",
-                                               rich_help_panel=MODEL_PANEL)]
+DepthMult = Annotated[int | None, typer.Option("--depth-multiplier", callback=whole_number("--depth-multiplier"),
+                                               help="Depthwise multiplier (mobilenet).", rich_help_panel=MODEL_PANEL)]
 
 
 def info(model: Annotated[str, typer.Argument(help=_MODEL_HELP)], *, input_size: InputSize = None,

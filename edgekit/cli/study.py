@@ -9,7 +9,7 @@ from typing import Annotated
 
 import typer
 
-from edgekit.cli._common import ProgressBar, err_console, interrupt_says
+from edgekit.cli._common import ProgressBar, err_console, interrupt_says, warn
 from edgekit.cli._options import Db
 from edgekit.errors import EdgekitError
 from edgekit.result import is_failed
@@ -33,7 +33,8 @@ def study(*, out: Annotated[Path, typer.Option("--out", help="Folder for results
                                                       "machine's CPU, as edgekit bench; a device's cores).")] = None,
           quick: Annotated[bool, typer.Option("--quick", help="Fewer rounds (6, same protocol), runs, calibration "
                                               "samples and epochs; for a first look.")] = False,
-          force: Annotated[bool, typer.Option("--force", help="Replace an existing --out.")] = False,
+          force: Annotated[bool, typer.Option("--force", help="Replace an earlier study in --out (never other "
+                                              "files), and convert models the memory guard would skip.")] = False,
           db: Db = None) -> None:
     """Params, MACs, size, latency, memory and accuracy of each model x quant x target, with report and plots."""
     from bench.store import ResultStore
@@ -41,6 +42,8 @@ def study(*, out: Annotated[Path, typer.Option("--out", help="Folder for results
 
     plan = make_plan(models=models, quants=quant, targets=targets, hosts=host, data=data, threads=threads,
                      quick=quick, out=out, force=force, db=db)
+    for line in plan.warnings():
+        warn(line)
     store = ResultStore(db)
     _check_plot_extra()
     from edgekit.study.collect import expected_seconds
@@ -61,11 +64,17 @@ def study(*, out: Annotated[Path, typer.Option("--out", help="Folder for results
                       f"cached conversions{load})", markup=False, soft_wrap=True)
     collected = _collect(plan, store, cells)
     _write(plan, collected, time.perf_counter() - started, eta, loaded if busy >= 1.2 else None)
+    unsaved = collected.recovery.error() if collected.recovery is not None else None
     failed = [r for r in collected.rows if is_failed(r)]
     if failed:  # the rest is measured and reported; the run still says what failed, as edgekit bench does
         named = "; ".join(f"{r['model']} {r['quant']} on {r['target']}: {r['error'].rstrip('.')}" for r in failed)
-        raise EdgekitError(f"{len(failed)} of {len(collected.rows)} configuration(s) failed (the report has the "
-                           f"others and these errors): {named}")
+        failure = EdgekitError(f"{len(failed)} of {len(collected.rows)} configuration(s) failed (the report has "
+                               f"the others and these errors): {named}")
+        if unsaved is None:
+            raise failure
+        warn(str(failure))
+    if unsaved is not None:  # the report has every result; the database lacks these
+        raise unsaved
 
 
 def _memory_guard(plan):

@@ -7,10 +7,12 @@ from typing import Annotated
 import typer
 
 from edgekit.cli._common import console, emit_json, err_console
-from edgekit.cli._options import Alpha, Json, PanelCommand
+from edgekit.cli._options import Alpha, Json, PanelCommand, finite_number, whole_number
+from edgekit.limits import MAX_INPUT_SIZE
 from edgekit.models.registry import MODEL_NAMES
 
 RECIPE, TRANSFER = "Recipe", "Transfer learning"
+SEED_MAX = 2**32 - 1  # numpy's seeds (Keras seeds numpy, Python and the backend with it)
 
 
 def train(
@@ -21,14 +23,18 @@ def train(
                                         "sidecar goes to OUTPUT.json.")],
     val_split: Annotated[float, typer.Option("--val-split", help="Share of the training data held out for "
                                              "validation, between 0 and 1.", rich_help_panel=RECIPE)] = 0.2,
-    seed: Annotated[int, typer.Option("--seed", help="Seed of the train/validation split, shuffling and "
-                                      "initialisation.", rich_help_panel=RECIPE)] = 123,
-    epochs: Annotated[int | None, typer.Option("--epochs", help="Epochs (default: the model's recipe).",
+    seed: Annotated[int, typer.Option("--seed", callback=whole_number("--seed", low=0, high=SEED_MAX),
+                                      help="Seed of the train/validation split, shuffling and initialisation.",
+                                      rich_help_panel=RECIPE)] = 123,
+    epochs: Annotated[int | None, typer.Option("--epochs", callback=whole_number("--epochs"),
+                                               help="Epochs (default: the model's recipe).",
                                                rich_help_panel=RECIPE)] = None,
-    batch_size: Annotated[int | None, typer.Option("--batch-size", help="Batch size (default: the recipe's).",
+    batch_size: Annotated[int | None, typer.Option("--batch-size", callback=whole_number("--batch-size"),
+                                                   help="Batch size (default: the recipe's).",
                                                    rich_help_panel=RECIPE)] = None,
-    lr: Annotated[float | None, typer.Option("--lr", help="Learning rate, Adam with cosine decay (default: the "
-                                             "recipe's).", rich_help_panel=RECIPE)] = None,
+    lr: Annotated[float | None, typer.Option("--lr", callback=finite_number("--lr", low=0, low_open=True),
+                                             help="Learning rate, Adam with cosine decay (default: the recipe's).",
+                                             rich_help_panel=RECIPE)] = None,
     augment: Annotated[str | None, typer.Option("--augment", help="Comma-separated: flip, rotate, zoom, contrast, "
                                                 "shift; or none (default: the recipe's).",
                                                 rich_help_panel=RECIPE)] = None,
@@ -41,7 +47,9 @@ def train(
     fine_tune_at: Annotated[str | None, typer.Option(
         "--fine-tune-at", help="With --weights: then unfreeze the base from this layer (name or index) at a "
         "lower lr.", rich_help_panel=TRANSFER)] = None,
-    input_size: Annotated[int | None, typer.Option("--input-size", help="Square input size (default: the "
+    input_size: Annotated[int | None, typer.Option("--input-size",
+                                                   callback=whole_number("--input-size", high=MAX_INPUT_SIZE),
+                                                   help=f"Square input size, 1 to {MAX_INPUT_SIZE} (default: the "
                                                    "model's).", rich_help_panel="Model")] = None,
     alpha: Alpha = None,
     force: Annotated[bool, typer.Option("--force", help="Replace an existing output.")] = False,

@@ -20,6 +20,7 @@ from pathlib import Path
 
 import numpy as np
 
+from edgekit import tempdirs
 from edgekit.data import DataSource, digits, folder
 from edgekit.errors import EdgekitError, UsageError
 from edgekit.models._keras import keras
@@ -185,7 +186,7 @@ def _readable(scan: folder.FolderScan) -> Iterator[Path]:
     if not scan.corrupt:
         yield scan.root
         return
-    with tempfile.TemporaryDirectory(prefix="edgekit-data-") as tmp:
+    with tempfile.TemporaryDirectory(prefix=tempdirs.prefix("data")) as tmp:
         for path, label in scan.files:
             link = Path(tmp) / scan.classes[label] / path.relative_to(scan.root / scan.classes[label])
             link.parent.mkdir(parents=True, exist_ok=True)

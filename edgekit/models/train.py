@@ -20,6 +20,7 @@ from pathlib import Path
 from typing import NamedTuple
 
 from edgekit import __version__
+from edgekit.atomic import refuse_special
 from edgekit.data import DataSource
 from edgekit.errors import EdgekitError, UsageError, did_you_mean
 from edgekit.models import build, trained
@@ -140,7 +141,8 @@ def _effective_recipe(recipe: Recipe, c: TrainConfig) -> Recipe:
 
 
 def _check_output(out: Path, force: bool) -> Path:
-    for path in (out, trained.record_path(out)):
+    for path, option in ((out, "-o"), (trained.record_path(out), "the training record of -o")):
+        refuse_special(path, option)  # a device, a socket or a FIFO: never replaced, even with --force
         if path.exists() and not force:
             raise EdgekitError(f"{str(path)!r} already exists; pass --force to replace it or -o to pick another name")
     if not out.parent.is_dir():

@@ -23,6 +23,7 @@ from pathlib import Path
 
 import numpy as np
 
+from edgekit import tempdirs
 from edgekit.errors import MissingExtra
 
 ALIGNMENT = 16  # TFLM aligns the arena's start and each buffer to 16 bytes (MicroArenaBufferAlignment)
@@ -78,7 +79,7 @@ def run_tflm(path: str | Path, *, arena_size: int, inputs: list[np.ndarray] | No
     """Allocate ``path`` in TFLM with ``arena_size`` bytes and, given ``inputs``, invoke it once and read
     ``outputs`` output tensors."""
     tflm_version()
-    with tempfile.TemporaryDirectory(prefix="edgekit-tflm-") as tmp:
+    with tempfile.TemporaryDirectory(prefix=tempdirs.prefix("tflm")) as tmp:
         argv = [sys.executable, "-m", "edgekit.runtime.tflm", str(path), str(int(arena_size)), tmp, str(outputs)]
         if inputs is not None:
             np.savez(Path(tmp) / "inputs.npz", *inputs)

@@ -43,6 +43,7 @@ class Collected:
     failures: int = 0  # configs that could not be measured or estimated: a row with their error
     conversions: dict = field(default_factory=dict)  # (variant, model, quant) -> Converted
     accuracy: dict = field(default_factory=dict)  # model -> training summary (with --data)
+    recovery: object | None = None  # bench.store.Recovery: the results the database could not take
 
 
 def file_digest(path: Path) -> str:
@@ -131,9 +132,12 @@ def collect(plan: StudyPlan, store, advance: Callable[[Cell, str], None], say: S
     First every conversion (and training), with estimates and reused measurements as they come; then, per
     target, the cells still to measure, in interleaved rounds (``bench.protocol``). Rows keep the grid's order.
     ``heavy(description)`` wraps each cold conversion and training (e.g. to pause a progress display while
-    TensorFlow's output goes to a log)."""
+    TensorFlow's output goes to a log). A result the database cannot take goes to ``Collected.recovery``'s file,
+    and the study goes on."""
+    from bench.store import Recovery
+
     run_id = uuid.uuid4().hex[:12]
-    out = Collected()
+    out = Collected(recovery=Recovery(store.path))  # a database that fails mid-study loses no result
     by_model: dict[tuple[str, str], list[Cell]] = {}
     for cell in plan.cells():
         by_model.setdefault((cell.variant, cell.model), []).append(cell)
@@ -145,12 +149,13 @@ def collect(plan: StudyPlan, store, advance: Callable[[Cell, str], None], say: S
             with _wrap(heavy, f"training {model} on {plan.data.describe()}", _trained_path(plan, model)):
                 trained = _train(plan, model, say, out)
         for quant in plan.quants:
-            with _wrap(heavy, f"converting {model} {quant}", tflite_path(plan, variant, model, quant)):
-                conv = _convert(plan, variant, model, quant, trained, say)
+            doing = f"converting {model} {quant}"  # a zoo model's is quiet only past the cache (and its warnings)
+            with _wrap(heavy if trained else None, doing, tflite_path(plan, variant, model, quant)):
+                conv = _convert(plan, variant, model, quant, trained, say, heavy and (lambda d=doing: heavy(d)))
             out.conversions[(variant, model, quant)] = conv
             accuracy = _accuracy(plan, conv, trained) if trained is not None else None
             for cell in (c for c in cells if c.quant == quant):
-                row, what = _ready_row(plan, cell, conv, store)
+                row, what = _ready_row(plan, cell, conv, store, out.recovery)
                 if row is None:
                     pending.setdefault(cell.target, []).append((cell, conv, accuracy))
                     continue
@@ -166,7 +171,7 @@ def collect(plan: StudyPlan, store, advance: Callable[[Cell, str], None], say: S
             failed = is_failed(doc)
             if not failed:  # a failure is stored without its key, so that a re-run tries it again
                 doc["study_key"] = study_key(conv.digest, cell.target, threads_for(plan, cell.target), plan)
-            doc["id"] = store.add(run_id, doc)
+            doc["id"] = out.recovery.keep(store, run_id, doc)
             doc["run_id"] = run_id
             out.new_measurements += not failed
             out.failures += failed
@@ -197,7 +202,8 @@ def _train(plan: StudyPlan, model: str, say: Say, out: Collected) -> Path:
     return path
 
 
-def _convert(plan: StudyPlan, variant: str, model: str, quant: str, trained: Path | None, say: Say) -> Converted:
+def _convert(plan: StudyPlan, variant: str, model: str, quant: str, trained: Path | None, say: Say,
+             quiet=None) -> Converted:
     from converters.isolated import convert_in_child
     from edgekit.analysis import analyze_graph, read_tflite
 
@@ -205,7 +211,7 @@ def _convert(plan: StudyPlan, variant: str, model: str, quant: str, trained: Pat
     out.parent.mkdir(parents=True, exist_ok=True)
     if trained is None:  # in a child process, whose memory goes back to the OS; the memory guard ran in the plan
         result = convert_in_child(model, quant, samples=plan.settings.samples, output=out, force=True,
-                                  memory_check=False)
+                                  memory_check=False, quiet=quiet)
     else:
         from edgekit.study.accuracy import convert_trained
 
@@ -218,7 +224,7 @@ def _convert(plan: StudyPlan, variant: str, model: str, quant: str, trained: Pat
                      file_digest(out))
 
 
-def _ready_row(plan: StudyPlan, cell: Cell, conv: Converted, store) -> tuple[dict | None, str]:
+def _ready_row(plan: StudyPlan, cell: Cell, conv: Converted, store, recovery) -> tuple[dict | None, str]:
     """An estimate, or a measurement already in the database; (None, "") when it is still to measure."""
     threads = threads_for(plan, cell.target)
     method = plan.method(cell.target)
@@ -239,12 +245,26 @@ def _ready_row(plan: StudyPlan, cell: Cell, conv: Converted, store) -> tuple[dic
             doc = failure_result(_config(plan, cell, conv), err)
             doc.pop("xnnpack")  # an estimate has no runtime
             return doc, "failed"
-    found = store.find("study_key", study_key(conv.digest, cell.target, threads, plan))
+    found = _stored(store, recovery, study_key(conv.digest, cell.target, threads, plan))
     if found is None:
         return None, ""
     from targets.energy import with_host_fallback
 
     return with_host_fallback(found), "reused"  # stored when its sensor could not be read: estimated as now
+
+
+def _stored(store, recovery, key: str) -> dict | None:
+    """The measurement of ``key`` in the database, or None: none there, or the database cannot be read (a corrupt
+    page), when it is measured again and kept in ``recovery``'s file with every later result."""
+    from edgekit.errors import EdgekitError
+
+    if recovery.cause is not None:
+        return None
+    try:
+        return store.find("study_key", key)
+    except EdgekitError as err:
+        recovery.note(err)
+        return None
 
 
 def _config(plan: StudyPlan, cell: Cell, conv: Converted):
@@ -262,7 +282,7 @@ def _measure_target(plan: StudyPlan, target: str, todo: list, say: Say, keep: Ca
     fails gets its failure result and the others go on."""
     from bench.gpu import NoGpuError
     from bench.provenance import device
-    from bench.result import build_result, failure_result
+    from bench.result import build_result, cut_short, failure_result
     from bench.service import Plan, Policy, measure
     from targets.energy import with_host_fallback
 
@@ -274,9 +294,11 @@ def _measure_target(plan: StudyPlan, target: str, todo: list, say: Say, keep: Ca
     say(f"measuring {len(configs)} configuration(s) on {target}: {protocol.min_rounds} interleaved rounds each, "
         f"more for noisy ones within {protocol.budget_s:g} s")
     convs = [conv for _, conv, _ in todo]
-    jobs = Plan(finish=lambda i, docs, ids: with_host_fallback(  # no energy sensor here: estimated
-                    build_result(configs[i], docs, convs[i].graph, convs[i].cost.macs, round_ids=ids)),
-                fail=lambda i, err: failure_result(configs[i], err, device=device()))
+    def finish(i: int, docs: list[dict], ids: list[int]) -> dict:  # no energy sensor here: estimated
+        return with_host_fallback(build_result(configs[i], docs, convs[i].graph, convs[i].cost.macs, round_ids=ids))
+
+    jobs = Plan(finish=finish, fail=lambda i, err: failure_result(configs[i], err, device=device()),
+                cut=lambda i, docs: cut_short(finish(i, docs, list(range(len(docs)))), protocol.min_rounds))
     measure(configs, jobs, protocol=protocol, store=keep, policy=Policy(fatal=(NoGpuError,)))  # no GPU: all alike
 
 

@@ -97,6 +97,16 @@ class StudyPlan:
 
         return self.method(target) in (Method.LOCAL, Method.GPU, Method.REMOTE)
 
+    def warnings(self) -> list[str]:
+        """What the CLI warns of before the work starts: --threads past this machine's cores when its CPU is
+        measured here (each of those results records it too, ``bench.result.threads_warning``)."""
+        from bench.machine import usable_cores
+        from bench.result import threads_warning
+        from targets.registry import Method
+
+        here = any(self.method(t) is Method.LOCAL for t in self.targets)
+        return [w for w in [threads_warning(self.threads, usable_cores())] if w and here]
+
     def to_dict(self) -> dict:
         return {"models": list(self.models), "quants": list(self.quants), "targets": list(self.targets),
                 "hosts": dict(self.hosts), "data": self.data.describe() if self.data else None,
@@ -153,6 +163,8 @@ def make_plan(*, models: str | None, quants: str | None, targets: str | None, ho
               data: str | None, threads: int | None, quick: bool, out: Path, force: bool,
               db: Path | None) -> StudyPlan:
     """Validate every argument; the first problem is a UsageError naming it and what is allowed."""
+    from edgekit.app.bench_request import MAX_THREADS
+    from edgekit.limits import whole
     from edgekit.models.ref import ModelKind, ModelRef
     from edgekit.quant_modes import get_mode
     from targets.registry import get_target
@@ -166,18 +178,16 @@ def make_plan(*, models: str | None, quants: str | None, targets: str | None, ho
     if "auto" in target_list and not any(h.partition("=")[0].strip().lower() == "auto" for h in hosts or []):
         raise UsageError("--targets auto measures a device as what it is and has no estimate; add --host "
                          "auto=HOST, or name the device's target (rpi4, rpi5, ...)")
-    if threads is not None and threads < 1:
-        raise UsageError(f"--threads must be 1 or more, got {threads}")
+    whole("--threads", threads, high=MAX_THREADS)
     source = None
     if data is not None:
         from edgekit.data import parse_data
 
         source = parse_data(data)
+    from edgekit.study.report import check_out
+
     out = Path(out).expanduser()
-    if out.exists() and not force:
-        raise UsageError(f"--out {str(out)!r} already exists; pass --force to replace it or choose another folder")
-    if out.exists() and not out.is_dir():
-        raise UsageError(f"--out {str(out)!r} is a file; give a folder")
+    check_out(out, force)  # a special file, a file, or a folder holding more than an earlier study: refused now
     return StudyPlan(tuple(model_list), tuple(quant_list), tuple(target_list), parse_hosts(hosts, target_list),
                      source, threads, quick, out, force, db)
 

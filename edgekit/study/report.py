@@ -7,18 +7,19 @@ measured ones printed as is, estimated latencies and GMAC/s at two significant d
 from __future__ import annotations
 
 import base64
+import contextlib
 import csv
 import html
 import io
 import json
 import os
 import shutil
-import tempfile
+from datetime import UTC, datetime
 from pathlib import Path
 
 from bench.protocol import REL_HALFWIDTH
 from edgekit.energy import KEYS as ENERGY_KEYS
-from edgekit.errors import EdgekitError
+from edgekit.errors import EdgekitError, UsageError
 from edgekit.result import Kind, Result, is_failed, is_measured
 
 COLUMNS = ("model", "input", "quant", "target", "how", "params (M)", "MACs (M)", "size (MB)", "p50 (ms)",
@@ -281,29 +282,112 @@ def make_plots(doc: dict) -> dict[str, bytes]:
     return out
 
 
+MARKER = ".edgekit-study"  # in --out: what edgekit study wrote there, so that a later study may replace it
+MARKER_FORMAT = "edgekit-study/1"
+_FIXED = ("results.json", "results.csv", "report.md", "report.html")
+STUDY_FILES = frozenset((*_FIXED, *PLOTS, MARKER))
+
+
+def _ours(name: str) -> bool:
+    """A name the study writes, or the hidden temporary of one (``.report.html.XXXX.tmp``, left by a kill)."""
+    return name in STUDY_FILES or (name.startswith(".") and name.endswith(".tmp")
+                                   and any(name.startswith(f".{known}.") for known in STUDY_FILES))
+
+
+def _marked(out: Path) -> bool:
+    try:
+        return (out / MARKER).is_file() and json.loads((out / MARKER).read_text()).get("format") == MARKER_FORMAT
+    except (OSError, ValueError, AttributeError):
+        return False
+
+
+def check_out(out: Path, force: bool) -> None:
+    """Refuse an --out the study must not write into: a special file or a file (with ``force`` too), an existing
+    folder without ``force``, and with ``force`` too a folder holding anything but an earlier study's files: the
+    names the study writes, all regular files, with its marker (:data:`MARKER`) beside them. An empty folder, or
+    one holding only the study's hidden temporaries, is used as it is. Raises UsageError naming what is in the way.
+    """
+    from edgekit.atomic import refuse_special
+
+    refuse_special(out, "--out")
+    if not os.path.lexists(out):
+        return
+    if not out.is_dir():
+        raise UsageError(f"--out {str(out)!r} is a file; give a folder")
+    try:
+        entries = sorted(os.scandir(out), key=lambda e: e.name)
+    except OSError as err:
+        raise UsageError(f"cannot read --out {str(out)!r}: {err.strerror}; choose another folder") from None
+    foreign = next((e.name for e in entries if not (_ours(e.name) and e.is_file(follow_symlinks=False))), None)
+    if foreign is not None:
+        raise UsageError(f"--out {str(out)!r} holds {foreign!r}, which edgekit study did not write; the study writes "
+                         "only into a new or empty folder or over an earlier study, even with --force: choose another "
+                         "folder")
+    visible = [e.name for e in entries if e.name in STUDY_FILES]
+    if visible and not _marked(out):
+        raise UsageError(f"--out {str(out)!r} holds {visible[0]!r} but no {MARKER} marker, so edgekit study cannot "
+                         "tell that it wrote it (an older edgekit did, or someone else) and replaces nothing there: "
+                         "choose another folder, or delete that one first")
+    if not force:
+        raise UsageError(f"--out {str(out)!r} already exists; pass --force to replace it or choose another folder")
+
+
 def write(out: Path, doc: dict, force: bool) -> None:
-    """Write every file into a fresh folder beside ``out``, then swap it in: never a half-written --out."""
+    """Write the study into the folder ``out``, replacing an earlier study there only (:func:`check_out`, checked
+    again here since the plan).
+
+    Every file goes to a hidden temporary inside ``out`` first; then the marker and the files are renamed into
+    place and the earlier study's files this one does not write are removed. ``out`` itself is never renamed or
+    swapped, so ``--out .`` leaves the shell's working folder alone. Any failure, a full disk or Ctrl-C included,
+    removes the temporaries (and ``out``, had this call made it) with the earlier study still whole, and is one
+    line. Only a kill between the renames, a matter of microseconds, can leave the two studies mixed: still marked,
+    so that the next run replaces it.
+    """
+    from edgekit import __version__
+    from edgekit.atomic import write_temp
+
+    out = out.expanduser().absolute()
+    check_out(out, force)
     plots = make_plots(doc)
     files = {"results.json": json.dumps(doc, indent=2, default=str) + "\n",
              "results.csv": csv_text(doc["rows"], doc["published_imagenet_top1"]),
              "report.md": markdown(doc, list(plots)), "report.html": html_page(doc, plots), **plots}
-    out = out.resolve()
-    if out.exists() and not force:
-        raise EdgekitError(f"--out {str(out)!r} appeared while the study ran; pass --force or choose another")
+    marker = {"format": MARKER_FORMAT, "edgekit": __version__, "time_utc": datetime.now(UTC).isoformat(),
+              "files": sorted(files)}
+    files = {MARKER: json.dumps(marker, indent=2) + "\n", **files}  # the marker first: a kill leaves it marked
+    made = _missing_top(out)
+    temps: dict[str, str] = {}
+    renamed = False
     try:
-        out.parent.mkdir(parents=True, exist_ok=True)
-        tmp = Path(tempfile.mkdtemp(prefix=f".{out.name}.", dir=out.parent))
-        umask = os.umask(0)
-        os.umask(umask)
-        os.chmod(tmp, 0o777 & ~umask)  # mkdtemp makes it private; --out is an ordinary folder
+        out.mkdir(parents=True, exist_ok=True)
         for name, content in files.items():
-            (tmp / name).write_bytes(content if isinstance(content, bytes) else content.encode())
-        old = None
-        if out.exists():
-            old = out.parent / f".{out.name}.old-{os.getpid()}"
-            os.replace(out, old)
-        os.replace(tmp, out)
-        if old is not None:
-            shutil.rmtree(old, ignore_errors=True)
-    except OSError as err:
-        raise EdgekitError(f"cannot write --out {str(out)!r}: {err.strerror or err}") from None
+            temps[name] = write_temp(out / name, content if isinstance(content, bytes) else content.encode())
+        mine = {os.path.basename(t) for t in temps.values()}
+        stale = [e.name for e in os.scandir(out) if _ours(e.name) and e.name not in files and e.name not in mine]
+        for name in files:
+            renamed = True
+            os.replace(temps[name], out / name)
+            del temps[name]
+        for name in stale:  # an earlier study's plot this one does not draw, or a killed run's temporary
+            with contextlib.suppress(OSError):
+                os.unlink(out / name)
+    except BaseException as err:
+        for tmp in temps.values():
+            with contextlib.suppress(OSError):
+                os.unlink(tmp)
+        if made is not None:
+            shutil.rmtree(made, ignore_errors=True)
+        if isinstance(err, OSError):
+            kept = "" if renamed or made is not None else "; what was there is unchanged"
+            raise EdgekitError(f"cannot write --out {str(out)!r}: {err.strerror or err}{kept}") from None
+        raise
+
+
+def _missing_top(out: Path) -> Path | None:
+    """The outermost folder of ``out`` that does not exist yet (what to remove if writing fails), or None."""
+    if os.path.lexists(out):
+        return None
+    top = out
+    while not os.path.lexists(top.parent) and top.parent != top:
+        top = top.parent
+    return top
