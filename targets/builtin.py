@@ -13,6 +13,8 @@ from __future__ import annotations
 from dataclasses import asdict, dataclass
 from enum import Enum
 
+from targets.cpufamily import CpuFamily
+
 
 class TargetName(str, Enum):
     CPU = "cpu"
@@ -24,12 +26,33 @@ class TargetName(str, Enum):
     CORTEX_M4 = "cortex-m4"
     CORTEX_M7 = "cortex-m7"
     AUTO = "auto"  # the device given with --host, as what it is (targets.identity)
+    PIXEL = "pixel"
+    PIXEL2 = "pixel2"
+    PIXEL3 = "pixel3"
+    PIXEL3A = "pixel3a"
+    PIXEL4 = "pixel4"
+    ANDROID = "android"  # the phone given with --serial, measured over adb as what it is (targets.android)
 
 
 class Reach(str, Enum):
     LOCAL = "local"  # this machine
     SSH = "ssh"  # a device measured over ssh when --host is given, else estimated
     MCU = "mcu"  # a microcontroller: the model runs in TFLite Micro here (arena measured), its latency estimated
+    ADB = "adb"  # a phone measured over adb when --serial is given, else estimated (docs/android.md)
+
+
+@dataclass(frozen=True)
+class CoreCluster:
+    """One cluster of identical cores in a heterogeneous (big.LITTLE) CPU: a phone's prime, big or little cores."""
+
+    core: str  # the core design, for messages: "Cortex-A76", "Kryo"
+    count: int
+    ghz: float
+    fp32_flops_per_cycle: float  # per core; FMA counts as 2 flops
+    int8_ops_per_cycle: float
+
+    def to_dict(self) -> dict:
+        return asdict(self)
 
 
 @dataclass(frozen=True)
@@ -44,6 +67,32 @@ class CpuFigures:
     description: str = ""
     cache_bytes: int = 1 << 20  # last-level cache the cores share: activations that fit stay out of DRAM
     family: str = "generic"  # a targets.cpufamily name: sets the kernels' efficiency (docs/estimates.md)
+    # A heterogeneous CPU (a phone's): its clusters, fastest first; then the fields above describe the fastest
+    # cluster's cores and ``cores`` counts them all (``phone_cpu`` builds it). Empty: every core is alike.
+    clusters: tuple[CoreCluster, ...] = ()
+
+    def to_dict(self) -> dict:
+        return {**asdict(self), "clusters": [c.to_dict() for c in self.clusters]}
+
+
+def phone_cpu(clusters: tuple[CoreCluster, ...], memory_gbps: float, cache_bytes: int, description: str = "") -> \
+        CpuFigures:
+    """A heterogeneous CPU from its clusters, ordered fastest first (per-core FP32 rate), as Android places
+    threads: the biggest cores first."""
+    ordered = tuple(sorted(clusters, key=lambda c: -c.ghz * c.fp32_flops_per_cycle))
+    top = ordered[0]
+    text = description or " + ".join(f"{c.count}x {c.core} @ {c.ghz:g} GHz" for c in ordered)
+    return CpuFigures(sum(c.count for c in ordered), top.ghz, top.fp32_flops_per_cycle, top.int8_ops_per_cycle,
+                      memory_gbps, text, cache_bytes, CpuFamily.PHONE.value, ordered)
+
+
+@dataclass(frozen=True)
+class Phone:
+    """What a phone target is besides its CPU: the SoC and GPU by name (the estimator has no GPU model)."""
+
+    soc: str
+    gpu: str = ""
+    gpu_memory_gbps: float | None = None  # the SoC's DRAM peak, which its GPU shares
 
     def to_dict(self) -> dict:
         return asdict(self)
@@ -104,6 +153,7 @@ class Method(str, Enum):
     REMOTE = "remote"  # a device over ssh (--host)
     ESTIMATE = "estimate"  # the cost model, nothing run
     MCU = "mcu"  # TFLite Micro here (arena measured), latency estimated
+    ADB = "adb"  # a phone over adb (--serial), LiteRT's benchmark_model
 
 
 @dataclass(frozen=True)
@@ -118,6 +168,7 @@ class Target:
     origin: str = "built-in"  # or the TOML file a user target came from
     mcu: McuFigures | None = None  # microcontroller targets (Reach.MCU) only
     expected: Expected | None = None  # None: any real (not emulated) device is accepted
+    phone: Phone | None = None  # phones (Reach.ADB) only
 
     @property
     def key(self) -> str:
@@ -129,6 +180,8 @@ class Target:
         is only ever measured on its host (without one it is refused where it is dispatched)."""
         if self.mcu is not None:
             return Method.MCU
+        if self.reach is Reach.ADB:
+            return Method.ADB if host or self.name == TargetName.ANDROID else Method.ESTIMATE
         if host or self.name == TargetName.AUTO:
             return Method.REMOTE
         if estimate or self.reach is not Reach.LOCAL:
@@ -141,7 +194,8 @@ class Target:
                 "accelerator": self.accelerator.to_dict() if self.accelerator else None,
                 "delegate": self.delegate, "sources": list(self.sources), "origin": self.origin,
                 "mcu": self.mcu.to_dict() if self.mcu else None,
-                "expected": self.expected.to_dict() if self.expected else None}
+                "expected": self.expected.to_dict() if self.expected else None,
+                "phone": self.phone.to_dict() if self.phone else None}
 
 
 _PI_FACTS = ("HPL and memory-bandwidth runs published in https://github.com/geerlingguy/top500-benchmark and "
@@ -198,6 +252,54 @@ _M7_SOURCES = ("ST DS12110 (STM32H742xI/G STM32H743xI/G datasheet): Cortex-M7 wi
                "288 KB, SRAM4 64 KB are separate)",
                "CMSIS-NN (Lai et al., 2018, arXiv:1801.06601): int8 kernels for Cortex-M4/M7 with the DSP extension")
 
+# Phones. Clock rates: Google's Pixel hardware tech specs (support.google.com/pixelphone/answer/7158570); cores and
+# memory: Qualcomm's Snapdragon product briefs (qualcomm.com). Per-cycle rates: Arm's software optimization guides
+# for the Cortex-A53/A55/A73/A75/A76 (ASIMD pipes x width; dot product on ARMv8.2 cores); Kryo (Snapdragon 821,
+# Qualcomm's own design) is assumed to match the Cortex-A73. memory_gbps is half the LPDDR peak (assumed: no
+# public STREAM figure for these phones). docs/android.md and docs/estimates.md explain the figures.
+def _c(core: str, count: int, ghz: float) -> CoreCluster:
+    fp32, int8 = {"Kryo": (8.0, 16.0), "Cortex-A53": (4.0, 8.0), "Cortex-A55": (8.0, 32.0),
+                  "Cortex-A73": (8.0, 16.0), "Cortex-A75": (8.0, 32.0), "Cortex-A76": (16.0, 64.0)}[core]
+    return CoreCluster(core, count, ghz, fp32, int8)
+
+
+_PIXEL_SPECS = "Google Pixel tech specs, https://support.google.com/pixelphone/answer/7158570"
+_ARM_GUIDES = ("Arm Cortex-A53/A55/A73/A75/A76 software optimization guides (developer.arm.com): ASIMD pipes and "
+               "widths give the FP32 and int8 (SDOT on ARMv8.2 cores) per-cycle rates")
+_TF_ROWS = ("TensorFlow Lite performance benchmarks, https://github.com/tensorflow/tensorflow/blob/master/"
+            "tensorflow/lite/g3doc/performance/benchmarks.md and guide/hosted_models.md (Android 10)")
+_XNN_ROWS = "google/XNNPACK README.md, mobile phones tables (2020-03-27), https://github.com/google/XNNPACK"
+PIXEL_CPU = phone_cpu((_c("Kryo", 2, 2.15), _c("Kryo", 2, 1.6)), 14.9, 1 << 20)
+PIXEL2_CPU = phone_cpu((_c("Cortex-A73", 4, 2.35), _c("Cortex-A53", 4, 1.9)), 14.9, 2 << 20)
+PIXEL3_CPU = phone_cpu((_c("Cortex-A75", 4, 2.5), _c("Cortex-A55", 4, 1.6)), 14.9, 2 << 20)
+PIXEL3A_CPU = phone_cpu((_c("Cortex-A75", 2, 2.0), _c("Cortex-A55", 6, 1.7)), 7.5, 1 << 20)
+PIXEL4_CPU = phone_cpu((_c("Cortex-A76", 1, 2.84), _c("Cortex-A76", 3, 2.42), _c("Cortex-A55", 4, 1.78)), 17.0,
+                       2 << 20)
+PHONES = (
+    Target(TargetName.PIXEL, "Google Pixel (Snapdragon 821)", Reach.ADB, PIXEL_CPU,
+           sources=(_PIXEL_SPECS + ": 2x 2.15 GHz + 2x 1.6 GHz Kryo", "Snapdragon 821: LPDDR4-1866, 2x 32-bit "
+                    "(29.8 GB/s peak), 1 MB L2 (big cores)", _ARM_GUIDES, _XNN_ROWS),
+           phone=Phone("Snapdragon 821", "Adreno 530", 29.8)),
+    Target(TargetName.PIXEL2, "Google Pixel 2 (Snapdragon 835)", Reach.ADB, PIXEL2_CPU,
+           sources=(_PIXEL_SPECS + ": 4x 2.35 GHz + 4x 1.9 GHz", "Snapdragon 835: Kryo 280 (Cortex-A73 and "
+                    "Cortex-A53 derived), LPDDR4X-1866 4x 16-bit (29.8 GB/s peak), 2 MB L2 (big cores)",
+                    _ARM_GUIDES, _XNN_ROWS),
+           phone=Phone("Snapdragon 835", "Adreno 540", 29.8)),
+    Target(TargetName.PIXEL3, "Google Pixel 3 (Snapdragon 845)", Reach.ADB, PIXEL3_CPU,
+           sources=(_PIXEL_SPECS + ": 4x 2.5 GHz + 4x 1.6 GHz", "Snapdragon 845: Kryo 385 (Cortex-A75 and "
+                    "Cortex-A55 derived), LPDDR4X-1866 4x 16-bit (29.8 GB/s peak), 2 MB L3", _ARM_GUIDES, _TF_ROWS),
+           phone=Phone("Snapdragon 845", "Adreno 630", 29.8)),
+    Target(TargetName.PIXEL3A, "Google Pixel 3a (Snapdragon 670)", Reach.ADB, PIXEL3A_CPU,
+           sources=(_PIXEL_SPECS + ": 2x 2.0 GHz + 6x 1.7 GHz", "Snapdragon 670: Kryo 360 (Cortex-A75 and "
+                    "Cortex-A55 derived), LPDDR4X-1866 2x 16-bit (14.9 GB/s peak), 1 MB L3", _ARM_GUIDES, _XNN_ROWS),
+           phone=Phone("Snapdragon 670", "Adreno 615", 14.9)),
+    Target(TargetName.PIXEL4, "Google Pixel 4 (Snapdragon 855)", Reach.ADB, PIXEL4_CPU,
+           sources=(_PIXEL_SPECS + ": 1x 2.84 GHz + 3x 2.42 GHz + 4x 1.78 GHz", "Snapdragon 855: Kryo 485 "
+                    "(Cortex-A76 and Cortex-A55 derived), LPDDR4X-2133 4x 16-bit (34.1 GB/s peak), 2 MB L3",
+                    _ARM_GUIDES, _TF_ROWS),
+           phone=Phone("Snapdragon 855", "Adreno 640", 34.1)),
+)
+
 REGISTRY: dict[TargetName, Target] = {
     t.name: t
     for t in (
@@ -217,6 +319,9 @@ REGISTRY: dict[TargetName, Target] = {
         Target(TargetName.CORTEX_M7, "Arm Cortex-M7 microcontroller (STM32H743 class), TFLite Micro", Reach.MCU,
                None, sources=_M7_SOURCES, mcu=CORTEX_M7_MCU),
         Target(TargetName.AUTO, "the device given with --host, measured as what it is", Reach.SSH, None),
+        *PHONES,
+        Target(TargetName.ANDROID, "the phone given with --serial, measured over adb as what it is", Reach.ADB,
+               None),
     )
 }
 

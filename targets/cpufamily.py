@@ -21,6 +21,7 @@ class CpuFamily(str, Enum):
     X86_AVX2 = "x86-avx2"  # 2x 256-bit FMA (Haswell and later, Zen 1-3)
     X86_AVX512 = "x86-avx512"  # AVX-512 (Intel server cores; Zen 4 runs it on 256-bit units)
     GENERIC = "generic"  # anything else: the most conservative efficiency
+    PHONE = "phone"  # a phone's heterogeneous CPU (CpuFigures.clusters): one efficiency fitted on phone rows
 
 
 FAMILY_NAMES: tuple[str, ...] = tuple(f.value for f in CpuFamily)

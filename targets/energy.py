@@ -260,6 +260,9 @@ def estimate_energy(result: dict, target: Target, rows: Rows | None = None) -> E
         return _mcu(ms, lat_pct, target, rows)
     if target.accelerator is not None and result.get("runs_on") != "host-cpu":
         return _tpu(ms, lat_pct, target, rows)
+    if target.phone is not None:
+        return EnergyFigure.unavailable("estimated", f"no public power figure for {target.phone.soc} running "
+                                        "TFLite, so no energy estimate for a phone")
     host = target.key if target.accelerator is None else "rpi4" if target.key == "coral-usb" else target.key
     return _board(ms, lat_pct, result.get("threads") or 1, target, host, rows)
 

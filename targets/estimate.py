@@ -65,6 +65,9 @@ def expected_error_pct(cpu: CpuFigures, quant: str, on_tpu: bool) -> int:
         return _expected()["coral"]["int8"]
     if cpu.family in _X86:
         return X86_EXPECTED_ERROR_PCT
+    if cpu.clusters:  # a phone, whether or not a published row covers it: the phone family's held-out error
+        phone = _expected()["phone"]
+        return phone.get(kind, max(phone.values()))
     pi = _expected()["pi"]
     return pi.get(kind, max(pi.values()))
 
@@ -90,12 +93,17 @@ def estimate_graph(graph: TFLiteGraph, target: str | Target, threads: int | None
     cpu = _cpu_of(target)
     if threads is not None and threads < 1:
         raise UsageError(f"threads must be 1 or more, got {threads}")
-    threads = threads or cpu.cores
+    threads = threads or estimate_cpu.default_threads(cpu)
     notes = []
     if threads > cpu.cores:
         notes.append(f"{threads} threads on {cpu.cores} cores: threads beyond the cores add nothing")
     device = {"target": target.title, "cpu": cpu.description, "accelerator": None}
     quant = _compute_dtype(graph)
+    if cpu.clusters:
+        notes.append(estimate_cpu.placement_note(cpu, threads))
+        device["cores_assumed"] = [f"{core} @ {ghz:g} GHz" for core, ghz in estimate_cpu.placed(cpu, threads)]
+    if target.phone is not None:
+        device["soc"] = target.phone.soc
     if target.accelerator is None:
         t = estimate_cpu.estimate_ops(op_costs(graph), cpu, threads)
         terms = {"compute_ms": _ms(t.compute_s), "memory_ms": _ms(t.memory_s), "overhead_ms": _ms(t.overhead_s)}

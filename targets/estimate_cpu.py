@@ -36,6 +36,7 @@ class CpuParams:
     op_overhead_cycles: float  # per op: dispatch and setup (fitted)
     barrier_cycles: float = 10_000.0  # per op when more than one thread runs it (assumed: ~5 us at 2 GHz)
     parallel_efficiency: float = 0.9  # each extra thread adds this share of one core (assumed)
+    phone_int8_ratio: float = 1.0  # int8_ratio for phone CPUs: their published int8 rows ran other kernels (fitted)
 
     def gemm(self, family: str) -> float:
         found = dict(self.gemm_efficiency).get(get_family(family).value)
@@ -46,7 +47,8 @@ class CpuParams:
     def with_gemm(self, family: str, value: float) -> CpuParams:
         pairs = dict(self.gemm_efficiency) | {family: value}
         return CpuParams(tuple(pairs.items()), self.depthwise_ratio, self.int8_ratio, self.elementwise_efficiency,
-                         self.op_overhead_cycles, self.barrier_cycles, self.parallel_efficiency)
+                         self.op_overhead_cycles, self.barrier_cycles, self.parallel_efficiency,
+                         self.phone_int8_ratio)
 
     def to_dict(self) -> dict:
         return {**asdict(self), "gemm_efficiency": dict(self.gemm_efficiency)}
@@ -69,12 +71,14 @@ class CpuParams:
 DERIVED = {CpuFamily.X86_AVX2.value: 1.26, CpuFamily.X86_AVX512.value: 1.26}
 
 # Fitted on the Raspberry Pi rows of targets/data/published_rows.json; see targets.fit (python -m targets.fit --fit).
-_A53, _A72 = 0.684, 0.370
+# The phone family (every CPU with clusters) is fitted on the phone rows (Pixel to Pixel 4) alone.
+_A53, _A72, _PHONE = 0.684, 0.370, 0.886
 CALIBRATED = CpuParams(
     gemm_efficiency=((CpuFamily.CORTEX_A53.value, _A53), (CpuFamily.CORTEX_A72.value, _A72),
                      (CpuFamily.CORTEX_A76.value, _A72), (CpuFamily.GENERIC.value, min(_A53, _A72)),
-                     *DERIVED.items()),
-    depthwise_ratio=0.257, int8_ratio=1.18, elementwise_efficiency=1.0, op_overhead_cycles=48_600.0)
+                     (CpuFamily.PHONE.value, _PHONE), *DERIVED.items()),
+    depthwise_ratio=0.257, int8_ratio=1.18, elementwise_efficiency=1.0, op_overhead_cycles=48_600.0,
+    phone_int8_ratio=0.374)
 
 
 @dataclass(frozen=True)
@@ -126,12 +130,49 @@ def load_of(ops: tuple[OpCost, ...], cpu: CpuFigures) -> CpuLoad:
     return CpuLoad(fp[0] + q[0], fp[1] + q[1], fp[2] + q[2], *q, memory, len(ops), working)
 
 
+def placed(cpu: CpuFigures, threads: int) -> tuple[tuple[str, float], ...]:
+    """The cores ``threads`` threads run on, as (core, GHz), fastest first: Android's scheduler (EAS) moves a busy
+    thread to the biggest cores, and ``benchmark_model`` runs pinned to them (docs/android.md)."""
+    if not cpu.clusters:
+        return ((cpu.description or "core", cpu.ghz),) * max(1, min(threads, cpu.cores))
+    cores = [(c.core, c.ghz, c.fp32_flops_per_cycle) for c in cpu.clusters for _ in range(c.count)]
+    return tuple((core, ghz) for core, ghz, _ in cores[:max(1, min(threads, cpu.cores))])
+
+
+def placement_note(cpu: CpuFigures, threads: int) -> str:
+    """What a phone estimate assumed about its threads, e.g. "4 threads on 1x Cortex-A76 @ 2.84 GHz + 3x ..."."""
+    groups: dict[tuple[str, float], int] = {}
+    for key in placed(cpu, threads):
+        groups[key] = groups.get(key, 0) + 1
+    used = " + ".join(f"{n}x {core} @ {ghz:g} GHz" for (core, ghz), n in groups.items())
+    return f"{threads} thread(s) on {used}: the biggest cores first, as Android places a busy thread"
+
+
+def default_threads(cpu: CpuFigures) -> int:
+    """Every core, or on a phone every core but the little cluster's (XNNPACK's and TFLite's published phone runs
+    use one thread per big core; the little cores would slow the others at the barriers)."""
+    if len(cpu.clusters) < 2:
+        return cpu.cores
+    return sum(c.count for c in cpu.clusters[:-1])
+
+
+def thread_speedup(cpu: CpuFigures, threads: int, p: CpuParams = CALIBRATED) -> float:
+    """How many of the fastest core one inference's threads are worth: each core beyond the first adds its share
+    of the fastest core's peak rate x the parallel efficiency (XNNPACK's thread pool hands out tiles as threads
+    finish, so a slower core takes fewer)."""
+    if not cpu.clusters:
+        return 1 + (max(1, min(threads, cpu.cores)) - 1) * p.parallel_efficiency
+    rates = [c.ghz * c.fp32_flops_per_cycle for c in cpu.clusters for _ in range(c.count)][:max(1, threads)]
+    return 1 + p.parallel_efficiency * sum(r / rates[0] for r in rates[1:])
+
+
 def time_of(load: CpuLoad, cpu: CpuFigures, threads: int, p: CpuParams = CALIBRATED) -> OpTime:
     """Price a load on ``cpu`` with ``threads`` threads."""
     used = max(1, min(threads, cpu.cores))
-    speedup = 1 + (used - 1) * p.parallel_efficiency
+    speedup = thread_speedup(cpu, threads, p)
     gemm = p.gemm(cpu.family)
-    int8 = 1 / p.int8_ratio - 1  # int8 seconds cost this much extra (or less, if negative) at the fp32 efficiency
+    # int8 seconds cost this much extra (or less, if negative) at the fp32 efficiency
+    int8 = 1 / (p.phone_int8_ratio if cpu.clusters else p.int8_ratio) - 1
     compute = ((load.gemm_s + int8 * load.int8_gemm_s) / gemm
                + (load.depthwise_s + int8 * load.int8_depthwise_s) / (gemm * p.depthwise_ratio)
                + (load.elementwise_s + int8 * load.int8_elementwise_s) / p.elementwise_efficiency) / speedup

@@ -13,6 +13,7 @@ from dataclasses import dataclass
 from enum import Enum
 from pathlib import Path
 
+from targets.builtin import PIXEL2_CPU, PIXEL3_CPU, PIXEL3A_CPU, PIXEL4_CPU, PIXEL_CPU
 from targets.opcost import OpCost
 from targets.registry import A53_CPU, EDGE_TPU_PCIE, EDGE_TPU_USB, RPI4_CPU, AcceleratorFigures, CpuFigures
 
@@ -33,6 +34,7 @@ class Family(str, Enum):
 
     PI = "pi"  # Raspberry Pi CPUs under XNNPACK
     CORAL = "coral"  # the Edge TPU, any host
+    PHONE = "phone"  # phone CPUs (heterogeneous clusters), TFLite or XNNPACK on the big cores
 
 
 class Setup(str, Enum):
@@ -41,6 +43,14 @@ class Setup(str, Enum):
     DESKTOP_USB = "desktop-usb"  # Coral USB Accelerator on a desktop (C++ benchmark)
     DEVBOARD = "devboard"  # Coral Dev Board (C++ benchmark)
     RPI4_USB = "rpi4-usb"  # USB Accelerator on a Raspberry Pi 4 (pycoral)
+    PIXEL_1T = "pixel-1t"  # XNNPACK end2end_bench, one thread
+    PIXEL_BIG = "pixel-big"  # XNNPACK, one thread per big core (2)
+    PIXEL2_1T = "pixel2-1t"
+    PIXEL2_BIG = "pixel2-big"  # 4 big cores
+    PIXEL3A_1T = "pixel3a-1t"
+    PIXEL3A_BIG = "pixel3a-big"  # 2 big cores
+    PIXEL3_4T = "pixel3-4t"  # TFLite benchmark_model, 4 threads on the big cores (Android 10)
+    PIXEL4_4T = "pixel4-4t"
 
 
 @dataclass(frozen=True)
@@ -49,6 +59,7 @@ class Hardware:
     cpu: CpuFigures  # the CPU, or the accelerator's host
     accelerator: AcceleratorFigures | None
     threads: int
+    device: str = ""  # the phone, for leave-one-phone-out (targets.fit)
 
 
 HARDWARE = {
@@ -57,6 +68,14 @@ HARDWARE = {
     Setup.DESKTOP_USB: Hardware(Family.CORAL, DESKTOP_HOST, EDGE_TPU_USB, 4),
     Setup.DEVBOARD: Hardware(Family.CORAL, A53_CPU, EDGE_TPU_PCIE, 4),
     Setup.RPI4_USB: Hardware(Family.CORAL, RPI4_CPU, EDGE_TPU_USB, 4),
+    Setup.PIXEL_1T: Hardware(Family.PHONE, PIXEL_CPU, None, 1, "pixel"),
+    Setup.PIXEL_BIG: Hardware(Family.PHONE, PIXEL_CPU, None, 2, "pixel"),
+    Setup.PIXEL2_1T: Hardware(Family.PHONE, PIXEL2_CPU, None, 1, "pixel2"),
+    Setup.PIXEL2_BIG: Hardware(Family.PHONE, PIXEL2_CPU, None, 4, "pixel2"),
+    Setup.PIXEL3A_1T: Hardware(Family.PHONE, PIXEL3A_CPU, None, 1, "pixel3a"),
+    Setup.PIXEL3A_BIG: Hardware(Family.PHONE, PIXEL3A_CPU, None, 2, "pixel3a"),
+    Setup.PIXEL3_4T: Hardware(Family.PHONE, PIXEL3_CPU, None, 4, "pixel3"),
+    Setup.PIXEL4_4T: Hardware(Family.PHONE, PIXEL4_CPU, None, 4, "pixel4"),
 }
 
 
@@ -75,6 +94,11 @@ class Row:
     @property
     def quant(self) -> str:
         return self.model.rsplit("_", 1)[-1]
+
+    @property
+    def device(self) -> str:
+        """The phone (or setup) the row ran on: leave-one-phone-out holds all its rows out together."""
+        return HARDWARE[self.setup].device or self.setup.value
 
     @property
     def network(self) -> str:

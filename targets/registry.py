@@ -16,9 +16,11 @@ from targets.builtin import (
     RPI5_CPU,
     TARGET_NAMES,
     AcceleratorFigures,
+    CoreCluster,
     CpuFigures,
     McuFigures,
     Method,
+    Phone,
     Reach,
     Target,
     TargetName,
@@ -26,17 +28,22 @@ from targets.builtin import (
 from targets.userfile import find_user_target, load_user_targets, user_target_names
 
 __all__ = ["A53_CPU", "ALIASES", "EDGE_TPU_PCIE", "EDGE_TPU_USB", "EDGE_TPU_USB_ON_RPI4", "REGISTRY", "RPI4_CPU",
-           "RPI5_CPU", "TARGET_NAMES", "AcceleratorFigures", "CpuFigures", "McuFigures", "Method", "Reach", "Target",
-           "TargetName", "all_targets", "get_target"]
+           "RPI5_CPU", "TARGET_NAMES", "AcceleratorFigures", "CoreCluster", "CpuFigures", "McuFigures", "Method",
+           "Phone", "Reach", "Target", "TargetName", "all_targets", "get_target"]
 
 
 def get_target(name: str | TargetName) -> Target:
-    """Look a target up by name or alias, then among the user's TOML targets.
+    """Look a target up by name or alias, then among the user's TOML targets; a name ending in ``.toml`` is a
+    target file (``--target myphone.toml``).
 
     Raises:
         UsageError: an unknown name (listing the known ones, with "did you mean").
         TargetFileError: a user target file that exists but is invalid.
     """
+    if str(name).endswith(".toml"):
+        from targets.userfile import load_target_file
+
+        return load_target_file(str(name))
     key = str(getattr(name, "value", name)).lower()
     if key in ALIASES:
         return REGISTRY[ALIASES[key]]

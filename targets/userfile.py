@@ -23,6 +23,26 @@ the file, the field, what is allowed and what was found. Example::
     param_cache_bytes = 8388608
     host_link_gbps = 0.5
     link = "USB 3.0"
+
+A phone is described by its SoC's public facts: its CPU clusters instead of ``cores``/``ghz``/per-core rates
+(threads then go to the fastest cores first), and the SoC and GPU by name. It is estimated with the phone
+family's held-out error, or measured over adb with ``--serial`` (docs/android.md)::
+
+    name = "myphone"
+    soc = "Snapdragon 8 Gen 2"
+    gpu = "Adreno 740"             # optional, for the record: there is no GPU estimate
+    gpu_memory_gbps = 67           # optional: the LPDDR peak the GPU shares
+
+    [cpu]
+    memory_gbps = 30               # sustained DRAM bandwidth
+    cache_bytes = 8388608          # optional: the shared L3/system cache
+
+    [[cpu.clusters]]
+    core = "Cortex-X3"
+    count = 1
+    ghz = 3.19
+    fp32_flops_per_cycle = 16
+    int8_ops_per_cycle = 64
 """
 
 from __future__ import annotations
@@ -34,7 +54,17 @@ from dataclasses import MISSING, fields
 from pathlib import Path
 
 from edgekit.errors import UsageError, did_you_mean
-from targets.builtin import ALIASES, TARGET_NAMES, AcceleratorFigures, CpuFigures, Reach, Target
+from targets.builtin import (
+    ALIASES,
+    TARGET_NAMES,
+    AcceleratorFigures,
+    CoreCluster,
+    CpuFigures,
+    Phone,
+    Reach,
+    Target,
+    phone_cpu,
+)
 from targets.cpufamily import FAMILY_NAMES
 
 
@@ -43,10 +73,14 @@ class TargetFileError(UsageError):
 
 
 _NAME = re.compile(r"^[a-z0-9][a-z0-9._-]{0,63}$")
-_TOP = {"name": str, "title": str, "sources": list, "cpu": dict, "accelerator": dict, "delegate": str}
+_TOP = {"name": str, "title": str, "sources": list, "cpu": dict, "accelerator": dict, "delegate": str, "soc": str,
+        "gpu": str, "gpu_memory_gbps": float}
 _POSITIVE = {"cores", "ghz", "fp32_flops_per_cycle_per_core", "int8_ops_per_cycle_per_core", "memory_gbps",
-             "cache_bytes", "int8_tops", "param_cache_bytes", "host_link_gbps"}
-_INTEGER = {"cores", "cache_bytes", "param_cache_bytes"}
+             "cache_bytes", "int8_tops", "param_cache_bytes", "host_link_gbps", "count", "fp32_flops_per_cycle",
+             "int8_ops_per_cycle", "gpu_memory_gbps"}
+_INTEGER = {"cores", "cache_bytes", "param_cache_bytes", "count"}
+_BOARD_FAMILIES = tuple(f for f in FAMILY_NAMES if f != "phone")  # a phone is given by its [[cpu.clusters]]
+_PHONE_CPU = {"clusters", "memory_gbps", "cache_bytes", "description"}
 _DELEGATES = ("edgetpu",)
 
 
@@ -102,7 +136,9 @@ def parse_target(text: str, label: str) -> Target:
         raise TargetFileError(f"{label}: not valid TOML: {err}") from None
     _check_keys(label, doc, _TOP, {"name", "cpu"})
     for key, kind in _TOP.items():
-        if key in doc and not isinstance(doc[key], kind):
+        if kind is float and key in doc:
+            _number(label, key, doc[key])
+        elif key in doc and not isinstance(doc[key], kind):
             what = {str: "a string", list: "a list of strings", dict: f"a [{key}] table"}[kind]
             raise TargetFileError(f"{label}: {key} must be {what}, got {doc[key]!r}")
     name = doc["name"]
@@ -118,12 +154,40 @@ def parse_target(text: str, label: str) -> Target:
     delegate = doc.get("delegate", "edgetpu" if accelerator else None)
     if delegate is not None and delegate not in _DELEGATES:
         raise TargetFileError(f"{label}: delegate must be one of {', '.join(_DELEGATES)}, got {delegate!r}")
+    if "clusters" in doc["cpu"]:
+        return _phone(doc, label)
+    for key in ("soc", "gpu", "gpu_memory_gbps"):
+        if key in doc:
+            raise TargetFileError(f"{label}: {key} describes a phone; give its CPU as [[cpu.clusters]] tables")
     cpu = _record(CpuFigures, f"{label} [cpu]", doc["cpu"])
-    if cpu.family not in FAMILY_NAMES:
-        raise TargetFileError(f"{label} [cpu]: family must be one of {', '.join(FAMILY_NAMES)}, got "
-                              f"{cpu.family!r}{did_you_mean(cpu.family, FAMILY_NAMES)}")
+    if cpu.family not in _BOARD_FAMILIES:
+        raise TargetFileError(f"{label} [cpu]: family must be one of {', '.join(_BOARD_FAMILIES)}, got "
+                              f"{cpu.family!r}{did_you_mean(cpu.family, _BOARD_FAMILIES)}")
     return Target(name, doc.get("title", name), Reach.SSH, cpu, accelerator, delegate,
                   tuple(doc.get("sources", ())), origin=label)
+
+
+def _phone(doc: dict, label: str) -> Target:
+    """A phone target: its CPU clusters, SoC and GPU (no accelerator, no Edge TPU delegate)."""
+    where = f"{label} [cpu]"
+    _check_keys(where, doc["cpu"], _PHONE_CPU, {"clusters", "memory_gbps"})
+    for key in ("accelerator", "delegate"):
+        if key in doc:
+            raise TargetFileError(f"{label}: {key} does not apply to a phone (a target with [[cpu.clusters]])")
+    tables = doc["cpu"]["clusters"]
+    if not isinstance(tables, list) or not tables or not all(isinstance(t, dict) for t in tables):
+        raise TargetFileError(f"{where}: clusters must be one or more [[cpu.clusters]] tables")
+    clusters = tuple(_record(CoreCluster, f"{where} cluster {i + 1}", t) for i, t in enumerate(tables))
+    memory = _number(where, "memory_gbps", doc["cpu"]["memory_gbps"])
+    cache = _number(where, "cache_bytes", doc["cpu"].get("cache_bytes", 1 << 20))
+    description = doc["cpu"].get("description", "")
+    if not isinstance(description, str):
+        raise TargetFileError(f"{where}: description must be a string, got {description!r}")
+    soc = doc.get("soc", doc.get("title", doc["name"]))
+    phone = Phone(soc, doc.get("gpu", ""), doc.get("gpu_memory_gbps"))
+    return Target(doc["name"], doc.get("title", f"{doc['name']} ({soc})"), Reach.ADB,
+                  phone_cpu(clusters, memory, cache, description), sources=tuple(doc.get("sources", ())),
+                  origin=label, phone=phone)
 
 
 def load_target_file(path: str | os.PathLike) -> Target:

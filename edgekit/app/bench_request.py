@@ -73,6 +73,8 @@ class RemoteArgs:
     remote_python: str = "python3"
     timeout: float = 600
     check_outputs: bool = False  # compare the device's outputs on a fixed input with this machine's
+    serials: tuple[str, ...] = ()  # phones over adb (--serial; "all": every attached one)
+    benchmark_binary: Path | None = None  # LiteRT's android_arm64 benchmark_model (--benchmark-binary)
 
     def __post_init__(self) -> None:
         whole("--port", self.port, high=PORT_MAX)

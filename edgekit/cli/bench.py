@@ -66,6 +66,12 @@ def bench(models: Annotated[list[str], typer.Argument(help=_MODEL_HELP, show_def
                                                       rich_help_panel=DEVICES)] = False,
           port: Port = None, identity: Identity = None, ssh_config: SshConfig = None,
           insecure_no_host_key_check: InsecureNoHostKeyCheck = False, remote_python: RemotePython = "python3",
+          serial: Annotated[list[str] | None, typer.Option(
+              "--serial", help="Measure on this phone over adb (a serial from `adb devices`; repeat for a fleet, or "
+              "'all'); with --target android or a phone target (docs/android.md).", rich_help_panel=DEVICES)] = None,
+          benchmark_binary: Annotated[Path | None, typer.Option(
+              "--benchmark-binary", help="LiteRT's android_arm64 benchmark_model to push to the phone.",
+              rich_help_panel=DEVICES)] = None,
           json: Json = False, csv: Csv = None,
           force: Annotated[bool, typer.Option("--force", help="Replace an existing --csv file.")] = False,
           db: Db = None) -> None:
@@ -88,7 +94,8 @@ def bench(models: Annotated[list[str], typer.Argument(help=_MODEL_HELP, show_def
                       xnnpack=not no_xnnpack, profile_ops=profile_ops),
         remote=RemoteArgs(hosts=tuple(host or ()), hosts_file=hosts, port=port, identity=identity,
                           ssh_config=ssh_config, insecure_no_host_key_check=insecure_no_host_key_check,
-                          remote_python=remote_python, timeout=timeout, check_outputs=check_outputs))
+                          remote_python=remote_python, timeout=timeout, check_outputs=check_outputs,
+                          serials=tuple(serial or ()), benchmark_binary=benchmark_binary))
     kept: list[dict] = []
 
     def said() -> str:

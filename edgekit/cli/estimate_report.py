@@ -29,7 +29,8 @@ def print_estimates(results: list[dict]) -> None:
     out = console()
     out.print(table)
     out.print("est. = estimated by a cost model, not measured; ±N% = its cross-validated error on published "
-              "figures for this target family and model kind (docs/estimates.md); measure with --host", style="dim")
+              "figures for this target family and model kind (docs/estimates.md); measure with "
+              + ("--serial (docs/android.md)" if done and done[0]["device"].get("soc") else "--host"), style="dim")
     print_energy_notes(results)
     print_failures(results)
     for r in results:

@@ -1,0 +1,277 @@
+"""A phone over adb: pick the device, check what it is, push LiteRT's ``benchmark_model`` and the models to
+``/data/local/tmp``, run each configuration there in rounds pinned to the biggest cores, and clean up.
+
+Every failure is an :class:`AdbError`, one line naming the serial and what to do. The temporary directory on the
+phone is removed on the way out, Ctrl-C included (the ``finally`` of :func:`measure_phone`).
+"""
+
+from __future__ import annotations
+
+import hashlib
+import shlex
+import shutil
+import subprocess
+import uuid
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from bench.protocol import Protocol
+from edgekit.errors import EdgekitError, UsageError
+from targets.benchmark_model import BenchmarkArgs, BenchmarkOutputError, parse
+
+DEVICE_TMP = "/data/local/tmp"
+ADB_HINT = ("install Android's platform tools (Debian/Ubuntu: apt install adb; others: "
+            "https://developer.android.com/tools/releases/platform-tools) and put adb on PATH")
+PROPS = ("ro.product.manufacturer", "ro.product.model", "ro.soc.model", "ro.board.platform", "ro.product.cpu.abi",
+         "ro.build.fingerprint", "ro.kernel.qemu", "ro.hardware")
+_ELF_AARCH64 = 183  # e_machine of an arm64 ELF (the android_arm64 benchmark_model)
+CONTEXT = "adb shell"  # how every result here ran: a shell binary, not an app (docs/android.md)
+
+
+class AdbError(EdgekitError):
+    """adb, the phone or benchmark_model failed; the message names the serial."""
+
+
+def adb_path() -> str:
+    found = shutil.which("adb")
+    if found is None:
+        raise UsageError(f"adb was not found on PATH; {ADB_HINT}")
+    return found
+
+
+def _adb(*args: str, serial: str | None = None, timeout: float = 60, check: bool = True) -> subprocess.CompletedProcess:
+    argv = [adb_path(), *(("-s", serial) if serial else ()), *args]
+    try:
+        proc = subprocess.run(argv, capture_output=True, text=True, timeout=timeout)
+    except subprocess.TimeoutExpired:
+        raise AdbError(f"{serial or 'adb'}: adb {args[0]} did not answer in {timeout:g} s; check the cable and "
+                       "`adb devices`") from None
+    if check and proc.returncode != 0:
+        tail = (proc.stderr.strip() or proc.stdout.strip() or f"exit {proc.returncode}").splitlines()[-1]
+        raise AdbError(f"{serial or 'adb'}: adb {args[0]} failed: {tail}")
+    return proc
+
+
+def parse_devices(text: str) -> dict[str, str]:
+    """``adb devices`` output as ``{serial: state}`` (device, unauthorized, offline, ...)."""
+    out = {}
+    for line in text.splitlines():
+        parts = line.split()
+        if len(parts) >= 2 and not line.startswith(("List of devices", "*")):
+            out[parts[0]] = parts[1]
+    return out
+
+
+def _state_error(serial: str, state: str) -> AdbError | None:
+    if state == "device":
+        return None
+    if state == "unauthorized":
+        return AdbError(f"{serial}: unauthorized; unlock the phone and accept the 'Allow USB debugging' prompt, "
+                        "then run again")
+    return AdbError(f"{serial}: the phone is {state}; reconnect it (or `adb reconnect`) and check `adb devices`")
+
+
+def select_serials(asked: tuple[str, ...]) -> list[str]:
+    """The serials to measure: those asked (``all``: every attached phone), or the only one attached.
+
+    Raises:
+        AdbError: none attached; several and no serial; an asked serial that is absent, unauthorized or offline.
+    """
+    devices = parse_devices(_adb("devices", timeout=30).stdout)
+    if not devices:
+        raise AdbError("no phone found by `adb devices`; connect one with USB debugging on (docs/android.md)")
+    if not asked:
+        if len(devices) > 1:
+            raise UsageError(f"several phones attached ({', '.join(devices)}); choose with --serial SERIAL "
+                             "(repeat it for several) or --serial all")
+        asked = tuple(devices)
+    serials = list(devices) if asked == ("all",) else list(dict.fromkeys(asked))
+    for s in serials:
+        if s not in devices:
+            raise AdbError(f"{s}: not attached; `adb devices` lists {', '.join(devices)}")
+        err = _state_error(s, devices[s])
+        if err is not None:
+            raise err
+    return serials
+
+
+@dataclass(frozen=True)
+class PhoneIdentity:
+    serial: str
+    props: dict[str, str]
+
+    @property
+    def name(self) -> str:
+        return f"{self.props.get('ro.product.manufacturer', '')} {self.props.get('ro.product.model', '')}".strip()
+
+    @property
+    def soc(self) -> str:
+        return self.props.get("ro.soc.model") or self.props.get("ro.board.platform") or "unknown SoC"
+
+
+def check_identity(ident: PhoneIdentity) -> None:
+    """Refuse an emulator and a phone that cannot run the arm64 binary."""
+    p, s = ident.props, ident.serial
+    if p.get("ro.kernel.qemu") == "1" or p.get("ro.hardware") in ("ranchu", "goldfish"):
+        raise AdbError(f"{s}: an Android emulator (ro.kernel.qemu={p.get('ro.kernel.qemu')!r}, ro.hardware="
+                       f"{p.get('ro.hardware')!r}), not a phone; its timings say nothing about one, so it is refused")
+    abi = p.get("ro.product.cpu.abi", "")
+    if abi != "arm64-v8a":
+        raise AdbError(f"{s}: ro.product.cpu.abi is {abi or 'empty'!r}; LiteRT's android_arm64 benchmark_model needs "
+                       "arm64-v8a (a 32-bit phone cannot run it)")
+
+
+def check_binary(path: Path, sha256: str | None = None) -> str:
+    """The binary's sha256, after checking it is an arm64 ELF (and matches ``sha256`` when one is given)."""
+    try:
+        data = path.read_bytes()
+    except OSError as err:
+        raise UsageError(f"--benchmark-binary {str(path)!r}: {err.strerror}") from None
+    if data[:4] != b"\x7fELF" or data[4] != 2 or int.from_bytes(data[18:20], "little") != _ELF_AARCH64:
+        raise UsageError(f"--benchmark-binary {str(path)!r} is not an arm64 ELF executable; use LiteRT's "
+                         "android_arm64 benchmark_model")
+    digest = hashlib.sha256(data).hexdigest()
+    if sha256 is not None and digest != sha256:
+        raise UsageError(f"{str(path)!r}: sha256 {digest} does not match the expected {sha256}; fetch it again")
+    return digest
+
+
+def big_core_mask(max_freqs: dict[int, int], threads: int) -> str:
+    """The taskset mask (hex) of the ``threads`` cores with the highest ``cpuinfo_max_freq``."""
+    chosen = sorted(max_freqs, key=lambda c: (-max_freqs[c], c))[:max(1, threads)]
+    return format(sum(1 << c for c in chosen), "x")
+
+
+@dataclass
+class PhoneOutcome:
+    serial: str
+    host: str = ""  # the serial again, for the fleet report
+    identity: PhoneIdentity | None = None
+    records: dict = field(default_factory=dict)  # governor, thermal and battery, before and after
+    measured: list = field(default_factory=list)  # (config, round documents)
+    error: EdgekitError | None = None
+
+
+class Phone:
+    """One phone's temporary directory; :meth:`close` removes it."""
+
+    def __init__(self, serial: str, timeout: float = 600):
+        self.serial, self.timeout = serial, timeout
+        self.dir = f"{DEVICE_TMP}/edgekit-{uuid.uuid4().hex[:8]}"
+        self.made = False
+
+    def shell(self, line: str, *, timeout: float = 60, check: bool = True) -> subprocess.CompletedProcess:
+        return _adb("shell", line, serial=self.serial, timeout=timeout, check=check)
+
+    def identify(self) -> PhoneIdentity:
+        _state = _adb("get-state", serial=self.serial, timeout=30, check=False)
+        err = _state_error(self.serial, _state.stdout.strip() or "offline")
+        if err is not None:
+            raise err
+        props = {k: self.shell(f"getprop {k}").stdout.strip() for k in PROPS}
+        return PhoneIdentity(self.serial, props)
+
+    def max_freqs(self) -> dict[int, int]:
+        out = self.shell("for f in /sys/devices/system/cpu/cpu[0-9]*/cpufreq/cpuinfo_max_freq; do "
+                         "echo \"$f $(cat $f)\"; done", check=False).stdout
+        freqs = {}
+        for line in out.splitlines():
+            path, _, value = line.partition(" ")
+            core = path.split("/cpu")[-1].split("/")[0] if "/cpu" in path else ""
+            if core.isdigit() and value.strip().isdigit():
+                freqs[int(core)] = int(value)
+        return freqs
+
+    def records(self) -> dict:
+        """cpufreq governor, thermal status and battery: recorded, not judged (docs/android.md)."""
+        def text(line: str) -> str:
+            return self.shell(line, check=False).stdout.strip()
+        battery = text("dumpsys battery")
+        info = {k.strip(): v.strip() for k, _, v in (ln.partition(":") for ln in battery.splitlines()) if v}
+        thermal = text("dumpsys thermalservice")
+        status = next((ln.split(":")[-1].strip() for ln in thermal.splitlines() if "Thermal Status" in ln), None)
+        temp = info.get("temperature")
+        return {"governor": text("cat /sys/devices/system/cpu/cpu0/cpufreq/scaling_governor") or None,
+                "thermal_status": status, "battery_temp_c": int(temp) / 10 if temp and temp.isdigit() else None,
+                "charging": info.get("AC powered") == "true" or info.get("USB powered") == "true"}
+
+    def push(self, local: Path, name: str) -> str:
+        if not self.made:
+            self.shell(f"mkdir -p {self.dir}")
+            self.made = True
+        remote = f"{self.dir}/{name}"
+        proc = _adb("push", str(local), remote, serial=self.serial, timeout=self.timeout, check=False)
+        if proc.returncode != 0:
+            text = (proc.stderr + proc.stdout).strip()
+            if "No space left" in text:
+                raise AdbError(f"{self.serial}: {DEVICE_TMP} is full; free space on the phone "
+                               f"(adb shell rm {DEVICE_TMP}/...) and run again")
+            raise AdbError(f"{self.serial}: adb push failed: {text.splitlines()[-1] if text else proc.returncode}")
+        return remote
+
+    def run(self, binary: str, graph: str, args: BenchmarkArgs, mask: str | None) -> tuple[str, object]:
+        argv = args.argv(binary, graph)
+        line = " ".join(shlex.quote(a) for a in argv)
+        line = f"taskset {mask} {line}" if mask else line
+        proc = self.shell(line + " 2>&1", timeout=self.timeout, check=False)
+        try:
+            return line, parse(proc.stdout)
+        except BenchmarkOutputError as err:
+            raise AdbError(f"{self.serial}: the model was rejected or the run failed (exit {proc.returncode}); "
+                           f"{err}") from None
+
+    def close(self) -> None:
+        if self.made:
+            try:
+                self.shell(f"rm -rf {self.dir}", timeout=30, check=False)
+            except EdgekitError:
+                pass  # an unplugged phone keeps its directory; the message said what failed
+
+
+@dataclass(frozen=True)
+class PhoneConfig:
+    path: str
+    args: BenchmarkArgs
+
+
+def measure_phone(serial: str, configs: list[PhoneConfig], binary: Path, *, protocol: Protocol,
+                  on_result: Callable[[PhoneConfig, list[dict]], None] | None = None,
+                  timeout: float = 600,
+                  outcome_hook: Callable[[str, PhoneOutcome], None] | None = None) -> PhoneOutcome:
+    """Every config on one phone, in rounds (one ``benchmark_model`` run each). Never raises an EdgekitError: it
+    ends in ``outcome.error``, with what was measured before it kept. Ctrl-C still removes the phone's files."""
+    from bench.service import OnFailure, Plan, Policy, measure
+
+    outcome = PhoneOutcome(serial)
+    if outcome_hook is not None:
+        outcome_hook(serial, outcome)
+    phone = Phone(serial, timeout)
+    try:
+        outcome.identity = phone.identify()
+        check_identity(outcome.identity)
+        freqs = phone.max_freqs()
+        remote_bin = phone.push(binary, "benchmark_model")
+        phone.shell(f"chmod 755 {remote_bin}")
+        paths = dict.fromkeys(c.path for c in configs)
+        graphs = {p: phone.push(Path(p), f"model-{i}.tflite") for i, p in enumerate(paths)}
+        outcome.records["before"] = phone.records()
+
+        def one(cfg: PhoneConfig, _n: int) -> dict:
+            mask = big_core_mask(freqs, cfg.args.threads) if freqs else None
+            line, run = phone.run(remote_bin, graphs[cfg.path], cfg.args, mask)
+            return {"samples_ms": [run.summary_ms], "run": run, "command": line, "taskset_mask": mask}
+
+        def keep(i: int, docs: list[dict]) -> None:
+            outcome.measured.append((configs[i], docs))
+            if on_result is not None:
+                on_result(configs[i], docs)
+
+        measure(configs, Plan(finish=lambda i, docs, ids: docs), protocol=protocol, runner=one,
+                policy=Policy(on_failure=OnFailure.STOP), store=keep, interleave=True)
+        outcome.records["after"] = phone.records()
+    except EdgekitError as err:
+        outcome.error = err
+    finally:
+        phone.close()
+    return outcome
