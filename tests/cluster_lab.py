@@ -191,7 +191,7 @@ def scenario_sigint(work: Path, ctx: dict, cluster) -> dict:
                          "--cluster", cluster.address)
     stored = wait_for(lambda: len(rows(db)) >= 1, 300, every=0.1)
     proc.send_signal(signal.SIGINT)
-    stdout, stderr = proc.communicate(timeout=120)
+    _, stderr = proc.communicate(timeout=120)
     time.sleep(1)
     return {"stored_before": stored, "code": proc.returncode, "err": stderr, "rows": rows(db),
             "device_leftovers": device_leftovers(ctx["world"])}

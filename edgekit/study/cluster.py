@@ -191,7 +191,8 @@ def measure_task(cfg, data: bytes, sidecar: bytes | None, host: str, kind: str, 
             Path(f"{path}.json").write_bytes(sidecar)
         rcfg = remote_config(replace(cfg, path=str(path)), named.delegate)
         outcome = measure_host(parse_host(host), [rcfg], SshOptions.from_env(), protocol=protocol,
-                               python=os.environ.get(REMOTE_PYTHON_ENV) or "python3", identify=lambda facts: check(named, facts, host))
+                               python=os.environ.get(REMOTE_PYTHON_ENV) or "python3",
+                               identify=lambda facts: check(named, facts, host))
     rounds = outcome.measured[0][1] if outcome.measured else None
     return {"rounds": rounds, "error": None if outcome.error is None else str(outcome.error),
             "node": ray.get_runtime_context().get_node_id(), "device": host, "started": started,
