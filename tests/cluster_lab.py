@@ -37,7 +37,7 @@ int8_ops_per_cycle_per_core = 32
 memory_gbps = 10
 description = "x86 test device"
 """
-STUDY = ("study", "--models", "lenet5", "--quant", "fp32,int8", "--targets", KIND, "--quick")
+STUDY = ("study", "--models", "lenet5", "--quant", "fp32,fp16,int8", "--targets", KIND, "--quick")
 GiB = 2**30
 
 
@@ -169,7 +169,7 @@ def scenario_kill_convert(work: Path, ctx: dict, cluster, converters) -> dict:
 def scenario_kill_lab(work: Path, ctx: dict, cluster, lab) -> dict:
     """Kill the lab node once one cell is stored; then a new lab node joins and a re-run measures the rest."""
     db = work / "r.db"
-    study = (*STUDY, "--quant", "fp32,fp16,int8", "--db", str(db), "--cluster", cluster.address)
+    study = (*STUDY, "--db", str(db), "--cluster", cluster.address)
     proc = start_edgekit(*study, "--out", str(work / "s1"))
     stored = wait_for(lambda: len(rows(db)) >= 1, 300, every=0.1)
     cluster.remove_node(lab, allow_graceful=False)
@@ -187,7 +187,7 @@ def scenario_kill_lab(work: Path, ctx: dict, cluster, lab) -> dict:
 
 def scenario_sigint(work: Path, ctx: dict, cluster) -> dict:
     db = work / "r.db"
-    proc = start_edgekit(*STUDY, "--quant", "fp32,fp16,int8", "--out", str(work / "s"), "--db", str(db),
+    proc = start_edgekit(*STUDY, "--out", str(work / "s"), "--db", str(db),
                          "--cluster", cluster.address)
     stored = wait_for(lambda: len(rows(db)) >= 1, 300, every=0.1)
     proc.send_signal(signal.SIGINT)

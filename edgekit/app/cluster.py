@@ -107,10 +107,12 @@ def _auth_env() -> None:
                          "token there, or point $RAY_AUTH_TOKEN_PATH at it (docs/cluster.md)")
 
 
-def _reachable(address: str, timeout: float) -> None:
+def _reachable(address: str, timeout: float) -> str:
+    """This machine's address toward the head (Ray would probe a public DNS server to find it otherwise)."""
     host, _, port = address.rpartition(":")
     try:
-        socket.create_connection((host, int(port)), timeout=timeout).close()
+        with socket.create_connection((host, int(port)), timeout=timeout) as sock:
+            return sock.getsockname()[0]
     except OSError as err:
         raise EdgekitError(f"cannot reach the Ray cluster at {address} ({err.strerror or err}); is its head "
                            "running ('ray start --head') and this machine on its network?") from None
@@ -129,11 +131,11 @@ def connect(address: str | None, *, log_dir: Path | None = None, timeout: float 
         raise EdgekitError(f"edgekit's [cluster] extra pins ray=={RAY_VERSION}; this machine has ray "
                            f"{ray.__version__}: pip install 'edgekit[cluster]'")
     _auth_env()
-    _reachable(address, timeout)
+    here = _reachable(address, timeout)
     _quiet_ray(log_dir)
     try:
         ray.init(address=address, log_to_driver=False, logging_level="ERROR", configure_logging=True,
-                 include_dashboard=False)
+                 include_dashboard=False, _node_ip_address=here)
     except Exception as err:  # Ray's own refusals (version mismatch, token) are one line here
         raise EdgekitError(f"the Ray cluster at {address} refused this driver: {_one_line(err)}") from None
     return lab_now(address)
@@ -236,9 +238,9 @@ def join(address: str | None, hosts: Path | None, *, convert: bool) -> list[str]
     if not devices and not convert:
         raise UsageError("a node joins with --hosts (its devices), --convert (conversions), or both")
     _auth_env()
-    _reachable(address, CONNECT_S)
+    here = _reachable(address, CONNECT_S)
     ray_bin = str(Path(sys.executable).with_name("ray"))
-    argv = join_argv(address, devices, convert=convert, ray_bin=ray_bin)
+    argv = [*join_argv(address, devices, convert=convert, ray_bin=ray_bin), "--node-ip-address", here]
     env = {**os.environ, "RAY_task_oom_retries": os.environ.get("RAY_task_oom_retries", "0")}  # no OOM loops
     proc = subprocess.run(argv, env=env, capture_output=True, text=True, timeout=120, check=False)
     if proc.returncode != 0:
