@@ -40,11 +40,11 @@ NOISY_NOTE = ("p50 is the median of the rounds' medians, each round a fresh proc
               "configurations; the interval is its 95% confidence interval (order statistics, docs/measuring.md). "
               f"NOISY = the interval stayed wider than ±{REL_HALFWIDTH:.0%} of p50 after re-measuring within the time "
               "budget: treat that number, and any difference it shows, with caution.")
-_CSV_KEYS = ("model", "variant", "quant", "target", "measured", "estimate_method", "host", "where", "threads", "input_shape",
+_CSV_KEYS = ("model", "variant", "quant", "target", "measured", "estimate_method", "host", "threads", "input_shape",
              "params", "macs", "size_bytes", "init_ms", "first_ms", "peak_rss_mb", "estimated_memory_mb",
              "expected_error_pct", "runs_on", "gmacs_per_s", "throughput_ips", "cv", "rounds", "noisy", "runs",
              "batch", "backend", "backend_version", "accuracy_pct", "accuracy_note", "id", "run_id", "time_utc",
-             "commit", "path", *ENERGY_KEYS)
+             "commit", "path", *ENERGY_KEYS, "where")
 _LAT = ("min", "mean", "std", "p50", "p90", "p99")
 NOISY = "NOISY"
 
