@@ -200,8 +200,9 @@ def scenario_sigint(work: Path, ctx: dict, cluster) -> dict:
 def scenario_bad_input(work: Path, ctx: dict, cluster) -> dict:
     hosts = work / "hosts.txt"
     hosts.write_text("rpi9 pi@dev-a\n")
-    version = ("import sys, ray; ray.__version__ = '2.59.0'; sys.modules['ray'] = ray; "
-               "from edgekit.cli import main; sys.exit(main(sys.argv[1:]))")
+    # a driver whose Ray is not the cluster's (and whose pin says the same, so that Ray itself refuses it)
+    version = ("import sys, ray; ray.__version__ = '2.59.0'; import edgekit.app.cluster as c; "
+               "c.RAY_VERSION = '2.59.0'; from edgekit.cli import main; sys.exit(main(sys.argv[1:]))")
     mismatch = subprocess.run([sys.executable, "-c", version, *STUDY, "--out", str(work / "v"), "--cluster",
                                cluster.address], capture_output=True, text=True, timeout=120)
     return {

@@ -15,6 +15,7 @@ import os
 import socket
 import subprocess
 import sys
+import tempfile
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -124,9 +125,13 @@ def connect(address: str | None, *, log_dir: Path | None = None, timeout: float 
     Raises: MissingExtra (no Ray), UsageError (a bad address, no token), EdgekitError (unreachable, a Ray
     version other than the cluster's, or a refused token), each one line."""
     from edgekit.errors import import_extra
+    from edgekit.tf_log import quiet_fds
 
     address = cluster_address(address)
-    ray = import_extra("ray", needed_for="--cluster")
+    log_dir = log_dir or Path(tempfile.gettempdir())
+    os.environ.setdefault("RAY_BACKEND_LOG_LEVEL", "error")  # Ray's C++ warnings would land on the progress bar
+    with quiet_fds(log_dir / "ray-driver.log"):
+        ray = import_extra("ray", needed_for="--cluster")
     if ray.__version__ != RAY_VERSION:
         raise EdgekitError(f"edgekit's [cluster] extra pins ray=={RAY_VERSION}; this machine has ray "
                            f"{ray.__version__}: pip install 'edgekit[cluster]'")
@@ -134,8 +139,9 @@ def connect(address: str | None, *, log_dir: Path | None = None, timeout: float 
     here = _reachable(address, timeout)
     _quiet_ray(log_dir)
     try:
-        ray.init(address=address, log_to_driver=False, logging_level="ERROR", configure_logging=True,
-                 include_dashboard=False, _node_ip_address=here)
+        with quiet_fds(log_dir / "ray-driver.log"):
+            ray.init(address=address, log_to_driver=False, logging_level="ERROR", configure_logging=True,
+                     include_dashboard=False, _node_ip_address=here)
     except Exception as err:  # Ray's own refusals (version mismatch, token) are one line here
         raise EdgekitError(f"the Ray cluster at {address} refused this driver: {_one_line(err)}") from None
     return lab_now(address)
@@ -146,12 +152,10 @@ def _one_line(err: BaseException) -> str:
     return " ".join(lines[:3])[:400] or type(err).__name__
 
 
-def _quiet_ray(log_dir: Path | None) -> None:
-    """Ray's C++ and Python log lines to a file instead of the terminal (over the progress display)."""
+def _quiet_ray(log_dir: Path) -> None:
+    """Ray's Python log lines to a file instead of the terminal (over the progress display)."""
     import logging
 
-    if log_dir is None:
-        return
     log_dir.mkdir(parents=True, exist_ok=True)
     handler = logging.FileHandler(log_dir / "ray-driver.log")
     logger = logging.getLogger("ray")
