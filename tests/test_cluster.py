@@ -61,6 +61,13 @@ def cells(rows: list[dict]) -> list[tuple]:
     return [(r["model"], r["quant"], r["target"]) for r in rows]
 
 
+def test_the_private_ray_name_edgekit_uses_is_there():
+    pytest.importorskip("ray")
+    from edgekit.app import ray_private
+
+    ray_private.check()
+
+
 def test_a_study_over_the_cluster(tmp_path):
     doc = lab("study", tmp_path)
     first = doc["first"]
@@ -89,6 +96,7 @@ def test_a_conversion_node_killed_mid_conversion(tmp_path):
     doc = lab("kill-convert", tmp_path)
     assert doc["found"] and doc["killed"], doc
     assert doc["code"] == 0, doc["err"]
+    assert "state-dump" not in doc["out"] + doc["err"]  # Ray's lines about the dead node went to its log file
     assert f"on 127.0.0.1/{doc['survivor'][:8]}" in doc["err"]  # the conversion ran again on the other node
     assert len(doc["rows"]) == 1 and doc["rows"][0]["measured"]
 

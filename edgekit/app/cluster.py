@@ -161,6 +161,9 @@ def _quiet_ray(log_dir: Path) -> None:
     logger = logging.getLogger("ray")
     logger.handlers[:] = [handler]
     logger.propagate = False
+    from edgekit.app.ray_private import route_logs
+
+    route_logs(log_dir / "ray-driver.log")
 
 
 def disconnect() -> None:
