@@ -8,6 +8,7 @@ from typing import Annotated
 import typer
 
 from edgekit.cli._common import err_console
+from edgekit.cli._options import RemotePython
 
 cluster_app = typer.Typer(name="cluster", add_completion=False, rich_markup_mode=None, no_args_is_help=True,
                           help="A device lab on a Ray cluster: join a lab host, list the nodes and devices.")
@@ -18,12 +19,11 @@ Address = Annotated[str | None, typer.Option("--cluster", envvar="RAY_ADDRESS", 
 
 @cluster_app.command("join")
 def join(address: Annotated[str, typer.Argument(help="HOST:PORT of the Ray head ('ray start --head' prints it).")],
-         hosts: Annotated[Path | None, typer.Option("--hosts", help="This host's devices: one 'TARGET HOST' per "
+         *, hosts: Annotated[Path | None, typer.Option("--hosts", help="This host's devices: one 'TARGET HOST' per "
                                                     "line (rpi4 pi@pi-1.lab); each becomes a resource of the node.",
                                                     show_default=False)] = None,
          convert: Annotated[bool, typer.Option("--convert", help="Also offer this node for conversions.")] = False,
-         remote_python: Annotated[str, typer.Option("--remote-python", help="The devices' Python, with numpy and "
-                                                    "ai-edge-litert or tflite-runtime.")] = "python3") -> None:
+         remote_python: RemotePython = "python3") -> None:
     """Start a Ray node here ('ray start') that owns the devices in --hosts and, with --convert, converts."""
     import os
 
@@ -35,7 +35,7 @@ def join(address: Annotated[str, typer.Argument(help="HOST:PORT of the Ray head 
 
 
 @cluster_app.command("status")
-def status(address: Address = None) -> None:
+def status(*, address: Address = None) -> None:
     """The nodes with their memory and devices, and whether each device answers (its identity check there)."""
     from edgekit.app.cluster import connect, device_answers, disconnect
 
