@@ -52,7 +52,7 @@ class MissingExtra(EdgekitError):
 # The optional modules edgekit imports, and the extra that brings each. tensorflow-cpu brings Keras; the
 # [convert] extra also brings scikit-learn (digits), scikit-image (photos) and, through it, Pillow.
 EXTRA_OF = {"tensorflow": "convert", "keras": "convert", "sklearn": "convert", "skimage": "convert",
-            "PIL": "convert", "matplotlib": "plot", "tflite_micro": "mcu", "jax": "gpu"}
+            "PIL": "convert", "matplotlib": "plot", "tflite_micro": "mcu", "jax": "gpu", "ray": "cluster"}
 
 
 def _missing(module: str, needed_for: str) -> MissingExtra:

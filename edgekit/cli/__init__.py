@@ -13,6 +13,7 @@ import typer
 from edgekit import __version__, interrupt, tempdirs, tf_log
 from edgekit.cli import bench as _bench
 from edgekit.cli import check as _check
+from edgekit.cli import cluster as _cluster
 from edgekit.cli import convert as _convert
 from edgekit.cli import eval as _eval
 from edgekit.cli import info as _info
@@ -49,6 +50,7 @@ _convert.register(app)
 _train.register(app)
 _eval.register(app)
 _study.register(app)
+_cluster.register(app)
 
 # Typer vendors click from 0.25 on; take click's exception classes from typer's public BadParameter so this
 # works with either.

@@ -35,6 +35,10 @@ def study(*, out: Annotated[Path, typer.Option("--out", help="Folder for results
                                               "samples and epochs; for a first look.")] = False,
           force: Annotated[bool, typer.Option("--force", help="Replace an earlier study in --out (never other "
                                               "files), and convert models the memory guard would skip.")] = False,
+          cluster: Annotated[str | None, typer.Option("--cluster", envvar="RAY_ADDRESS", show_envvar=False,
+                                                      help="HOST:PORT of a Ray cluster's head (also $RAY_ADDRESS): "
+                                                      "convert on its nodes and measure device targets on its "
+                                                      "lab's devices (docs/cluster.md).")] = None,
           db: Db = None) -> None:
     """Params, MACs, size, latency, memory and accuracy of each model x quant x target, with report and plots."""
     from bench.store import ResultStore
@@ -44,13 +48,15 @@ def study(*, out: Annotated[Path, typer.Option("--out", help="Folder for results
                      quick=quick, out=out, force=force, db=db)
     for line in plan.warnings():
         warn(line)
+    lab = None if cluster is None else _connect(cluster)
+    plan = plan if lab is None else _on_cluster(plan, lab)
     store = ResultStore(db)
     _check_plot_extra()
     from edgekit.study.collect import expected_seconds
     from edgekit.study.plan import STUDY_FIXED_S, busy_factor
 
     started = time.perf_counter()
-    plan = _memory_guard(plan)
+    plan = _memory_guard(plan, lab)
     eta, done = expected_seconds(plan, store)
     busy = busy_factor() if eta > 2 * STUDY_FIXED_S else 1.0
     loaded = STUDY_FIXED_S + (eta - STUDY_FIXED_S) * busy
@@ -62,7 +68,7 @@ def study(*, out: Annotated[Path, typer.Option("--out", help="Folder for results
                       f"{done['conversions']} conversions and {done['measurements']} measurements already done; "
                       f"forecast: {_duration(eta)} (idle rates of a 2-core x86 machine, refined by this machine's "
                       f"cached conversions{load})", markup=False, soft_wrap=True)
-    collected = _collect(plan, store, cells)
+    collected = _collect(plan, store, cells, lab)
     _write(plan, collected, time.perf_counter() - started, eta, loaded if busy >= 1.2 else None)
     unsaved = collected.recovery.error() if collected.recovery is not None else None
     failed = [r for r in collected.rows if is_failed(r)]
@@ -77,15 +83,36 @@ def study(*, out: Annotated[Path, typer.Option("--out", help="Folder for results
         raise unsaved
 
 
-def _memory_guard(plan):
-    """Models expected to need more memory to convert than is available: one line each, then skipped (their
-    rows in the report say why) or, with --force, converted anyway."""
+def _connect(address: str):
+    from edgekit.app.cluster import connect
+    from edgekit.study.plan import models_dir
+
+    return connect(address, log_dir=models_dir())
+
+
+def _on_cluster(plan, lab):
+    from edgekit.study.cluster import plan_for
+
+    return plan_for(plan, lab)
+
+
+def _memory_guard(plan, lab=None):
+    """Models expected to need more memory to convert than is available (on a cluster: on its largest conversion
+    node): one line each, then skipped (their rows in the report say why) or, with --force, converted anyway."""
     from dataclasses import replace
 
     from edgekit.study.collect import tflite_path
     from edgekit.study.plan import memory_skips
 
-    skips = memory_skips(plan, lambda m, q: tflite_path(plan, "zoo", m, q).is_file())
+    def converted(model: str, quant: str) -> bool:
+        return tflite_path(plan, "zoo", model, quant).is_file()
+
+    if lab is None:
+        skips = memory_skips(plan, converted)
+    else:
+        from edgekit.study.cluster import memory_skips as cluster_skips
+
+        skips = cluster_skips(plan, lab, converted)
     for model, line in skips.items():
         then = "converting it anyway (--force)" if plan.force else f"skipping {model} (--force converts it anyway)"
         err_console.print(f"study: {line}; {then}", markup=False, soft_wrap=True)
@@ -98,7 +125,7 @@ def _memory_guard(plan):
     return replace(plan, models=models, skipped=tuple(skips.items()))
 
 
-def _collect(plan, store, cells):
+def _collect(plan, store, cells, lab=None):
     from edgekit.study.collect import collect
     from edgekit.study.plan import models_dir
     from edgekit.tf_log import quiet_fds
@@ -124,7 +151,17 @@ def _collect(plan, store, cells):
             with bar.paused(), quiet_fds(log):
                 yield
 
-        return collect(plan, store, advance, bar.say, heavy)
+        if lab is None:
+            return collect(plan, store, advance, bar.say, heavy)
+        from edgekit.app.cluster import disconnect
+        from edgekit.study.cluster import convert_all, measurer
+
+        try:
+            convert_all(plan, lab, bar.say, lambda n, total: bar.update(len(done), len(cells),
+                                                                        f"conversions: {n} of {total} done"))
+            return collect(plan, store, advance, bar.say, heavy, measure=measurer(lab, bar.say))
+        finally:
+            disconnect()
 
 
 def _write(plan, collected, seconds: float, eta: float, loaded: float | None = None) -> None:

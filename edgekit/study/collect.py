@@ -126,14 +126,15 @@ def expected_seconds(plan: StudyPlan, store) -> tuple[float, dict]:
 
 
 def collect(plan: StudyPlan, store, advance: Callable[[Cell, str], None], say: Say,
-            heavy: Callable[[str], contextlib.AbstractContextManager] | None = None) -> Collected:
+            heavy: Callable[[str], contextlib.AbstractContextManager] | None = None, measure=None) -> Collected:
     """Every cell of the grid; ``advance(cell, what)`` after each (``what``: measured, reused, ...).
 
     First every conversion (and training), with estimates and reused measurements as they come; then, per
     target, the cells still to measure, in interleaved rounds (``bench.protocol``). Rows keep the grid's order.
     ``heavy(description)`` wraps each cold conversion and training (e.g. to pause a progress display while
     TensorFlow's output goes to a log). A result the database cannot take goes to ``Collected.recovery``'s file,
-    and the study goes on."""
+    and the study goes on. ``measure``: what measures one target's cells in place of :func:`_measure_target`,
+    with its arguments (``edgekit.study.cluster``'s lab)."""
     from bench.store import Recovery
 
     run_id = uuid.uuid4().hex[:12]
@@ -178,7 +179,7 @@ def collect(plan: StudyPlan, store, advance: Callable[[Cell, str], None], say: S
             rows[cell] = _decorate(doc, cell, conv, accuracy)
             advance(cell, "failed" if failed else "measured")
 
-        _measure_target(plan, target, todo, say, keep)
+        (measure or _measure_target)(plan, target, todo, say, keep)
     out.rows = [rows[c] for c in plan.cells()]
     return out
 

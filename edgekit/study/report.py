@@ -45,7 +45,7 @@ _CSV_KEYS = ("model", "variant", "quant", "target", "measured", "estimate_method
              "params", "macs", "size_bytes", "init_ms", "first_ms", "peak_rss_mb", "estimated_memory_mb",
              "expected_error_pct", "runs_on", "gmacs_per_s", "throughput_ips", "cv", "rounds", "noisy", "runs",
              "batch", "backend", "backend_version", "accuracy_pct", "accuracy_note", "id", "run_id", "time_utc",
-             "commit", "path", *ENERGY_KEYS)
+             "commit", "path", *ENERGY_KEYS, "where")
 _LAT = ("min", "mean", "std", "p50", "p90", "p99")
 NOISY = "NOISY"
 
@@ -67,7 +67,8 @@ def cells(row: dict, notes: dict) -> list[str]:
 
     measured = is_measured(row)
     memory = row["peak_rss_mb"] if measured else row.get("estimated_memory_mb")
-    how = "estimated" if not measured else f"measured on {row['host']}" if row.get("host") else "measured"
+    where = row.get("where") or row.get("host")  # on a cluster (edgekit study --cluster): its node and device
+    how = "estimated" if not measured else f"measured on {where}" if where else "measured"
     if row.get("runs_on") == "host-cpu":
         how = f"estimated {HOST_CPU}"
     how += " (emulated: not a device's speed)" if row.get("emulated") else ""

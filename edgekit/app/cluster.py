@@ -1,0 +1,298 @@
+"""A device lab on a Ray cluster: connect to it, see its nodes and devices, join a lab host to it.
+
+Ray is imported only inside these functions, so nothing that runs without ``--cluster`` imports it. A lab host
+runs a Ray node (``edgekit cluster join``) and keeps driving its devices over ssh; each device is a custom
+resource of its node, ``device:KIND/HOST`` with capacity 1, so Ray runs one task per device at a time, and a
+node offered for conversions (``--convert``) has the ``edgekit-convert`` resource. Token authentication is on:
+``RAY_AUTH_MODE=token`` unless the user set it, with the token from ``$RAY_AUTH_TOKEN_PATH``, ``$RAY_AUTH_TOKEN``
+or ``~/.ray/auth_token``, never from the command line (docs/cluster.md).
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import socket
+import subprocess
+import sys
+import tempfile
+from dataclasses import dataclass
+from pathlib import Path
+
+from edgekit.errors import EdgekitError, UsageError
+
+DEVICE = "device:"  # resource name prefix: device:KIND/HOST
+CONVERT = "edgekit-convert"  # resource of a node that takes conversions
+RAY_VERSION = "2.60.0"  # the [cluster] extra's pin; every node runs the same (Ray refuses a mismatch)
+CONNECT_S = 15.0
+
+
+@dataclass(frozen=True)
+class Device:
+    """One device of the lab: the target kind it is measured as, its ssh host, and the node that owns it."""
+
+    kind: str
+    host: str
+    node: str  # node id
+
+    @property
+    def resource(self) -> str:
+        return resource_of(self.kind, self.host)
+
+
+@dataclass(frozen=True)
+class Node:
+    node_id: str
+    ip: str
+    alive: bool
+    memory: int  # bytes Ray may schedule
+    cpus: float
+    converts: bool
+
+    @property
+    def name(self) -> str:
+        return f"{self.ip}/{self.node_id[:8]}"
+
+
+@dataclass(frozen=True)
+class Lab:
+    """What the cluster has now: its nodes and its devices."""
+
+    address: str
+    nodes: tuple[Node, ...]
+    devices: tuple[Device, ...]
+
+    def node(self, node_id: str) -> Node | None:
+        return next((n for n in self.nodes if n.node_id == node_id), None)
+
+    def devices_of(self, kind: str) -> list[Device]:
+        return [d for d in self.devices if d.kind == kind and self.alive(d.node)]
+
+    def alive(self, node_id: str) -> bool:
+        node = self.node(node_id)
+        return node is not None and node.alive
+
+    def convert_memory(self) -> int | None:
+        """The most memory one conversion can get on a live conversion node; None when none takes conversions."""
+        sizes = [n.memory for n in self.nodes if n.alive and n.converts]
+        return max(sizes) if sizes else None
+
+
+def resource_of(kind: str, host: str) -> str:
+    return f"{DEVICE}{kind}/{host}"
+
+
+def cluster_address(address: str | None) -> str:
+    """``--cluster``, else ``$RAY_ADDRESS``, as HOST:PORT."""
+    text = (address or os.environ.get("RAY_ADDRESS") or "").strip()
+    if text.startswith("ray://"):
+        raise UsageError(f"--cluster {text!r}: give the head's GCS address HOST:PORT (the one 'ray start --head' "
+                         "prints), not a Ray Client ray:// address")
+    host, sep, port = text.rpartition(":")
+    if not sep or not host or not port.isdigit():
+        raise UsageError(f"--cluster {text!r} must be HOST:PORT, the head's address (e.g. 10.0.0.5:6379)")
+    return text
+
+
+def _auth_env() -> None:
+    """Token authentication on unless the user chose otherwise; the token must exist before Ray is reached."""
+    os.environ.setdefault("RAY_AUTH_MODE", "token")
+    if os.environ["RAY_AUTH_MODE"].lower() != "token":
+        return
+    path = os.environ.get("RAY_AUTH_TOKEN_PATH")
+    if os.environ.get("RAY_AUTH_TOKEN"):
+        return
+    token = Path(path) if path else Path.home() / ".ray" / "auth_token"
+    if not token.is_file() or not token.read_text().strip():
+        raise UsageError(f"Ray's token authentication is on and no token was found at {token}: copy the head's "
+                         "token there, or point $RAY_AUTH_TOKEN_PATH at it (docs/cluster.md)")
+
+
+def _reachable(address: str, timeout: float) -> str:
+    """This machine's address toward the head (Ray would probe a public DNS server to find it otherwise)."""
+    host, _, port = address.rpartition(":")
+    try:
+        with socket.create_connection((host, int(port)), timeout=timeout) as sock:
+            return sock.getsockname()[0]
+    except OSError as err:
+        raise EdgekitError(f"cannot reach the Ray cluster at {address} ({err.strerror or err}); is its head "
+                           "running ('ray start --head') and this machine on its network?") from None
+
+
+def connect(address: str | None, *, log_dir: Path | None = None, timeout: float = CONNECT_S) -> Lab:
+    """Connect this process to the cluster as its driver, Ray's log lines to ``log_dir``; the cluster as now.
+
+    Raises: MissingExtra (no Ray), UsageError (a bad address, no token), EdgekitError (unreachable, a Ray
+    version other than the cluster's, or a refused token), each one line."""
+    from edgekit.errors import import_extra
+    from edgekit.tf_log import quiet_fds
+
+    address = cluster_address(address)
+    log_dir = log_dir or Path(tempfile.gettempdir())
+    os.environ.setdefault("RAY_BACKEND_LOG_LEVEL", "error")  # Ray's C++ warnings would land on the progress bar
+    with quiet_fds(log_dir / "ray-driver.log"):
+        ray = import_extra("ray", needed_for="--cluster")
+    if ray.__version__ != RAY_VERSION:
+        raise EdgekitError(f"edgekit's [cluster] extra pins ray=={RAY_VERSION}; this machine has ray "
+                           f"{ray.__version__}: pip install 'edgekit[cluster]'")
+    _auth_env()
+    here = _reachable(address, timeout)
+    _quiet_ray(log_dir)
+    try:
+        with quiet_fds(log_dir / "ray-driver.log"):
+            ray.init(address=address, log_to_driver=False, logging_level="ERROR", configure_logging=True,
+                     include_dashboard=False, _node_ip_address=here)
+    except Exception as err:  # Ray's own refusals (version mismatch, token) are one line here
+        raise EdgekitError(f"the Ray cluster at {address} refused this driver: {_one_line(err)}") from None
+    return lab_now(address)
+
+
+def _one_line(err: BaseException) -> str:
+    lines = [line.strip() for line in str(err).splitlines() if line.strip()]
+    return " ".join(lines[:3])[:400] or type(err).__name__
+
+
+def _quiet_ray(log_dir: Path) -> None:
+    """Ray's Python log lines to a file instead of the terminal (over the progress display)."""
+    import logging
+
+    log_dir.mkdir(parents=True, exist_ok=True)
+    handler = logging.FileHandler(log_dir / "ray-driver.log")
+    logger = logging.getLogger("ray")
+    logger.handlers[:] = [handler]
+    logger.propagate = False
+    from edgekit.app.ray_private import route_logs
+
+    route_logs(log_dir / "ray-driver.log")
+
+
+def disconnect() -> None:
+    import ray
+
+    if ray.is_initialized():
+        ray.shutdown()
+
+
+def lab_now(address: str) -> Lab:
+    """The nodes and devices Ray knows of now."""
+    import ray
+
+    nodes, devices = [], []
+    for n in ray.nodes():
+        res = n.get("Resources", {})
+        nodes.append(Node(n["NodeID"], n.get("NodeManagerAddress", "?"), bool(n.get("Alive")),
+                          int(res.get("memory", 0)), float(res.get("CPU", 0)), CONVERT in res))
+        for name in res:
+            if name.startswith(DEVICE):
+                kind, _, host = name[len(DEVICE):].partition("/")
+                devices.append(Device(kind, host, n["NodeID"]))
+    return Lab(address, tuple(nodes), tuple(sorted(devices, key=lambda d: (d.kind, d.host))))
+
+
+# --- edgekit cluster join -----------------------------------------------------------------------------------
+
+
+def read_lab_hosts(path: Path) -> list[tuple[str, str]]:
+    """The lab hosts file: ``TARGET HOST`` per line (``rpi4 pi@pi-1.lab``), ``#`` comments; each target known
+    and a device target, each host a valid ssh host, named once."""
+    from targets.registry import Reach, get_target
+    from targets.ssh import parse_host
+
+    try:
+        lines = Path(path).read_text().splitlines()
+    except OSError as err:
+        raise UsageError(f"cannot read --hosts {str(path)!r}: {err.strerror}") from None
+    out: list[tuple[str, str]] = []
+    for n, line in enumerate(lines, 1):
+        words = line.split("#", 1)[0].split()
+        if not words:
+            continue
+        if len(words) != 2:
+            raise UsageError(f"--hosts {str(path)!r} line {n}: {line.strip()!r} must be TARGET HOST, e.g. "
+                             "'rpi4 pi@pi-1.lab'")
+        try:
+            target = get_target(words[0])
+        except UsageError as err:
+            raise UsageError(f"--hosts {str(path)!r} line {n}: {err}") from None
+        if target.reach is not Reach.SSH:
+            raise UsageError(f"--hosts {str(path)!r} line {n}: {target.key} is not a device reached over ssh "
+                             "(rpi4, rpi5, coral-usb, coral-devboard or your own target)")
+        host = parse_host(words[1]).text
+        if host in (h for _, h in out):
+            raise UsageError(f"--hosts {str(path)!r} line {n}: {host} is named twice; one line per device")
+        out.append((target.key, host))
+    if not out:
+        raise UsageError(f"--hosts {str(path)!r} names no device; write one 'TARGET HOST' per line")
+    return out
+
+
+def join_argv(address: str, devices: list[tuple[str, str]], *, convert: bool, ray_bin: str) -> list[str]:
+    """``ray start`` for a lab host: one resource per device, and the conversion resource with ``convert``."""
+    resources = {resource_of(kind, host): 1 for kind, host in devices}
+    if convert:
+        resources[CONVERT] = 1
+    argv = [ray_bin, "start", "--address", address, "--resources", json.dumps(resources)]
+    return argv if convert else [*argv, "--num-cpus", "1"]  # a lab-only node takes measurements, not conversions
+
+
+def join(address: str | None, hosts: Path | None, *, convert: bool) -> list[str]:
+    """Start a Ray node on this machine and join it to the cluster; returns the command that was run."""
+    from edgekit.errors import require_extra
+
+    require_extra("ray", needed_for="edgekit cluster join")
+    address = cluster_address(address)
+    devices = read_lab_hosts(hosts) if hosts is not None else []
+    if not devices and not convert:
+        raise UsageError("a node joins with --hosts (its devices), --convert (conversions), or both")
+    _auth_env()
+    here = _reachable(address, CONNECT_S)
+    ray_bin = str(Path(sys.executable).with_name("ray"))
+    argv = [*join_argv(address, devices, convert=convert, ray_bin=ray_bin), "--node-ip-address", here]
+    env = {**os.environ, "RAY_task_oom_retries": os.environ.get("RAY_task_oom_retries", "0")}  # no OOM loops
+    proc = subprocess.run(argv, env=env, capture_output=True, text=True, timeout=120, check=False)
+    if proc.returncode != 0:
+        tail = [line for line in (proc.stderr + proc.stdout).splitlines() if line.strip()]
+        raise EdgekitError(f"'ray start' failed (exit {proc.returncode}): {tail[-1] if tail else 'no message'}")
+    return argv
+
+
+# --- edgekit cluster status ---------------------------------------------------------------------------------
+
+
+def identify_task(host: str, kind: str) -> str:
+    """Runs on the node that owns ``host``: the device's identity check, as a measurement starts with it."""
+    from targets.identity import check, describe
+    from targets.registry import get_target
+    from targets.remote import Session
+    from targets.ssh import SshOptions, parse_host
+
+    python = os.environ.get("EDGEKIT_REMOTE_PYTHON") or "python3"
+    try:
+        with Session(parse_host(host), SshOptions.from_env(), python, timeout=60) as session:
+            session.copy([])
+            facts = session.facts()
+        check(get_target(kind), facts, host)
+    except EdgekitError as err:
+        return f"no: {err}"
+    return f"yes: {describe(facts.get('identity') or {})}"
+
+
+def device_answers(lab: Lab, timeout: float = 90.0) -> dict[Device, str]:
+    """Each live device's identity check, run on its node; 'no answer' past ``timeout``."""
+    import ray
+
+    task = ray.remote(identify_task)
+    refs = {task.options(num_cpus=0, resources={d.resource: 1}, max_retries=0).remote(d.host, d.kind): d
+            for d in lab.devices if lab.alive(d.node)}
+    ready, _ = ray.wait(list(refs), num_returns=len(refs), timeout=timeout)
+    out = {}
+    for ref, dev in refs.items():
+        if ref not in ready:
+            ray.cancel(ref, force=True)
+            out[dev] = f"no answer within {timeout:g} s"
+            continue
+        try:
+            out[dev] = ray.get(ref)
+        except Exception as err:
+            out[dev] = f"no: {_one_line(err)}"
+    return out

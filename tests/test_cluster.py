@@ -1,0 +1,142 @@
+"""The ``cluster`` tier: ``edgekit study --cluster`` over a real Ray cluster (``ray.cluster_utils.Cluster``) on this
+machine, inside a network namespace of its own (tests/cluster_lab.py): a head with no CPUs, two conversion
+nodes and one lab node owning two loopback sshd devices. Needs root (``unshare -n``), sshd and the [cluster]
+extra. Each scenario is a fresh lab; the whole tier takes a few minutes on 2 cores."""
+
+from __future__ import annotations
+
+import itertools
+import json
+import os
+import shutil
+import subprocess
+import sys
+
+import pytest
+
+from tests.conftest import ROOT
+
+pytestmark = pytest.mark.cluster
+
+CELLS = 3  # lenet5 x fp32, fp16, int8 x one device target
+
+
+def _why_not() -> str | None:
+    from tests.sshd import sshd_missing
+
+    if os.geteuid() != 0 or shutil.which("unshare") is None:
+        return "needs root and unshare(1) for a network namespace"
+    if subprocess.run(["unshare", "-n", "true"], capture_output=True).returncode != 0:
+        return "unshare -n is not allowed here"
+    try:
+        import ray  # noqa: F401
+    except ImportError:
+        return "the [cluster] extra is not installed (pip install -e '.[cluster]')"
+    return sshd_missing()
+
+
+def lab(scenario: str, tmp_path) -> dict:
+    why = _why_not()
+    if why:
+        pytest.skip(why)
+    out = tmp_path / f"{scenario}.json"
+    env = {**os.environ, "PYTHONPATH": str(ROOT)}
+    proc = subprocess.run(["unshare", "-n", sys.executable, str(ROOT / "tests" / "cluster_lab.py"), scenario,
+                           str(out)], env=env, capture_output=True, text=True, timeout=900)
+    assert out.is_file(), proc.stderr[-4000:]
+    doc = json.loads(out.read_text())
+    assert doc["ray_left"] == [], doc["ray_left"]
+    return doc
+
+
+def one_line(run: dict) -> str:
+    assert run["code"] in (1, 2), run
+    assert "Traceback" not in run["err"], run["err"]
+    lines = [line for line in run["err"].splitlines() if line.startswith("edgekit: error:")]
+    assert len(lines) == 1, run["err"]
+    return lines[0]
+
+
+def cells(rows: list[dict]) -> list[tuple]:
+    return [(r["model"], r["quant"], r["target"]) for r in rows]
+
+
+def test_the_private_ray_name_edgekit_uses_is_there():
+    pytest.importorskip("ray")
+    from edgekit.app import ray_private
+
+    ray_private.check()
+
+
+def test_a_study_over_the_cluster(tmp_path):
+    doc = lab("study", tmp_path)
+    first = doc["first"]
+    assert first["code"] == 0, first["err"]
+    assert "Traceback" not in first["err"]
+    rows = doc["rows_first"]
+    assert len(rows) == CELLS and len(set(cells(rows))) == CELLS  # every cell stored exactly once
+    assert all(r["measured"] and r["where"].endswith(r["host"]) for r in rows)
+    assert {r["host"] for r in rows} == {"dev-a", "dev-b"}  # the cells spread across the kind's devices
+    by_device: dict[str, list] = {}
+    for r in rows:
+        by_device.setdefault(r["cluster"]["device"], []).append((r["cluster"]["started"], r["cluster"]["ended"]))
+    for spans in by_device.values():  # one measurement per device at a time
+        spans.sort()
+        assert all(a[1] <= b[0] for a, b in itertools.pairwise(spans)), spans
+    assert "measured on 127.0.0.1/" in doc["report_md"]
+    assert [r["where"] for r in doc["results_json"]["rows"]] and doc["cache_entries"] == CELLS
+    # a re-run (the address from $RAY_ADDRESS) converts nothing and measures nothing
+    second = doc["second"]
+    assert second["code"] == 0, second["err"]
+    assert "converting" not in second["err"] and "0 measured now, 3 reused" in second["err"]
+    assert len(doc["rows_second"]) == CELLS
+
+
+def test_a_conversion_node_killed_mid_conversion(tmp_path):
+    doc = lab("kill-convert", tmp_path)
+    assert doc["found"] and doc["killed"], doc
+    assert doc["code"] == 0, doc["err"]
+    assert "state-dump" not in doc["out"] + doc["err"]  # Ray's lines about the dead node went to its log file
+    assert f"on 127.0.0.1/{doc['survivor'][:8]}" in doc["err"]  # the conversion ran again on the other node
+    assert len(doc["rows"]) == 1 and doc["rows"][0]["measured"]
+
+
+def test_the_lab_node_killed_mid_measurement(tmp_path):
+    doc = lab("kill-lab", tmp_path)
+    assert doc["stored_before_kill"]
+    first = doc["first"]
+    one_line(first)  # the study reports, then names what failed
+    measured = [r for r in doc["rows_first"] if r["measured"]]
+    failed = [r for r in doc["rows_first"] if not r["measured"]]
+    assert measured and failed and len(doc["rows_first"]) == CELLS
+    assert all("node 127.0.0.1/" in r["error"] for r in failed)
+    # a new lab node joins: the re-run measures only what is missing
+    second = doc["second"]
+    assert second["code"] == 0, second["err"]
+    assert f"{len(failed)} measured now, {len(measured)} reused" in second["err"]
+    good = [r for r in doc["rows_second"] if r["measured"]]
+    assert len(good) == CELLS and len(set(cells(good))) == CELLS
+
+
+@pytest.mark.xfail(strict=False, reason="not yet reliable: in about 1 run of 3, Ray 2.60's core worker aborts on a "
+                   "cancel that races a task's completion (exit 1, 'Tried to complete task that was not pending'), "
+                   "or a task cancelled as its ssh session starts leaves its folder on the device")
+def test_sigint_keeps_finished_rows(tmp_path):
+    doc = lab("sigint", tmp_path)
+    assert doc["stored_before"]
+    assert doc["code"] == 130 and "Traceback" not in doc["err"], doc["err"]
+    assert doc["rows"] and all(r["measured"] for r in doc["rows"])
+    assert doc["device_leftovers"] == []
+
+
+def test_bad_input_is_one_line(tmp_path):
+    doc = lab("bad-input", tmp_path)
+    assert "cannot reach the Ray cluster at 127.0.0.1:1" in one_line(doc["unreachable"])
+    assert "no device for target rpi4" in one_line(doc["no_device"])
+    assert "Version mismatch" in one_line(doc["mismatch"]) or "2.59.0" in one_line(doc["mismatch"])
+    assert "unknown target 'rpi9'" in one_line(doc["unknown_target"])
+    assert "vgg16 int8: converting needs about" in doc["too_big"]["err"]  # the guard's line, without converting
+    one_line(doc["too_big"])
+    status = doc["status"]
+    assert status["code"] == 0, status["err"]
+    assert status["out"].count("answers yes") == 2 and status["out"].count("converts\n") == 2
