@@ -32,6 +32,7 @@ MODEL_PANEL = "Model"
 
 Json = Annotated[bool, typer.Option("--json", help="Print one JSON document and nothing else.")]
 Db = Annotated[Path | None, typer.Option("--db", help="Results database (default ~/.edgekit/results.db).")]
+Wide = Annotated[bool, typer.Option("--wide", help="Print every column of the tables, however wide the terminal.")]
 Csv = Annotated[Path | None, typer.Option("--csv", help="Also write the results as CSV.")]
 TargetFile = Annotated[Path | None, typer.Option("--target-file", help="A user target TOML file.")]
 

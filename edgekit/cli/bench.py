@@ -23,6 +23,7 @@ from edgekit.cli._options import (
     Port,
     RemotePython,
     SshConfig,
+    Wide,
 )
 from edgekit.errors import EdgekitError
 
@@ -72,7 +73,7 @@ def bench(models: Annotated[list[str], typer.Argument(help=_MODEL_HELP, show_def
           benchmark_binary: Annotated[Path | None, typer.Option(
               "--benchmark-binary", help="LiteRT's android_arm64 benchmark_model to push to the phone.",
               rich_help_panel=DEVICES)] = None,
-          json: Json = False, csv: Csv = None,
+          json: Json = False, wide: Wide = False, csv: Csv = None,
           force: Annotated[bool, typer.Option("--force", help="Replace an existing --csv file.")] = False,
           db: Db = None) -> None:
     """Latency, memory and throughput of models on this machine or a device, each config in a fresh process.
@@ -110,7 +111,7 @@ def bench(models: Annotated[list[str], typer.Argument(help=_MODEL_HELP, show_def
     with ProgressBar("benchmarking") as bar, interrupt_says(said):
         outcome = run_bench(request, progress=lambda what, i, n: bar.update(i, n, what),
                             on_remote_result=_print_remote_result, on_stored=kept.append)
-    errors = [_render(outcome, json, profile_ops)]
+    errors = [_render(outcome, json, profile_ops, wide)]
     if csv is not None and outcome.results:
         errors.append(_write_csv(csv, outcome.results, force))
     if outcome.recovery is not None:
@@ -122,7 +123,7 @@ def bench(models: Annotated[list[str], typer.Argument(help=_MODEL_HELP, show_def
         raise errors[0]
 
 
-def _render(outcome, json: bool, profile_ops: bool) -> EdgekitError | None:
+def _render(outcome, json: bool, profile_ops: bool, wide: bool) -> EdgekitError | None:
     """Print what was measured and where it was saved; returns the error the run ends with (what failed)."""
     from edgekit.app.bench import failures_error, noisy_warnings
 
@@ -130,7 +131,7 @@ def _render(outcome, json: bool, profile_ops: bool) -> EdgekitError | None:
         from edgekit.cli.bench_remote import render_remote
 
         try:
-            render_remote(outcome, json)
+            render_remote(outcome, json, wide=wide)
         except EdgekitError as err:
             return err
         return None
@@ -139,17 +140,17 @@ def _render(outcome, json: bool, profile_ops: bool) -> EdgekitError | None:
     elif outcome.kind == "mcu":
         from edgekit.cli.mcu_report import print_mcu
 
-        print_mcu(outcome.results)
+        print_mcu(outcome.results, wide=wide)
     elif outcome.kind == "estimated":
         from edgekit.cli.estimate_report import print_estimates
 
-        print_estimates(outcome.results)
+        print_estimates(outcome.results, wide=wide)
     else:
         from edgekit.cli.bench_report import print_ops, print_table
 
-        print_table(outcome.results)
+        print_table(outcome.results, wide=wide)
         if profile_ops:
-            print_ops(outcome.results)
+            print_ops(outcome.results, wide=wide)
     if outcome.kind == "measured":
         for line in noisy_warnings(outcome.results):
             warn(line)
@@ -184,7 +185,7 @@ results_app = typer.Typer(help="The stored benchmark history.", no_args_is_help=
 def results(ctx: typer.Context, *,
             last: Annotated[int, typer.Option("--last", min=1, max=2**63 - 1, help="How many results to show.")] = 20,
             model: Annotated[str | None, typer.Option("--model", help="Only this model.")] = None,
-            json: Json = False, db: Db = None) -> None:
+            json: Json = False, wide: Wide = False, db: Db = None) -> None:
     """List stored benchmark results (newest last); 'edgekit results compare A B' compares two runs."""
     if ctx.invoked_subcommand is not None:
         return
@@ -200,13 +201,13 @@ def results(ctx: typer.Context, *,
         return
     from edgekit.cli.bench_report import print_history
 
-    print_history(rows)
+    print_history(rows, wide=wide)
 
 
 @results_app.command()
 def compare(a: Annotated[str, typer.Argument(help="A run id (or prefix) or result id.")],
             b: Annotated[str, typer.Argument(help="The run or result to compare with A.")], *,
-            json: Json = False, db: Db = None) -> None:
+            json: Json = False, wide: Wide = False, db: Db = None) -> None:
     """p50 latency of B over A, config by config (model, quant, target, threads, XNNPACK)."""
     from bench.store import ResultStore
     from edgekit.cli.bench_report import compare_rows, print_compare
@@ -219,7 +220,7 @@ def compare(a: Annotated[str, typer.Argument(help="A run id (or prefix) or resul
     if json:
         emit_json(rows)
     else:
-        print_compare(rows, a, b)
+        print_compare(rows, a, b, wide=wide)
 
 
 def register(app: typer.Typer) -> None:

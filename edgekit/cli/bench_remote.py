@@ -8,13 +8,13 @@ from __future__ import annotations
 from edgekit.cli._common import console, emit_json, err_console, warn
 
 
-def render_remote(outcome, json: bool) -> None:
+def render_remote(outcome, json: bool, *, wide: bool = False) -> None:
     """Print what the hosts measured, say where it was saved, then raise what failed."""
     fleet, results = outcome.remote, outcome.results
     if fleet.hosts == 1:
-        _print_one(results, json)
+        _print_one(results, json, wide)
     else:
-        _print_fleet(fleet, results, json)
+        _print_fleet(fleet, results, json, wide)
     for line in dict.fromkeys(w for r in results for w in r.get("warnings", [])):
         warn(line)
     saved = sum(r.get("id") is not None for r in results)  # the others are in the recovery file (bench.store)
@@ -24,24 +24,24 @@ def render_remote(outcome, json: bool) -> None:
     fleet.raise_failures(warn)
 
 
-def _print_one(results: list[dict], json: bool) -> None:
+def _print_one(results: list[dict], json: bool, wide: bool) -> None:
     if json:
         emit_json(results)
     elif results:
-        _device_table(results)
+        _device_table(results, wide)
 
 
-def _device_table(results: list[dict]) -> None:
+def _device_table(results: list[dict], wide: bool) -> None:
     from edgekit.cli.bench_report import print_table
 
     d = results[0]["device"]
     temp = f", {d['cpu_temp_c']:g} °C" if d.get("cpu_temp_c") is not None else ""
     console().print(f"{results[0]['host']}: {d.get('board') or d['cpu']} ({d['cpu']}, {d['os']}{temp})",
                     markup=False, soft_wrap=True)
-    print_table(results)
+    print_table(results, wide=wide)
 
 
-def _print_fleet(fleet, results: list[dict], json: bool) -> None:
+def _print_fleet(fleet, results: list[dict], json: bool, wide: bool) -> None:
     from targets.fleet import aggregate
 
     rows = aggregate(results)
@@ -50,19 +50,20 @@ def _print_fleet(fleet, results: list[dict], json: bool) -> None:
         return
     for _, docs in fleet.pairs:
         if docs:
-            _device_table(docs)
+            _device_table(docs, wide)
     if rows:
-        _aggregate_table(rows)
+        _aggregate_table(rows, wide)
 
 
-def _aggregate_table(rows: list[dict]) -> None:
-    from rich.table import Table
+def _aggregate_table(rows: list[dict], wide: bool) -> None:
+    from edgekit.cli._table import FitTable, col
 
-    table = Table(title="across devices (p50 latency)")
-    for col in ("model", "quant", "threads", "devices", "median ms", "min ms", "max ms", "spread"):
-        table.add_column(col, justify="left" if col in ("model", "quant") else "right")
+    table = FitTable("across devices (p50 latency)", [
+        col("model", names=True), col("quant", 9), col("threads", 7, right=True), col("devices", 6, right=True),
+        col("median ms", 10, right=True), col("min ms", 4, right=True), col("max ms", 4, right=True),
+        col("spread", 5, right=True)])
     for r in rows:
         table.add_row(r["model"], r["quant"], str(r["threads"]), str(r["devices"]), f"{r['median_p50_ms']:.3f}",
                       f"{r['min_p50_ms']:.3f}", f"{r['max_p50_ms']:.3f}",
                       "-" if r["spread"] is None else f"{r['spread']:.0%}")
-    console().print(table)
+    table.print(console(), wide=wide)

@@ -2,10 +2,9 @@
 
 from __future__ import annotations
 
-from rich.table import Table
-
 from bench.protocol import REL_HALFWIDTH
 from edgekit.cli._common import console, human, human_bytes
+from edgekit.cli._table import FitTable, col
 from edgekit.result import is_failed
 
 
@@ -23,17 +22,19 @@ def _label(r: dict) -> str:
     return f"{threads}{'' if r.get('xnnpack', True) else ' no-xnnpack'}"
 
 
-def print_table(results: list[dict]) -> None:
+def print_table(results: list[dict], *, wide: bool = False) -> None:
     """One row per result; ``x first`` is each p50 over the first measured row's. A failed result is a row
     marked "failed", its error printed under the table."""
     done = [r for r in results if not is_failed(r)]
     ref = done[0]["latency_ms"]["p50"] if done else None
     head = done[0] if done else results[0]
     runtime = f" ({head['backend']} {head['backend_version']})" if done else ""
-    table = Table(title=f"edgekit bench on {head['device']['cpu']}{runtime}")
-    for col in ("model", "quant", "config", "p50 ms", "95% interval", "rounds", "p90 ms", "first ms", "init ms",
-                "peak RSS", "size", "GMAC/s", "energy mJ", "x first"):
-        table.add_column(col, justify="left" if col in ("model", "quant", "config") else "right")
+    table = FitTable(f"edgekit bench on {head['device']['cpu']}{runtime}", [
+        col("model", names=True), col("quant", 9), col("config", 8), col("p50 ms", 10, right=True),
+        col("95% interval", 7, right=True), col("rounds", 4, right=True), col("p90 ms", 2, right=True),
+        col("first ms", 1, right=True), col("init ms", 1, right=True), col("peak RSS", 3, right=True),
+        col("size", 3, right=True), col("GMAC/s", 2, right=True), col("energy mJ", 5, right=True),
+        col("x first", 6, right=True)])
     for r in results:
         if is_failed(r):
             table.add_row(r["model"], r["quant"] or "-", _label(r), "failed", *["-"] * 10)
@@ -44,7 +45,7 @@ def print_table(results: list[dict]) -> None:
                       human_bytes(r["size_bytes"]), _f(r["gmacs_per_s"]), energy_cell(r), f"{lat['p50'] / ref:.2f}",
                       style="yellow" if r.get("noisy") else None)
     out = console()
-    out.print(table)
+    table.print(out, wide=wide)
     out.print("p50: the median of the rounds' medians, with its 95% interval (docs/measuring.md); NOISY: the "
               f"interval stayed wider than ±{REL_HALFWIDTH:.0%} of p50. mean, std, p99, throughput, RSS increase: "
               "see --json",
@@ -107,22 +108,23 @@ def interval_text(r: dict) -> str:
     return "-" if not ci else f"{_ms(ci[0])}–{_ms(ci[1])}"
 
 
-def print_ops(results: list[dict]) -> None:
+def print_ops(results: list[dict], *, wide: bool = False) -> None:
     out = console()
     for r in results:
         if is_failed(r):
             continue
         ops = r.get("ops") or []
-        table = Table(title=f"per op: {r['model']} {r['quant']} {_label(r)}")
-        for col in ("#", "op", "output", "MACs", "ms", "% time", "GMAC/s"):
-            table.add_column(col, justify="left" if col in ("op", "output") else "right")
+        table = FitTable(f"per op: {r['model']} {r['quant']} {_label(r)}", [
+            col("#", 6, right=True), col("op", names=True), col("output", 2, fold=True),
+            col("MACs", 5, right=True), col("ms", 9, right=True), col("% time", 8, right=True),
+            col("GMAC/s", 3, right=True)])
         total = sum(o["ms"] or 0 for o in ops) or 1.0
         for o in ops:
             rate = o["macs"] / o["ms"] / 1e6 if o["ms"] and o["macs"] else None
             table.add_row(str(o["index"]), o["op"], o["name"], human(o["macs"]) if o["macs"] else "",
                           _f(o["ms"], 3) if o["ms"] is not None else o.get("error", "failed"),
                           f"{100 * (o['ms'] or 0) / total:.1f}", _f(rate))
-        out.print(table)
+        table.print(out, wide=wide)
         out.print(f"sum of ops {total:.2f} ms vs whole model p50 {r['latency_ms']['p50']:.2f} ms; "
                   f"{r.get('ops_method')}", markup=False, soft_wrap=True)
         if r.get("delegate_nodes"):
@@ -131,17 +133,17 @@ def print_ops(results: list[dict]) -> None:
                       markup=False, soft_wrap=True)
 
 
-def print_history(rows: list[dict]) -> None:
-    table = Table(title="benchmark history")
-    for col in ("id", "run", "time (UTC)", "target", "model", "quant", "config", "p50 ms", "peak RSS", "energy mJ",
-                "commit"):
-        table.add_column(col, justify="right" if col in ("id", "p50 ms", "peak RSS", "energy mJ") else "left")
+def print_history(rows: list[dict], *, wide: bool = False) -> None:
+    table = FitTable("benchmark history", [
+        col("id", right=True, names=True), col("run", names=True), col("time (UTC)", 2), col("target", 8),
+        col("model", names=True), col("quant", 9), col("config", 6), col("p50 ms", 10, right=True),
+        col("peak RSS", 3, right=True), col("energy mJ", 4, right=True), col("commit", 1)])
     for r in rows:
         table.add_row(str(r["id"]), r["run_id"], r["time_utc"], r["target"], r["model"], r["quant"] or "-",
                       _label(r), _p50(r), _f(r.get("peak_rss_mb"), 0) + (" MB" if not is_failed(r) else ""),
                       energy_cell(r), r.get("commit") or "-")
     out = console()
-    out.print(table)
+    table.print(out, wide=wide)
     if any(r.get("energy_mj") is not None for r in rows):
         out.print("energy mJ: per inference above idle; measured with its 95% interval, or 'est.' with its "
                   "expected error (docs/energy.md); sources: --json", style="dim")
@@ -205,19 +207,19 @@ def _compare_row(x: dict, y: dict) -> dict:
             "method": method, "verdict": words}
 
 
-def print_compare(rows: list[dict], a: str, b: str) -> None:
+def print_compare(rows: list[dict], a: str, b: str, *, wide: bool = False) -> None:
     from edgekit.errors import UsageError
 
     if not rows:
         raise UsageError(f"runs {a} and {b} share no configuration (model, quant, target, threads, XNNPACK)")
-    table = Table(title=f"{b} vs {a}: p50 latency ratio with its 95% interval (< 1 means B is faster)")
-    for col in ("model", "quant", "config", "A p50 ms", "B p50 ms", "B / A", "95% interval"):
-        table.add_column(col, justify="left" if col in ("model", "quant", "config") else "right")
+    table = FitTable(f"{b} vs {a}: p50 latency ratio with its 95% interval (< 1 means B is faster)", [
+        col("model", names=True), col("quant", 9), col("config", 8), col("A p50 ms", 5, right=True),
+        col("B p50 ms", 5, right=True), col("B / A", 10, right=True), col("95% interval", 7, right=True)])
     for r in rows:
         ci = r["ratio_ci95"]
         table.add_row(r["model"], r["quant"], _label(r), _ms(r["a_p50_ms"]), _ms(r["b_p50_ms"]), f"{r['ratio']:.3f}",
                       "-" if ci is None else f"{ci[0]:.3f}–{ci[1]:.3f}")
     out = console()
-    out.print(table)
+    table.print(out, wide=wide)
     for r in rows:
         out.print(r["verdict"], markup=False, soft_wrap=True)

@@ -9,7 +9,7 @@ from typing import Annotated
 import typer
 
 from edgekit.cli._common import console, emit_json, human_bytes
-from edgekit.cli._options import Json, TargetFile
+from edgekit.cli._options import Json, TargetFile, Wide
 from edgekit.errors import CheckFailed, UsageError
 
 
@@ -28,7 +28,7 @@ def check(model: Annotated[Path, typer.Argument(help="A .tflite file.", show_def
           target: Annotated[str, typer.Option("--target", help="An Edge TPU target, or cortex-m4/cortex-m7.")
                             ] = "coral-usb",
           target_file: TargetFile = None,
-          json: Json = False) -> None:
+          json: Json = False, wide: Wide = False) -> None:
     """Check a .tflite model against the Edge TPU's rules (8-bit, static shapes, ranks, ops, parameter cache),
     or a microcontroller's: TFLite Micro's rules, its measured arena against SRAM, and flash.
 
@@ -49,13 +49,13 @@ def check(model: Annotated[Path, typer.Argument(help="A .tflite file.", show_def
     if json:
         emit_json({"model": str(model), "target": tgt.key, **report.to_dict()})
     else:
-        _print(model, tgt, report)
+        _print(model, tgt, report, wide)
     if not report.compatible:
         first = report.reasons[0] if report.reasons else "see the report above"
         raise CheckFailed(f"{model.name} is not fully compatible with {tgt.key}: {first}")
 
 
-def _print(model: Path, tgt, report) -> None:
+def _print(model: Path, tgt, report, wide: bool = False) -> None:
     out = console()
     verdict = "[green]compatible[/green]" if report.compatible else "[red]not compatible[/red]"
     if report.compiled_for_edgetpu:
@@ -67,7 +67,7 @@ def _print(model: Path, tgt, report) -> None:
         out.print(f"  [red]x[/red] {reason}", markup=True, highlight=False)
     for warning in report.warnings:
         out.print(f"  [yellow]![/yellow] {warning}")
-    _op_table(out, report)
+    _op_table(out, report, wide)
 
 
 def _check_mcu(model: Path, tgt, json: bool) -> None:
@@ -98,20 +98,18 @@ def _print_mcu(model: Path, tgt, report) -> None:
         out.print(f"  [yellow]![/yellow] {warning}")
 
 
-def _op_table(out, report) -> None:
+def _op_table(out, report, wide: bool) -> None:
     from collections import Counter
 
-    from rich.table import Table
+    from edgekit.cli._table import FitTable, col
 
     on, off = Counter(), Counter()
     for v in report.ops:
         (on if v.on_tpu else off)[v.opcode] += 1
-    table = Table(title="ops")
-    for col in ("op", "on TPU", "on CPU"):
-        table.add_column(col, justify="left" if col == "op" else "right")
+    table = FitTable("ops", [col("op", names=True), col("on TPU", 6, right=True), col("on CPU", 5, right=True)])
     for opcode in sorted(on | off):
         table.add_row(opcode, str(on[opcode] or ""), str(off[opcode] or ""))
-    out.print(table)
+    table.print(out, wide=wide)
 
 
 def register(app: typer.Typer) -> None:

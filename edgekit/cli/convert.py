@@ -5,10 +5,10 @@ from __future__ import annotations
 from typing import Annotated
 
 import typer
-from rich.table import Table
 
 from edgekit.cli._common import ProgressBar, console, emit_json, human_bytes, interrupt_says
-from edgekit.cli._options import MODEL_PANEL, Alpha, Classes, InputSize, Json, PanelCommand, whole_number
+from edgekit.cli._options import MODEL_PANEL, Alpha, Classes, InputSize, Json, PanelCommand, Wide, whole_number
+from edgekit.cli._table import FitTable, col
 from edgekit.models.registry import MODEL_NAMES
 from edgekit.quant_modes import MODE_NAMES, MODES, QuantMode
 
@@ -57,7 +57,7 @@ def convert(
                                         "the conversion is expected to need more memory than is available.")
                      ] = False,
     no_cache: Annotated[bool, typer.Option("--no-cache", help="Convert again even if cached.")] = False,
-    json: Json = False,
+    json: Json = False, wide: Wide = False,
 ) -> None:
     """Quantize and convert to TFLite, then show how far the result drifts from the float model."""
     from converters import DEFAULT_SAMPLES
@@ -79,15 +79,14 @@ def convert(
     if json:
         emit_json(result.to_dict())
         return
-    _print(result)
+    _print(result, wide)
 
 
-def _print(result) -> None:
+def _print(result, wide: bool = False) -> None:
     out = console()
     meta = result.metadata
-    table = Table(title=f"{meta['model']} -> {result.path.name} ({result.quant})", show_header=False)
-    table.add_column(style="bold")
-    table.add_column()
+    table = FitTable(f"{meta['model']} -> {result.path.name} ({result.quant})",
+                     [col("figure", names=True), col("value", fold=True)], show_header=False)
     io = ", ".join(f"{t['dtype']} {'x'.join(map(str, t['shape']))}" for t in meta["inputs"])
     oo = ", ".join(f"{t['dtype']} {'x'.join(map(str, t['shape']))}" for t in meta["outputs"])
     ratio = f" ({100 * result.size_bytes / result.float_bytes:.1f}% of float32 weights)" if result.float_bytes else ""
@@ -101,24 +100,24 @@ def _print(result) -> None:
                        ("peak memory", "-" if result.peak_rss_mb is None else
                         f"{result.peak_rss_mb:,} MB (converting process)")):
         table.add_row(key, value)
-    out.print(table)
+    table.print(out, wide=wide)
     if result.fidelity:
         f = result.fidelity
-        fid = Table(title=f"fidelity vs float, {f.samples} held-out samples ({f.source})")
-        for col in ("top-1 agreement", "cosine", "SQNR", "max abs error"):
-            fid.add_column(col, justify="right")
+        fid = FitTable(f"fidelity vs float, {f.samples} held-out samples ({f.source})", [
+            col("top-1 agreement", names=True, right=True), col("cosine", 5, right=True),
+            col("SQNR", 6, right=True), col("max abs error", 4, right=True)])
         fid.add_row(f"{100 * f.top1_agreement:.1f}%", f"{f.cosine:.4f}", f"{f.sqnr_db:.1f} dB",
                     f"{f.max_abs_error:.4g}")
-        out.print(fid)
+        fid.print(out, wide=wide)
     if result.per_layer:
-        worst = Table(title="layers with the worst quantization error (RMSE in quantization steps)")
-        for col in ("layer", "op", "RMSE/scale", "max abs error"):
-            worst.add_column(col, justify="left" if col in ("layer", "op") else "right")
+        worst = FitTable("layers with the worst quantization error (RMSE in quantization steps)", [
+            col("layer", names=True), col("op", 4), col("RMSE/scale", 6, right=True),
+            col("max abs error", 3, right=True)])
         for row in result.per_layer:
             worst.add_row(row["layer"], row["op"], f"{row['rmse_over_scale']:.3f}", f"{row['max_abs_error']:.4g}")
-        out.print(worst)
+        worst.print(out, wide=wide)
     if result.edgetpu and result.edgetpu.compiled:
-        _print_edgetpu(out, result.edgetpu)
+        _print_edgetpu(out, result.edgetpu, wide)
 
 
 def _calibration(meta: dict) -> str:
@@ -128,16 +127,15 @@ def _calibration(meta: dict) -> str:
     return f"{c['samples']} samples from {c['source']}"
 
 
-def _print_edgetpu(out, tpu) -> None:
-    table = Table(title="Edge TPU (edgetpu_compiler)", show_header=False)
-    table.add_column(style="bold")
-    table.add_column(justify="right")
+def _print_edgetpu(out, tpu, wide: bool) -> None:
+    table = FitTable("Edge TPU (edgetpu_compiler)", [col("figure", names=True), col("value", right=True, fold=True)],
+                     show_header=False)
     for key, value in (("ops on Edge TPU", tpu.ops_on_tpu), ("ops on CPU", tpu.ops_on_cpu),
                        ("on-chip parameter memory", human_bytes(tpu.on_chip_bytes)),
                        ("off-chip parameter memory", human_bytes(tpu.off_chip_bytes)),
                        ("compiled model", tpu.output)):
         table.add_row(key, "-" if value is None else str(value))
-    out.print(table)
+    table.print(out, wide=wide)
 
 
 def register(app: typer.Typer) -> None:

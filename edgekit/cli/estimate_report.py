@@ -3,22 +3,22 @@
 from __future__ import annotations
 
 from edgekit.cli._common import console, human_bytes
+from edgekit.cli._table import FitTable, col
 from edgekit.result import is_failed
 
 
-def print_estimates(results: list[dict]) -> None:
+def print_estimates(results: list[dict], *, wide: bool = False) -> None:
     """One row per estimate; each number carries its expected error and "est."; a model that could not be
     analysed is a row marked "failed", its error printed under the table."""
-    from rich.table import Table
-
     from edgekit.cli.bench_report import energy_cell, print_energy_notes, print_failures
     from targets.estimate import backend_cell, estimate_cell
 
     done = [r for r in results if not is_failed(r)]
     device = f" ({done[0]['device']['target']})" if done else ""
-    table = Table(title=f"edgekit bench estimate for {results[0]['target']}{device}: no device measured")
-    for col in ("model", "quant", "threads", "p50 ms", "GMAC/s", "energy mJ", "size", "backend"):
-        table.add_column(col, justify="left" if col in ("model", "quant", "backend") else "right")
+    table = FitTable(f"edgekit bench estimate for {results[0]['target']}{device}: no device measured", [
+        col("model", names=True), col("quant", 9), col("threads", 6, right=True), col("p50 ms", 10, right=True),
+        col("GMAC/s", 3, right=True), col("energy mJ", 5, right=True), col("size", 4, right=True),
+        col("backend", 2, fold=True)])
     for r in results:
         if is_failed(r):
             table.add_row(r["model"], r["quant"] or "-", str(r["threads"] or "-"), "failed", "-", "-", "-", "-")
@@ -27,7 +27,7 @@ def print_estimates(results: list[dict]) -> None:
                       estimate_cell(r["gmacs_per_s"], r), energy_cell(r), human_bytes(r["size_bytes"]),
                       backend_cell(r))
     out = console()
-    out.print(table)
+    table.print(out, wide=wide)
     out.print("est. = estimated by a cost model, not measured; ±N% = its cross-validated error on published "
               "figures for this target family and model kind (docs/estimates.md); measure with "
               + ("--serial (docs/android.md)" if done and done[0]["device"].get("soc") else "--host"), style="dim")

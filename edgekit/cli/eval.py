@@ -5,10 +5,10 @@ from __future__ import annotations
 from typing import Annotated
 
 import typer
-from rich.table import Table
 
 from edgekit.cli._common import console, emit_json, err_console, human
-from edgekit.cli._options import Json
+from edgekit.cli._options import Json, Wide
+from edgekit.cli._table import FitTable, col
 
 
 def eval_(
@@ -20,7 +20,7 @@ def eval_(
     tta: Annotated[str | None, typer.Option("--tta", help="Test-time augmentation: flip, or flip,crop; "
                                             "reports accuracy and cost multiples.")] = None,
     ensemble: Annotated[bool, typer.Option("--ensemble", help="Also average the models' predictions.")] = False,
-    json: Json = False,
+    json: Json = False, wide: Wide = False,
 ) -> None:
     """Measure accuracy next to cost: per model, with test-time augmentation, and as an ensemble."""
     from edgekit.data import parse_data
@@ -31,27 +31,27 @@ def eval_(
     if json:
         emit_json([r.to_dict() for r in results])
         return
-    _print(results, data, split)
+    _print(results, data, split, wide)
 
 
-def _print(results, data: str, split: str) -> None:
+def _print(results, data: str, split: str, wide: bool = False) -> None:
     out = console()
-    table = Table(title=f"accuracy on {data} ({split}, {results[0].samples} samples)")
-    for col in ("model", "top-1", "top-5", "MACs", "ms/sample", "timing"):
-        table.add_column(col, justify="left" if col in ("model", "timing") else "right")
+    table = FitTable(f"accuracy on {data} ({split}, {results[0].samples} samples)", [
+        col("model", names=True), col("top-1", 9, right=True), col("top-5", 6, right=True),
+        col("MACs", 5, right=True), col("ms/sample", 4, right=True), col("timing", 2, fold=True)])
     for r in results:
         table.add_row(_name(r.model), f"{100 * r.scores.top1:.2f}%", f"{100 * r.scores.top5:.2f}%", human(r.macs),
                       f"{1000 * r.seconds_per_sample:.3f}", r.timing)
-    out.print(table)
+    table.print(out, wide=wide)
     tricks = [(r.model, r.tta) for r in results if r.tta] + [(r.model, r.ensemble) for r in results if r.ensemble]
     if tricks:
-        cost = Table(title="accuracy gain against inference cost")
-        for col in ("what", "top-1", "gain", "MACs", "latency", "relative to"):
-            cost.add_column(col, justify="left" if col in ("what", "relative to") else "right")
+        cost = FitTable("accuracy gain against inference cost", [
+            col("what", names=True), col("top-1", 9, right=True), col("gain", 8, right=True),
+            col("MACs", 5, right=True), col("latency", 6, right=True), col("relative to", 4)])
         for _, m in tricks:
             cost.add_row(m.what, f"{100 * m.scores.top1:.2f}%", f"{m.top1_gain:+.2f} pts", f"{m.macs_multiple:.1f}x",
                          f"{m.latency_multiple:.1f}x", _name(m.relative_to))
-        out.print(cost)
+        cost.print(out, wide=wide)
     for r in results:
         if len(r.labels) <= 20:
             per = "  ".join(f"{name} {'-' if a is None else f'{100 * a:.0f}%'}"

@@ -4,6 +4,7 @@ arena TFLite Micro needs (measured here) and flash (estimated)."""
 from __future__ import annotations
 
 from edgekit.cli._common import console
+from edgekit.cli._table import FitTable, col
 
 
 def _ms(r: dict) -> str:
@@ -11,18 +12,17 @@ def _ms(r: dict) -> str:
     return "-" if p50 is None else f"{p50:.2g} est. ±{r['expected_error_pct']}%"
 
 
-def print_mcu(results: list[dict]) -> None:
-    from rich.table import Table
-
+def print_mcu(results: list[dict], *, wide: bool = False) -> None:
     from targets.mcu import kib
 
     first = results[0]
-    table = Table(title=f"edgekit bench for {first['target']} ({first['device']['board']}, "
-                        f"{first['device']['mhz']:g} MHz): TFLite Micro here, latency estimated")
+    table = FitTable(f"edgekit bench for {first['target']} ({first['device']['board']}, "
+                        f"{first['device']['mhz']:g} MHz): TFLite Micro here, latency estimated", [
+        col("model", names=True), col("quant", 9), col("fits", 10), col("p50 ms", 8, right=True),
+        col("energy mJ", 4, right=True), col("arena", 7, right=True), col("flash", 6, right=True),
+        col("vs LiteRT", 3, right=True)])
     from edgekit.cli.bench_report import energy_cell, print_energy_notes
 
-    for col in ("model", "quant", "fits", "p50 ms", "energy mJ", "arena", "flash", "vs LiteRT"):
-        table.add_column(col, justify="left" if col in ("model", "quant", "fits") else "right")
     for r in results:
         arena = r["ram"]["arena_bytes"]
         vs = r["outputs_vs_local"]
@@ -31,7 +31,7 @@ def print_mcu(results: list[dict]) -> None:
         table.add_row(r["model"], r["quant"], "yes" if r["fits"] else "no", _ms(r), energy_cell(r),
                       "-" if arena is None else kib(arena), f"{kib(r['flash']['flash_bytes'])} est.", diff)
     out = console()
-    out.print(table)
+    table.print(out, wide=wide)
     out.print("arena: measured in TFLite Micro; flash and latency: est. (docs/mcu.md)", style="dim")
     print_energy_notes(results)
     for r in results:

@@ -17,6 +17,7 @@ from edgekit.cli._options import (
     Port,
     RemotePython,
     SshConfig,
+    Wide,
 )
 
 TargetFile = Annotated[Path | None, typer.Option("--target-file", help="Also show the target in this TOML file.")]
@@ -52,10 +53,9 @@ def _cells(t) -> list[str]:
     return [t.key + ("" if t.origin == "built-in" else " (user)"), *cpu, acc]
 
 
-def list_targets(*, json: Json = False, target_file: TargetFile = None) -> None:
+def list_targets(*, json: Json = False, target_file: TargetFile = None, wide: Wide = False) -> None:
     """List the targets and their hardware figures (user targets from $EDGEKIT_HOME/targets/*.toml)."""
-    from rich.table import Table
-
+    from edgekit.cli._table import FitTable, col
     from targets.registry import ALIASES
 
     rows = _rows(target_file)
@@ -63,22 +63,22 @@ def list_targets(*, json: Json = False, target_file: TargetFile = None) -> None:
         aliases = {k: v.value for k, v in ALIASES.items()}
         emit_json({"targets": [t.to_dict() for t in rows], "aliases": aliases})
         return
-    table = Table(title="edgekit targets")
-    for col in ("target", "CPU", "fp32 GFLOPS", "int8 GOPS", "DRAM GB/s", "cache", "accelerator"):
-        table.add_column(col, justify="right" if "GB" in col or "OPS" in col else "left")
+    table = FitTable("edgekit targets", [
+        col("target", names=True), col("CPU", 8), col("fp32 GFLOPS", 7, right=True), col("int8 GOPS", 6, right=True),
+        col("DRAM GB/s", 4, right=True), col("cache", 3), col("accelerator", 5, fold=True)])
     for t in rows:
         table.add_row(*_cells(t))
     out = console()
-    out.print(table)
+    table.print(out, wide=wide)
     out.print("[dim]aliases: " + ", ".join(f"{k} -> {v.value}" for k, v in ALIASES.items())
               + ". Sources: edgekit targets --json; estimates: docs/estimates.md[/dim]")
 
 
 @targets_app.callback(invoke_without_command=True)
-def _targets(ctx: typer.Context, *, json: Json = False, target_file: TargetFile = None) -> None:
+def _targets(ctx: typer.Context, *, json: Json = False, target_file: TargetFile = None, wide: Wide = False) -> None:
     """List the targets and their hardware figures."""
     if ctx.invoked_subcommand is None:
-        list_targets(json=json, target_file=target_file)
+        list_targets(json=json, target_file=target_file, wide=wide)
 
 
 targets_app.command("list")(list_targets)
