@@ -22,17 +22,18 @@ from edgekit.children import die_with_parent, stop
 from edgekit.errors import EdgekitError
 from edgekit.tempdirs import temp_dir
 
-_ARGS = ("samples", "output", "force", "memory_check")
+_ARGS = ("samples", "output", "force", "memory_check", "preprocess", "calibration")
 
 
 def convert_in_child(model: str, mode: str, *, quiet: Callable[[], contextlib.AbstractContextManager] | None = None,
                      **kwargs):
     """:func:`converters.convert` of a zoo name or a file in a child process; the same ConversionResult.
 
-    ``kwargs`` are convert's JSON-able keywords (samples, output, force, memory_check). An error in the child is
-    raised here with its message; a child killed by a signal (the OOM killer) says so. ``quiet()`` is entered
-    around a conversion the cache does not hold (to send TensorFlow's output to a log, say); the cache is read
-    before it, so that a warning about a damaged entry or an unusable cache reaches the caller's terminal."""
+    ``kwargs`` are convert's JSON-able keywords (samples, output, force, memory_check, preprocess, calibration).
+    An error in the child is raised here with its message; a child killed by a signal (the OOM killer) says so.
+    ``quiet()`` is entered around a conversion the cache does not hold (to send TensorFlow's output to a log, say);
+    the cache is read before it, so that a warning about a damaged entry or an unusable cache reaches the caller's
+    terminal."""
     from converters.convert import NotCached, convert
 
     unknown = set(kwargs) - set(_ARGS)

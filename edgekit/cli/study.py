@@ -14,8 +14,10 @@ from edgekit.cli._options import Db
 from edgekit.errors import EdgekitError
 from edgekit.result import is_failed
 
-_MODELS = "Comma-separated zoo models (default lenet5,alexnet,vgg16,resnet50,googlenet,mobilenet,mobilenetv2; " \
-          "with --quick lenet5,vgg16,resnet50,mobilenet,mobilenetv2)."
+_MODELS = ("Comma-separated zoo models, .keras/.h5 files, SavedModel folders and .tflite files, mixed (default "
+           "lenet5,alexnet,vgg16,resnet50,googlenet,mobilenet,mobilenetv2; with --quick "
+           "lenet5,vgg16,resnet50,mobilenet,mobilenetv2). A Keras model is converted per --quant, with options after "
+           "colons: my.keras:preprocess=raw:calibration=photos; a .tflite file is measured as it is.")
 
 
 def study(*, out: Annotated[Path, typer.Option("--out", help="Folder for results.json/.csv, report.md/.html and plots.",
@@ -91,7 +93,12 @@ def _connect(address: str):
 
 
 def _on_cluster(plan, lab):
+    from edgekit.errors import UsageError
     from edgekit.study.cluster import plan_for
+
+    if plan.user:
+        raise UsageError(f"--cluster studies zoo models; {', '.join(m.source for m in plan.user)} would have to be "
+                         "copied to the cluster's nodes: study them without --cluster")
 
     return plan_for(plan, lab)
 
@@ -166,18 +173,21 @@ def _collect(plan, store, cells, lab=None):
 
 def _write(plan, collected, seconds: float, eta: float, loaded: float | None = None) -> None:
     from edgekit.study import report
-    from edgekit.study.facts import BREAKDOWN_MODELS, layer_breakdown
+    from edgekit.study.facts import layer_breakdown
     from edgekit.study.plan import models_dir
     from edgekit.study.summary import document
 
-    layers = {}
-    for m in BREAKDOWN_MODELS:
-        conv = next((collected.conversions[k] for k in (("zoo", m, "fp32"), *(("zoo", m, q) for q in plan.quants))
+    layers = {}  # the models of this study, each from its converted file (fp32 when studied)
+    for m in plan.models:
+        conv = next((collected.conversions[k] for k in (("zoo", m, "fp32"), *(("zoo", m, q) for q in plan.quants_of(m)))
                      if k in collected.conversions), None)
-        layers[m] = layer_breakdown(m, conv.path if conv else None, models_dir())
+        if conv is not None or plan.user_model(m) is None:
+            layers[m] = layer_breakdown(m, conv.path if conv else None, models_dir())
     doc = document(plan, collected, layers, round(seconds, 1))
     report.write(plan.out, doc, plan.force)
-    for line in doc["conclusion"][:len(plan.targets)]:
+    yours = [line for line in doc["conclusion"] if any(line.startswith(f"On {t}, {m.name} ") for m in plan.user
+                                                         for t in plan.targets)]
+    for line in doc["conclusion"][:len(plan.targets)] + yours:
         typer.echo(line)
     busy = "" if loaded is None else (f"; {_duration(loaded)} at the starting load, actual "
                                       f"{100 * (seconds / loaded - 1):+.0f}%")

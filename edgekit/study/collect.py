@@ -53,6 +53,12 @@ def file_digest(path: Path) -> str:
 
 def tflite_path(plan: StudyPlan, variant: str, model: str, quant: str) -> Path:
     tag = "_quick" if plan.quick else ""
+    user = plan.user_model(model)
+    if user is not None:  # a .tflite file as it is; a Keras model's conversions, one per source and options
+        if not user.converted_here:
+            return Path(user.path)
+        key = "|".join(str(x) for x in (Path(user.path).resolve(), user.preprocess, user.calibration))
+        return models_dir() / "user" / f"{model}_{hashlib.sha256(key.encode()).hexdigest()[:8]}_{quant}{tag}.tflite"
     if variant == "zoo":
         return models_dir() / f"{model}_{quant}{tag}.tflite"
     return models_dir() / "trained" / f"{model}_{_data_tag(plan)}{tag}_{quant}.tflite"
@@ -163,7 +169,7 @@ def collect(plan: StudyPlan, store, advance: Callable[[Cell, str], None], say: S
                 out.reused_measurements += what == "reused"
                 out.estimates += what == "estimated"
                 out.failures += what == "failed"
-                rows[cell] = _decorate(row, cell, conv, accuracy)
+                rows[cell] = _decorate(row, cell, conv, accuracy, plan.user_model(cell.model))
                 advance(cell, what)
     for target, todo in pending.items():
 
@@ -176,7 +182,7 @@ def collect(plan: StudyPlan, store, advance: Callable[[Cell, str], None], say: S
             doc["run_id"] = run_id
             out.new_measurements += not failed
             out.failures += failed
-            rows[cell] = _decorate(doc, cell, conv, accuracy)
+            rows[cell] = _decorate(doc, cell, conv, accuracy, plan.user_model(cell.model))
             advance(cell, "failed" if failed else "measured")
 
         (measure or _measure_target)(plan, target, todo, say, keep)
@@ -209,8 +215,17 @@ def _convert(plan: StudyPlan, variant: str, model: str, quant: str, trained: Pat
     from edgekit.analysis import analyze_graph, read_tflite
 
     out = tflite_path(plan, variant, model, quant)
+    user = plan.user_model(model)
+    if user is not None and not user.converted_here:  # measured as it is
+        graph = read_tflite(out)
+        cost = analyze_graph(graph, model)
+        return Converted(out, cost.params, cost.input_shape, cost, graph, file_digest(out))
     out.parent.mkdir(parents=True, exist_ok=True)
-    if trained is None:  # in a child process, whose memory goes back to the OS; the memory guard ran in the plan
+    if user is not None:  # the user's Keras model, in a child process as a zoo model is
+        options = {k: v for k, v in (("preprocess", user.preprocess), ("calibration", user.calibration)) if v}
+        result = convert_in_child(user.path, quant, samples=plan.settings.samples, output=out, force=True,
+                                  memory_check=False, quiet=quiet, **options)
+    elif trained is None:  # in a child process, whose memory goes back to the OS; the memory guard ran in the plan
         result = convert_in_child(model, quant, samples=plan.settings.samples, output=out, force=True,
                                   memory_check=False, quiet=quiet)
     else:
@@ -337,7 +352,7 @@ def _accuracy(plan: StudyPlan, conv: Converted, trained: Path) -> dict:
     return evaluate(conv.path, conv.digest, plan.data, trained)
 
 
-def _decorate(row: dict, cell: Cell, conv: Converted, accuracy: dict | None) -> dict:
+def _decorate(row: dict, cell: Cell, conv: Converted, accuracy: dict | None, user=None) -> dict:
     """The bench record plus the study's columns; the display fields are the exact numbers the report shows."""
     row = dict(row)
     row.pop("ops", None)
@@ -354,7 +369,12 @@ def _decorate(row: dict, cell: Cell, conv: Converted, accuracy: dict | None) -> 
     row.update(variant=cell.variant, input_shape=list(conv.input_shape), params=conv.params,
                params_m=round(conv.params / 1e6, 3), mmacs=round(conv.cost.macs / 1e6, 2),
                size_mb=round(size / 1e6, 3), target=cell.target, model=cell.model, quant=cell.quant)
-    if accuracy is None:
+    if user is not None:
+        row.update(source=user.source, converted_here=user.converted_here)
+    if accuracy is None and user is not None:
+        row.update(accuracy_pct=None, accuracy_note="not measured: the user's own model (edgekit eval measures it "
+                   "on a labelled folder)")
+    elif accuracy is None:
         row.update(accuracy_pct=None, accuracy_note="not measured: random weights at the architecture's default "
                    "input (costs only); run with --data for trained small-input variants")
     else:

@@ -75,6 +75,17 @@ class StudyPlan:
     force: bool = False
     db: Path | None = None
     skipped: tuple[tuple[str, str], ...] = ()  # (model, why): left out by the memory guard
+    no_accuracy: tuple[str, ...] = ()  # user models with --data: no trained variant, so no accuracy row
+    user: tuple = ()  # edgekit.study.models.StudyModel of each user model (a file), by name in ``models``
+
+    def user_model(self, name: str):
+        """The user's model of that name (``edgekit.study.models.StudyModel``), or None for a zoo model."""
+        return next((m for m in self.user if m.name == name), None)
+
+    def quants_of(self, model: str) -> tuple[str, ...]:
+        """A .tflite file's own quantization; every --quant for the others."""
+        m = self.user_model(model)
+        return (m.quant,) if m is not None and m.quant else self.quants
 
     @property
     def settings(self) -> Settings:
@@ -83,7 +94,8 @@ class StudyPlan:
     def cells(self) -> list[Cell]:
         """The grid, model-major so that each model converts once per quant and is then measured everywhere."""
         variants = ("zoo", "trained") if self.data is not None else ("zoo",)
-        return [Cell(m, q, t, v) for v in variants for m in self.models for q in self.quants for t in self.targets]
+        return [Cell(m, q, t, v) for v in variants for m in self.models for q in self.quants_of(m)
+                for t in self.targets if v == "zoo" or self.user_model(m) is None]
 
     def method(self, target: str):
         """How ``target`` is served in this study (``targets.registry.Method``): measured here, on its --host,
@@ -105,13 +117,18 @@ class StudyPlan:
         from targets.registry import Method
 
         here = any(self.method(t) is Method.LOCAL for t in self.targets)
-        return [w for w in [threads_warning(self.threads, usable_cores())] if w and here]
+        lines = [w for w in [threads_warning(self.threads, usable_cores())] if w and here]
+        if self.no_accuracy:
+            lines.append(f"--data trains small-input variants of zoo models; {', '.join(self.no_accuracy)} "
+                         "get cost rows only (accuracy not measured)")
+        return lines
 
     def to_dict(self) -> dict:
         return {"models": list(self.models), "quants": list(self.quants), "targets": list(self.targets),
                 "hosts": dict(self.hosts), "data": self.data.describe() if self.data else None,
                 "threads": self.threads, "quick": self.quick, "settings": self.settings.to_dict(),
-                "skipped": [{"model": m, "reason": why} for m, why in self.skipped]}
+                "skipped": [{"model": m, "reason": why} for m, why in self.skipped],
+                "user_models": [m.to_dict() for m in self.user]}
 
 
 class Cell(NamedTuple):
@@ -121,10 +138,10 @@ class Cell(NamedTuple):
     variant: str  # "zoo": default input, random weights; "trained": small input trained on --data
 
 
-def _names(text: str | None, default: tuple[str, ...], what: str) -> list[str]:
+def _names(text: str | None, default: tuple[str, ...], what: str, lower: bool = True) -> list[str]:
     from edgekit.app.sources import parse_list
 
-    items = parse_list(text, what, lambda s: s.lower()) if text is not None else list(default)
+    items = parse_list(text, what, (lambda s: s.lower()) if lower else str) if text is not None else list(default)
     return list(dict.fromkeys(items))
 
 
@@ -165,13 +182,21 @@ def make_plan(*, models: str | None, quants: str | None, targets: str | None, ho
     """Validate every argument; the first problem is a UsageError naming it and what is allowed."""
     from edgekit.app.bench_request import MAX_THREADS
     from edgekit.limits import whole
-    from edgekit.models.ref import ModelKind, ModelRef
+    from edgekit.models.ref import ModelRef
     from edgekit.quant_modes import get_mode
+    from edgekit.study.models import parse_models
     from targets.registry import get_target
 
-    refs = [ModelRef.parse(m).require(ModelKind.ZOO, command="study").require_tensorflow(command="study")
-            for m in _names(models, QUICK_MODELS if quick else DEFAULT_MODELS, "--models")]
-    model_list = list(dict.fromkeys(ref.name for ref in refs))
+    chosen = parse_models(_names(models, QUICK_MODELS if quick else DEFAULT_MODELS, "--models", lower=False))
+    for m in chosen:
+        if m.source is None:
+            ModelRef.parse(m.name).require_tensorflow(command="study")
+    model_list = [m.name for m in chosen]
+    user = tuple(m for m in chosen if m.source is not None)
+    if data is not None and user:
+        warn_data = [m.name for m in user]  # accuracy with --data covers the zoo's trained variants only
+    else:
+        warn_data = []
     quant_list = [get_mode(q).mode.value for q in _names(quants, QUICK_QUANTS if quick else DEFAULT_QUANTS,
                                                          "--quant")]
     target_list = list(dict.fromkeys(get_target(t).key for t in _names(targets, DEFAULT_TARGETS, "--targets")))
@@ -189,7 +214,7 @@ def make_plan(*, models: str | None, quants: str | None, targets: str | None, ho
     out = Path(out).expanduser()
     check_out(out, force)  # a special file, a file, or a folder holding more than an earlier study: refused now
     return StudyPlan(tuple(model_list), tuple(quant_list), tuple(target_list), parse_hosts(hosts, target_list),
-                     source, threads, quick, out, force, db)
+                     source, threads, quick, out, force, db, user=user, no_accuracy=tuple(warn_data))
 
 
 def models_dir() -> Path:
@@ -284,6 +309,8 @@ def memory_skips(plan: StudyPlan, converted: Callable[[str, str], bool]) -> dict
 
     out = {}
     for model in plan.models:
+        if plan.user_model(model) is not None:  # a user's model: no published size to check it by
+            continue
         todo = [q for q in plan.quants if not converted(model, q)]
         checks = [memory.check(model, q, weight_bytes_hint(model)) for q in todo]
         worst = max(checks, key=lambda c: c.need, default=None)

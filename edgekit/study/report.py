@@ -31,7 +31,7 @@ PLOTS = {"latency_vs_macs.png": "Latency vs MACs (log-log): filled markers measu
          "accuracy_vs_latency.png": "Accuracy vs latency of the trained small-input variants, with the Pareto front",
          "energy_vs_macs.png": "Energy per inference above idle vs MACs (log-log): filled markers measured (bars: "
                                "95% interval), hollow markers estimated (bars: their held-out error, docs/energy.md)",
-         "layer_macs.png": "Per-layer MACs by layer kind: VGG-16 vs MobileNet v2"}
+         "layer_macs.png": "Per-layer MACs by layer kind, for the models of this study"}
 EST_NOTE = ("est. = estimated by edgekit's cost model (docs/estimates.md), not measured; ±N% = the model's "
             "cross-validated error on published figures for that target family and model kind; estimated memory "
             "is the weights as stored plus peak live activations, not a process RSS. Energy is per inference "
@@ -140,7 +140,7 @@ def markdown(doc: dict, plots: list[str]) -> str:
            f"({doc['host']['usable_cores']} cores). Models {', '.join(plan['models'])}; quantization "
            f"{', '.join(plan['quants'])}; targets {', '.join(plan['targets'])}{_threads_text(doc['rows'])}"
            + (" (--quick: fewer rounds, timed runs and calibration samples)" if plan["quick"] else "") + ".", "",
-           "## Conclusion", ""]
+           *([sources_line(plan), ""] if plan.get("user_models") else []), "## Conclusion", ""]
     out += [f"- {line}" for line in doc["conclusion"]]
     out += ["", "## Results", "", "| " + " | ".join(COLUMNS) + " |", "|" + "---|" * len(COLUMNS)]
     out += ["| " + " | ".join(cells(r, notes)) + " |" for r in doc["rows"]]
@@ -160,6 +160,19 @@ def markdown(doc: dict, plots: list[str]) -> str:
                    + f" | {lay['total_macs']:,} |")
     out += _training(doc)
     return "\n".join(out) + "\n"
+
+
+def sources_line(plan: dict) -> str:
+    """Where the user's models came from, and which were converted here."""
+    parts = []
+    for m in plan.get("user_models", []):
+        if m["converted_here"]:
+            extra = "".join(f", {k} {m[k]}" for k in ("preprocess", "calibration") if m.get(k))
+            parts.append(f"{m['name']} ({m['source']}, {m['kind']} model, converted here per --quant{extra})")
+        else:
+            parts.append(f"{m['name']} ({m['source']}: measured as it is, {m['quant']} as read from the file, "
+                         "not converted here)")
+    return "Your models, named by file stem: " + "; ".join(parts) + "."
 
 
 def failed_lines(rows: list[dict]) -> list[str]:
@@ -213,6 +226,7 @@ def html_page(doc: dict, plots: dict[str, bytes]) -> str:
     tail = md[md.index("## The seed's arithmetic"):]
     return (f"<!doctype html><html><head><meta charset='utf-8'><title>edgekit study</title><style>{_CSS}</style>"
             f"</head><body><h1>edgekit study</h1><p>{e(md.splitlines()[2])}</p>"
+            + (f"<p>{e(sources_line(doc['plan']))}</p>" if doc["plan"].get("user_models") else "") +
             "<h2>Conclusion</h2><ul>" + "".join(f"<li>{e(c)}</li>" for c in doc["conclusion"]) + "</ul>"
             f"<h2>Results</h2><table><tr>{head}</tr>{''.join(body)}</table>"
             + "".join(f"<p>{e(line[2:])}</p>" for line in failed_lines(doc["rows"]) if line)

@@ -8,10 +8,15 @@ from edgekit.study.facts import published, seed_arithmetic
 FORMAT = "edgekit-study/1"
 
 
+class _Titles(dict):
+    def __missing__(self, name: str) -> str:  # a user's model is called by its file's stem
+        return name
+
+
 def titles() -> dict:
     from edgekit.models.registry import REGISTRY
 
-    return {spec.name.value: spec.title for spec in REGISTRY.values()}
+    return _Titles({spec.name.value: spec.title for spec in REGISTRY.values()})
 
 
 def document(plan, collected, layers: dict, seconds: float) -> dict:
@@ -207,13 +212,48 @@ def conclusion(doc: dict) -> list[str]:
         versus = quant_versus(rows, target, t)
         if versus:
             out.append(versus)
+    out += user_versus(doc, rows, t)
     sep, neck = doc["arithmetic"]["separable"], doc["arithmetic"]["bottleneck"]
-    out.append(f"The seed's arithmetic holds: a depthwise-separable 3x3 convolution costs {sep['depthwise']} + "
+    out.append("The seed's arithmetic (the course notes' worked examples, not this study's models) holds: a "
+               f"depthwise-separable 3x3 convolution costs {sep['depthwise']} + "
                f"{sep['pointwise']} = {sep['separable']} MACs instead of {sep['standard']} ({sep['ratio']} times "
                f"fewer), and a 1x1 bottleneck cuts the 5x5 Inception branch from {neck['direct']:,} to "
                f"{neck['bottlenecked']:,} MACs ({neck['ratio']} times fewer).")
     for model, layers in doc["layers"].items():
         total = layers["total_macs"]
         shares = ", ".join(f"{_pct(v, total)} {k}" for k, v in layers["totals"].items() if v)
-        out.append(f"{t[model]} spends its {total / 1e6:,.0f} M MACs as {shares}.")
+        millions = total / 1e6
+        out.append(f"{t[model]} spends its {millions:,.0f} M MACs as {shares}." if millions >= 100 else
+                   f"{t[model]} spends its {millions:.3g} M MACs as {shares}.")
+    return out
+
+
+def user_versus(doc: dict, rows: list[dict], t: dict) -> list[str]:
+    """Each user model against the study's first zoo model, per target, in the same quant when there is one
+    (else fp32, else any): latency with its interval when both were measured in rounds, else "est."."""
+    from bench.protocol import result_ratio, speed_words
+
+    user = {m["name"]: m for m in doc["plan"].get("user_models", [])}
+    zoo = [m for m in doc["plan"]["models"] if m not in user]
+    out = []
+    for name, m in user.items():
+        source = f"{m['source']}, " + ("converted here" if m["converted_here"] else "measured as it is")
+        for target in doc["plan"]["targets"]:
+            mine = [r for r in rows if r["model"] == name and r["target"] == target and r["latency_ms"]["p50"]]
+            for row in mine:
+                ref = next((r for q in (row["quant"], "fp32", None) for z in zoo for r in rows
+                            if r["model"] == z and r["target"] == target and r["latency_ms"]["p50"]
+                            and (q is None or r["quant"] == q)), None)
+                if ref is None:
+                    out.append(f"{name} {row['quant']} ({source}) on {target}: {_lat(row)}, {row['mmacs']} M MACs.")
+                    continue
+                found = _both_measured(row, ref) and result_ratio(row, ref)
+                if found:
+                    words = speed_words(f"{name} {row['quant']}", f"{t[ref['model']]} {ref['quant']}", found[:3])
+                else:
+                    speed = ref["latency_ms"]["p50"] / row["latency_ms"]["p50"]
+                    words = (f"{name} {row['quant']} is {_ratio(speed, 'faster', 'slower', True)} than "
+                             f"{t[ref['model']]} {ref['quant']}")
+                out.append(f"On {target}, {words} ({source}; {_how(row, ref)}: {_lat(row)} vs {_lat(ref)}; "
+                           f"{row['mmacs']} vs {ref['mmacs']} M MACs).")
     return out
