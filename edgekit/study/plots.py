@@ -42,16 +42,51 @@ def _styles(rows: list[dict]) -> tuple[dict, dict]:
 
 
 def _plain_ticks(axis) -> None:
-    """Log-axis labels as plain numbers (0.1, 10, 1000), not powers of ten; 1-2-5 steps over a short range."""
-    import math
-
-    from matplotlib.ticker import FuncFormatter, LogLocator, NullFormatter
+    """Log-axis labels as plain numbers (0.1, 10, 1000), not powers of ten, each label distinct: 1-2-5 steps
+    over a short range, every 1..9 step over a shorter one, and evenly spaced ticks over a range under 3x; each
+    label carries as many significant digits as it takes to tell the ticks apart (issue 32: 0.5, 0.5, 0.4)."""
+    from matplotlib.ticker import LogLocator, MaxNLocator, NullFormatter
 
     lo, hi = axis.axes.get_xlim() if axis is axis.axes.xaxis else axis.axes.get_ylim()
-    if hi / max(lo, 1e-12) < 1e3:
+    span = hi / max(lo, 1e-12)
+    if span < 3:
+        axis.set_major_locator(MaxNLocator(nbins=4, steps=[1, 2, 2.5, 5, 10]))
+    elif span < 30:
+        axis.set_major_locator(LogLocator(base=10, subs=(1.0, 2.0, 3.0, 5.0)))
+    elif span < 1e3:
         axis.set_major_locator(LogLocator(base=10, subs=(1.0, 2.0, 5.0)))
-    axis.set_major_formatter(FuncFormatter(lambda v, _pos: f"{v:.{max(0, -math.floor(math.log10(v)))}f}"))
+    axis.set_major_formatter(_distinct_formatter())
     axis.set_minor_formatter(NullFormatter())
+
+
+def _plain(value: float, digits: int) -> str:
+    import numpy as np
+
+    return np.format_float_positional(value, precision=digits, unique=False, fractional=False, trim="-")
+
+
+def _distinct_formatter_class():
+    from matplotlib.ticker import Formatter
+
+    class Distinct(Formatter):
+        """Plain numbers with the fewest significant digits (from 1) that keep every tick's label distinct."""
+
+        def format_ticks(self, values):
+            values = list(values)
+            for digits in range(1, 10):
+                labels = [_plain(v, digits) for v in values]
+                if len(set(labels)) == len(labels):
+                    return labels
+            return labels
+
+        def __call__(self, x, pos=None):
+            return _plain(x, 3)
+
+    return Distinct
+
+
+def _distinct_formatter():  # a class made on first use: importing this module needs no matplotlib
+    return _distinct_formatter_class()()
 
 
 def _point(ax, x, y, marker, colour, measured: bool, size: float = 70, error_pct: float | None = None,
@@ -179,6 +214,8 @@ def size_by_quant(rows: list[dict], titles: dict) -> bytes:
                         textcoords="offset points", ha="center", fontsize=8)
     ax.set_yscale("log")
     ax.set_xticks(range(len(models)), [titles.get(m, m) for m in models])
+    ax.autoscale_view()
+    _plain_ticks(ax.yaxis)
     ax.set_ylabel(".tflite file size (MB, log scale)")
     ax.set_xlabel("model")
     ax.set_title("Model size by quantization mode")
