@@ -221,13 +221,29 @@ def add_gpu_baseline(results: list[dict], loop: LoopArgs) -> None:
                   min_seconds=loop.min_seconds)
 
 
+def config_words(r: dict) -> str:
+    """"tiny_fp32 fp32 1 thread", "tiny_fp32 fp32 on the GPU": a configuration in words, never a None."""
+    if r.get("threads") is None:
+        where = "on the GPU" if r.get("target") == "gpu" else ""
+    else:
+        where = f"{r['threads']} thread{'s' if r['threads'] != 1 else ''}"
+    return " ".join(str(x) for x in (r["model"], r.get("quant"), where) if x)
+
+
 def noisy_warnings(results: list[dict]) -> list[str]:
     """The warnings a run ends with: the noisy results, the CPU governor and a software GPU (once each)."""
-    noisy = [f"{r['model']} {r['quant']} threads={r['threads']} (95% interval {r['latency_ms']['ci95'][0]:.3g}–"
-             f"{r['latency_ms']['ci95'][1]:.3g} ms over {r['rounds']} rounds)" for r in results if r.get("noisy")]
+    from bench.protocol import PAIRED_MIN_ROUNDS
+
+    few = [r for r in results if r.get("noisy") and (r.get("rounds") or 1) < PAIRED_MIN_ROUNDS]
+    noisy = [f"{config_words(r)} (95% interval {r['latency_ms']['ci95'][0]:.3g}–"
+             f"{r['latency_ms']['ci95'][1]:.3g} ms over {r['rounds']} rounds)" for r in results
+             if r.get("noisy") and r not in few]
     lines = [f"noisy: the 95% interval stayed wider than ±{REL_HALFWIDTH:.0%} of p50; close other work, or raise "
-             f"--rounds or "
-             f"--budget: {', '.join(noisy)}"] if noisy else []
+             f"--rounds or --budget: {', '.join(noisy)}"] if noisy else []
+    if few:
+        had = ", ".join(f"{config_words(r)} had {r.get('rounds') or 1}" for r in few)
+        lines.append(f"too few rounds for an interval: a 95% interval of p50 needs {PAIRED_MIN_ROUNDS} rounds or "
+                     f"more, and {had}; its min–max range is shown instead; run with --rounds {PAIRED_MIN_ROUNDS}")
     once = ("CPU governor", "emulated: LiteRT's GPU", "more threads than cores")
     return lines + list(dict.fromkeys(w for r in results for w in r["warnings"] if w.startswith(once)))
 

@@ -94,7 +94,7 @@ def print_failures(results: list[dict]) -> None:
     for r in results:
         if is_failed(r):
             what = " ".join(str(x) for x in (r["model"], r["quant"], r.get("threads") and f"threads={r['threads']}")
-                            if x)
+                            if x)  # no threads (the GPU): left out, never "None"
             out.print(f"failed: {what}: {r['error']}", markup=False, soft_wrap=True)
 
 
