@@ -122,6 +122,25 @@ def check_identity(ident: PhoneIdentity) -> None:
                        "arm64-v8a (a 32-bit phone cannot run it)")
 
 
+def check_target(ident: PhoneIdentity, target) -> None:
+    """Refuse to measure a phone as a phone target (``pixel4``, a TOML phone) that its ``getprop`` says it is not:
+    ``ro.product.model`` must be one of the target's models and its SoC one of the target's ``soc_ids``, where the
+    target lists them (``targets.builtin.Phone``). ``--target android`` measures any phone as itself."""
+    phone = getattr(target, "phone", None)
+    if phone is None:
+        return
+    p = ident.props
+    model = p.get("ro.product.model", "")
+    socs = {p.get(k, "").lower() for k in ("ro.soc.model", "ro.board.platform")} - {""}
+    model_ok = not phone.models or model in phone.models
+    soc_ok = not phone.soc_ids or bool(socs & {s.lower() for s in phone.soc_ids})
+    if not (model_ok and soc_ok):
+        wants = "/".join(phone.models or phone.soc_ids)
+        raise AdbError(f"{ident.serial}: getprop says {ident.name or 'an unnamed phone'} ({ident.soc}), not "
+                       f"{target.key} ({target.title}: {wants}); measure it with --target android, or as its own "
+                       "phone target (docs/android.md)")
+
+
 def check_binary(path: Path, sha256: str | None = None) -> str:
     """The binary's sha256, after checking it is an arm64 ELF (and matches ``sha256`` when one is given)."""
     try:
@@ -238,9 +257,11 @@ class PhoneConfig:
 def measure_phone(serial: str, configs: list[PhoneConfig], binary: Path, *, protocol: Protocol,
                   on_result: Callable[[PhoneConfig, list[dict]], None] | None = None,
                   timeout: float = 600,
-                  outcome_hook: Callable[[str, PhoneOutcome], None] | None = None) -> PhoneOutcome:
+                  outcome_hook: Callable[[str, PhoneOutcome], None] | None = None,
+                  target=None) -> PhoneOutcome:
     """Every config on one phone, in rounds (one ``benchmark_model`` run each). Never raises an EdgekitError: it
-    ends in ``outcome.error``, with what was measured before it kept. Ctrl-C still removes the phone's files."""
+    ends in ``outcome.error``, with what was measured before it kept. Ctrl-C still removes the phone's files.
+    ``target``: the phone target it is measured as (checked against its getprop first; None: any phone)."""
     from bench.service import OnFailure, Plan, Policy, measure
 
     outcome = PhoneOutcome(serial)
@@ -250,6 +271,7 @@ def measure_phone(serial: str, configs: list[PhoneConfig], binary: Path, *, prot
     try:
         outcome.identity = phone.identify()
         check_identity(outcome.identity)
+        check_target(outcome.identity, target)
         freqs = phone.max_freqs()
         remote_bin = phone.push(binary, "benchmark_model")
         phone.shell(f"chmod 755 {remote_bin}")

@@ -85,7 +85,8 @@ def bench_on_phones(request, target, *, on_result: Callable[[str, dict], None] |
 
         try:
             return measure_phone(serial, [c for _, c in configs], binary, protocol=loop.protocol(),
-                                 on_result=keep, timeout=args.timeout, outcome_hook=outcome_ref.__setitem__)
+                                 on_result=keep, timeout=args.timeout, outcome_hook=outcome_ref.__setitem__,
+                                 target=target)
         finally:
             if db is not None:
                 db.close()
