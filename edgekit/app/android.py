@@ -1,7 +1,8 @@
 """``edgekit bench --target android --serial SERIAL`` (or a phone target with ``--serial``): measure on phones over
 adb with LiteRT's ``benchmark_model``, one phone or a fleet, each result stored as soon as it is final.
 
-``edgekit android fetch`` checks a downloaded binary against :data:`SHA256`, the table of verified checksums.
+Without ``--benchmark-binary`` the binary ``edgekit android fetch`` installed for this machine's LiteRT version is
+used (``edgekit.app.android_fetch``), checked against its verified sha256 again before it is pushed.
 """
 
 from __future__ import annotations
@@ -13,44 +14,19 @@ from pathlib import Path
 
 from edgekit.errors import EdgekitError, UsageError
 
-# Verified sha256 of LiteRT's android_arm64 benchmark_model per LiteRT version. Empty: no checksum could be
-# verified from a trusted source when this was written, so `edgekit android fetch` refuses rather than download
-# an unverified binary; use --benchmark-binary PATH with one you built or trust (docs/android.md).
-SHA256: dict[str, str] = {}
-
-
-def fetch(version: str | None) -> Path:
-    """Refuse plainly while no checksum is verified (nothing is downloaded)."""
-    from importlib.metadata import PackageNotFoundError
-    from importlib.metadata import version as dist_version
-
-    try:
-        version = version or dist_version("ai-edge-litert")
-    except PackageNotFoundError:
-        raise UsageError("ai-edge-litert is not installed; pass --version X.Y.Z") from None
-    if version not in SHA256:
-        raise UsageError(f"no verified sha256 for benchmark_model {version} in edgekit's table (it is empty), so "
-                         "nothing is downloaded; build or download LiteRT's android_arm64 benchmark_model yourself "
-                         "and pass --benchmark-binary PATH (docs/android.md)")
-    raise UsageError("downloading is not implemented in this version; pass --benchmark-binary PATH")
-
 
 def bench_on_phones(request, target, *, on_result: Callable[[str, dict], None] | None = None):
     """Check the binary, models and phones, then measure every config on every phone, phones in parallel."""
     from bench.store import Recovery, ResultStore
     from edgekit.app.bench_request import BenchOutcome, parse_threads
     from edgekit.app.sources import parse_list, raise_unresolved, resolve
-    from targets.android import PhoneConfig, check_binary, measure_phone, select_serials
+    from targets.android import PhoneConfig, measure_phone, select_serials
     from targets.android_result import to_result
     from targets.benchmark_model import BenchmarkArgs
     from targets.fleet import run_fleet
 
     args, loop = request.remote, request.loop
-    if args.benchmark_binary is None:
-        raise UsageError("measuring on a phone needs LiteRT's android_arm64 benchmark_model: pass "
-                         "--benchmark-binary PATH (see `edgekit android fetch` and docs/android.md)")
-    binary = Path(args.benchmark_binary)
-    check_binary(binary)
+    binary = phone_binary(args.benchmark_binary)
     loop.check()
     threads = parse_threads(request.threads or "4", "cpu")
     sources = resolve(list(request.models), parse_list(request.quant, "--quant", str.lower))
@@ -100,10 +76,27 @@ def bench_on_phones(request, target, *, on_result: Callable[[str, dict], None] |
                         run_id=run_id, remote=FleetOutcome(pairs, len(serials)), recovery=recovery)
 
 
+def phone_binary(given: Path | None) -> Path:
+    """The benchmark_model to push: ``--benchmark-binary``, else the one ``edgekit android fetch`` installed for
+    this machine's LiteRT version (its sha256 checked again); checked to be an arm64 ELF either way."""
+    from edgekit.app.android_fetch import SHA256, installed
+    from targets.android import check_binary
+
+    if given is not None:
+        check_binary(Path(given))
+        return Path(given)
+    found = installed()
+    if found is None:
+        raise UsageError("measuring on a phone needs LiteRT's android_arm64 benchmark_model: run `edgekit android "
+                         "fetch`, or pass --benchmark-binary PATH (docs/android.md)")
+    check_binary(found, SHA256.get(found.parent.name))
+    return found
+
+
 def _named(outcome):
     """A phone outcome as the fleet report reads a host's (``host``, ``error``)."""
     outcome.host = outcome.serial
     return outcome
 
 
-__all__ = ["SHA256", "EdgekitError", "bench_on_phones", "fetch"]
+__all__ = ["EdgekitError", "bench_on_phones", "phone_binary"]

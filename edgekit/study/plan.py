@@ -181,8 +181,9 @@ def parse_serials(values: list[str] | None, targets: list[str]) -> dict:
     return serials
 
 
-def _check_phones(serials: dict, targets: list[str], binary: Path | None) -> None:
-    """``android`` needs its serial; measuring a phone needs the benchmark_model binary, checked now."""
+def _check_phones(serials: dict, targets: list[str], binary: Path | None) -> Path | None:
+    """``android`` needs its serial; measuring a phone needs the benchmark_model binary (``--benchmark-binary``,
+    or the one ``edgekit android fetch`` installed), checked now. Returns the binary to push."""
     if "android" in targets and "android" not in serials:
         raise UsageError("--targets android measures a phone as what it is and has no estimate; add --serial "
                          "android=SERIAL, or name the phone's target (pixel4, a TOML phone) to estimate it")
@@ -190,13 +191,10 @@ def _check_phones(serials: dict, targets: list[str], binary: Path | None) -> Non
         if binary is not None:
             raise UsageError("--benchmark-binary is for phones measured with --serial TARGET=SERIAL; add one or "
                              "drop it")
-        return
-    if binary is None:
-        raise UsageError("measuring a phone (--serial) needs LiteRT's android_arm64 benchmark_model: pass "
-                         "--benchmark-binary PATH (see `edgekit android fetch` and docs/android.md)")
-    from targets.android import check_binary
+        return None
+    from edgekit.app.android import phone_binary
 
-    check_binary(binary)
+    return phone_binary(binary)
 
 
 def _check_host(host: str) -> None:
@@ -226,7 +224,7 @@ def make_plan(*, models: str | None, quants: str | None, targets: str | None, ho
         raise UsageError("--targets auto measures a device as what it is and has no estimate; add --host "
                          "auto=HOST, or name the device's target (rpi4, rpi5, ...)")
     phones = parse_serials(serials, target_list)
-    _check_phones(phones, target_list, benchmark_binary)
+    benchmark_binary = _check_phones(phones, target_list, benchmark_binary)
     whole("--threads", threads, high=MAX_THREADS)
     source = None
     if data is not None:
