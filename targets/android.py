@@ -11,6 +11,7 @@ import hashlib
 import shlex
 import shutil
 import subprocess
+import threading
 import uuid
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -237,8 +238,17 @@ class Phone:
         try:
             return line, parse(proc.stdout)
         except BenchmarkOutputError as err:
+            self.still_there()
             raise AdbError(f"{self.serial}: the model was rejected or the run failed (exit {proc.returncode}); "
                            f"{err}") from None
+
+    def still_there(self) -> None:
+        """Raise the unplugged phone's error when ``adb get-state`` no longer says ``device``."""
+        state = _adb("get-state", serial=self.serial, timeout=30, check=False)
+        if state.returncode != 0 or state.stdout.strip() != "device":
+            said = (state.stderr.strip() or state.stdout.strip() or "no answer").splitlines()[-1]
+            raise AdbError(f"{self.serial}: the phone went away mid-run (adb get-state: {said}); reconnect it "
+                           "and run again: what finished before is kept")
 
     def close(self) -> None:
         if self.made:
@@ -258,10 +268,12 @@ def measure_phone(serial: str, configs: list[PhoneConfig], binary: Path, *, prot
                   on_result: Callable[[PhoneConfig, list[dict]], None] | None = None,
                   timeout: float = 600,
                   outcome_hook: Callable[[str, PhoneOutcome], None] | None = None,
-                  target=None) -> PhoneOutcome:
+                  target=None, stop: threading.Event | None = None) -> PhoneOutcome:
     """Every config on one phone, in rounds (one ``benchmark_model`` run each). Never raises an EdgekitError: it
     ends in ``outcome.error``, with what was measured before it kept. Ctrl-C still removes the phone's files.
-    ``target``: the phone target it is measured as (checked against its getprop first; None: any phone)."""
+    ``target``: the phone target it is measured as (checked against its getprop first; None: any phone).
+    ``stop``: set by a fleet on Ctrl-C; this phone then ends after its current round, as on Ctrl-C.
+    On Ctrl-C each config's finished rounds are kept, marked ``cut_short`` (``targets.android_result``)."""
     from bench.service import OnFailure, Plan, Policy, measure
 
     outcome = PhoneOutcome(serial)
@@ -280,6 +292,8 @@ def measure_phone(serial: str, configs: list[PhoneConfig], binary: Path, *, prot
         outcome.records["before"] = phone.records()
 
         def one(cfg: PhoneConfig, _n: int) -> dict:
+            if stop is not None and stop.is_set():
+                raise KeyboardInterrupt
             mask = big_core_mask(freqs, cfg.args.threads) if freqs else None
             line, run = phone.run(remote_bin, graphs[cfg.path], cfg.args, mask)
             return {"samples_ms": [run.summary_ms], "run": run, "command": line, "taskset_mask": mask}
@@ -289,7 +303,10 @@ def measure_phone(serial: str, configs: list[PhoneConfig], binary: Path, *, prot
             if on_result is not None:
                 on_result(configs[i], docs)
 
-        measure(configs, Plan(finish=lambda i, docs, ids: docs), protocol=protocol, runner=one,
+        def cut(i: int, docs: list[dict]) -> list[dict]:
+            return [{**d, "cut_short": True} for d in docs]
+
+        measure(configs, Plan(finish=lambda i, docs, ids: docs, cut=cut), protocol=protocol, runner=one,
                 policy=Policy(on_failure=OnFailure.STOP), store=keep, interleave=True)
         outcome.records["after"] = phone.records()
     except EdgekitError as err:

@@ -25,6 +25,9 @@ def to_result(cfg: PhoneConfig, docs: list[dict], outcome: PhoneOutcome, *, targ
     emulated = any(r.emulated for r in runs)
     warnings = [EMULATED] if emulated else []
     status = [outcome.records.get(k, {}).get("thermal_status") for k in ("before", "after")]
+    if any(d.get("cut_short") for d in docs):
+        warnings.append(f"interrupted: {len(runs)} round(s) had finished; this figure is from those alone, so "
+                        "measure again for a settled one")
     if any(x not in (None, "0") for x in status):
         warnings.append(f"thermal status {status[0]} before, {status[1]} after (0 = none): the phone may have "
                         "throttled; let it cool (docs/android.md)")

@@ -15,8 +15,12 @@ from pathlib import Path
 from edgekit.errors import EdgekitError, UsageError
 
 
-def bench_on_phones(request, target, *, on_result: Callable[[str, dict], None] | None = None):
-    """Check the binary, models and phones, then measure every config on every phone, phones in parallel."""
+def bench_on_phones(request, target, *, on_result: Callable[[str, dict], None] | None = None,
+                    on_stored: Callable[[dict], None] | None = None):
+    """Check the binary, models and phones, then measure every config on every phone, phones in parallel.
+
+    ``on_stored(result)`` as each result is kept (so that Ctrl-C can say what was). A phone that fails (unplugged,
+    not the target) keeps what it finished, and each config it had not finished gets a failure row."""
     from bench.store import Recovery, ResultStore
     from edgekit.app.bench_request import BenchOutcome, parse_threads
     from edgekit.app.sources import parse_list, raise_unresolved, resolve
@@ -53,27 +57,53 @@ def bench_on_phones(request, target, *, on_result: Callable[[str, dict], None] |
             doc = to_result(cfg, rounds, outcome_ref[serial], target=target.key, model=source.model,
                             quant=source.quant)
             doc["host"] = serial
+            store_doc(doc)
+
+        def store_doc(doc):
             doc["id"], doc["run_id"] = recovery.keep(db, run_id, doc), run_id
             docs[serial].append(doc)
-            if on_result is not None:
-                with lock:
+            with lock:
+                if on_result is not None and not doc.get("error"):
                     on_result(serial, doc)
+                if on_stored is not None:
+                    on_stored(doc)
 
         try:
-            return measure_phone(serial, [c for _, c in configs], binary, protocol=loop.protocol(),
-                                 on_result=keep, timeout=args.timeout, outcome_hook=outcome_ref.__setitem__,
-                                 target=target)
+            outcome = measure_phone(serial, [c for _, c in configs], binary, protocol=loop.protocol(),
+                                    on_result=keep, timeout=args.timeout, outcome_hook=outcome_ref.__setitem__,
+                                    target=target, stop=stop)
+            if outcome.error is not None:
+                for doc in unfinished_rows(outcome, configs, target.key):
+                    store_doc(doc)
+            return outcome
         finally:
             if db is not None:
                 db.close()
 
     outcome_ref: dict = {}
-    outcomes = run_fleet(serials, one)
+    stop = threading.Event()
+    outcomes = run_fleet(serials, one, stop)
     from edgekit.app.remote import FleetOutcome
 
     pairs = [(_named(o), docs[o.serial]) for o in outcomes]
     return BenchOutcome(kind="remote", results=[d for _, ds in pairs for d in ds], store_path=store.path,
                         run_id=run_id, remote=FleetOutcome(pairs, len(serials)), recovery=recovery)
+
+
+def unfinished_rows(outcome, configs: list, target: str) -> list[dict]:
+    """A failure row, with the phone's error, for each config a failed phone had not finished."""
+    from bench.result import failure_result
+    from bench.runner import Config
+
+    done = {cfg for cfg, _ in outcome.measured}
+    rows = []
+    for source, cfg in configs:
+        if cfg not in done:
+            doc = failure_result(Config(cfg.path, source.model, source.quant, target, cfg.args.threads),
+                                 outcome.error)
+            doc["host"] = outcome.serial
+            rows.append(doc)
+    return rows
 
 
 def phone_binary(given: Path | None) -> Path:
@@ -99,4 +129,4 @@ def _named(outcome):
     return outcome
 
 
-__all__ = ["EdgekitError", "bench_on_phones", "phone_binary"]
+__all__ = ["EdgekitError", "bench_on_phones", "phone_binary", "unfinished_rows"]

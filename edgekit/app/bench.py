@@ -49,7 +49,7 @@ def run_bench(request: BenchRequest, *, progress: Progress | None = None,
         if method is not Method.ADB or request.estimate or request.remote.given:
             raise UsageError("--serial and --benchmark-binary measure a phone over adb: use them with --target "
                              "android (or a phone target) and without --estimate or --host")
-        return bench_on_phones(request, chosen, on_result=on_remote_result)
+        return bench_on_phones(request, chosen, on_result=on_remote_result, on_stored=on_stored)
     if method is Method.MCU:  # a microcontroller: TFLite Micro runs it here, its latency is estimated
         return bench_mcu_targets(request, chosen)
     if method is Method.REMOTE and request.remote.given:

@@ -29,8 +29,10 @@ def print_table(results: list[dict]) -> None:
     done = [r for r in results if not is_failed(r)]
     ref = done[0]["latency_ms"]["p50"] if done else None
     head = done[0] if done else results[0]
-    runtime = f" ({head['backend']} {head['backend_version']})" if done else ""
-    table = Table(title=f"edgekit bench on {head['device']['cpu']}{runtime}")
+    runtime = f" ({head['backend']} {head.get('backend_version') or ''})".replace(" )", ")") if done else ""
+    d = head.get("device") or {}
+    where = d.get("cpu") or (f"{d['phone']} ({d['soc']})" if d.get("phone") else head.get("host") or "-")
+    table = Table(title=f"edgekit bench on {where}{runtime}")
     for col in ("model", "quant", "config", "p50 ms", "95% interval", "rounds", "p90 ms", "first ms", "init ms",
                 "peak RSS", "size", "GMAC/s", "energy mJ", "x first"):
         table.add_column(col, justify="left" if col in ("model", "quant", "config") else "right")
@@ -40,7 +42,7 @@ def print_table(results: list[dict]) -> None:
             continue
         lat = r["latency_ms"]
         table.add_row(r["model"], r["quant"], _label(r), p50_text(r), interval_text(r), str(r.get("rounds", 1)),
-                      _ms(lat["p90"]), _f(r["first_ms"]), _f(r["init_ms"], 1), f"{r['peak_rss_mb']:.0f} MB",
+                      _ms(lat["p90"]), _f(r["first_ms"]), _f(r["init_ms"], 1), _mb(r["peak_rss_mb"]),
                       human_bytes(r["size_bytes"]), _f(r["gmacs_per_s"]), energy_cell(r), f"{lat['p50'] / ref:.2f}",
                       style="yellow" if r.get("noisy") else None)
     out = console()
@@ -58,6 +60,10 @@ def print_table(results: list[dict]) -> None:
             out.print(f"Keras baseline for {r['model']}: {text}", markup=False)
         if r.get("fully_accelerated") is False:
             out.print(f"{r['model']} {r['quant']}: some ops fell back to the CPU", markup=False)
+
+
+def _mb(value: float | None) -> str:
+    return "-" if value is None else f"{value:.0f} MB"
 
 
 def energy_cell(r: dict) -> str:

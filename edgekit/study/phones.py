@@ -51,8 +51,9 @@ def phone_lines(rows: list[dict]) -> list[str]:
         r = next(r for r in rows if r["target"] == target and not r.get("error"))
         device = r.get("device") or {}
         if r.get("measured"):
+            mask = r.get("taskset_mask")
             how = (f"measured in an adb shell on {r.get('host')} ({device.get('phone')}, {device.get('soc')}), "
-                   f"taskset mask {r.get('taskset_mask')}")
+                   + (f"taskset mask {mask}" if mask else "not pinned (no cpufreq to rank its cores)"))
             if r.get("emulated"):
                 how += "; emulated (edgekit's benchmark_model test double): not a phone's speed"
         else:
