@@ -232,3 +232,16 @@ def test_the_study_measures_a_phone_target_given_its_serial(adb_env, tmp_path, m
     assert f"- phone pixel4: measured in an adb shell on {serial} (Google Pixel 4, msmnile)" in md
     assert "- phone pixel3: estimated (Snapdragon 845" in md
     assert list(phone_tmp.iterdir()) == []
+
+
+def test_delegate_gpu_reaches_the_phone_as_use_gpu(adb_env, tmp_path):
+    start, double, phone_tmp = adb_env
+    log = tmp_path / "runs.log"
+    serial = start("pixel4", EDGEKIT_DOUBLE_LOG=str(log))
+    line = assert_one_line_error(run_cli("bench", str(TINY), "--target", "android", "--serial", serial,
+                                         "--benchmark-binary", str(double), "--delegate", "gpu", "--rounds", "3",
+                                         "--threads", "2"))
+    assert "has no GPU delegate" in line  # the binary's own message: a binary without GPU support refuses
+    (argv,) = log.read_text().splitlines()
+    assert "--use_gpu=true" in argv.split() and "--num_threads=2" in argv and "--use_xnnpack" not in argv
+    assert list(phone_tmp.iterdir()) == []

@@ -40,7 +40,8 @@ def bench_on_phones(request, target, *, on_result: Callable[[str, dict], None] |
     recovery = Recovery(store.path)  # from here on a database that fails loses no result
     run_id, lock = uuid.uuid4().hex[:12], threading.Lock()
     configs = [(s, PhoneConfig(str(s.path), BenchmarkArgs(t, warmup_runs=loop.warmup, num_runs=loop.runs,
-                                                           use_xnnpack=loop.xnnpack)))
+                                                           use_xnnpack=loop.xnnpack,
+                                                           use_gpu=args.delegate == "gpu")))
                for s in sources for t in threads]
     by_cfg = {c: s for s, c in configs}
     docs: dict[str, list[dict]] = {s: [] for s in serials}

@@ -43,6 +43,9 @@ def run_bench(request: BenchRequest, *, progress: Progress | None = None,
     chosen = get_target(request.target)
     loop = request.loop
     method = chosen.method(host=request.remote.given or bool(request.remote.serials), estimate=request.estimate)
+    if request.remote.delegate != "cpu" and method is not Method.ADB:
+        raise UsageError(f"--delegate {request.remote.delegate} applies to a phone measured over adb (--target "
+                         "android, or a phone target with --serial); for this machine's GPU use --target gpu")
     if method is Method.ADB or request.remote.serials or request.remote.benchmark_binary:
         from edgekit.app.android import bench_on_phones
 
