@@ -1,5 +1,7 @@
-"""``edgekit bench --target android --serial`` against a real adbd (Debian's ``adbd`` package, run natively on
-loopback with ADBD_PORT; not in the arm64 userland yet) and the real ``adb`` client.
+"""``edgekit bench --target android --serial`` against a real adbd (Debian's ``adbd`` package on loopback with
+ADBD_PORT, tests/adbd.py) and the real ``adb`` client. Each test runs twice: against this machine's adbd (``-m adb``)
+and against the arm64 adbd in the Debian arm64 userland under qemu-user (``-m arm64``: the adb tier joins the ARM
+tier).
 
 Phone profiles are fixture ``getprop`` scripts (tests/adb_fixture/*.prop); ``benchmark_model`` is edgekit's test
 double (tests/adb_fixture/benchmark_model_double.py), whose results are marked emulated. These tests prove device
@@ -10,6 +12,7 @@ The parser tests on verbatim output of the real tool run in the default tier (te
 
 from __future__ import annotations
 
+import contextlib
 import json
 import os
 import shutil
@@ -22,11 +25,11 @@ from pathlib import Path
 
 import pytest
 
+from tests import adbd
 from tests.conftest import assert_one_line_error, run_cli
 
 pytestmark = pytest.mark.adb
-FIXTURE = Path(__file__).parent / "adb_fixture"
-ADBD = "/usr/lib/android-sdk/platform-tools/adbd"
+FIXTURE = adbd.FIXTURE
 TINY = Path(__file__).parent / "data" / "tiny_int8.tflite"
 
 
@@ -36,16 +39,45 @@ def _port() -> int:
         return s.getsockname()[1]
 
 
+@pytest.fixture(scope="module", params=["native", pytest.param("arm64", marks=pytest.mark.arm64)])
+def phone_kind(request):
+    """Where the phones' adbd runs: natively here, or (the arm64 tier) in the Debian arm64 userland under qemu."""
+    if shutil.which("adb") is None or os.geteuid() != 0:
+        pytest.fail("the adb tier needs root and Debian's adb (bookworm-backports); .ci/run installs it")
+    if request.param == "native":
+        if not Path(adbd.ADBD).exists():
+            pytest.fail("the adb tier needs Debian's adbd (bookworm-backports); .ci/run installs it")
+        yield "native", None
+        return
+    from tests import arm64
+
+    why = arm64.missing()
+    if why is not None:
+        pytest.fail(why)
+    where = arm64.cache_dir()
+    with arm64._locked(where.with_suffix(".lock")):
+        arm64._script("binfmt", timeout=60)
+        if not where.exists():
+            arm64._script("build", str(where), timeout=1800)
+        arm64._script("mount", str(where), timeout=60)
+        try:
+            if not (where / adbd.ADBD.lstrip("/")).exists():
+                pytest.fail(f"the userland {where.name} has no adbd; scripts/arm64_userland.sh build installs it")
+            with adbd.bound(where, adbd.FIXTURE):
+                yield "arm64", where
+        finally:
+            arm64._script("umount", str(where), timeout=60)
+
+
 @pytest.fixture
-def adb_env(tmp_path, monkeypatch):
+def adb_env(tmp_path, monkeypatch, phone_kind):
     """A private adb server, and a function that starts one adbd per phone profile and connects it."""
-    if shutil.which("adb") is None or not Path(ADBD).exists() or os.geteuid() != 0:
-        pytest.fail("the adb tier needs root and Debian's adb and adbd (bookworm-backports); .ci/run installs them")
+    kind, root = phone_kind
     monkeypatch.setenv("ANDROID_ADB_SERVER_PORT", str(_port()))
     monkeypatch.setattr("targets.android.DEVICE_TMP", str(tmp_path / "phone-tmp"))
     (tmp_path / "phone-tmp").mkdir()
     double = tmp_path / "benchmark_model"
-    double.write_text(f"#!/bin/sh\nexec {sys.executable} {FIXTURE / 'benchmark_model_double.py'} \"$@\"\n")
+    double.write_text(adbd.double_script(kind))
     double.chmod(0o755)
     # the double is a script, not an arm64 ELF: only here is the ABI check bypassed, by name
     monkeypatch.setattr("targets.android.check_binary", lambda path, sha256=None: "test-double")
@@ -56,10 +88,12 @@ def adb_env(tmp_path, monkeypatch):
         port = _port()
         env = {**os.environ, "ADBD_PORT": str(port), "EDGEKIT_PHONE_PROFILE": str(FIXTURE / f"{profile}.prop"),
                "PATH": f"{FIXTURE}:{os.environ['PATH']}", "PYTHONPATH": str(Path(__file__).parents[1]), **extra}
-        daemons.append(subprocess.Popen([ADBD], env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL))
-        start.daemons[f"127.0.0.1:{port}"] = daemons[-1]
+        argv, env = adbd.argv(kind, root, env)
+        daemons.append(subprocess.Popen(argv, env=env or None, stdout=subprocess.DEVNULL,
+                                        stderr=subprocess.DEVNULL))
         serial = f"127.0.0.1:{port}"
-        for _ in range(50):
+        start.daemons[serial] = daemons[-1]
+        for _ in range(300):
             out = subprocess.run(["adb", "connect", serial], capture_output=True, text=True).stdout
             if "connected to" in out and "cannot" not in out:
                 break
@@ -67,11 +101,12 @@ def adb_env(tmp_path, monkeypatch):
         return serial
 
     start.daemons = {}  # serial -> its adbd, to unplug it
-    yield start, double, tmp_path / "phone-tmp"
-    subprocess.run(["adb", "kill-server"], capture_output=True)
-    for d in daemons:
-        d.terminate()
-        d.wait(10)
+    context = adbd.bound(root, tmp_path) if root is not None else contextlib.nullcontext()
+    with context:  # in the userland the test's folder is at the same path, so both kinds share these files
+        yield start, double, tmp_path / "phone-tmp"
+        subprocess.run(["adb", "kill-server"], capture_output=True)
+        for d in daemons:
+            adbd.stop(d)
 
 
 def _bench_process(tmp_path, phone_tmp, *args: str) -> subprocess.Popen:
