@@ -3,7 +3,8 @@
 #
 #   scripts/arm64_userland.sh build DIR     debootstrap bookworm arm64 into DIR (~3 min) and a venv DIR/opt/edgekit
 #                                           with numpy, typer, rich and ai-edge-litert from aarch64 wheels (~1 min),
-#                                           and DIR/opt/numpy-only (numpy, no TFLite runtime)
+#                                           DIR/opt/numpy-only (numpy, no TFLite runtime), and Debian's arm64 adbd
+#                                           from bookworm-backports (the "phone" of the adb tier, tests/adbd.py)
 #   scripts/arm64_userland.sh mount DIR     bind /proc and /dev into DIR (never /sys: see below)
 #   scripts/arm64_userland.sh umount DIR    undo mount
 #   scripts/arm64_userland.sh install DIR WHEEL   pip install an edgekit wheel into the venv (no network)
@@ -85,6 +86,11 @@ build() {
     net_config "$tmp"
     do_mount "$tmp"
     trap 'do_umount "'"$tmp"'"' EXIT
+    # adbd (arm64) from bookworm-backports: the adb tier's phone runs in this userland, as sshd does
+    echo "deb $MIRROR $SUITE-backports main" > "$tmp/etc/apt/sources.list.d/backports.list"
+    chrun "$tmp" apt-get update -qq
+    chrun "$tmp" env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends \
+        -t "$SUITE-backports" adbd
     chrun "$tmp" python3 -m venv "$VENV"
     chrun "$tmp" "$VENV/bin/pip" install -q $PACKAGES
     # a second Python that sees numpy but no TFLite runtime: the "runtime missing" device of the tests

@@ -11,6 +11,7 @@ import hashlib
 import shlex
 import shutil
 import subprocess
+import threading
 import uuid
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -122,6 +123,25 @@ def check_identity(ident: PhoneIdentity) -> None:
                        "arm64-v8a (a 32-bit phone cannot run it)")
 
 
+def check_target(ident: PhoneIdentity, target) -> None:
+    """Refuse to measure a phone as a phone target (``pixel4``, a TOML phone) that its ``getprop`` says it is not:
+    ``ro.product.model`` must be one of the target's models and its SoC one of the target's ``soc_ids``, where the
+    target lists them (``targets.builtin.Phone``). ``--target android`` measures any phone as itself."""
+    phone = getattr(target, "phone", None)
+    if phone is None:
+        return
+    p = ident.props
+    model = p.get("ro.product.model", "")
+    socs = {p.get(k, "").lower() for k in ("ro.soc.model", "ro.board.platform")} - {""}
+    model_ok = not phone.models or model in phone.models
+    soc_ok = not phone.soc_ids or bool(socs & {s.lower() for s in phone.soc_ids})
+    if not (model_ok and soc_ok):
+        wants = "/".join(phone.models or phone.soc_ids)
+        raise AdbError(f"{ident.serial}: getprop says {ident.name or 'an unnamed phone'} ({ident.soc}), not "
+                       f"{target.key} ({target.title}: {wants}); measure it with --target android, or as its own "
+                       "phone target (docs/android.md)")
+
+
 def check_binary(path: Path, sha256: str | None = None) -> str:
     """The binary's sha256, after checking it is an arm64 ELF (and matches ``sha256`` when one is given)."""
     try:
@@ -218,8 +238,17 @@ class Phone:
         try:
             return line, parse(proc.stdout)
         except BenchmarkOutputError as err:
+            self.still_there()
             raise AdbError(f"{self.serial}: the model was rejected or the run failed (exit {proc.returncode}); "
                            f"{err}") from None
+
+    def still_there(self) -> None:
+        """Raise the unplugged phone's error when ``adb get-state`` no longer says ``device``."""
+        state = _adb("get-state", serial=self.serial, timeout=30, check=False)
+        if state.returncode != 0 or state.stdout.strip() != "device":
+            said = (state.stderr.strip() or state.stdout.strip() or "no answer").splitlines()[-1]
+            raise AdbError(f"{self.serial}: the phone went away mid-run (adb get-state: {said}); reconnect it "
+                           "and run again: what finished before is kept")
 
     def close(self) -> None:
         if self.made:
@@ -238,9 +267,13 @@ class PhoneConfig:
 def measure_phone(serial: str, configs: list[PhoneConfig], binary: Path, *, protocol: Protocol,
                   on_result: Callable[[PhoneConfig, list[dict]], None] | None = None,
                   timeout: float = 600,
-                  outcome_hook: Callable[[str, PhoneOutcome], None] | None = None) -> PhoneOutcome:
+                  outcome_hook: Callable[[str, PhoneOutcome], None] | None = None,
+                  target=None, stop: threading.Event | None = None) -> PhoneOutcome:
     """Every config on one phone, in rounds (one ``benchmark_model`` run each). Never raises an EdgekitError: it
-    ends in ``outcome.error``, with what was measured before it kept. Ctrl-C still removes the phone's files."""
+    ends in ``outcome.error``, with what was measured before it kept. Ctrl-C still removes the phone's files.
+    ``target``: the phone target it is measured as (checked against its getprop first; None: any phone).
+    ``stop``: set by a fleet on Ctrl-C; this phone then ends after its current round, as on Ctrl-C.
+    On Ctrl-C each config's finished rounds are kept, marked ``cut_short`` (``targets.android_result``)."""
     from bench.service import OnFailure, Plan, Policy, measure
 
     outcome = PhoneOutcome(serial)
@@ -250,6 +283,7 @@ def measure_phone(serial: str, configs: list[PhoneConfig], binary: Path, *, prot
     try:
         outcome.identity = phone.identify()
         check_identity(outcome.identity)
+        check_target(outcome.identity, target)
         freqs = phone.max_freqs()
         remote_bin = phone.push(binary, "benchmark_model")
         phone.shell(f"chmod 755 {remote_bin}")
@@ -258,6 +292,8 @@ def measure_phone(serial: str, configs: list[PhoneConfig], binary: Path, *, prot
         outcome.records["before"] = phone.records()
 
         def one(cfg: PhoneConfig, _n: int) -> dict:
+            if stop is not None and stop.is_set():
+                raise KeyboardInterrupt
             mask = big_core_mask(freqs, cfg.args.threads) if freqs else None
             line, run = phone.run(remote_bin, graphs[cfg.path], cfg.args, mask)
             return {"samples_ms": [run.summary_ms], "run": run, "command": line, "taskset_mask": mask}
@@ -267,7 +303,10 @@ def measure_phone(serial: str, configs: list[PhoneConfig], binary: Path, *, prot
             if on_result is not None:
                 on_result(configs[i], docs)
 
-        measure(configs, Plan(finish=lambda i, docs, ids: docs), protocol=protocol, runner=one,
+        def cut(i: int, docs: list[dict]) -> list[dict]:
+            return [{**d, "cut_short": True} for d in docs]
+
+        measure(configs, Plan(finish=lambda i, docs, ids: docs, cut=cut), protocol=protocol, runner=one,
                 policy=Policy(on_failure=OnFailure.STOP), store=keep, interleave=True)
         outcome.records["after"] = phone.records()
     except EdgekitError as err:

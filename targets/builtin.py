@@ -93,6 +93,11 @@ class Phone:
     soc: str
     gpu: str = ""
     gpu_memory_gbps: float | None = None  # the SoC's DRAM peak, which its GPU shares
+    # What ``getprop`` must show for a phone to be measured as this target (``targets.android.check_target``):
+    # ``ro.product.model`` one of ``models``; ``ro.soc.model`` or ``ro.board.platform`` one of ``soc_ids``
+    # (case-insensitive). Empty: not checked (a user phone that names none accepts any real arm64 phone).
+    models: tuple[str, ...] = ()
+    soc_ids: tuple[str, ...] = ()
 
     def to_dict(self) -> dict:
         return asdict(self)
@@ -268,6 +273,9 @@ _ARM_GUIDES = ("Arm Cortex-A53/A55/A73/A75/A76 software optimization guides (dev
                "widths give the FP32 and int8 (SDOT on ARMv8.2 cores) per-cycle rates")
 _TF_ROWS = ("TensorFlow Lite performance benchmarks, https://github.com/tensorflow/tensorflow/blob/master/"
             "tensorflow/lite/g3doc/performance/benchmarks.md and guide/hosted_models.md (Android 10)")
+_AOSP_PLATFORM = ("ro.board.platform: TARGET_BOARD_PLATFORM in AOSP's device/google/{marlin,wahoo,crosshatch,bonito,"
+                  "coral} BoardConfig files (https://android.googlesource.com/device/google/); ro.soc.model "
+                  "(Android 12+): Qualcomm's part number")
 _XNN_ROWS = "google/XNNPACK README.md, mobile phones tables (2020-03-27), https://github.com/google/XNNPACK"
 PIXEL_CPU = phone_cpu((_c("Kryo", 2, 2.15), _c("Kryo", 2, 1.6)), 14.9, 1 << 20)
 PIXEL2_CPU = phone_cpu((_c("Cortex-A73", 4, 2.35), _c("Cortex-A53", 4, 1.9)), 14.9, 2 << 20)
@@ -278,26 +286,28 @@ PIXEL4_CPU = phone_cpu((_c("Cortex-A76", 1, 2.84), _c("Cortex-A76", 3, 2.42), _c
 PHONES = (
     Target(TargetName.PIXEL, "Google Pixel (Snapdragon 821)", Reach.ADB, PIXEL_CPU,
            sources=(_PIXEL_SPECS + ": 2x 2.15 GHz + 2x 1.6 GHz Kryo", "Snapdragon 821: LPDDR4-1866, 2x 32-bit "
-                    "(29.8 GB/s peak), 1 MB L2 (big cores)", _ARM_GUIDES, _XNN_ROWS),
-           phone=Phone("Snapdragon 821", "Adreno 530", 29.8)),
+                    "(29.8 GB/s peak), 1 MB L2 (big cores)", _ARM_GUIDES, _XNN_ROWS, _AOSP_PLATFORM),
+           phone=Phone("Snapdragon 821", "Adreno 530", 29.8, ("Pixel", "Pixel XL"), ("msm8996", "MSM8996"))),
     Target(TargetName.PIXEL2, "Google Pixel 2 (Snapdragon 835)", Reach.ADB, PIXEL2_CPU,
            sources=(_PIXEL_SPECS + ": 4x 2.35 GHz + 4x 1.9 GHz", "Snapdragon 835: Kryo 280 (Cortex-A73 and "
                     "Cortex-A53 derived), LPDDR4X-1866 4x 16-bit (29.8 GB/s peak), 2 MB L2 (big cores)",
-                    _ARM_GUIDES, _XNN_ROWS),
-           phone=Phone("Snapdragon 835", "Adreno 540", 29.8)),
+                    _ARM_GUIDES, _XNN_ROWS, _AOSP_PLATFORM),
+           phone=Phone("Snapdragon 835", "Adreno 540", 29.8, ("Pixel 2", "Pixel 2 XL"), ("msm8998", "MSM8998"))),
     Target(TargetName.PIXEL3, "Google Pixel 3 (Snapdragon 845)", Reach.ADB, PIXEL3_CPU,
            sources=(_PIXEL_SPECS + ": 4x 2.5 GHz + 4x 1.6 GHz", "Snapdragon 845: Kryo 385 (Cortex-A75 and "
-                    "Cortex-A55 derived), LPDDR4X-1866 4x 16-bit (29.8 GB/s peak), 2 MB L3", _ARM_GUIDES, _TF_ROWS),
-           phone=Phone("Snapdragon 845", "Adreno 630", 29.8)),
+                    "Cortex-A55 derived), LPDDR4X-1866 4x 16-bit (29.8 GB/s peak), 2 MB L3", _ARM_GUIDES, _TF_ROWS,
+                    _AOSP_PLATFORM),
+           phone=Phone("Snapdragon 845", "Adreno 630", 29.8, ("Pixel 3", "Pixel 3 XL"), ("sdm845", "SDM845"))),
     Target(TargetName.PIXEL3A, "Google Pixel 3a (Snapdragon 670)", Reach.ADB, PIXEL3A_CPU,
            sources=(_PIXEL_SPECS + ": 2x 2.0 GHz + 6x 1.7 GHz", "Snapdragon 670: Kryo 360 (Cortex-A75 and "
-                    "Cortex-A55 derived), LPDDR4X-1866 2x 16-bit (14.9 GB/s peak), 1 MB L3", _ARM_GUIDES, _XNN_ROWS),
-           phone=Phone("Snapdragon 670", "Adreno 615", 14.9)),
+                    "Cortex-A55 derived), LPDDR4X-1866 2x 16-bit (14.9 GB/s peak), 1 MB L3", _ARM_GUIDES, _XNN_ROWS,
+                    _AOSP_PLATFORM),
+           phone=Phone("Snapdragon 670", "Adreno 615", 14.9, ("Pixel 3a", "Pixel 3a XL"), ("sdm670", "SDM670"))),
     Target(TargetName.PIXEL4, "Google Pixel 4 (Snapdragon 855)", Reach.ADB, PIXEL4_CPU,
            sources=(_PIXEL_SPECS + ": 1x 2.84 GHz + 3x 2.42 GHz + 4x 1.78 GHz", "Snapdragon 855: Kryo 485 "
                     "(Cortex-A76 and Cortex-A55 derived), LPDDR4X-2133 4x 16-bit (34.1 GB/s peak), 2 MB L3",
-                    _ARM_GUIDES, _TF_ROWS),
-           phone=Phone("Snapdragon 855", "Adreno 640", 34.1)),
+                    _ARM_GUIDES, _TF_ROWS, _AOSP_PLATFORM),
+           phone=Phone("Snapdragon 855", "Adreno 640", 34.1, ("Pixel 4", "Pixel 4 XL"), ("msmnile", "SM8150"))),
 )
 
 REGISTRY: dict[TargetName, Target] = {

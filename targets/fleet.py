@@ -6,6 +6,7 @@ A failing host leaves the others alone; its error and whatever it measured first
 from __future__ import annotations
 
 import statistics
+import threading
 from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 
@@ -29,12 +30,20 @@ def read_hosts_file(path: str) -> list[str]:
     return hosts
 
 
-def run_fleet(hosts: list, measure: Callable[[object], HostOutcome]) -> list[HostOutcome]:
-    """``measure(host)`` for every host concurrently; outcomes in the order of ``hosts``."""
+def run_fleet(hosts: list, measure: Callable[[object], HostOutcome],
+              stop: threading.Event | None = None) -> list[HostOutcome]:
+    """``measure(host)`` for every host concurrently; outcomes in the order of ``hosts``. On Ctrl-C ``stop`` is
+    set before the pool waits for its threads, so that a ``measure`` that watches it ends after its current
+    round instead of measuring on."""
     if len(hosts) == 1:
         return [measure(hosts[0])]
     with ThreadPoolExecutor(max_workers=min(len(hosts), MAX_PARALLEL), thread_name_prefix="edgekit-host") as pool:
-        return list(pool.map(measure, hosts))
+        try:
+            return list(pool.map(measure, hosts))
+        except BaseException:
+            if stop is not None:
+                stop.set()
+            raise
 
 
 def aggregate(results: list[dict]) -> list[dict]:

@@ -32,6 +32,8 @@ family's held-out error, or measured over adb with ``--serial`` (docs/android.md
     soc = "Snapdragon 8 Gen 2"
     gpu = "Adreno 740"             # optional, for the record: there is no GPU estimate
     gpu_memory_gbps = 67           # optional: the LPDDR peak the GPU shares
+    models = ["SM-S911B"]          # optional: ro.product.model values a phone measured as this target must show
+    soc_ids = ["kalama", "SM8550"] # optional: its ro.board.platform or ro.soc.model (case-insensitive)
 
     [cpu]
     memory_gbps = 30               # sustained DRAM bandwidth
@@ -74,7 +76,7 @@ class TargetFileError(UsageError):
 
 _NAME = re.compile(r"^[a-z0-9][a-z0-9._-]{0,63}$")
 _TOP = {"name": str, "title": str, "sources": list, "cpu": dict, "accelerator": dict, "delegate": str, "soc": str,
-        "gpu": str, "gpu_memory_gbps": float}
+        "gpu": str, "gpu_memory_gbps": float, "models": list, "soc_ids": list}
 _POSITIVE = {"cores", "ghz", "fp32_flops_per_cycle_per_core", "int8_ops_per_cycle_per_core", "memory_gbps",
              "cache_bytes", "int8_tops", "param_cache_bytes", "host_link_gbps", "count", "fp32_flops_per_cycle",
              "int8_ops_per_cycle", "gpu_memory_gbps"}
@@ -82,6 +84,7 @@ _INTEGER = {"cores", "cache_bytes", "param_cache_bytes", "count"}
 _BOARD_FAMILIES = tuple(f for f in FAMILY_NAMES if f != "phone")  # a phone is given by its [[cpu.clusters]]
 _PHONE_CPU = {"clusters", "memory_gbps", "cache_bytes", "description"}
 _DELEGATES = ("edgetpu",)
+_EXAMPLE_IDS = {"models": '["Pixel 8"]', "soc_ids": '["zuma"]'}
 
 
 def edgekit_home() -> Path:
@@ -156,7 +159,7 @@ def parse_target(text: str, label: str) -> Target:
         raise TargetFileError(f"{label}: delegate must be one of {', '.join(_DELEGATES)}, got {delegate!r}")
     if "clusters" in doc["cpu"]:
         return _phone(doc, label)
-    for key in ("soc", "gpu", "gpu_memory_gbps"):
+    for key in ("soc", "gpu", "gpu_memory_gbps", "models", "soc_ids"):
         if key in doc:
             raise TargetFileError(f"{label}: {key} describes a phone; give its CPU as [[cpu.clusters]] tables")
     cpu = _record(CpuFigures, f"{label} [cpu]", doc["cpu"])
@@ -184,7 +187,11 @@ def _phone(doc: dict, label: str) -> Target:
     if not isinstance(description, str):
         raise TargetFileError(f"{where}: description must be a string, got {description!r}")
     soc = doc.get("soc", doc.get("title", doc["name"]))
-    phone = Phone(soc, doc.get("gpu", ""), doc.get("gpu_memory_gbps"))
+    for key in ("models", "soc_ids"):
+        if not all(isinstance(v, str) and v for v in doc.get(key, [])):
+            raise TargetFileError(f"{label}: {key} must be a list of strings, e.g. {_EXAMPLE_IDS[key]}")
+    phone = Phone(soc, doc.get("gpu", ""), doc.get("gpu_memory_gbps"), tuple(doc.get("models", ())),
+                  tuple(doc.get("soc_ids", ())))
     return Target(doc["name"], doc.get("title", f"{doc['name']} ({soc})"), Reach.ADB,
                   phone_cpu(clusters, memory, cache, description), sources=tuple(doc.get("sources", ())),
                   origin=label, phone=phone)

@@ -106,3 +106,16 @@ def test_no_adb_on_path_says_how_to_get_it(monkeypatch):
     monkeypatch.setenv("PATH", str(Path("/nonexistent")))
     with pytest.raises(UsageError, match="apt install adb"):
         select_serials(())
+
+
+def test_delegate_gpu_is_use_gpu_on_the_command_line_and_only_for_phones():
+    from targets.benchmark_model import BenchmarkArgs
+    from tests.conftest import assert_one_line_error, run_cli
+
+    gpu = BenchmarkArgs(4, use_gpu=True).argv("/data/local/tmp/x/benchmark_model", "/data/local/tmp/x/m.tflite")
+    assert "--use_gpu=true" in gpu and not any(a.startswith("--use_xnnpack") for a in gpu)
+    assert "--use_xnnpack=true" in BenchmarkArgs(4).argv("b", "g")
+    line = assert_one_line_error(run_cli("bench", "m.tflite", "--target", "cpu", "--delegate", "gpu"), 2)
+    assert "--delegate gpu applies to a phone" in line
+    assert "--delegate must be one of cpu, gpu" in assert_one_line_error(
+        run_cli("bench", "m.tflite", "--target", "android", "--delegate", "npu"), 2)

@@ -56,8 +56,15 @@ def _descendants(pid: int) -> list[int]:
     return found
 
 
+def _cmdline(pid: int) -> str:
+    try:
+        return Path(f"/proc/{pid}/cmdline").read_bytes().decode(errors="replace")
+    except OSError:  # it ended between being listed and being read
+        return ""
+
+
 def _child_running(pid: int, module: str) -> list[int]:
-    return [c for c in _descendants(pid) if module in Path(f"/proc/{c}/cmdline").read_bytes().decode(errors="replace")]
+    return [c for c in _descendants(pid) if module in _cmdline(c)]
 
 
 def _alive(pid: int) -> bool:

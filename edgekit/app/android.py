@@ -1,7 +1,8 @@
 """``edgekit bench --target android --serial SERIAL`` (or a phone target with ``--serial``): measure on phones over
 adb with LiteRT's ``benchmark_model``, one phone or a fleet, each result stored as soon as it is final.
 
-``edgekit android fetch`` checks a downloaded binary against :data:`SHA256`, the table of verified checksums.
+Without ``--benchmark-binary`` the binary ``edgekit android fetch`` installed for this machine's LiteRT version is
+used (``edgekit.app.android_fetch``), checked against its verified sha256 again before it is pushed.
 """
 
 from __future__ import annotations
@@ -13,44 +14,23 @@ from pathlib import Path
 
 from edgekit.errors import EdgekitError, UsageError
 
-# Verified sha256 of LiteRT's android_arm64 benchmark_model per LiteRT version. Empty: no checksum could be
-# verified from a trusted source when this was written, so `edgekit android fetch` refuses rather than download
-# an unverified binary; use --benchmark-binary PATH with one you built or trust (docs/android.md).
-SHA256: dict[str, str] = {}
 
+def bench_on_phones(request, target, *, on_result: Callable[[str, dict], None] | None = None,
+                    on_stored: Callable[[dict], None] | None = None):
+    """Check the binary, models and phones, then measure every config on every phone, phones in parallel.
 
-def fetch(version: str | None) -> Path:
-    """Refuse plainly while no checksum is verified (nothing is downloaded)."""
-    from importlib.metadata import PackageNotFoundError
-    from importlib.metadata import version as dist_version
-
-    try:
-        version = version or dist_version("ai-edge-litert")
-    except PackageNotFoundError:
-        raise UsageError("ai-edge-litert is not installed; pass --version X.Y.Z") from None
-    if version not in SHA256:
-        raise UsageError(f"no verified sha256 for benchmark_model {version} in edgekit's table (it is empty), so "
-                         "nothing is downloaded; build or download LiteRT's android_arm64 benchmark_model yourself "
-                         "and pass --benchmark-binary PATH (docs/android.md)")
-    raise UsageError("downloading is not implemented in this version; pass --benchmark-binary PATH")
-
-
-def bench_on_phones(request, target, *, on_result: Callable[[str, dict], None] | None = None):
-    """Check the binary, models and phones, then measure every config on every phone, phones in parallel."""
+    ``on_stored(result)`` as each result is kept (so that Ctrl-C can say what was). A phone that fails (unplugged,
+    not the target) keeps what it finished, and each config it had not finished gets a failure row."""
     from bench.store import Recovery, ResultStore
     from edgekit.app.bench_request import BenchOutcome, parse_threads
     from edgekit.app.sources import parse_list, raise_unresolved, resolve
-    from targets.android import PhoneConfig, check_binary, measure_phone, select_serials
+    from targets.android import PhoneConfig, measure_phone, select_serials
     from targets.android_result import to_result
     from targets.benchmark_model import BenchmarkArgs
     from targets.fleet import run_fleet
 
     args, loop = request.remote, request.loop
-    if args.benchmark_binary is None:
-        raise UsageError("measuring on a phone needs LiteRT's android_arm64 benchmark_model: pass "
-                         "--benchmark-binary PATH (see `edgekit android fetch` and docs/android.md)")
-    binary = Path(args.benchmark_binary)
-    check_binary(binary)
+    binary = phone_binary(args.benchmark_binary)
     loop.check()
     threads = parse_threads(request.threads or "4", "cpu")
     sources = resolve(list(request.models), parse_list(request.quant, "--quant", str.lower))
@@ -60,7 +40,8 @@ def bench_on_phones(request, target, *, on_result: Callable[[str, dict], None] |
     recovery = Recovery(store.path)  # from here on a database that fails loses no result
     run_id, lock = uuid.uuid4().hex[:12], threading.Lock()
     configs = [(s, PhoneConfig(str(s.path), BenchmarkArgs(t, warmup_runs=loop.warmup, num_runs=loop.runs,
-                                                           use_xnnpack=loop.xnnpack)))
+                                                           use_xnnpack=loop.xnnpack,
+                                                           use_gpu=args.delegate == "gpu")))
                for s in sources for t in threads]
     by_cfg = {c: s for s, c in configs}
     docs: dict[str, list[dict]] = {s: [] for s in serials}
@@ -77,26 +58,70 @@ def bench_on_phones(request, target, *, on_result: Callable[[str, dict], None] |
             doc = to_result(cfg, rounds, outcome_ref[serial], target=target.key, model=source.model,
                             quant=source.quant)
             doc["host"] = serial
+            store_doc(doc)
+
+        def store_doc(doc):
             doc["id"], doc["run_id"] = recovery.keep(db, run_id, doc), run_id
             docs[serial].append(doc)
-            if on_result is not None:
-                with lock:
+            with lock:
+                if on_result is not None and not doc.get("error"):
                     on_result(serial, doc)
+                if on_stored is not None:
+                    on_stored(doc)
 
         try:
-            return measure_phone(serial, [c for _, c in configs], binary, protocol=loop.protocol(),
-                                 on_result=keep, timeout=args.timeout, outcome_hook=outcome_ref.__setitem__)
+            outcome = measure_phone(serial, [c for _, c in configs], binary, protocol=loop.protocol(),
+                                    on_result=keep, timeout=args.timeout, outcome_hook=outcome_ref.__setitem__,
+                                    target=target, stop=stop)
+            if outcome.error is not None:
+                for doc in unfinished_rows(outcome, configs, target.key):
+                    store_doc(doc)
+            return outcome
         finally:
             if db is not None:
                 db.close()
 
     outcome_ref: dict = {}
-    outcomes = run_fleet(serials, one)
+    stop = threading.Event()
+    outcomes = run_fleet(serials, one, stop)
     from edgekit.app.remote import FleetOutcome
 
     pairs = [(_named(o), docs[o.serial]) for o in outcomes]
     return BenchOutcome(kind="remote", results=[d for _, ds in pairs for d in ds], store_path=store.path,
                         run_id=run_id, remote=FleetOutcome(pairs, len(serials)), recovery=recovery)
+
+
+def unfinished_rows(outcome, configs: list, target: str) -> list[dict]:
+    """A failure row, with the phone's error, for each config a failed phone had not finished."""
+    from bench.result import failure_result
+    from bench.runner import Config
+
+    done = {cfg for cfg, _ in outcome.measured}
+    rows = []
+    for source, cfg in configs:
+        if cfg not in done:
+            doc = failure_result(Config(cfg.path, source.model, source.quant, target, cfg.args.threads),
+                                 outcome.error)
+            doc["host"] = outcome.serial
+            rows.append(doc)
+    return rows
+
+
+def phone_binary(given: Path | None) -> Path:
+    """The benchmark_model to push: ``--benchmark-binary``, else the one ``edgekit android fetch`` installed for
+    this machine's LiteRT version (its sha256 checked again); checked to be an arm64 ELF either way."""
+    from edgekit.app.android_fetch import SHA256, installed
+    from targets.android import check_binary
+
+    if given is not None:
+        check_binary(Path(given))
+        return Path(given)
+    found = installed()
+    if found is None:
+        raise UsageError("measuring on a phone needs LiteRT's android_arm64 benchmark_model: run `edgekit android "
+                         "fetch`, or pass --benchmark-binary PATH (docs/android.md)")
+    check_binary(found, SHA256.get(found.parent.name))
+    return found
 
 
 def _named(outcome):
@@ -105,4 +130,4 @@ def _named(outcome):
     return outcome
 
 
-__all__ = ["SHA256", "EdgekitError", "bench_on_phones", "fetch"]
+__all__ = ["EdgekitError", "bench_on_phones", "phone_binary", "unfinished_rows"]

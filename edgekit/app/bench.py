@@ -43,13 +43,16 @@ def run_bench(request: BenchRequest, *, progress: Progress | None = None,
     chosen = get_target(request.target)
     loop = request.loop
     method = chosen.method(host=request.remote.given or bool(request.remote.serials), estimate=request.estimate)
+    if request.remote.delegate != "cpu" and method is not Method.ADB:
+        raise UsageError(f"--delegate {request.remote.delegate} applies to a phone measured over adb (--target "
+                         "android, or a phone target with --serial); for this machine's GPU use --target gpu")
     if method is Method.ADB or request.remote.serials or request.remote.benchmark_binary:
         from edgekit.app.android import bench_on_phones
 
         if method is not Method.ADB or request.estimate or request.remote.given:
             raise UsageError("--serial and --benchmark-binary measure a phone over adb: use them with --target "
                              "android (or a phone target) and without --estimate or --host")
-        return bench_on_phones(request, chosen, on_result=on_remote_result)
+        return bench_on_phones(request, chosen, on_result=on_remote_result, on_stored=on_stored)
     if method is Method.MCU:  # a microcontroller: TFLite Micro runs it here, its latency is estimated
         return bench_mcu_targets(request, chosen)
     if method is Method.REMOTE and request.remote.given:

@@ -14,6 +14,7 @@ from edgekit.limits import PORT_MAX, finite, whole
 
 # A remote run's timeout ends in poll(), whose timeout is a 32-bit count of milliseconds (24.8 days).
 MAX_TIMEOUT_S = 2_000_000.0
+DELEGATES = ("cpu", "gpu")  # --delegate on a phone: XNNPACK on the CPU, or LiteRT's GPU delegate
 MAX_THREADS = 1024  # more than the cores of any machine edgekit measures; TFLite starts a thread for each
 
 # Called before each configuration is measured: (description, index, total).
@@ -75,9 +76,12 @@ class RemoteArgs:
     check_outputs: bool = False  # compare the device's outputs on a fixed input with this machine's
     serials: tuple[str, ...] = ()  # phones over adb (--serial; "all": every attached one)
     benchmark_binary: Path | None = None  # LiteRT's android_arm64 benchmark_model (--benchmark-binary)
+    delegate: str = "cpu"  # on a phone: "cpu" (XNNPACK) or "gpu" (benchmark_model --use_gpu=true)
 
     def __post_init__(self) -> None:
         whole("--port", self.port, high=PORT_MAX)
+        if self.delegate not in DELEGATES:
+            raise UsageError(f"--delegate must be one of {', '.join(DELEGATES)}, got {self.delegate!r}")
         finite("--timeout", self.timeout, low=0, low_open=True, high=MAX_TIMEOUT_S, what="",
                why="seconds; ssh waits through poll(), which counts 32-bit milliseconds")
 

@@ -11,6 +11,7 @@ import sys
 import typer
 
 from edgekit import __version__, interrupt, tempdirs, tf_log
+from edgekit.cli import android as _android
 from edgekit.cli import bench as _bench
 from edgekit.cli import check as _check
 from edgekit.cli import cluster as _cluster
@@ -51,6 +52,7 @@ _train.register(app)
 _eval.register(app)
 _study.register(app)
 _cluster.register(app)
+_android.register(app)
 
 # Typer vendors click from 0.25 on; take click's exception classes from typer's public BadParameter so this
 # works with either.

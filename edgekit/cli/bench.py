@@ -73,6 +73,9 @@ def bench(models: Annotated[list[str], typer.Argument(help=_MODEL_HELP, show_def
           benchmark_binary: Annotated[Path | None, typer.Option(
               "--benchmark-binary", help="LiteRT's android_arm64 benchmark_model to push to the phone.",
               rich_help_panel=DEVICES)] = None,
+          delegate: Annotated[str, typer.Option("--delegate", help="On a phone (--serial): cpu (XNNPACK) or gpu "
+                                                "(benchmark_model --use_gpu=true, where the binary supports it).",
+                                                rich_help_panel=DEVICES)] = "cpu",
           json: Json = False, wide: Wide = False, csv: Csv = None,
           force: Annotated[bool, typer.Option("--force", help="Replace an existing --csv file.")] = False,
           db: Db = None) -> None:
@@ -96,7 +99,8 @@ def bench(models: Annotated[list[str], typer.Argument(help=_MODEL_HELP, show_def
         remote=RemoteArgs(hosts=tuple(host or ()), hosts_file=hosts, port=port, identity=identity,
                           ssh_config=ssh_config, insecure_no_host_key_check=insecure_no_host_key_check,
                           remote_python=remote_python, timeout=timeout, check_outputs=check_outputs,
-                          serials=tuple(serial or ()), benchmark_binary=benchmark_binary))
+                          serials=tuple(serial or ()), benchmark_binary=benchmark_binary,
+                          delegate=delegate.lower()))
     kept: list[dict] = []
 
     def said() -> str:

@@ -34,17 +34,23 @@ def _print_one(results: list[dict], json: bool, wide: bool) -> None:
 def _device_table(results: list[dict], wide: bool) -> None:
     from edgekit.cli.bench_report import print_table
 
-    d = results[0]["device"]
-    temp = f", {d['cpu_temp_c']:g} °C" if d.get("cpu_temp_c") is not None else ""
-    console().print(f"{results[0]['host']}: {d.get('board') or d['cpu']} ({d['cpu']}, {d['os']}{temp})",
-                    markup=False, soft_wrap=True)
+    first = next((r for r in results if not r.get("error")), results[0])
+    d = first.get("device") or {}
+    if "phone" in d:  # a phone over adb (targets.android_result)
+        what = f"{d['phone']} ({d['soc']}, {first.get('execution_context')}, taskset {first.get('taskset_mask')})"
+    elif "cpu" in d:
+        temp = f", {d['cpu_temp_c']:g} °C" if d.get("cpu_temp_c") is not None else ""
+        what = f"{d.get('board') or d['cpu']} ({d['cpu']}, {d['os']}{temp})"
+    else:
+        what = "nothing measured"
+    console().print(f"{first['host']}: {what}", markup=False, soft_wrap=True)
     print_table(results, wide=wide)
 
 
 def _print_fleet(fleet, results: list[dict], json: bool, wide: bool) -> None:
     from targets.fleet import aggregate
 
-    rows = aggregate(results)
+    rows = aggregate([r for r in results if not r.get("error")])
     if json:
         emit_json({"results": results, "aggregate": rows, "failures": fleet.failure_rows()})
         return

@@ -28,8 +28,10 @@ def print_table(results: list[dict], *, wide: bool = False) -> None:
     done = [r for r in results if not is_failed(r)]
     ref = done[0]["latency_ms"]["p50"] if done else None
     head = done[0] if done else results[0]
-    runtime = f" ({head['backend']} {head['backend_version']})" if done else ""
-    table = FitTable(f"edgekit bench on {head['device']['cpu']}{runtime}", [
+    runtime = f" ({head['backend']} {head.get('backend_version') or ''})".replace(" )", ")") if done else ""
+    d = head.get("device") or {}
+    where = d.get("cpu") or (f"{d['phone']} ({d['soc']})" if d.get("phone") else head.get("host") or "-")
+    table = FitTable(f"edgekit bench on {where}{runtime}", [
         col("model", names=True), col("quant", 9), col("config", 8), col("p50 ms", 10, right=True),
         col("95% interval", 7, right=True), col("rounds", 4, right=True), col("p90 ms", 2, right=True),
         col("first ms", 1, right=True), col("init ms", 1, right=True), col("peak RSS", 3, right=True),
@@ -41,7 +43,7 @@ def print_table(results: list[dict], *, wide: bool = False) -> None:
             continue
         lat = r["latency_ms"]
         table.add_row(r["model"], r["quant"], _label(r), p50_text(r), interval_text(r), str(r.get("rounds", 1)),
-                      _ms(lat["p90"]), _f(r["first_ms"]), _f(r["init_ms"], 1), f"{r['peak_rss_mb']:.0f} MB",
+                      _ms(lat["p90"]), _f(r["first_ms"]), _f(r["init_ms"], 1), _mb(r["peak_rss_mb"]),
                       human_bytes(r["size_bytes"]), _f(r["gmacs_per_s"]), energy_cell(r), f"{lat['p50'] / ref:.2f}",
                       style="yellow" if r.get("noisy") else None)
     out = console()
@@ -59,6 +61,10 @@ def print_table(results: list[dict], *, wide: bool = False) -> None:
             out.print(f"Keras baseline for {r['model']}: {text}", markup=False)
         if r.get("fully_accelerated") is False:
             out.print(f"{r['model']} {r['quant']}: some ops fell back to the CPU", markup=False)
+
+
+def _mb(value: float | None) -> str:
+    return "-" if value is None else f"{value:.0f} MB"
 
 
 def energy_cell(r: dict) -> str:

@@ -26,9 +26,16 @@ def study(*, out: Annotated[Path, typer.Option("--out", help="Folder for results
           quant: Annotated[str | None, typer.Option("--quant", help="Quantization modes (default fp32,fp16,int8; "
                                                     "with --quick fp32,int8).")] = None,
           targets: Annotated[str | None, typer.Option("--targets", help="Targets (default cpu,rpi4,coral-usb); "
-                                                      "device targets are estimated unless --host names them.")] = None,
+                                                      "device targets are estimated unless --host (a board) "
+                                                      "or --serial (a phone) names them.")] = None,
           host: Annotated[list[str] | None, typer.Option("--host", help="TARGET=HOST: measure TARGET over ssh on "
                                                          "HOST ([user@]host); repeatable.")] = None,
+          serial: Annotated[list[str] | None, typer.Option("--serial", help="TARGET=SERIAL: measure phone "
+                                                           "TARGET (android, pixel4, a TOML phone) over adb on the "
+                                                           "phone SERIAL from `adb devices`; repeatable.")] = None,
+          benchmark_binary: Annotated[Path | None, typer.Option("--benchmark-binary", help="LiteRT's "
+                                                                "android_arm64 benchmark_model, for --serial.")]
+          = None,
           data: Annotated[str | None, typer.Option("--data", help="digits or a folder of class subfolders: train "
                                                    "small-input variants and measure their accuracy.")] = None,
           threads: Annotated[int | None, typer.Option("--threads", help="CPU threads (default: 1 on this "
@@ -47,7 +54,7 @@ def study(*, out: Annotated[Path, typer.Option("--out", help="Folder for results
     from edgekit.study.plan import make_plan
 
     plan = make_plan(models=models, quants=quant, targets=targets, hosts=host, data=data, threads=threads,
-                     quick=quick, out=out, force=force, db=db)
+                     quick=quick, out=out, force=force, db=db, serials=serial, benchmark_binary=benchmark_binary)
     for line in plan.warnings():
         warn(line)
     lab = None if cluster is None else _connect(cluster)

@@ -39,6 +39,9 @@ def plan_for(plan, lab):
     """The plan with each device target measured by the lab; a target it has no device for is one line."""
     from targets.registry import Reach, get_target
 
+    if plan.serials:
+        raise UsageError("--serial and --cluster: the lab measures boards over ssh, not phones over adb; measure "
+                         "the phones in a study without --cluster (or estimate them: drop --serial)")
     hosts = dict(plan.hosts)
     for key in plan.targets:
         target = get_target(key)

@@ -73,7 +73,8 @@ def _data_tag(plan: StudyPlan) -> str:
 def study_key(digest: str, target: str, threads: int | None, plan: StudyPlan) -> str:
     """What makes two measurements the same: the file's content, where and how it ran."""
     s = plan.settings
-    parts = [digest, target, str(threads), plan.hosts.get(target, ""), str(s.runs), str(s.min_seconds),
+    where = plan.hosts.get(target) or plan.serials.get(target, "")
+    parts = [digest, target, str(threads), where, str(s.runs), str(s.min_seconds),
              str(s.warmup), f"rounds={s.rounds}", f"budget={s.budget:g}", f"warmup_s={s.warmup_seconds:g}"]
     return hashlib.sha256("|".join(parts).encode()).hexdigest()[:24]
 
@@ -82,7 +83,8 @@ LOCAL_CPU_THREADS = 1
 
 
 def threads_for(plan: StudyPlan, target: str) -> int | None:
-    """None on the GPU; else --threads; else 1 on this machine's CPU and every core of a device target.
+    """None on the GPU; else --threads; else 1 on this machine's CPU, every core of a board and one thread per
+    big core of a phone (``targets.estimate_cpu.default_threads``, as its estimate; 4 for ``android``).
 
     This machine is measured at ``LOCAL_CPU_THREADS`` (1), the default of ``edgekit bench`` and of TFLite's
     ``benchmark_model`` (``--num_threads``), so the study's cpu rows are what ``edgekit bench`` gives. It also
@@ -97,8 +99,14 @@ def threads_for(plan: StudyPlan, target: str) -> int | None:
         return plan.threads
     if method is Method.LOCAL:
         return LOCAL_CPU_THREADS
+    from targets.estimate_cpu import default_threads
+
     cpu = get_target(target).cpu
-    return cpu.cores if cpu else None
+    if cpu is None and method is Method.ADB:
+        from edgekit.study.phones import PHONE_THREADS
+
+        return PHONE_THREADS
+    return default_threads(cpu) if cpu else None
 
 
 def expected_seconds(plan: StudyPlan, store) -> tuple[float, dict]:
@@ -306,6 +314,12 @@ def _measure_target(plan: StudyPlan, target: str, todo: list, say: Say, keep: Ca
     protocol = plan.settings.protocol()
     if target in plan.hosts:
         _measure_remote(configs, target, plan.hosts[target], [conv for _, conv, _ in todo], protocol, keep)
+        return
+    if target in plan.serials:
+        from edgekit.study.phones import measure_phone_cells
+
+        say(f"measuring {len(configs)} configuration(s) on {target} over adb ({plan.serials[target]})")
+        measure_phone_cells(plan, target, configs, [conv for _, conv, _ in todo], protocol, keep)
         return
     say(f"measuring {len(configs)} configuration(s) on {target}: {protocol.min_rounds} interleaved rounds each, "
         f"more for noisy ones within {protocol.budget_s:g} s")

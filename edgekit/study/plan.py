@@ -68,6 +68,8 @@ class StudyPlan:
     quants: tuple[str, ...]
     targets: tuple[str, ...]
     hosts: dict = field(default_factory=dict)  # target key -> host text
+    serials: dict = field(default_factory=dict)  # phone target key -> adb serial (--serial TARGET=SERIAL)
+    benchmark_binary: Path | None = None  # LiteRT's android_arm64 benchmark_model, for the phones measured
     data: object | None = None  # an edgekit.data.DataSource
     threads: int | None = None
     quick: bool = False
@@ -102,12 +104,12 @@ class StudyPlan:
         estimated, or run in TFLite Micro."""
         from targets.registry import get_target
 
-        return get_target(target).method(host=target in self.hosts)
+        return get_target(target).method(host=target in self.hosts or target in self.serials)
 
     def measured_here(self, target: str) -> bool:
         from targets.registry import Method
 
-        return self.method(target) in (Method.LOCAL, Method.GPU, Method.REMOTE)
+        return self.method(target) in (Method.LOCAL, Method.GPU, Method.REMOTE, Method.ADB)
 
     def warnings(self) -> list[str]:
         """What the CLI warns of before the work starts: --threads past this machine's cores when its CPU is
@@ -125,7 +127,8 @@ class StudyPlan:
 
     def to_dict(self) -> dict:
         return {"models": list(self.models), "quants": list(self.quants), "targets": list(self.targets),
-                "hosts": dict(self.hosts), "data": self.data.describe() if self.data else None,
+                "hosts": dict(self.hosts), "serials": dict(self.serials),
+                "data": self.data.describe() if self.data else None,
                 "threads": self.threads, "quick": self.quick, "settings": self.settings.to_dict(),
                 "skipped": [{"model": m, "reason": why} for m, why in self.skipped],
                 "user_models": [m.to_dict() for m in self.user]}
@@ -158,6 +161,9 @@ def parse_hosts(values: list[str] | None, targets: list[str]) -> dict:
         if target.reach is Reach.LOCAL:
             raise UsageError(f"--host {text!r}: {target.key} is this machine and is measured here; --host is for "
                              "device targets (rpi4, rpi5, coral-usb, ...)")
+        if target.reach is Reach.ADB:
+            raise UsageError(f"--host {text!r}: {target.key} is a phone, measured over adb; give it as --serial "
+                             f"{target.key}=SERIAL")
         if target.reach is Reach.MCU:
             raise UsageError(f"--host {text!r}: {target.key} is a microcontroller, run in TFLite Micro on this machine "
                              "with its latency estimated; drop --host for it")
@@ -170,6 +176,44 @@ def parse_hosts(values: list[str] | None, targets: list[str]) -> dict:
     return hosts
 
 
+def parse_serials(values: list[str] | None, targets: list[str]) -> dict:
+    """``["pixel4=0A1B2C"]`` -> ``{"pixel4": "0A1B2C"}``: each a phone target (or ``android``) in --targets, once."""
+    from targets.registry import Reach, get_target
+
+    serials = {}
+    for text in values or []:
+        name, sep, serial = text.partition("=")
+        if not sep or not name.strip() or not serial.strip() or serial.strip() == "all":
+            raise UsageError(f"--serial {text!r} must be TARGET=SERIAL (a serial from `adb devices`), e.g. "
+                             "--serial pixel4=0A1B2C3D")
+        target = get_target(name.strip())
+        if target.reach is not Reach.ADB:
+            raise UsageError(f"--serial {text!r}: {target.key} is not a phone; --serial is for phone targets "
+                             "(android, pixel4, a TOML phone) and --host for boards")
+        if target.key not in targets:
+            raise UsageError(f"--serial {text!r}: {target.key} is not in --targets ({', '.join(targets)}); add it")
+        if target.key in serials:
+            raise UsageError(f"--serial names {target.key} twice; give one phone per target")
+        serials[target.key] = serial.strip()
+    return serials
+
+
+def _check_phones(serials: dict, targets: list[str], binary: Path | None) -> Path | None:
+    """``android`` needs its serial; measuring a phone needs the benchmark_model binary (``--benchmark-binary``,
+    or the one ``edgekit android fetch`` installed), checked now. Returns the binary to push."""
+    if "android" in targets and "android" not in serials:
+        raise UsageError("--targets android measures a phone as what it is and has no estimate; add --serial "
+                         "android=SERIAL, or name the phone's target (pixel4, a TOML phone) to estimate it")
+    if not serials:
+        if binary is not None:
+            raise UsageError("--benchmark-binary is for phones measured with --serial TARGET=SERIAL; add one or "
+                             "drop it")
+        return None
+    from edgekit.app.android import phone_binary
+
+    return phone_binary(binary)
+
+
 def _check_host(host: str) -> None:
     from targets.ssh import parse_host
 
@@ -178,7 +222,8 @@ def _check_host(host: str) -> None:
 
 def make_plan(*, models: str | None, quants: str | None, targets: str | None, hosts: list[str] | None,
               data: str | None, threads: int | None, quick: bool, out: Path, force: bool,
-              db: Path | None) -> StudyPlan:
+              db: Path | None, serials: list[str] | None = None,
+              benchmark_binary: Path | None = None) -> StudyPlan:
     """Validate every argument; the first problem is a UsageError naming it and what is allowed."""
     from edgekit.app.bench_request import MAX_THREADS
     from edgekit.limits import whole
@@ -203,6 +248,8 @@ def make_plan(*, models: str | None, quants: str | None, targets: str | None, ho
     if "auto" in target_list and not any(h.partition("=")[0].strip().lower() == "auto" for h in hosts or []):
         raise UsageError("--targets auto measures a device as what it is and has no estimate; add --host "
                          "auto=HOST, or name the device's target (rpi4, rpi5, ...)")
+    phones = parse_serials(serials, target_list)
+    benchmark_binary = _check_phones(phones, target_list, benchmark_binary)
     whole("--threads", threads, high=MAX_THREADS)
     source = None
     if data is not None:
@@ -213,8 +260,10 @@ def make_plan(*, models: str | None, quants: str | None, targets: str | None, ho
 
     out = Path(out).expanduser()
     check_out(out, force)  # a special file, a file, or a folder holding more than an earlier study: refused now
-    return StudyPlan(tuple(model_list), tuple(quant_list), tuple(target_list), parse_hosts(hosts, target_list),
-                     source, threads, quick, out, force, db, user=user, no_accuracy=tuple(warn_data))
+    return StudyPlan(models=tuple(model_list), quants=tuple(quant_list), targets=tuple(target_list),
+                     hosts=parse_hosts(hosts, target_list), serials=phones, benchmark_binary=benchmark_binary,
+                     data=source, threads=threads, quick=quick, out=out, force=force, db=db, user=user,
+                     no_accuracy=tuple(warn_data))
 
 
 def models_dir() -> Path:

@@ -145,7 +145,7 @@ def markdown(doc: dict, plots: list[str]) -> str:
     out += ["", "## Results", "", "| " + " | ".join(COLUMNS) + " |", "|" + "---|" * len(COLUMNS)]
     out += ["| " + " | ".join(cells(r, notes)) + " |" for r in doc["rows"]]
     out += ["| " + " | ".join(row) + " |" for row in skipped_cells(doc)]
-    out += failed_lines(doc["rows"])
+    out += failed_lines(doc["rows"]) + phone_lines(doc["rows"])
     out += ["", NOISY_NOTE, "", EST_NOTE, "Accuracy is measured only on models trained here (--data); the published "
             "ImageNet column is the architecture's figure from its source, never measured here:", ""]
     out += [f"[{i}] {text}" + ("  " if i < len(texts) else "") for i, text in enumerate(texts, 1)]
@@ -173,6 +173,12 @@ def sources_line(plan: dict) -> str:
             parts.append(f"{m['name']} ({m['source']}: measured as it is, {m['quant']} as read from the file, "
                          "not converted here)")
     return "Your models, named by file stem: " + "; ".join(parts) + "."
+
+
+def phone_lines(rows: list[dict]) -> list[str]:
+    from edgekit.study.phones import phone_lines as lines
+
+    return lines(rows)
 
 
 def failed_lines(rows: list[dict]) -> list[str]:
@@ -229,7 +235,8 @@ def html_page(doc: dict, plots: dict[str, bytes]) -> str:
             + (f"<p>{e(sources_line(doc['plan']))}</p>" if doc["plan"].get("user_models") else "") +
             "<h2>Conclusion</h2><ul>" + "".join(f"<li>{e(c)}</li>" for c in doc["conclusion"]) + "</ul>"
             f"<h2>Results</h2><table><tr>{head}</tr>{''.join(body)}</table>"
-            + "".join(f"<p>{e(line[2:])}</p>" for line in failed_lines(doc["rows"]) if line)
+            + "".join(f"<p>{e(line[2:])}</p>" for line in failed_lines(doc["rows"]) + phone_lines(doc["rows"])
+                      if line)
             + f"<p>{e(NOISY_NOTE)}</p><p>{e(EST_NOTE)}</p><ol>"
             + "".join(f"<li>{e(t)}</li>" for t in texts) + f"</ol><h2>Plots</h2>{figs}"
             f"{_md_tables_to_html(tail)}</body></html>\n")

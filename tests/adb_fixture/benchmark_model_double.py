@@ -2,12 +2,20 @@
 and prints the real tool's output format (tensorflow lite/tools/benchmark, as quoted in tensorflow#42507 and
 tensorflow#73862), with a mark that makes edgekit label its results emulated."""
 
+import os
 import sys
 import time
 
 args = dict(a[2:].split("=", 1) for a in sys.argv[1:] if a.startswith("--") and "=" in a)
+if os.environ.get("EDGEKIT_DOUBLE_LOG"):  # the tests watch the runs to interrupt or unplug mid-run
+    with open(os.environ["EDGEKIT_DOUBLE_LOG"], "a") as log:
+        log.write(" ".join(sys.argv[1:]) + "\n")
+time.sleep(float(os.environ.get("EDGEKIT_DOUBLE_SLEEP_S", "0")))  # a slow phone, so that a run can be cut
 print("INFO: STARTING!")
 print("INFO: edgekit-test-double: not LiteRT's benchmark_model")
+if args.get("use_gpu") == "true":  # a double has no GPU delegate: it fails as a binary built without one would
+    print("ERROR: edgekit-test-double has no GPU delegate")
+    sys.exit(1)
 try:
     import numpy as np
     from ai_edge_litert.interpreter import Interpreter
