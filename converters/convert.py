@@ -135,6 +135,8 @@ def convert(model_or_path, mode: str | QuantMode | QuantConfig = QuantMode.FP32,
     if peaks:
         meta["conversion_stage_peak_rss_mb"] = peaks
     meta["conversion_wall_seconds"] = round(time.perf_counter() - started, 3)  # building, converting, checking
+    if (meta.get("fidelity") or {}).get("flat"):
+        warn(f"the fidelity check cannot inform: {meta['fidelity']['flat']}")
     interrupt.check()  # nothing is cached or written after Ctrl-C, even one that TF's clean-up swallowed
     cache.put(key, model, {"sidecar": meta, "warnings": notes, "per_layer": list(per_layer)}, cache_warn)
     write_pair(out, model, meta, force)

@@ -17,7 +17,7 @@ from pathlib import Path
 import numpy as np
 
 from converters import calibration as cal
-from converters.fidelity import compare, run_tflite
+from converters.fidelity import compare, output_step, run_tflite
 from converters.metadata import imagenet_labels, sidecar
 from converters.preprocess import PRESETS, apply
 from converters.source import FloatModel, Source, load_float, settle_batchnorm
@@ -153,10 +153,11 @@ def _batched(fm: FloatModel, x: np.ndarray) -> np.ndarray:
 
 def sidecar_of(src: Source, prep: Prepared, model: bytes, config: QuantConfig, seconds: float):
     """The converted model's fidelity against the float outputs, and its sidecar; ``seconds`` is the converter's."""
-    fidelity = compare(prep.reference, run_tflite(model, prep.x_held), prep.calib["held_out_source"])
     from edgekit.analysis import analyze_graph, parse_tflite
 
     graph = parse_tflite(model, "the converted model")
+    fidelity = compare(prep.reference, run_tflite(model, prep.x_held), prep.calib["held_out_source"],
+                       output_step(graph))
     cost = {"params": prep.params, "macs": prep.macs}
     if prep.params is None:
         report = analyze_graph(graph, src.name)
