@@ -64,13 +64,16 @@ class Prepared:
                    pre=pre, labels=doc["labels"], per_layer=tuple(doc["per_layer"]))
 
 
-def require_preprocess(src: Source, config: QuantConfig, pre: Preprocess | None, warn: Notify) -> None:
-    """Refuse a calibrated mode without preprocessing (int8 ranges depend on it); warn for the others."""
+def require_preprocess(src: Source, config: QuantConfig, pre: Preprocess | None, warn: Notify, *,
+                       hint: str | None = None) -> None:
+    """Refuse a calibrated mode without preprocessing (int8 ranges depend on it); warn for the others. ``hint``
+    is what the model's own first layer suggests (``converters.own_preprocess``)."""
     if pre is not None or src.preprocess is not None:
         return
     if config.spec.calibrated:
         raise UsageError(f"{src.describe()}: say how pixels become model input with --preprocess "
-                         f"({', '.join(PRESETS)}, or mean=A,std=B); int8 ranges depend on it")
+                         f"({', '.join(PRESETS)}, or mean=A,std=B); int8 ranges depend on it"
+                         + (f"; {hint}" if hint else ""))
     warn("no --preprocess given: the fidelity check feeds pixels scaled to [0, 1] ('unit'); "
          "the sidecar records no preprocessing")
 
