@@ -106,7 +106,10 @@ def _lat(r: dict) -> str:
         return _latency(r)
     ci = lat.get("ci95")
     text = f"{lat['p50']} ms" + (f" [95% {ci[0]}–{ci[1]}]" if ci else "")
-    return text + (" NOISY" if r.get("noisy") else "")
+    from bench.protocol import noisy_mark
+
+    mark = noisy_mark(r)
+    return text + (f" {mark}" if mark else "")
 
 
 def quant_versus(rows: list[dict], target: str, t: dict, fast: str = "int8", slow: str = "fp32") -> str | None:
