@@ -28,8 +28,8 @@ def test_no_none_in_a_gpu_warning():
 
 
 def test_too_few_rounds_is_not_noisy_in_the_tables(capsys, monkeypatch):
-    """The table's p50 cell and its footnote say "no interval" (the study: "2 rounds, no interval") for a result of 2 rounds, and keep NOISY
-    for one whose interval stayed wide (issue 32): bench, results and the study's report."""
+    """The table's p50 cell and its footnote say "no interval" (the study: "2 rounds, no interval") for a result
+    of 2 rounds, and keep NOISY for one whose interval stayed wide (issue 32): bench, results and the study."""
     import json
 
     from edgekit.cli.bench_report import p50_text, print_table
