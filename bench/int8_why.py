@@ -15,6 +15,9 @@ model or the machine rather than assumed:
 
 from __future__ import annotations
 
+import contextlib
+import os
+import sys
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -64,11 +67,25 @@ def partition(path: str | Path, threads: int = 1) -> Partition | None:
     try:
         from ai_edge_litert.interpreter import Interpreter
 
-        it = Interpreter(model_path=str(path), num_threads=threads)
-        it.allocate_tensors()
+        with _native_stderr_silenced():  # LiteRT's "INFO: Created TensorFlow Lite XNNPACK delegate" on fd 2
+            it = Interpreter(model_path=str(path), num_threads=threads)
+            it.allocate_tensors()
         return split_ops(it._get_ops_details())
     except Exception:  # a missing file, another runtime, a model XNNPACK refuses: no partition to show
         return None
+
+
+@contextlib.contextmanager
+def _native_stderr_silenced():
+    sys.stderr.flush()
+    saved = os.dup(2)
+    with open(os.devnull, "wb") as null:
+        os.dup2(null.fileno(), 2)
+        try:
+            yield
+        finally:
+            os.dup2(saved, 2)
+            os.close(saved)
 
 
 def int8_features(isa: list[str] | tuple[str, ...], machine: str = "") -> str:
@@ -106,7 +123,7 @@ def explain(fp32: dict, int8: dict) -> list[str]:
     if not measured_slower(fp32, int8):
         return []
     ratio = int8["latency_ms"]["p50"] / fp32["latency_ms"]["p50"]
-    lines = [f"why int8 is {ratio:.2f}x slower than fp32 for {int8['model']} here (a known TFLite pattern on CPUs: "
+    lines = [f"why int8 is {ratio:.2f}x slower than fp32 for {int8["model"]} (a known TFLite pattern on CPUs: "
              f"{SOURCES}):"]
     parts = {q: partition(r["path"], r.get("threads") or 1) if r.get("path") else None
              for q, r in (("fp32", fp32), ("int8", int8))}

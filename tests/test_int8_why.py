@@ -49,7 +49,7 @@ def test_explain_when_int8_is_slower():
     int8 = _result("int8", 3.0, 2.9, 3.1, ops=[{"op": "SOFTMAX", "ms": 0.6}, {"op": "CONV_2D", "ms": 0.4}])
     lines = explain(fp32, int8)
     text = "\n".join(lines)
-    assert lines[0].startswith("why int8 is 3.00x slower than fp32 for split_int8") and "tensorflow#21698" in text
+    assert lines[0].startswith("why int8 is 3.00x slower than fp32 for split_int8 (") and "tensorflow#21698" in text
     assert "fp32 1 XNNPACK node covering all 5 ops; int8 2 XNNPACK nodes" in text and "SOFTMAX" in text
     assert "int8 time by op (--profile-ops, each op alone): SOFTMAX 60%, CONV_2D 40%" in text
     assert "this CPU (Intel Xeon): no VNNI" in text
