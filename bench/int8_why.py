@@ -123,7 +123,7 @@ def explain(fp32: dict, int8: dict) -> list[str]:
     if not measured_slower(fp32, int8):
         return []
     ratio = int8["latency_ms"]["p50"] / fp32["latency_ms"]["p50"]
-    lines = [f"why int8 is {ratio:.2f}x slower than fp32 for {int8["model"]} (a known TFLite pattern on CPUs: "
+    lines = [f"why int8 is {ratio:.2f}x slower than fp32 for {int8['model']} (a known TFLite pattern on CPUs: "
              f"{SOURCES}):"]
     parts = {q: partition(r["path"], r.get("threads") or 1) if r.get("path") else None
              for q, r in (("fp32", fp32), ("int8", int8))}
