@@ -12,8 +12,9 @@ from converters import calibration as cal
 from converters.edgetpu import EdgeTPUReport, compile_model
 from converters.fidelity import Fidelity
 from converters.output import check_output, default_output, sidecar_path, write_pair
+from converters.own_preprocess import own_preprocess
 from converters.prepared import HELD_OUT, Prepared, prepare_float, require_preprocess, sidecar_of
-from converters.preprocess import parse_preprocess
+from converters.preprocess import PRESETS, parse_preprocess
 from converters.source import FloatModel, Source, resolve, source_doc
 from edgekit import __version__, interrupt
 from edgekit.errors import EdgekitError, UsageError
@@ -94,9 +95,15 @@ def convert(model_or_path, mode: str | QuantMode | QuantConfig = QuantMode.FP32,
         raise UsageError(f"--samples must be a whole number from 1 to 10000, got {samples!r}")
     pre = parse_preprocess(preprocess) if isinstance(preprocess, str) else preprocess
     src = resolve(model_or_path, input_size, alpha, classes, weights, pre)
+    say = notify or (lambda _msg: None)
+    own = None
+    if pre is None and src.preprocess is None and src.kind == "keras":
+        own = own_preprocess(src.path)
+        if own is not None and own.preset:
+            pre = PRESETS[own.preset]
+            say(f"preprocess {own.preset}: {own.why}")
     out = check_output(Path(output) if output else default_output(src.name, config.tag), force)
     spec = cal.parse_calibration(calibration, 1 if src.build_args.get("input_shape", [0, 0, 3])[2] == 1 else 3)
-    say = notify or (lambda _msg: None)
     notes: list[str] = []
 
     def warn(msg: str) -> None:
@@ -116,7 +123,7 @@ def convert(model_or_path, mode: str | QuantMode | QuantConfig = QuantMode.FP32,
     if cache_only:
         raise NotCached(f"{src.describe()} in {config.tag} is not in the conversion cache")
     reset = memory.peak_rss_reset()
-    require_preprocess(src, config, pre, warn)
+    require_preprocess(src, config, pre, warn, hint=own.why if own else None)
     args = {"spec": spec, "explicit_calibration": calibration is not None, "samples": samples, "pre": pre,
             "labels": labels, "warn": warn, "say": say}
     if staged(src, config):
@@ -135,6 +142,8 @@ def convert(model_or_path, mode: str | QuantMode | QuantConfig = QuantMode.FP32,
     if peaks:
         meta["conversion_stage_peak_rss_mb"] = peaks
     meta["conversion_wall_seconds"] = round(time.perf_counter() - started, 3)  # building, converting, checking
+    if (meta.get("fidelity") or {}).get("flat"):
+        warn(f"the fidelity check cannot inform: {meta['fidelity']['flat']}")
     interrupt.check()  # nothing is cached or written after Ctrl-C, even one that TF's clean-up swallowed
     cache.put(key, model, {"sidecar": meta, "warnings": notes, "per_layer": list(per_layer)}, cache_warn)
     write_pair(out, model, meta, force)

@@ -17,7 +17,7 @@ from pathlib import Path
 import numpy as np
 
 from converters import calibration as cal
-from converters.fidelity import compare, run_tflite
+from converters.fidelity import compare, output_step, run_tflite
 from converters.metadata import imagenet_labels, sidecar
 from converters.preprocess import PRESETS, apply
 from converters.source import FloatModel, Source, load_float, settle_batchnorm
@@ -64,13 +64,16 @@ class Prepared:
                    pre=pre, labels=doc["labels"], per_layer=tuple(doc["per_layer"]))
 
 
-def require_preprocess(src: Source, config: QuantConfig, pre: Preprocess | None, warn: Notify) -> None:
-    """Refuse a calibrated mode without preprocessing (int8 ranges depend on it); warn for the others."""
+def require_preprocess(src: Source, config: QuantConfig, pre: Preprocess | None, warn: Notify, *,
+                       hint: str | None = None) -> None:
+    """Refuse a calibrated mode without preprocessing (int8 ranges depend on it); warn for the others. ``hint``
+    is what the model's own first layer suggests (``converters.own_preprocess``)."""
     if pre is not None or src.preprocess is not None:
         return
     if config.spec.calibrated:
         raise UsageError(f"{src.describe()}: say how pixels become model input with --preprocess "
-                         f"({', '.join(PRESETS)}, or mean=A,std=B); int8 ranges depend on it")
+                         f"({', '.join(PRESETS)}, or mean=A,std=B); int8 ranges depend on it"
+                         + (f"; {hint}" if hint else ""))
     warn("no --preprocess given: the fidelity check feeds pixels scaled to [0, 1] ('unit'); "
          "the sidecar records no preprocessing")
 
@@ -153,10 +156,11 @@ def _batched(fm: FloatModel, x: np.ndarray) -> np.ndarray:
 
 def sidecar_of(src: Source, prep: Prepared, model: bytes, config: QuantConfig, seconds: float):
     """The converted model's fidelity against the float outputs, and its sidecar; ``seconds`` is the converter's."""
-    fidelity = compare(prep.reference, run_tflite(model, prep.x_held), prep.calib["held_out_source"])
     from edgekit.analysis import analyze_graph, parse_tflite
 
     graph = parse_tflite(model, "the converted model")
+    fidelity = compare(prep.reference, run_tflite(model, prep.x_held), prep.calib["held_out_source"],
+                       output_step(graph))
     cost = {"params": prep.params, "macs": prep.macs}
     if prep.params is None:
         report = analyze_graph(graph, src.name)

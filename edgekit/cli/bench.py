@@ -155,6 +155,8 @@ def _render(outcome, json: bool, profile_ops: bool, wide: bool) -> EdgekitError 
         print_table(outcome.results, wide=wide)
         if profile_ops:
             print_ops(outcome.results, wide=wide)
+        if outcome.kind == "measured":
+            _why_int8_slower(outcome.results)
     if outcome.kind == "measured":
         for line in noisy_warnings(outcome.results):
             warn(line)
@@ -218,13 +220,25 @@ def compare(a: Annotated[str, typer.Argument(help="A run id (or prefix) or resul
 
     store = ResultStore(db, readonly=True)
     try:
-        rows = compare_rows(store.select(a), store.select(b))
+        picked = store.select(a), store.select(b)
+        rows = compare_rows(*picked)
     finally:
         store.close()
     if json:
         emit_json(rows)
     else:
         print_compare(rows, a, b, wide=wide)
+        _why_int8_slower([*picked[0], *picked[1]])
+
+
+def _why_int8_slower(results: list[dict]) -> None:
+    """Where int8 was measured slower than fp32 for one model, why (``bench.int8_why``)."""
+    from bench.int8_why import explain_all
+    from edgekit.cli._common import console
+    from edgekit.result import is_failed
+
+    for line in explain_all([r for r in results if not is_failed(r)]):
+        console().print(line, markup=False, soft_wrap=True)
 
 
 def register(app: typer.Typer) -> None:

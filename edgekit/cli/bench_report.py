@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from bench.protocol import REL_HALFWIDTH
+from bench.protocol import FEW_ROUNDS_NOTE, REL_HALFWIDTH, too_few_rounds
 from edgekit.cli._common import console, human, human_bytes
 from edgekit.cli._table import FitTable, col
 from edgekit.result import is_failed
@@ -50,8 +50,9 @@ def print_table(results: list[dict], *, wide: bool = False) -> None:
     table.print(out, wide=wide)
     out.print("p50: the median of the rounds' medians, with its 95% interval (docs/measuring.md); NOISY: the "
               f"interval stayed wider than ±{REL_HALFWIDTH:.0%} of p50. mean, std, p99, throughput, RSS increase: "
-              "see --json",
-              style="dim")
+              "see --json", style="dim")
+    if any(too_few_rounds(r) for r in done):
+        out.print(FEW_ROUNDS_NOTE, style="dim", markup=False)
     print_energy_notes(results)
     print_failures(results)
     for r in results:
@@ -105,8 +106,11 @@ def print_failures(results: list[dict]) -> None:
 
 
 def p50_text(r: dict) -> str:
-    """p50, with a NOISY mark when its interval stayed wide."""
-    return _ms(r["latency_ms"]["p50"]) + (" NOISY" if r.get("noisy") else "")
+    """p50, with a NOISY mark when its interval stayed wide, or "N rounds, no interval" when it has none."""
+    from bench.protocol import noisy_mark
+
+    mark = noisy_mark(r, short="rounds" in r)
+    return _ms(r["latency_ms"]["p50"]) + (f" {mark}" if mark else "")
 
 
 def interval_text(r: dict) -> str:

@@ -109,6 +109,10 @@ def _print(result, wide: bool = False) -> None:
         fid.add_row(f"{100 * f.top1_agreement:.1f}%", f"{f.cosine:.4f}", f"{f.sqnr_db:.1f} dB",
                     f"{f.max_abs_error:.4g}")
         fid.print(out, wide=wide)
+        if getattr(f, "flat", None):
+            from converters.fidelity import not_informative
+
+            out.print(not_informative(f), style="yellow", markup=False, highlight=False)
     if result.per_layer:
         worst = FitTable("layers with the worst quantization error (RMSE in quantization steps)", [
             col("layer", names=True), col("op", 4), col("RMSE/scale", 6, right=True),

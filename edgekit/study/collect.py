@@ -244,6 +244,8 @@ def _convert(plan: StudyPlan, variant: str, model: str, quant: str, trained: Pat
     cost = analyze_graph(graph, model)
     if not result.cached:
         say(f"converted {model} {quant}{' (trained)' if trained else ''} in {result.seconds:.0f} s")
+    if result.fidelity is not None and result.fidelity.flat:
+        say(f"warning: {model} {quant}: the fidelity check cannot inform: {result.fidelity.flat}")
     return Converted(out, int(result.metadata.get("params") or cost.params), cost.input_shape, cost, graph,
                      file_digest(out))
 

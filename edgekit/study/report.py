@@ -17,7 +17,7 @@ import shutil
 from datetime import UTC, datetime
 from pathlib import Path
 
-from bench.protocol import REL_HALFWIDTH
+from bench.protocol import FEW_ROUNDS_NOTE, REL_HALFWIDTH, noisy_mark, too_few_rounds
 from edgekit.energy import KEYS as ENERGY_KEYS
 from edgekit.errors import EdgekitError, UsageError
 from edgekit.result import Kind, Result, is_failed, is_measured
@@ -48,6 +48,11 @@ _CSV_KEYS = ("model", "variant", "quant", "target", "measured", "estimate_method
              "commit", "path", *ENERGY_KEYS, "where")
 _LAT = ("min", "mean", "std", "p50", "p90", "p99")
 NOISY = "NOISY"
+
+
+def _few_rounds_note(rows: list[dict]) -> str:
+    """The footnote's sentence for rows with too few rounds for an interval, when there are any."""
+    return f" {FEW_ROUNDS_NOTE}." if any(too_few_rounds(r) for r in rows) else ""
 
 
 def _num(value) -> str:
@@ -88,7 +93,8 @@ def cells(row: dict, notes: dict) -> list[str]:
                 cell(_num(row["gmacs_per_s"]), row) if row["fits"] else "-",
                 _energy(row) if fits_with_estimate else "-",
                 acc, f"{pub[0]} [{pub[1]}]" if pub else "-"]
-    p50 = _lat(row["latency_ms"]["p50"], row) + (f" {NOISY}" if row.get("noisy") else "")
+    mark = noisy_mark(row)
+    p50 = _lat(row["latency_ms"]["p50"], row) + (f" {mark}" if mark else "")
     ci = row["latency_ms"].get("ci95")
     return [row["model"], "x".join(map(str, row["input_shape"])), row["quant"], row["target"], how,
             _num(row["params_m"]), _num(row["mmacs"]), _num(row["size_mb"]),
@@ -146,8 +152,9 @@ def markdown(doc: dict, plots: list[str]) -> str:
     out += ["| " + " | ".join(cells(r, notes)) + " |" for r in doc["rows"]]
     out += ["| " + " | ".join(row) + " |" for row in skipped_cells(doc)]
     out += failed_lines(doc["rows"]) + phone_lines(doc["rows"])
-    out += ["", NOISY_NOTE, "", EST_NOTE, "Accuracy is measured only on models trained here (--data); the published "
-            "ImageNet column is the architecture's figure from its source, never measured here:", ""]
+    out += ["", NOISY_NOTE + _few_rounds_note(doc["rows"]), "", EST_NOTE,
+            "Accuracy is measured only on models trained here (--data); the published ImageNet column is the "
+            "architecture's figure from its source, never measured here:", ""]
     out += [f"[{i}] {text}" + ("  " if i < len(texts) else "") for i, text in enumerate(texts, 1)]
     if plots:
         out += ["", "## Plots", ""]
@@ -237,7 +244,7 @@ def html_page(doc: dict, plots: dict[str, bytes]) -> str:
             f"<h2>Results</h2><table><tr>{head}</tr>{''.join(body)}</table>"
             + "".join(f"<p>{e(line[2:])}</p>" for line in failed_lines(doc["rows"]) + phone_lines(doc["rows"])
                       if line)
-            + f"<p>{e(NOISY_NOTE)}</p><p>{e(EST_NOTE)}</p><ol>"
+            + f"<p>{e(NOISY_NOTE + _few_rounds_note(doc['rows']))}</p><p>{e(EST_NOTE)}</p><ol>"
             + "".join(f"<li>{e(t)}</li>" for t in texts) + f"</ol><h2>Plots</h2>{figs}"
             f"{_md_tables_to_html(tail)}</body></html>\n")
 

@@ -106,14 +106,17 @@ def _lat(r: dict) -> str:
         return _latency(r)
     ci = lat.get("ci95")
     text = f"{lat['p50']} ms" + (f" [95% {ci[0]}–{ci[1]}]" if ci else "")
-    return text + (" NOISY" if r.get("noisy") else "")
+    from bench.protocol import noisy_mark
+
+    mark = noisy_mark(r)
+    return text + (f" {mark}" if mark else "")
 
 
 def quant_versus(rows: list[dict], target: str, t: dict, fast: str = "int8", slow: str = "fp32") -> str | None:
     """int8 against fp32 for each measured model on ``target``, the speed ratio with its 95% interval."""
     from bench.protocol import result_ratio, speed_words
 
-    parts = []
+    parts, why = [], []
     for model in dict.fromkeys(r["model"] for r in rows if r["target"] == target):
         a, b = _pick(rows, target, model, fast), _pick(rows, target, model, slow)
         if a is None or b is None or not _both_measured(a, b):
@@ -122,9 +125,18 @@ def quant_versus(rows: list[dict], target: str, t: dict, fast: str = "int8", slo
         if found is None:
             continue
         parts.append(f"{t.get(model, model)}: {speed_words(fast, slow, found[:3])}")
+        why += _why_slower(b, a) if (fast, slow) == ("int8", "fp32") else []
     if not parts:
         return None
-    return f"On {target}, measured {fast} against {slow}, speed ratio with its 95% interval: " + "; ".join(parts) + "."
+    return (f"On {target}, measured {fast} against {slow}, speed ratio with its 95% interval: " + "; ".join(parts)
+            + "." + "".join(f" {line.strip()}" for line in why))
+
+
+def _why_slower(fp32: dict, int8: dict) -> list[str]:
+    """Why int8 was measured slower than fp32 (``bench.int8_why``), or []."""
+    from bench.int8_why import explain
+
+    return explain(fp32, int8)
 
 
 def energy_versus(rows: list[dict], target: str, t: dict) -> str | None:
