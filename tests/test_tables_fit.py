@@ -53,6 +53,22 @@ def test_the_helper_drops_the_least_important_columns_first_and_says_so(width, c
     assert "extra 0" in capsys.readouterr().out
 
 
+def test_a_folding_column_with_a_long_path_folds_and_is_never_dropped(width, capsys):
+    """convert's summary (figure | value) once dropped its value column when the output path, one long word, was
+    wider than the terminal: the value column folds the path instead."""
+    from edgekit.cli._common import console
+    from edgekit.cli._table import FitTable, col
+
+    path = "/tmp/" + "a" * 90 + "/model_int8.tflite"
+    table = FitTable("t", [col("figure", names=True), col("value", fold=True)], show_header=False)
+    table.add_row("file", path)
+    table.add_row("input", "int8 1x224x224x3")
+    assert table.print(console()) == []
+    out = capsys.readouterr().out
+    _fits(out, width, ["file", "input"])
+    assert "int8 1x224x224x3" in out and "model_int8.tflite" in out.replace("│", "").replace(" ", "").replace("\n", "")
+
+
 def test_models_and_targets(width):
     models = run_cli("models")
     assert models.code == 0

@@ -18,6 +18,8 @@ from rich.console import Console
 from rich.table import Table
 from rich.text import Text
 
+FOLD_MIN = 16  # the narrowest a folding column gets: a longer word (a path) folds across lines rather than drop it
+
 
 @dataclass(frozen=True)
 class Column:
@@ -45,12 +47,15 @@ class FitTable:
         self.rows.append((["" if c is None else str(c) for c in cells], style))
 
     def _need(self, i: int, *, whole: bool = False) -> int:
-        """Cells needed by column ``i``: its widest cell, or its longest word when it folds (and not ``whole``)."""
+        """Cells needed by column ``i``: its widest cell, or its longest word (at most FOLD_MIN) when it folds (and
+        not ``whole``)."""
         c = self.columns[i]
         cells = [row[i] for row, _ in self.rows] + ([c.header] if self.show_header else [])
 
-        def width(text: str) -> int:
-            return max((cell_len(w) for w in text.split()), default=0) if c.fold and not whole else cell_len(text)
+        def width(text: str) -> int:  # a word longer than FOLD_MIN (a path) folds within itself
+            if c.fold and not whole:
+                return min(max((cell_len(w) for w in text.split()), default=0), FOLD_MIN)
+            return cell_len(text)
 
         return max((width(t) for t in cells), default=0)
 
