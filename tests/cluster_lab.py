@@ -89,8 +89,11 @@ def start_edgekit(*args: str) -> subprocess.Popen:
 def rows(db: Path) -> list[dict]:
     if not db.exists():
         return []
-    with sqlite3.connect(db) as con:
-        return [json.loads(doc) for (doc,) in con.execute("SELECT doc FROM results ORDER BY id")]
+    try:
+        with sqlite3.connect(db) as con:
+            return [json.loads(doc) for (doc,) in con.execute("SELECT doc FROM results ORDER BY id")]
+    except sqlite3.OperationalError:  # created a moment ago, its table not yet
+        return []
 
 
 def wait_for(what, seconds: float, every: float = 0.2) -> bool:
@@ -171,7 +174,8 @@ def scenario_kill_lab(work: Path, ctx: dict, cluster, lab) -> dict:
     db = work / "r.db"
     study = (*STUDY, "--db", str(db), "--cluster", cluster.address)
     proc = start_edgekit(*study, "--out", str(work / "s1"))
-    stored = wait_for(lambda: len(rows(db)) >= 1, 300, every=0.1)
+    wait_for(lambda: len(rows(db)) >= 1 or proc.poll() is not None, 300, every=0.1)
+    stored = len(rows(db)) >= 1
     cluster.remove_node(lab, allow_graceful=False)
     stdout, stderr = proc.communicate(timeout=300)
     out = {"stored_before_kill": stored, "first": {"code": proc.returncode, "err": stderr, "out": stdout},
@@ -189,7 +193,8 @@ def scenario_sigint(work: Path, ctx: dict, cluster) -> dict:
     db = work / "r.db"
     proc = start_edgekit(*STUDY, "--out", str(work / "s"), "--db", str(db),
                          "--cluster", cluster.address)
-    stored = wait_for(lambda: len(rows(db)) >= 1, 300, every=0.1)
+    wait_for(lambda: len(rows(db)) >= 1 or proc.poll() is not None, 300, every=0.1)
+    stored = len(rows(db)) >= 1
     proc.send_signal(signal.SIGINT)
     _, stderr = proc.communicate(timeout=120)
     time.sleep(1)

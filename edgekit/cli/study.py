@@ -156,10 +156,16 @@ def _collect(plan, store, cells, lab=None):
         from edgekit.app.cluster import disconnect
         from edgekit.study.cluster import convert_all, measurer
 
+        def converting(n: int, total: int, out: list[str]) -> None:
+            bar.update(len(done), len(cells), f"conversions {n} of {total} done; running: {', '.join(out) or '-'}")
+
+        def measuring(line: str) -> None:
+            bar.update(len(done), len(cells), line)
+
         try:
-            convert_all(plan, lab, bar.say, lambda n, total: bar.update(len(done), len(cells),
-                                                                        f"conversions: {n} of {total} done"))
-            return collect(plan, store, advance, bar.say, heavy, measure=measurer(lab, bar.say))
+            convert_all(plan, lab, bar.say, converting)
+            return collect(plan, store, lambda cell, what: done.append(what), bar.say, heavy,
+                           measure=measurer(lab, bar.say, measuring))
         finally:
             disconnect()
 
