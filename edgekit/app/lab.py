@@ -149,7 +149,7 @@ def _files(cfg) -> tuple[bytes, bytes | None]:
 class Tally:
     """The one progress line: cells done of the total, per node and device."""
 
-    def __init__(self, lab, jobs: list[Job], show: Callable[[str], None]):
+    def __init__(self, lab, jobs: list[Job], show: Callable[[int, int, str], None]):
         self.lab, self.show, self.done = lab, show, 0
         self.per: dict[str, list[int]] = {}
         for job in jobs:
@@ -169,13 +169,14 @@ class Tally:
 
     def update(self) -> None:
         each = ", ".join(f"{name} {d}/{t}" for name, (d, t) in self.per.items())
-        self.show(f"measured {self.done} of {self.total}: {each}")
+        self.show(self.done, self.total, f"measured {self.done} of {self.total}: {each}")
 
 
 def measure_jobs(lab, jobs: list[Job], *, protocol, keep: Callable[[int, dict], None],
-                 say: Callable[[str], None], show: Callable[[str], None] = lambda _: None) -> None:
+                 say: Callable[[str], None], show: Callable[[int, int, str], None] = lambda *_: None) -> None:
     """Each job on the lab, ``keep(i, result)`` as each ends: a measurement, or a failure naming its node and device.
-    ``show(line)``: the progress line (cells done of the total, per device). Ctrl-C: see the module's docstring."""
+    ``show(done, total, line)``: the progress (jobs done of the total; the line has them per node and device).
+    Ctrl-C: see the module's docstring."""
     import ray
 
     from edgekit.app.cluster import CONVERT

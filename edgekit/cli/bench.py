@@ -72,6 +72,10 @@ def bench(models: Annotated[list[str], typer.Argument(help=_MODEL_HELP, show_def
           benchmark_binary: Annotated[Path | None, typer.Option(
               "--benchmark-binary", help="LiteRT's android_arm64 benchmark_model to push to the phone.",
               rich_help_panel=DEVICES)] = None,
+          cluster: Annotated[str | None, typer.Option(
+              "--cluster", envvar="RAY_ADDRESS", show_envvar=False, help="HOST:PORT of a Ray cluster's head (also "
+              "$RAY_ADDRESS): measure on every device of --target's kind in its lab (docs/cluster.md).",
+              rich_help_panel=DEVICES)] = None,
           json: Json = False, csv: Csv = None,
           force: Annotated[bool, typer.Option("--force", help="Replace an existing --csv file.")] = False,
           db: Db = None) -> None:
@@ -95,7 +99,7 @@ def bench(models: Annotated[list[str], typer.Argument(help=_MODEL_HELP, show_def
         remote=RemoteArgs(hosts=tuple(host or ()), hosts_file=hosts, port=port, identity=identity,
                           ssh_config=ssh_config, insecure_no_host_key_check=insecure_no_host_key_check,
                           remote_python=remote_python, timeout=timeout, check_outputs=check_outputs,
-                          serials=tuple(serial or ()), benchmark_binary=benchmark_binary))
+                          serials=tuple(serial or ()), benchmark_binary=benchmark_binary), cluster=cluster)
     kept: list[dict] = []
 
     def said() -> str:
@@ -109,7 +113,7 @@ def bench(models: Annotated[list[str], typer.Argument(help=_MODEL_HELP, show_def
 
     with ProgressBar("benchmarking") as bar, interrupt_says(said):
         outcome = run_bench(request, progress=lambda what, i, n: bar.update(i, n, what),
-                            on_remote_result=_print_remote_result, on_stored=kept.append)
+                            on_remote_result=_print_remote_result, on_stored=kept.append, say=bar.say)
     errors = [_render(outcome, json, profile_ops)]
     if csv is not None and outcome.results:
         errors.append(_write_csv(csv, outcome.results, force))

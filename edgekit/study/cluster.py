@@ -180,7 +180,7 @@ def _cached(plan, model: str, quant: str) -> bool:
 # --- measurements --------------------------------------------------------------------------------------------
 
 
-def measurer(lab, say: Callable[[str], None], show: Callable[[str], None] = lambda _: None):
+def measurer(lab, say: Callable[[str], None], show: Callable[[int, int, str], None] = lambda *_: None):
     """A ``measure`` for ``edgekit.study.collect.collect``: one target's cells on the lab, a device target's dealt
     out across the lab's devices of that kind, this machine's CPU on a conversion node (``edgekit.app.lab``)."""
 
