@@ -61,11 +61,16 @@ class StopFlag:
 def _asker(flag) -> Callable[[], bool]:
     import ray
 
+    unreachable = []
+
     def stopped() -> bool:
+        if unreachable:
+            return False
         try:
             return bool(ray.get(flag.is_set.remote(), timeout=ASK_S))
-        except Exception:  # the flag (and so the driver) is gone
-            return True
+        except Exception:  # the flag's node is gone: measure on (a driver that is gone ends the job's tasks itself)
+            unreachable.append(True)
+            return False
 
     return stopped
 
@@ -178,10 +183,12 @@ def measure_jobs(lab, jobs: list[Job], *, protocol, keep: Callable[[int, dict], 
     ``show(done, total, line)``: the progress (jobs done of the total; the line has them per node and device).
     Ctrl-C: see the module's docstring."""
     import ray
+    from ray.util.scheduling_strategies import NodeAffinitySchedulingStrategy
 
     from edgekit.app.cluster import CONVERT
 
-    flag = ray.remote(StopFlag).options(num_cpus=0).remote()
+    here = NodeAffinitySchedulingStrategy(node_id=ray.get_runtime_context().get_node_id(), soft=True)
+    flag = ray.remote(StopFlag).options(num_cpus=0, scheduling_strategy=here).remote()  # on the driver's node
     device, host = ray.remote(device_task), ray.remote(host_task)
     out = Outstanding(lab)
     for i, job in enumerate(jobs):
@@ -217,7 +224,7 @@ def _keep_doc(lab, jobs: list[Job], indices: list[int], doc, keep, tally: Tally,
         where = f"{node} {dev.host}" if dev is not None else node
         one = doc if dev is not None or not isinstance(doc, dict) else doc["results"].get(i)
         if isinstance(one, BaseException) or one is None or one.get("rounds") is None:
-            if stopping or (isinstance(one, dict) and one.get("stopped")):
+            if stopping:
                 continue  # what Ctrl-C stopped is not a failure: a re-run measures it
             why = why_failed(one) if isinstance(one, BaseException) else (one or {}).get("error") or "not measured"
             result = failure_result(job.config, EdgekitError(f"node {where}: {why}"))
