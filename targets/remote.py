@@ -163,19 +163,31 @@ def runner_error(host: str, python: str, doc: dict) -> EdgekitError:
     return SshError(host, "run", text)
 
 
+class Stopped(EdgekitError):
+    """The caller asked the host to stop (``measure_host``'s ``stop``); what was finished is kept."""
+
+
 def measure_host(host: Host, configs: list[RemoteConfig], opts: SshOptions, *, python: str = "python3",
                  timeout: float = 600, on_result: Callable[[RemoteConfig, dict | list], None] | None = None,
-                 protocol: Protocol | None = None, identify: Callable[[dict], None] | None = None) -> HostOutcome:
+                 protocol: Protocol | None = None, identify: Callable[[dict], None] | None = None,
+                 stop: Callable[[], bool] | None = None) -> HostOutcome:
     """Every configuration on one host. Never raises an EdgekitError: it ends up in ``outcome.error``.
 
     ``identify(facts)``, when given, sees the device's facts before anything is measured and may refuse it
-    (``targets.identity``) by raising.
+    (``targets.identity``) by raising. ``stop()``, when given, is asked before each step on the device (each
+    round, each configuration); once it says True the host ends with :class:`Stopped`, its session removing
+    its folder on the device as always. A stop that asks is never lost mid-round: the round ends first.
 
     With a ``protocol``, each configuration is measured in rounds (one run of the device runner, a fresh
     process, per round) and what comes back per configuration is the list of round documents, each with its
     ``round`` number; without, one document per configuration.
     """
     outcome = HostOutcome(host.text)
+
+    def step() -> None:
+        if stop is not None and stop():
+            raise Stopped(f"{host.text}: stopped")
+
     try:
         with Session(host, opts, python, timeout) as session:
             session.copy([c.path for c in configs])
@@ -183,19 +195,20 @@ def measure_host(host: Host, configs: list[RemoteConfig], opts: SshOptions, *, p
                 identify(session.facts())
             if protocol is None:
                 for n, cfg in enumerate(configs):
+                    step()
                     doc = session.measure(cfg, n)
                     outcome.measured.append((cfg, doc))
                     if on_result is not None:
                         on_result(cfg, doc)
             else:
-                _rounds(session, configs, protocol, outcome, on_result)
+                _rounds(session, configs, protocol, outcome, on_result, step)
     except EdgekitError as err:
         outcome.error = err
     return outcome
 
 
 def _rounds(session: Session, configs: list[RemoteConfig], protocol: Protocol, outcome: HostOutcome,
-            on_result) -> None:
+            on_result, step: Callable[[], None]) -> None:
     """Each configuration in rounds through ``bench.service.measure`` with this session as its runner, one
     configuration after the other, so each result is kept as soon as its rounds are done (a device is not
     shared, and a dropped connection keeps what was finished). The time budget is shared; the first error
@@ -214,5 +227,9 @@ def _rounds(session: Session, configs: list[RemoteConfig], protocol: Protocol, o
         if on_result is not None:
             on_result(configs[i], docs)
 
-    measure(configs, Plan(finish=finish), protocol=protocol, runner=lambda cfg, _n: session.measure(cfg, next(runs)),
+    def one_round(cfg: RemoteConfig, _n: int) -> dict:
+        step()
+        return session.measure(cfg, next(runs))
+
+    measure(configs, Plan(finish=finish), protocol=protocol, runner=one_round,
             policy=Policy(on_failure=OnFailure.STOP), store=keep, interleave=False)

@@ -38,6 +38,7 @@ memory_gbps = 10
 description = "x86 test device"
 """
 STUDY = ("study", "--models", "lenet5", "--quant", "fp32,fp16,int8", "--targets", KIND, "--quick")
+STUDY_CPU = ("study", "--models", "lenet5", "--quant", "fp32,fp16,int8", "--targets", f"{KIND},cpu", "--quick")
 GiB = 2**30
 
 
@@ -89,8 +90,11 @@ def start_edgekit(*args: str) -> subprocess.Popen:
 def rows(db: Path) -> list[dict]:
     if not db.exists():
         return []
-    with sqlite3.connect(db) as con:
-        return [json.loads(doc) for (doc,) in con.execute("SELECT doc FROM results ORDER BY id")]
+    try:
+        with sqlite3.connect(db) as con:
+            return [json.loads(doc) for (doc,) in con.execute("SELECT doc FROM results ORDER BY id")]
+    except sqlite3.OperationalError:  # created a moment ago, its table not yet
+        return []
 
 
 def wait_for(what, seconds: float, every: float = 0.2) -> bool:
@@ -123,15 +127,32 @@ def scenario_study(work: Path, ctx: dict, cluster) -> dict:
     out = {}
     db = work / "r.db"
     started = time.monotonic()
-    out["first"] = edgekit(*STUDY, "--out", str(work / "s1"), "--db", str(db), "--cluster", cluster.address)
+    out["first"] = edgekit(*STUDY_CPU, "--out", str(work / "s1"), "--db", str(db), "--cluster", cluster.address)
     out["first_s"] = time.monotonic() - started
     out["rows_first"] = rows(db)
     out["results_json"] = json.loads((work / "s1" / "results.json").read_text()) \
         if (work / "s1" / "results.json").is_file() else None
     out["report_md"] = (work / "s1" / "report.md").read_text() if (work / "s1" / "report.md").is_file() else ""
-    out["second"] = edgekit(*STUDY, "--out", str(work / "s2"), "--db", str(db), env={"RAY_ADDRESS": cluster.address})
+    out["second"] = edgekit(*STUDY_CPU, "--out", str(work / "s2"), "--db", str(db),
+                            env={"RAY_ADDRESS": cluster.address})
     out["rows_second"] = rows(db)
     out["cache_entries"] = len(list((work / "cache" / "convert").glob("*/meta.json")))
+    # the same study without --cluster (this machine's CPU measured here, the device kind estimated: the study
+    # has no --remote-python for the test devices' Python): the rows and columns to compare
+    local = edgekit(*STUDY_CPU, "--out", str(work / "local"), "--db", str(work / "local.db"))
+    out["local"] = {"code": local["code"], "err": local["err"][-3000:],
+                    "rows": json.loads((work / "local" / "results.json").read_text())["rows"]
+                    if (work / "local" / "results.json").is_file() else []}
+    out["csv_header"] = [(work / d / "results.csv").read_text().splitlines()[0] if (work / d / "results.csv").is_file()
+                         else None for d in ("s1", "local")]
+    # edgekit bench --cluster: the configs on every device of the kind, stored by this driver; and one --host run
+    bench = ("bench", str(ROOT / "tests" / "data" / "tiny_fp32.tflite"), "--target", KIND, "--rounds", "2",
+             "--runs", "3", "--min-seconds", "0.05", "--json")
+    out["bench"] = edgekit(*bench, "--db", str(work / "b.db"), "--cluster", cluster.address)
+    out["bench_rows"] = rows(work / "b.db")
+    out["bench_host"] = edgekit(*bench, "--db", str(work / "bh.db"), "--host", "dev-a", "--remote-python",
+                                sys.executable)
+    out["bench_host_rows"] = rows(work / "bh.db")
     return out
 
 
@@ -171,7 +192,8 @@ def scenario_kill_lab(work: Path, ctx: dict, cluster, lab) -> dict:
     db = work / "r.db"
     study = (*STUDY, "--db", str(db), "--cluster", cluster.address)
     proc = start_edgekit(*study, "--out", str(work / "s1"))
-    stored = wait_for(lambda: len(rows(db)) >= 1, 300, every=0.1)
+    wait_for(lambda: len(rows(db)) >= 1 or proc.poll() is not None, 300, every=0.1)
+    stored = len(rows(db)) >= 1
     cluster.remove_node(lab, allow_graceful=False)
     stdout, stderr = proc.communicate(timeout=300)
     out = {"stored_before_kill": stored, "first": {"code": proc.returncode, "err": stderr, "out": stdout},
@@ -189,12 +211,53 @@ def scenario_sigint(work: Path, ctx: dict, cluster) -> dict:
     db = work / "r.db"
     proc = start_edgekit(*STUDY, "--out", str(work / "s"), "--db", str(db),
                          "--cluster", cluster.address)
-    stored = wait_for(lambda: len(rows(db)) >= 1, 300, every=0.1)
+    wait_for(lambda: len(rows(db)) >= 1 or proc.poll() is not None, 300, every=0.1)
+    stored = len(rows(db)) >= 1
     proc.send_signal(signal.SIGINT)
     _, stderr = proc.communicate(timeout=120)
     time.sleep(1)
     return {"stored_before": stored, "code": proc.returncode, "err": stderr, "rows": rows(db),
             "device_leftovers": device_leftovers(ctx["world"])}
+
+
+def scenario_speedup(work: Path, ctx: dict) -> dict:
+    """The benchmark: the same cold study (three real conversions, three device cells) on a cluster with one
+    conversion node, then on one with two; then, on the second, a warm re-run (nothing to do) through --cluster
+    and the same warm study without it, for the start-up overhead of the cluster path."""
+    from ray.cluster_utils import Cluster
+
+    out: dict = {}
+    for n in (1, 2):
+        cluster = Cluster(initialize_head=True, head_node_args={"num_cpus": 0, "memory": 1})
+        try:
+            for _ in range(n):
+                cluster.add_node(num_cpus=1, memory=3 * GiB, resources={"edgekit-convert": 1})
+            add_lab_node(cluster)
+            env = {"EDGEKIT_CACHE_DIR": str(work / f"cache{n}"), "EDGEKIT_BENCH_DIR": str(work / f"bench{n}")}
+            args = (*STUDY, "--db", str(work / f"r{n}.db"), "--cluster", cluster.address)
+            started = time.monotonic()
+            run = edgekit(*args, "--out", str(work / f"s{n}"), env=env)
+            seconds = time.monotonic() - started
+            doc = json.loads((work / f"s{n}" / "results.json").read_text()) if run["code"] == 0 else {}
+            convs = doc.get("cluster", {}).get("conversions", [])
+            out[f"nodes{n}"] = {"code": run["code"], "err": run["err"][-2000:], "seconds": seconds,
+                                "convert_span_s": max(c["ended"] for c in convs) - min(c["started"] for c in convs)
+                                if convs else None, "convert_nodes": len({c["node"] for c in convs})}
+            if n == 2:
+                started = time.monotonic()
+                warm = edgekit(*args, "--out", str(work / "warm"), env=env)
+                out["warm_cluster_s"] = time.monotonic() - started
+                local = (*STUDY, "--db", str(work / "local.db"), "--host", f"{KIND}=dev-a", "--out",
+                         str(work / "local"), "--force")
+                edgekit(*local, env=env)  # measures; the next one reuses everything
+                started = time.monotonic()
+                warm_local = edgekit(*local, env=env)
+                out["warm_local_s"] = time.monotonic() - started
+                out["warm_codes"] = [warm["code"], warm_local["code"]]
+                out["warm_err"] = warm["err"][-1500:] + warm_local["err"][-1500:]
+        finally:
+            cluster.shutdown()
+    return out
 
 
 def scenario_bad_input(work: Path, ctx: dict, cluster) -> dict:
@@ -225,6 +288,9 @@ def main() -> int:
         cluster = None
         result: dict = {}
         try:
+            if scenario == "speedup":  # clusters of its own
+                result.update(scenario_speedup(work, ctx))
+                return 0
             started = time.monotonic()
             cluster, converters, lab = start_cluster()
             result["cluster_start_s"] = time.monotonic() - started

@@ -75,3 +75,20 @@ def test_join_advertises_one_resource_per_device_with_its_kind(tmp_path):
     assert resources == {"device:rpi4/pi@pi-1.lab": 1, "device:rpi5/pi@pi-2.lab": 1}
     with_convert = join_argv("10.0.0.5:6379", devices, convert=True, ray_bin="ray")
     assert json.loads(with_convert[with_convert.index("--resources") + 1])["edgekit-convert"] == 1
+
+
+@pytest.mark.parametrize(("args", "says"), [(("--target", "cpu"), "not 'cpu'"),
+                                            (("--target", "rpi4", "--host", "pi@a"), "--host/--hosts"),
+                                            (("--target", "rpi4", "--estimate"), "--estimate")])
+def test_bench_cluster_refuses_what_it_cannot_do_in_one_line(tmp_path, args, says):
+    run = run_cli("bench", str(DATA / "tiny_fp32.tflite"), *args, "--cluster", "127.0.0.1:1",
+                  "--db", str(tmp_path / "r.db"))
+    assert says in assert_one_line_error(run, 2)
+
+
+def test_bench_cluster_without_the_extra_is_one_line_naming_it(tmp_path, monkeypatch):
+    real = importlib.util.find_spec
+    monkeypatch.setattr(importlib.util, "find_spec", lambda name, *a: None if name == "ray" else real(name, *a))
+    run = run_cli("bench", str(DATA / "tiny_fp32.tflite"), "--target", "rpi4", "--cluster", "127.0.0.1:6379",
+                  "--db", str(tmp_path / "r.db"))
+    assert "edgekit[cluster]" in assert_one_line_error(run, 2)

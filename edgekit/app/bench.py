@@ -34,13 +34,20 @@ __all__ = ["BenchOutcome", "BenchRequest", "LoopArgs", "RemoteArgs", "failures_e
 
 def run_bench(request: BenchRequest, *, progress: Progress | None = None,
               on_remote_result: Callable[[str, dict], None] | None = None,
-              on_stored: Callable[[dict], None] | None = None) -> BenchOutcome:
-    """Measure, estimate, or measure over ssh, as ``request`` says. ``on_stored(result)``: called as each local
-    measurement is kept (in the database or its recovery file), so that an interrupted run can say what it kept."""
+              on_stored: Callable[[dict], None] | None = None, say: Callable[[str], None] = lambda _: None
+              ) -> BenchOutcome:
+    """Measure, estimate, or measure over ssh or on a lab's devices, as ``request`` says. ``on_stored(result)``:
+    called as each local (or lab) measurement is kept (in the database or its recovery file), so that an
+    interrupted run can say what it kept."""
     from edgekit.app.sources import parse_list, resolve
     from targets.registry import Method, get_target
 
     chosen = get_target(request.target)
+    if request.cluster is not None:  # Ray is imported there, and only there
+        from edgekit.app.bench_lab import bench_on_lab
+
+        return bench_on_lab(request, chosen, on_result=on_remote_result, on_stored=on_stored, say=say,
+                            show=lambda i, n, line: progress(line, i, n) if progress is not None else None)
     loop = request.loop
     method = chosen.method(host=request.remote.given or bool(request.remote.serials), estimate=request.estimate)
     if request.remote.delegate != "cpu" and method is not Method.ADB:

@@ -112,6 +112,7 @@ class BenchRequest:
     estimate: bool = False
     remote: RemoteArgs = field(default_factory=RemoteArgs)
     db: Path | None = None
+    cluster: str | None = None  # HOST:PORT of a Ray head: measure on its lab's devices (edgekit.app.bench_lab)
 
 
 @dataclass(frozen=True, kw_only=True)

@@ -10,6 +10,7 @@ or ``~/.ray/auth_token``, never from the command line (docs/cluster.md).
 
 from __future__ import annotations
 
+import contextlib
 import json
 import os
 import socket
@@ -139,12 +140,29 @@ def connect(address: str | None, *, log_dir: Path | None = None, timeout: float 
     here = _reachable(address, timeout)
     _quiet_ray(log_dir)
     try:
-        with quiet_fds(log_dir / "ray-driver.log"):
+        with quiet_fds(log_dir / "ray-driver.log"), _own_sigterm():
             ray.init(address=address, log_to_driver=False, logging_level="ERROR", configure_logging=True,
                      include_dashboard=False, _node_ip_address=here)
     except Exception as err:  # Ray's own refusals (version mismatch, token) are one line here
         raise EdgekitError(f"the Ray cluster at {address} refused this driver: {_one_line(err)}") from None
     return lab_now(address)
+
+
+@contextlib.contextmanager
+def _own_sigterm():
+    """``ray.init`` makes SIGTERM ``sys.exit(15)``; edgekit's own handler (SIGTERM as Ctrl-C: finished rows kept,
+    the lab's tasks stopped, exit 143) stays."""
+    import signal
+    import threading
+
+    if threading.current_thread() is not threading.main_thread():
+        yield
+        return
+    ours = signal.getsignal(signal.SIGTERM)
+    try:
+        yield
+    finally:
+        signal.signal(signal.SIGTERM, ours)
 
 
 def _one_line(err: BaseException) -> str:

@@ -76,6 +76,10 @@ def bench(models: Annotated[list[str], typer.Argument(help=_MODEL_HELP, show_def
           delegate: Annotated[str, typer.Option("--delegate", help="On a phone (--serial): cpu (XNNPACK) or gpu "
                                                 "(benchmark_model --use_gpu=true, where the binary supports it).",
                                                 rich_help_panel=DEVICES)] = "cpu",
+          cluster: Annotated[str | None, typer.Option(
+              "--cluster", envvar="RAY_ADDRESS", show_envvar=False, help="HOST:PORT of a Ray cluster's head (also "
+              "$RAY_ADDRESS): measure on every device of --target's kind in its lab (docs/cluster.md).",
+              rich_help_panel=DEVICES)] = None,
           json: Json = False, wide: Wide = False, csv: Csv = None,
           force: Annotated[bool, typer.Option("--force", help="Replace an existing --csv file.")] = False,
           db: Db = None) -> None:
@@ -100,7 +104,7 @@ def bench(models: Annotated[list[str], typer.Argument(help=_MODEL_HELP, show_def
                           ssh_config=ssh_config, insecure_no_host_key_check=insecure_no_host_key_check,
                           remote_python=remote_python, timeout=timeout, check_outputs=check_outputs,
                           serials=tuple(serial or ()), benchmark_binary=benchmark_binary,
-                          delegate=delegate.lower()))
+                          delegate=delegate.lower()), cluster=cluster)
     kept: list[dict] = []
 
     def said() -> str:
@@ -114,7 +118,7 @@ def bench(models: Annotated[list[str], typer.Argument(help=_MODEL_HELP, show_def
 
     with ProgressBar("benchmarking") as bar, interrupt_says(said):
         outcome = run_bench(request, progress=lambda what, i, n: bar.update(i, n, what),
-                            on_remote_result=_print_remote_result, on_stored=kept.append)
+                            on_remote_result=_print_remote_result, on_stored=kept.append, say=bar.say)
     errors = [_render(outcome, json, profile_ops, wide)]
     if csv is not None and outcome.results:
         errors.append(_write_csv(csv, outcome.results, force))

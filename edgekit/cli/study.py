@@ -170,10 +170,20 @@ def _collect(plan, store, cells, lab=None):
         from edgekit.app.cluster import disconnect
         from edgekit.study.cluster import convert_all, measurer
 
+        def converting(n: int, total: int, out: list[str]) -> None:
+            bar.update(len(done), len(cells), f"conversions {n} of {total} done; running: {', '.join(out) or '-'}")
+
+        def measuring(_n: int, _total: int, line: str) -> None:
+            bar.update(len(done), len(cells), line)
+
         try:
-            convert_all(plan, lab, bar.say, lambda n, total: bar.update(len(done), len(cells),
-                                                                        f"conversions: {n} of {total} done"))
-            return collect(plan, store, advance, bar.say, heavy, measure=measurer(lab, bar.say))
+            conversions = convert_all(plan, lab, bar.say, converting)
+            collected = collect(plan, store, lambda cell, what: done.append(what), bar.say, heavy,
+                                measure=measurer(lab, bar.say, measuring))
+            collected.cluster = {"address": lab.address, "conversions": conversions,
+                                 "nodes": {n.node_id: {"ip": n.ip, "memory": n.memory, "converts": n.converts}
+                                           for n in lab.nodes}}
+            return collected
         finally:
             disconnect()
 
@@ -191,6 +201,8 @@ def _write(plan, collected, seconds: float, eta: float, loaded: float | None = N
         if conv is not None or plan.user_model(m) is None:
             layers[m] = layer_breakdown(m, conv.path if conv else None, models_dir())
     doc = document(plan, collected, layers, round(seconds, 1))
+    if collected.cluster is not None:  # where each conversion ran, and what it asked for (docs/cluster.md)
+        doc["cluster"] = collected.cluster
     report.write(plan.out, doc, plan.force)
     yours = [line for line in doc["conclusion"] if any(line.startswith(f"On {t}, {m.name} ") for m in plan.user
                                                          for t in plan.targets)]

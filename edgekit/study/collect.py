@@ -44,6 +44,7 @@ class Collected:
     conversions: dict = field(default_factory=dict)  # (variant, model, quant) -> Converted
     accuracy: dict = field(default_factory=dict)  # model -> training summary (with --data)
     recovery: object | None = None  # bench.store.Recovery: the results the database could not take
+    cluster: dict | None = None  # with --cluster: each conversion's node, start, end and memory estimate
 
 
 def file_digest(path: Path) -> str:
