@@ -30,6 +30,7 @@ def document(plan, collected, layers: dict, seconds: float) -> dict:
                       "reused_from_db": collected.reused_measurements, "estimated": collected.estimates,
                       "failed": collected.failures},
            "rows": collected.rows, "training": collected.accuracy,
+           "user_accuracy": collected.user_accuracy,
            "published_imagenet_top1": published(list(plan.models)), "arithmetic": seed_arithmetic(),
            "layers": layers}
     doc["conclusion"] = conclusion(doc)
