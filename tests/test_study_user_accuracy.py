@@ -91,6 +91,7 @@ def test_a_keras_user_model_with_10_outputs_gets_accuracy_rows_as_edgekit_eval_r
 
     md = _report(plan, out)
     assert "accuracy on digits evaluated as given, not trained here" in md
+    assert "of its accuracy" in md and "top-1 on digits, tiny10 as given)" in md  # the conclusion uses it
     assert f"the Keras model in float {user['float_accuracy_pct']}%" in md
     table = [line for line in md.splitlines() if line.startswith("| tiny10 |")]
     assert len(table) == 2
