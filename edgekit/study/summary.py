@@ -80,8 +80,12 @@ def _accuracy_clause(doc: dict, target: str, fast: dict, slow: dict, t: dict) ->
                 f"{doc['plan']['data']}, {how})")
     pub = doc["published_imagenet_top1"]
     pa, pb = pub.get(fast["model"], {}).get("top1_pct"), pub.get(slow["model"], {}).get("top1_pct")
-    text = ("; accuracy not measured for both (see the accuracy column)" if doc["plan"].get("data")
-            else "; accuracy not measured (run with --data)")
+    if doc["plan"].get("data"):
+        missing = list(dict.fromkeys(t.get(r["model"], r["model"]) for r, s in ((fast, a), (slow, b))
+                                     if s is None or s["accuracy_pct"] is None))
+        text = f"; accuracy not measured for {' and '.join(missing)} (see the accuracy column)"
+    else:
+        text = "; accuracy not measured (run with --data)"
     if pa and pb and fast["model"] != slow["model"]:
         text += (f"; published ImageNet top-1 is {pa}% for {t[fast['model']]} (float) vs {pb}% for "
                  f"{t[slow['model']]}")
