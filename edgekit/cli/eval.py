@@ -20,14 +20,20 @@ def eval_(
     tta: Annotated[str | None, typer.Option("--tta", help="Test-time augmentation: flip, or flip,crop; "
                                             "reports accuracy and cost multiples.")] = None,
     ensemble: Annotated[bool, typer.Option("--ensemble", help="Also average the models' predictions.")] = False,
+    preprocess: Annotated[str | None, typer.Option("--preprocess", help="How pixels become input for a .keras "
+                                                   "model not trained by edgekit (tf, caffe, torch, unit, raw, or "
+                                                   "mean=A,std=B); default: read from its own first layer.")]
+    = None,
     json: Json = False, wide: Wide = False,
 ) -> None:
     """Measure accuracy next to cost: per model, with test-time augmentation, and as an ensemble."""
+    from edgekit.app.eval_preprocess import user_preprocess
     from edgekit.data import parse_data
     from edgekit.models.evaluate import evaluate, parse_tta
 
-    results = evaluate(models, parse_data(data), split, parse_tta(tta), ensemble,
-                       notify=lambda msg: err_console.print(msg, markup=False, soft_wrap=True))
+    say = lambda msg: err_console.print(msg, markup=False, soft_wrap=True)  # noqa: E731
+    results = evaluate(models, parse_data(data), split, parse_tta(tta), ensemble, notify=say,
+                       preprocess=user_preprocess(preprocess, say))
     if json:
         emit_json([r.to_dict() for r in results])
         return

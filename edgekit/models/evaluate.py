@@ -25,6 +25,7 @@ from edgekit.data import DataSource
 from edgekit.errors import UsageError, unknown_name
 from edgekit.metrics import Scores, score
 from edgekit.models import trained
+from edgekit.models.registry import Preprocess
 
 TTA_NAMES = ("flip", "crop")
 BATCH = 64
@@ -92,14 +93,18 @@ class EvalResult:
 
 
 def evaluate(paths: list[str], data: DataSource, split: str = "test", tta: tuple[str, ...] = (),
-             ensemble: bool = False, notify: Callable[[str], None] | None = None) -> list[EvalResult]:
-    """One result per model, in the order given, then the ensemble's when ``ensemble`` is set."""
+             ensemble: bool = False, notify: Callable[[str], None] | None = None,
+             preprocess: Callable[[Path], Preprocess | None] | None = None) -> list[EvalResult]:
+    """One result per model, in the order given, then the ensemble's when ``ensemble`` is set.
+
+    ``preprocess(path)``: how to feed a ``.keras`` model that has no training record (a model not trained by
+    edgekit: ``--preprocess``, or its own first layer's); None refuses such a model."""
     from edgekit.models.datasets import eval_data
 
     say = notify or (lambda _m: None)
     if ensemble and len(paths) < 2:
         raise UsageError(f"--ensemble averages several models; give two or more, got {len(paths)}")
-    predictors = [open_model(p) for p in paths]
+    predictors = [open_model(p, preprocess) for p in paths]
     loaded: dict[tuple, object] = {}
     results, raw = [], []
     for p in predictors:
@@ -113,6 +118,7 @@ def evaluate(paths: list[str], data: DataSource, split: str = "test", tta: tuple
             say(f"warning: {p.path.name}: {note}")
         _check_labels(p, d.class_names)
         probs, seconds = _timed(p.run, d.x)
+        _check_width(p, probs, d.class_names, data)
         base = EvalResult(str(p.path), p.kind, len(d.y), d.class_names, score(probs, d.y), seconds, p.macs,
                           p.timing)
         if tta:
@@ -148,7 +154,8 @@ def tta_views(x: np.ndarray, names: tuple[str, ...]) -> list[tuple[str, np.ndarr
     return views
 
 
-def open_model(path: str | Path) -> Predictor:
+def open_model(path: str | Path, preprocess: Callable[[Path], Preprocess | None] | None = None) -> Predictor:
+    """``preprocess``: as :func:`evaluate`'s, for a ``.keras`` model with no training record."""
     from edgekit.models.ref import ModelKind, ModelRef
 
     ref = ModelRef.parse(path)
@@ -157,25 +164,29 @@ def open_model(path: str | Path) -> Predictor:
     if ref.kind is ModelKind.TFLITE:
         return _open_tflite(ref.path)
     ref.require_tensorflow(command="eval", keras_will_do=True)
-    return _open_keras(ref.path)
+    return _open_keras(ref.path, preprocess)
 
 
-def _open_keras(path: Path) -> Predictor:
+def _open_keras(path: Path, preprocess: Callable[[Path], Preprocess | None] | None = None) -> Predictor:
     from edgekit.analysis import analyze_keras
     from edgekit.models import load_model
 
     info = trained.read(path)
-    if info is None:
+    pre = info.preprocess if info is not None else preprocess(path) if preprocess is not None else None
+    if pre is None:
         raise UsageError(f"{str(path)!r} has no training record {trained.record_path(path).name}, so how to feed "
-                         "it is unknown; evaluate models written by edgekit train")
+                         "it is unknown; give --preprocess (tf, caffe, torch, unit, raw), or evaluate models "
+                         "written by edgekit train")
     model = load_model(path)
     shape = tuple(int(d) for d in model.inputs[0].shape[1:])
     _check_channels(path, shape)
 
     def run(x: np.ndarray) -> np.ndarray:
-        x = info.preprocess.apply(x)
+        x = pre.apply(x)
         return np.concatenate([np.asarray(model(x[i:i + BATCH], training=False)) for i in range(0, len(x), BATCH)])
 
+    if info is None:  # the user's own model: no labels, split or seed of its training known here
+        return Predictor(path, "keras", shape, (), analyze_keras(model).macs, run, f"keras, batch {BATCH}")
     return Predictor(path, "keras", shape, info.labels, analyze_keras(model).macs, run,
                      f"keras, batch {BATCH}", info.val_split, info.seed)
 
@@ -219,6 +230,13 @@ def _check_labels(p: Predictor, class_names: tuple[str, ...]) -> None:
     if p.labels and tuple(p.labels) != tuple(class_names):
         raise UsageError(f"{p.path.name} was trained on classes {list(p.labels)[:10]} but the data has "
                          f"{list(class_names)[:10]}; evaluate on data with the same class folders")
+
+
+def _check_width(p: Predictor, probs: np.ndarray, class_names: tuple[str, ...], data: DataSource) -> None:
+    if probs.ndim != 2 or probs.shape[1] != len(class_names):
+        width = probs.shape[1] if probs.ndim == 2 else list(probs.shape[1:])
+        raise UsageError(f"{p.path.name} gives {width} outputs but {data.describe()} has {len(class_names)} "
+                         "classes; evaluate it on data with one class per output")
 
 
 def _timed(run, x: np.ndarray) -> tuple[np.ndarray, float]:

@@ -3,6 +3,11 @@ library, convert it per quant mode, and score each ``.tflite`` on the validation
 
 ImageNet-size models stay random-weight cost models; their rows say "not measured". Trained models, their
 conversions and their scores are cached, so a re-run trains and scores nothing it already has.
+
+A user's model is not trained: when its output width equals the data's label count, it is scored as given, with
+``edgekit eval``'s evaluator (:func:`edgekit.models.evaluate.evaluate`), on the data's held-out split (digits'
+fixed test set; a folder whole, as edgekit cannot know which of its images the model was trained on): the float
+Keras model once, and each ``.tflite`` (converted here, or given) on its row.
 """
 
 from __future__ import annotations
@@ -15,6 +20,7 @@ import numpy as np
 from edgekit.study.plan import models_dir
 
 SPLIT = "val"  # the validation subset the training held out (same seed and split), never trained on
+USER_SPLIT = "test"  # a user's model: digits' fixed held-out set, or the whole folder (edgekit eval's default)
 
 
 def small_input(model: str) -> int:
@@ -58,17 +64,68 @@ def convert_trained(keras_path: Path, quant: str, source, samples: int, out: Pat
 
 def evaluate(tflite: Path, digest: str, source, keras_path: Path) -> dict:
     """Top-1 accuracy (%) of ``tflite`` on the validation split; cached by the file's content."""
+    return _cached(f"{digest}:{source.describe()}:{SPLIT}", lambda: _score(tflite, source, keras_path))
+
+
+def _cached(key: str | None, work) -> dict:
+    """``work()``'s score, kept in the study's accuracy cache under ``key`` (None: not cached)."""
+    if key is None:
+        return work()
     cache = models_dir() / "accuracy.json"
-    key = f"{digest}:{source.describe()}:{SPLIT}"
     try:
         known = json.loads(cache.read_text())
     except (OSError, ValueError):
         known = {}
     if key not in known:
-        known[key] = _score(tflite, source, keras_path)
+        known[key] = work()
         cache.parent.mkdir(parents=True, exist_ok=True)
         cache.write_text(json.dumps(known, indent=1))
     return known[key]
+
+
+def label_count(source) -> int:
+    """The data's classes: digits' 10, a folder's class subfolders (as ``edgekit.data.folder.scan`` counts them)."""
+    if source.kind == "digits":
+        from edgekit.data.digits import CLASS_NAMES
+
+        return len(CLASS_NAMES)
+    return sum(1 for p in Path(source.path).iterdir() if p.is_dir() and not p.name.startswith("."))
+
+
+def label_mismatch(name: str, graph, source) -> str | None:
+    """None when the model (its ``.tflite`` graph) gives one score per class of ``source``; else the one line
+    that says why its accuracy is not measured."""
+    shapes = [graph.tensors[i].shape for i in graph.outputs]
+    labels = label_count(source)
+    if len(shapes) == 1 and len(shapes[0]) == 2 and shapes[0][1] == labels:
+        return None
+    width = f"{shapes[0][1]} outputs" if len(shapes) == 1 and len(shapes[0]) == 2 else \
+        f"output shape(s) {', '.join(str(list(s)) for s in shapes)}"
+    return f"{name} gives {width} but {source.describe()} has {labels} labels"
+
+
+def split_text(source) -> str:
+    return ("the held-out test split of digits" if source.kind == "digits"
+            else f"the whole folder {source.describe()} (edgekit cannot know which images trained the model)")
+
+
+def score_user(path: Path, digest: str | None, source, preprocess=None, what: str = "this .tflite") -> dict:
+    """Top-1 accuracy (%) of the user's model as given (a ``.keras`` in float, or a ``.tflite``) on the held-out
+    split, with edgekit eval's evaluator; cached by the file's content (``digest``; None: not cached).
+    ``preprocess``: :func:`edgekit.models.evaluate.evaluate`'s, for a Keras model."""
+    from edgekit.models.evaluate import evaluate as evaluate_models
+
+    pre = preprocess(path) if preprocess is not None and Path(path).suffix != ".tflite" else None
+
+    def work() -> dict:
+        result = evaluate_models([str(path)], source, USER_SPLIT, preprocess=preprocess)[0]
+        note = (f"{split_text(source)} ({result.samples} images): the user's model as given, not trained here; "
+                f"{what} scored with edgekit eval's evaluator")
+        return {"accuracy_pct": round(100 * result.scores.top1, 2), "images": result.samples, "note": note}
+
+    key = None if digest is None else (f"user:{digest}:{source.describe()}:{USER_SPLIT}:"
+                                       f"{pre.to_dict() if pre is not None else None}")
+    return _cached(key, work)
 
 
 def _score(tflite: Path, source, keras_path: Path) -> dict:

@@ -43,6 +43,7 @@ class Collected:
     failures: int = 0  # configs that could not be measured or estimated: a row with their error
     conversions: dict = field(default_factory=dict)  # (variant, model, quant) -> Converted
     accuracy: dict = field(default_factory=dict)  # model -> training summary (with --data)
+    user_accuracy: dict = field(default_factory=dict)  # user model -> how its accuracy was measured (--data)
     recovery: object | None = None  # bench.store.Recovery: the results the database could not take
     cluster: dict | None = None  # with --cluster: each conversion's node, start, end and memory estimate
 
@@ -164,12 +165,15 @@ def collect(plan: StudyPlan, store, advance: Callable[[Cell, str], None], say: S
         if variant == "trained":
             with _wrap(heavy, f"training {model} on {plan.data.describe()}", _trained_path(plan, model)):
                 trained = _train(plan, model, say, out)
-        for quant in plan.quants:
+        user = plan.user_model(model)
+        for quant in plan.quants_of(model):  # a .tflite file: its own quant, which --quant may not name
             doing = f"converting {model} {quant}"  # a zoo model's is quiet only past the cache (and its warnings)
             with _wrap(heavy if trained else None, doing, tflite_path(plan, variant, model, quant)):
                 conv = _convert(plan, variant, model, quant, trained, say, heavy and (lambda d=doing: heavy(d)))
             out.conversions[(variant, model, quant)] = conv
             accuracy = _accuracy(plan, conv, trained) if trained is not None else None
+            if user is not None and plan.data is not None:
+                accuracy = _user_accuracy(plan, user, conv, out, say)
             for cell in (c for c in cells if c.quant == quant):
                 row, what = _ready_row(plan, cell, conv, store, out.recovery)
                 if row is None:
@@ -369,6 +373,46 @@ def _accuracy(plan: StudyPlan, conv: Converted, trained: Path) -> dict:
     return evaluate(conv.path, conv.digest, plan.data, trained)
 
 
+def _user_accuracy(plan: StudyPlan, user, conv: Converted, out: Collected, say: Say) -> dict:
+    """A user's model on --data, not trained: scored as given when its output width is the data's label count
+    (the float Keras model once, into ``out.user_accuracy``; this row's .tflite); else "not measured" and why."""
+    from edgekit.errors import EdgekitError
+    from edgekit.study.accuracy import label_mismatch, score_user
+
+    known = out.user_accuracy.get(user.name)
+    if known is None:
+        why = label_mismatch(user.name, conv.graph, plan.data)
+        known = out.user_accuracy[user.name] = {"mismatch": why, "data": plan.data.describe()}
+        if why is not None:
+            say(f"warning: {why}: its accuracy is not measured (cost rows only)")
+        elif user.converted_here:
+            known.update(_float_accuracy(plan, user, say))
+    if known["mismatch"] is not None:
+        return {"accuracy_pct": None, "note": f"not measured: {known['mismatch']}"}
+    try:
+        return score_user(conv.path, conv.digest, plan.data)
+    except EdgekitError as err:
+        say(f"warning: {user.name} {conv.path.name}: accuracy not measured: {err}")
+        return {"accuracy_pct": None, "note": f"not measured: {err}"}
+
+
+def _float_accuracy(plan: StudyPlan, user, say: Say) -> dict:
+    """The user's Keras model itself, in float, fed as its conversion is (its preprocess option, else its own
+    first layer's)."""
+    from edgekit.app.eval_preprocess import user_preprocess
+    from edgekit.errors import EdgekitError
+    from edgekit.study.accuracy import score_user
+
+    path = Path(user.path)
+    try:
+        found = score_user(path, file_digest(path) if path.is_file() else None, plan.data,
+                           user_preprocess(user.preprocess), what="the Keras model in float")
+    except EdgekitError as err:
+        say(f"warning: {user.name}: float (Keras) accuracy not measured: {err}")
+        return {"float_accuracy_pct": None, "float_note": f"not measured: {err}"}
+    return {"float_accuracy_pct": found["accuracy_pct"], "images": found["images"], "float_note": found["note"]}
+
+
 def _decorate(row: dict, cell: Cell, conv: Converted, accuracy: dict | None, user=None) -> dict:
     """The bench record plus the study's columns; the display fields are the exact numbers the report shows."""
     row = dict(row)
@@ -389,8 +433,8 @@ def _decorate(row: dict, cell: Cell, conv: Converted, accuracy: dict | None, use
     if user is not None:
         row.update(source=user.source, converted_here=user.converted_here)
     if accuracy is None and user is not None:
-        row.update(accuracy_pct=None, accuracy_note="not measured: the user's own model (edgekit eval measures it "
-                   "on a labelled folder)")
+        row.update(accuracy_pct=None, accuracy_note="not measured: the user's own model; run with --data (a "
+                   "labelled folder, or digits) to score it as given")
     elif accuracy is None:
         row.update(accuracy_pct=None, accuracy_note="not measured: random weights at the architecture's default "
                    "input (costs only); run with --data for trained small-input variants")

@@ -77,7 +77,6 @@ class StudyPlan:
     force: bool = False
     db: Path | None = None
     skipped: tuple[tuple[str, str], ...] = ()  # (model, why): left out by the memory guard
-    no_accuracy: tuple[str, ...] = ()  # user models with --data: no trained variant, so no accuracy row
     user: tuple = ()  # edgekit.study.models.StudyModel of each user model (a file), by name in ``models``
 
     def user_model(self, name: str):
@@ -120,9 +119,6 @@ class StudyPlan:
 
         here = any(self.method(t) is Method.LOCAL for t in self.targets)
         lines = [w for w in [threads_warning(self.threads, usable_cores())] if w and here]
-        if self.no_accuracy:
-            lines.append(f"--data trains small-input variants of zoo models; {', '.join(self.no_accuracy)} "
-                         "get cost rows only (accuracy not measured)")
         return lines
 
     def to_dict(self) -> dict:
@@ -238,10 +234,6 @@ def make_plan(*, models: str | None, quants: str | None, targets: str | None, ho
             ModelRef.parse(m.name).require_tensorflow(command="study")
     model_list = [m.name for m in chosen]
     user = tuple(m for m in chosen if m.source is not None)
-    if data is not None and user:
-        warn_data = [m.name for m in user]  # accuracy with --data covers the zoo's trained variants only
-    else:
-        warn_data = []
     quant_list = [get_mode(q).mode.value for q in _names(quants, QUICK_QUANTS if quick else DEFAULT_QUANTS,
                                                          "--quant")]
     target_list = list(dict.fromkeys(get_target(t).key for t in _names(targets, DEFAULT_TARGETS, "--targets")))
@@ -262,8 +254,7 @@ def make_plan(*, models: str | None, quants: str | None, targets: str | None, ho
     check_out(out, force)  # a special file, a file, or a folder holding more than an earlier study: refused now
     return StudyPlan(models=tuple(model_list), quants=tuple(quant_list), targets=tuple(target_list),
                      hosts=parse_hosts(hosts, target_list), serials=phones, benchmark_binary=benchmark_binary,
-                     data=source, threads=threads, quick=quick, out=out, force=force, db=db, user=user,
-                     no_accuracy=tuple(warn_data))
+                     data=source, threads=threads, quick=quick, out=out, force=force, db=db, user=user)
 
 
 def models_dir() -> Path:

@@ -254,9 +254,9 @@ def accuracy_vs_latency(rows: list[dict], titles: dict, target: str) -> bytes:
     ax.set_xscale("log")
     _plain_ticks(ax.xaxis)
     ax.set_xlabel(f"p50 latency on {target} (ms, log scale)")
-    ax.set_ylabel("top-1 accuracy on the validation split (%)")
+    ax.set_ylabel("top-1 accuracy on held-out --data (%)")
     est = "" if all(is_measured(r) for r in rows) else " (hollow: latency estimated)"
-    ax.set_title(f"Accuracy vs latency of the small trained variants on {target}{est}")
+    ax.set_title(f"Accuracy vs latency on {target}{est}")
     ax.grid(True, alpha=0.35)
     from matplotlib.lines import Line2D
 

@@ -28,7 +28,8 @@ COLUMNS = ("model", "input", "quant", "target", "how", "params (M)", "MACs (M)",
 PLOTS = {"latency_vs_macs.png": "Latency vs MACs (log-log): filled markers measured (bars: 95% interval), hollow "
                                   "markers estimated (bars: their cross-validated error)",
          "size_by_quant.png": "Model size by quantization mode",
-         "accuracy_vs_latency.png": "Accuracy vs latency of the trained small-input variants, with the Pareto front",
+         "accuracy_vs_latency.png": "Accuracy vs latency of the trained small-input variants and your models (--data), "
+                               "with the Pareto front",
          "energy_vs_macs.png": "Energy per inference above idle vs MACs (log-log): filled markers measured (bars: "
                                "95% interval), hollow markers estimated (bars: their held-out error, docs/energy.md)",
          "layer_macs.png": "Per-layer MACs by layer kind, for the models of this study"}
@@ -146,14 +147,16 @@ def markdown(doc: dict, plots: list[str]) -> str:
            f"({doc['host']['usable_cores']} cores). Models {', '.join(plan['models'])}; quantization "
            f"{', '.join(plan['quants'])}; targets {', '.join(plan['targets'])}{_threads_text(doc['rows'])}"
            + (" (--quick: fewer rounds, timed runs and calibration samples)" if plan["quick"] else "") + ".", "",
-           *([sources_line(plan), ""] if plan.get("user_models") else []), "## Conclusion", ""]
+           *([sources_line(plan, doc.get("user_accuracy")), ""] if plan.get("user_models") else []),
+           "## Conclusion", ""]
     out += [f"- {line}" for line in doc["conclusion"]]
     out += ["", "## Results", "", "| " + " | ".join(COLUMNS) + " |", "|" + "---|" * len(COLUMNS)]
     out += ["| " + " | ".join(cells(r, notes)) + " |" for r in doc["rows"]]
     out += ["| " + " | ".join(row) + " |" for row in skipped_cells(doc)]
     out += failed_lines(doc["rows"]) + phone_lines(doc["rows"])
     out += ["", NOISY_NOTE + _few_rounds_note(doc["rows"]), "", EST_NOTE,
-            "Accuracy is measured only on models trained here (--data); the published ImageNet column is the "
+            "Accuracy is measured only with --data: on models trained here, and on your own models as given when "
+            "their outputs match the data's labels; the published ImageNet column is the "
             "architecture's figure from its source, never measured here:", ""]
     out += [f"[{i}] {text}" + ("  " if i < len(texts) else "") for i, text in enumerate(texts, 1)]
     if plots:
@@ -169,17 +172,31 @@ def markdown(doc: dict, plots: list[str]) -> str:
     return "\n".join(out) + "\n"
 
 
-def sources_line(plan: dict) -> str:
-    """Where the user's models came from, and which were converted here."""
+def sources_line(plan: dict, accuracy: dict | None = None) -> str:
+    """Where the user's models came from, which were converted here, and (with --data) how their accuracy was
+    measured: ``accuracy`` is the study's ``user_accuracy`` (model -> mismatch, float accuracy)."""
     parts = []
     for m in plan.get("user_models", []):
         if m["converted_here"]:
             extra = "".join(f", {k} {m[k]}" for k in ("preprocess", "calibration") if m.get(k))
-            parts.append(f"{m['name']} ({m['source']}, {m['kind']} model, converted here per --quant{extra})")
+            part = f"{m['name']} ({m['source']}, {m['kind']} model, converted here per --quant{extra}"
         else:
-            parts.append(f"{m['name']} ({m['source']}: measured as it is, {m['quant']} as read from the file, "
-                         "not converted here)")
+            part = (f"{m['name']} ({m['source']}: measured as it is, {m['quant']} as read from the file, "
+                    "not converted here")
+        parts.append(part + _user_accuracy_text((accuracy or {}).get(m["name"])) + ")")
     return "Your models, named by file stem: " + "; ".join(parts) + "."
+
+
+def _user_accuracy_text(acc: dict | None) -> str:
+    if not acc:
+        return ""
+    if acc.get("mismatch"):
+        return f"; accuracy not measured: {acc['mismatch']}"
+    text = f"; accuracy on {acc['data']} evaluated as given, not trained here"
+    if "float_accuracy_pct" in acc:
+        pct = acc["float_accuracy_pct"]
+        text += f", the Keras model in float {'not measured' if pct is None else f'{_num(pct)}%'}"
+    return text
 
 
 def phone_lines(rows: list[dict]) -> list[str]:
@@ -239,7 +256,8 @@ def html_page(doc: dict, plots: dict[str, bytes]) -> str:
     tail = md[md.index("## The seed's arithmetic"):]
     return (f"<!doctype html><html><head><meta charset='utf-8'><title>edgekit study</title><style>{_CSS}</style>"
             f"</head><body><h1>edgekit study</h1><p>{e(md.splitlines()[2])}</p>"
-            + (f"<p>{e(sources_line(doc['plan']))}</p>" if doc["plan"].get("user_models") else "") +
+            + (f"<p>{e(sources_line(doc['plan'], doc.get('user_accuracy')))}</p>" if doc["plan"].get("user_models")
+               else "") +
             "<h2>Conclusion</h2><ul>" + "".join(f"<li>{e(c)}</li>" for c in doc["conclusion"]) + "</ul>"
             f"<h2>Results</h2><table><tr>{head}</tr>{''.join(body)}</table>"
             + "".join(f"<p>{e(line[2:])}</p>" for line in failed_lines(doc["rows"]) + phone_lines(doc["rows"])

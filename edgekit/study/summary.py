@@ -30,6 +30,7 @@ def document(plan, collected, layers: dict, seconds: float) -> dict:
                       "reused_from_db": collected.reused_measurements, "estimated": collected.estimates,
                       "failed": collected.failures},
            "rows": collected.rows, "training": collected.accuracy,
+           "user_accuracy": collected.user_accuracy,
            "published_imagenet_top1": published(list(plan.models)), "arithmetic": seed_arithmetic(),
            "layers": layers}
     doc["conclusion"] = conclusion(doc)
@@ -58,17 +59,33 @@ def _pair(rows: list[dict], target: str) -> tuple[dict, dict] | None:
     return None if fast is slow else (fast, slow)
 
 
+def _scored(rows: list[dict], target: str, row: dict) -> dict | None:
+    """The row whose accuracy speaks for ``row``: a zoo model's trained small-input variant, a user's model's
+    own row (scored as given)."""
+    if row.get("source") is not None:
+        return row
+    return _pick(rows, target, row["model"], row["quant"], "trained")
+
+
 def _accuracy_clause(doc: dict, target: str, fast: dict, slow: dict, t: dict) -> str:
     rows = [r for r in doc["rows"] if not is_failed(r)]
-    a = _pick(rows, target, fast["model"], fast["quant"], "trained")
-    b = _pick(rows, target, slow["model"], slow["quant"], "trained")
+    a, b = _scored(rows, target, fast), _scored(rows, target, slow)
     if a and b and a["accuracy_pct"] is not None and b["accuracy_pct"]:
         share = 100 * a["accuracy_pct"] / b["accuracy_pct"]
+        given = list(dict.fromkeys(r["model"] for r in (a, b) if r.get("source") is not None))
+        both = all(r.get("source") is not None for r in (a, b))
+        how = ("small-input variants" if not given else
+               f"{' and '.join(given)} as given" + ("" if both else ", the other a small-input variant"))
         return (f" at {share:.0f}% of its accuracy ({a['accuracy_pct']}% vs {b['accuracy_pct']}% top-1 on "
-                f"{doc['plan']['data']}, small-input variants)")
+                f"{doc['plan']['data']}, {how})")
     pub = doc["published_imagenet_top1"]
     pa, pb = pub.get(fast["model"], {}).get("top1_pct"), pub.get(slow["model"], {}).get("top1_pct")
-    text = "; accuracy not measured (run with --data)"
+    if doc["plan"].get("data"):
+        missing = list(dict.fromkeys(t.get(r["model"], r["model"]) for r, s in ((fast, a), (slow, b))
+                                     if s is None or s["accuracy_pct"] is None))
+        text = f"; accuracy not measured for {' and '.join(missing)} (see the accuracy column)"
+    else:
+        text = "; accuracy not measured (run with --data)"
     if pa and pb and fast["model"] != slow["model"]:
         text += (f"; published ImageNet top-1 is {pa}% for {t[fast['model']]} (float) vs {pb}% for "
                  f"{t[slow['model']]}")
