@@ -177,7 +177,7 @@ def _assert_rewritten(root: Path, entry: Path, fresh: bytes) -> None:
 
 
 @pytest.mark.tf
-@pytest.mark.slow
+@pytest.mark.heavy  # three conversions; the default suite checks every damage on the cache itself
 @pytest.mark.parametrize("damage", list(MODEL_DAMAGE))
 def test_convert_reconverts_a_damaged_entry(pristine, tmp_path, monkeypatch, damage):
     root, entry = _damaged_cache(pristine, tmp_path, 20, damage)

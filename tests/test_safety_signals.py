@@ -253,6 +253,7 @@ def test_temp_dir_names_its_owner(tmp_path, monkeypatch):
 
 
 @pytest.mark.tf
+@pytest.mark.heavy  # a TensorFlow conversion in a fresh process (5 s): CI's heavy tier
 def test_sigterm_to_convert_removes_its_folder(tmp_path):
     """SIGTERM while the float model is saved and converted: exit 143, one line, no output, no temporary folder,
     no process left."""
@@ -268,6 +269,7 @@ def test_sigterm_to_convert_removes_its_folder(tmp_path):
 
 
 @pytest.mark.tf
+@pytest.mark.heavy  # a TensorFlow conversion in a fresh process (5 s): CI's heavy tier
 def test_an_output_path_that_is_not_utf8(tmp_path):
     """``-o`` with a byte that is not UTF-8 (a name from another system): written under exactly that name, and the
     argv that TensorFlow's log header repeats is no traceback."""
