@@ -27,6 +27,7 @@ def test_importing_the_cli_imports_no_ray():
     assert json.loads(proc.stdout) == []
 
 
+@pytest.mark.heavy  # a whole bench in a fresh process (5 s); importing the CLI is checked above, by default
 def test_a_normal_bench_imports_no_ray(tmp_path):
     code = (f"import json, sys; from edgekit.cli import main; rc = main(['bench', {str(DATA / 'tiny_fp32.tflite')!r},"
             f" '--runs', '2', '--rounds', '2', '--db', {str(tmp_path / 'r.db')!r}]); "

@@ -75,6 +75,7 @@ def _eval_top1(tmp_path, path) -> float:
     return round(100 * json.loads(run.out)[0]["top1"], 2)
 
 
+@pytest.mark.heavy  # trains a model and converts it twice (7 s); the .tflite case stays in the default suite
 def test_a_keras_user_model_with_10_outputs_gets_accuracy_rows_as_edgekit_eval_reports(keras_files, study_env):
     tmp_path = study_env
     plan, out, said = _study(tmp_path, str(keras_files / "tiny10.keras"))
