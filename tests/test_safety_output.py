@@ -371,3 +371,18 @@ def test_convert_refuses_an_orphan_that_differs(tf, tmp_path, convert_cache):
     run = run_cli("convert", "lenet5", "--fp32", "-o", "m.tflite", cwd=tmp_path, env=convert_cache)
     assert "already exists; pass --force" in assert_one_line_error(run, 1)
     assert out.read_bytes() == b"\x1c\0\0\0TFL3 someone else's model" and _names(tmp_path) == ["m.tflite"]
+
+
+def test_a_study_whose_every_row_failed_or_was_emulated_still_writes_its_report(tmp_path):
+    """make_plots divided by zero when no zoo row was left to plot (every cell failed, or ran on an emulator),
+    and the report was lost: now the report is written without the latency and size plots."""
+    pytest.importorskip("matplotlib")
+    doc = json.loads(EXAMPLE.read_text())
+    for i, row in enumerate(doc["rows"]):
+        row["emulated" if i % 2 else "error"] = True if i % 2 else "the device went away"
+        if not i % 2:
+            row.pop("latency_ms", None)
+            row["measured"] = False
+    assert "latency_vs_macs.png" not in report.make_plots(doc)
+    report.write(tmp_path / "out", doc, force=False)
+    assert (tmp_path / "out" / "report.html").is_file() and (tmp_path / "out" / "results.json").is_file()

@@ -317,7 +317,9 @@ def make_plots(doc: dict) -> dict[str, bytes]:
     rows = [r for r in doc["rows"] if not r.get("emulated") and not is_failed(r)]  # an emulator's timings are
     # no device's speed; a failed row has none
     zoo = [r for r in rows if r["variant"] == "zoo"]
-    out = {"latency_vs_macs.png": plots.latency_vs_macs(zoo, t), "size_by_quant.png": plots.size_by_quant(zoo, t)}
+    out = {}
+    if zoo:  # every row failed, or ran on an emulator: nothing to plot, and the report is written all the same
+        out = {"latency_vs_macs.png": plots.latency_vs_macs(zoo, t), "size_by_quant.png": plots.size_by_quant(zoo, t)}
     if any(r.get("energy_mj") for r in zoo):
         out["energy_vs_macs.png"] = plots.energy_vs_macs(zoo, t)
     trained = [r for r in rows if r.get("accuracy_pct") is not None]
