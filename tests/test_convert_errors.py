@@ -86,10 +86,13 @@ def test_unwritable_output_folder(tmp_path):
 
 
 PHASES = ("build", "conversion", "calibration", "fidelity", "cleanup")
+# Each phase is a TensorFlow conversion in a fresh process (5 s): the default suite keeps two, CI's heavy tier all.
+_HEAVY_PHASES = ("build", "fidelity", "cleanup")
 
 
 @pytest.mark.tf
-@pytest.mark.parametrize("phase", PHASES)
+@pytest.mark.parametrize("phase", [pytest.param(p, marks=pytest.mark.heavy) if p in _HEAVY_PHASES else p
+                                   for p in PHASES])
 def test_ctrl_c_leaves_no_partial_file(tmp_path, phase):
     """Ctrl-C while the model is built, inside TensorFlow's converter, during calibration, during the fidelity
     check, and one that Python swallows in a garbage-collector callback: exit 130, one line, nothing written, not

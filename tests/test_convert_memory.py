@@ -120,6 +120,7 @@ def _same_as_one_process(q: str, written, peak, meta, lenet_int8) -> None:
 
 
 @pytest.mark.slow
+@pytest.mark.heavy  # the whole int8 chain of processes (16 s), as its fp32 twin: CI's heavy tier
 def test_staged_int8_gives_the_same_bytes(lenet_int8, tmp_path, monkeypatch):
     """The chain of processes large models convert in (converters.stages: prepare, core, calibrate, quantize,
     final), through the command line, with the dense kernels in pieces, writes the bytes one process writes,
