@@ -46,6 +46,15 @@ def test_a_missing_cluster_extra_is_one_line_naming_it(tmp_path, monkeypatch):
     assert "edgekit[cluster]" in line
 
 
+def test_join_without_the_cluster_extra_is_one_line_naming_it(tmp_path, monkeypatch):
+    real = importlib.util.find_spec
+    monkeypatch.setattr(importlib.util, "find_spec", lambda name, *a: None if name == "ray" else real(name, *a))
+    hosts = tmp_path / "lab-hosts.txt"
+    hosts.write_text("rpi4 pi@a\n")
+    line = assert_one_line_error(run_cli("cluster", "join", "127.0.0.1:6379", "--hosts", str(hosts)), 2)
+    assert "edgekit[cluster]" in line
+
+
 @pytest.mark.parametrize(("address", "says"), [("nowhere", "HOST:PORT"), ("ray://head:10001", "ray://")])
 def test_a_bad_address_is_one_line(tmp_path, address, says):
     run = run_cli("study", "--models", "lenet5", "--quick", "--out", str(tmp_path / "o"), "--cluster", address)

@@ -257,11 +257,11 @@ def join(address: str | None, hosts: Path | None, *, convert: bool) -> list[str]
     """Start a Ray node on this machine and join it to the cluster; returns the command that was run."""
     from edgekit.errors import require_extra
 
-    require_extra("ray", needed_for="edgekit cluster join")
     address = cluster_address(address)
     devices = read_lab_hosts(hosts) if hosts is not None else []
     if not devices and not convert:
         raise UsageError("a node joins with --hosts (its devices), --convert (conversions), or both")
+    require_extra("ray", needed_for="edgekit cluster join")  # after the input, so a bad file is named first
     _auth_env()
     here = _reachable(address, CONNECT_S)
     ray_bin = str(Path(sys.executable).with_name("ray"))
