@@ -31,7 +31,15 @@ def _env(tmp_path: Path) -> dict[str, str]:
 
 def _start(tmp_path: Path, *args: str | bytes) -> subprocess.Popen:
     return subprocess.Popen([sys.executable, "-m", "edgekit", *args], cwd=tmp_path, env=_env(tmp_path),
-                            stdout=subprocess.PIPE, stderr=subprocess.PIPE, start_new_session=True)
+                            stdout=subprocess.PIPE, stderr=subprocess.PIPE, start_new_session=True,
+                            preexec_fn=_default_signals)
+
+
+def _default_signals() -> None:
+    """The child starts with Python's defaults, whatever this run inherited (under nohup, SIGHUP is ignored, and
+    edgekit rightly leaves an ignored signal ignored)."""
+    for signum in (signal.SIGTERM, signal.SIGHUP):
+        signal.signal(signum, signal.SIG_DFL)
 
 
 def _wait_for(what, timeout: float = 120, proc: subprocess.Popen | None = None):
@@ -113,6 +121,16 @@ def _forward_nothing(monkeypatch):
     monkeypatch.setattr(children, "forward", lambda signum: None)
 
 
+@pytest.fixture
+def _default_handlers():
+    """SIGTERM and SIGHUP at Python's defaults, as a shell gives them (under nohup SIGHUP is ignored), and back."""
+    previous = {signum: signal.signal(signum, signal.SIG_DFL) for signum in (signal.SIGTERM, signal.SIGHUP)}
+    yield
+    for signum, handler in previous.items():
+        signal.signal(signum, handler)
+
+
+@pytest.mark.usefixtures("_default_handlers")
 def test_sigterm_inside_the_guard_is_a_keyboard_interrupt_that_says_so():
     with pytest.raises(interrupt.Terminated) as caught, interrupt.guard():
         os.kill(os.getpid(), signal.SIGTERM)
