@@ -5,21 +5,21 @@ edgekit/, converters/, bench/ or targets/ touches a private TensorFlow name (``t
 for them; its docstring gives the rule). :data:`NAMES` lists each name with what edgekit uses it for,
 :data:`BEHAVIOURS` the behaviours, and :func:`check` fails with one line naming what moved.
 
-On a TensorFlow upgrade, run, in this order:
+On a TensorFlow upgrade, install the new wheel (the pin is in pyproject.toml) and run, in this order:
 
-1. ``pytest tests/test_tf_private.py``: :func:`check` on the new wheel (every name below is still there);
+1. ``pytest tests/test_tf_private.py``: :func:`check` on the new wheel (every name below is still there, and the
+   quantizer's arguments are where :data:`BEHAVIOURS` says);
 2. ``pytest tests/test_convert_memory.py -m "slow or heavy"``: the staged conversion (hooks that are not
    reached raise a named error) and the quantizer in pieces (``ChunkError``) write the bytes one process writes;
 3. ``pytest tests/test_convert_modes.py tests/test_convert_batch1.py``: the one-process conversion.
 
-Then change the pin. A name that moved is fixed here alone, where its line says what it was for.
+A name that moved is fixed here alone, where its line says what it was for; then the pin and ``SUPPORTED``.
 
 The staged conversion (``converters.stage_steps``) runs TF's converter with some of its steps answered by a
 stage's file: :func:`install_hooks`. The calibrate and quantize stages load TF's extensions without importing
 TensorFlow (590 MB of resident memory and 3 s that they need none of): :func:`calibrate`, :func:`quantize`.
 
-Google's ai-edge-quantizer:
-    (to be written by the lead)
+[Google's ai-edge-quantizer: a paragraph by the lead goes here.]
 
 One job, over 250 lines: the list of what a TensorFlow upgrade can break; splitting it brings back the spread.
 """
