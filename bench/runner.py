@@ -5,7 +5,6 @@
 
 from __future__ import annotations
 
-import signal
 from dataclasses import asdict, dataclass
 
 from edgekit import child_process
@@ -41,5 +40,5 @@ def run_child(cfg: Config, timeout: float = 900) -> dict:
     try:
         return child_process.run(child, asdict(cfg))
     except ChildKilled as err:
-        raise ModelFileError(f"the TFLite runtime crashed ({signal.Signals(err.signum).name}) on {cfg.path!r}; the "
+        raise ModelFileError(f"the TFLite runtime crashed ({err.name}) on {cfg.path!r}; the "
                              "file is likely corrupt or uses an op this runtime cannot run") from None

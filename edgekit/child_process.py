@@ -65,11 +65,12 @@ class Child:
 
 
 class ChildKilled(EdgekitError):
-    """A child ended by a signal without replying (``signum``: 9 is usually the out-of-memory killer)."""
+    """A child ended by a signal without replying (``signum``, ``name``: SIGKILL is usually the out-of-memory
+    killer)."""
 
-    def __init__(self, message: str, signum: int):
+    def __init__(self, message: str, signum: int, name: str):
         super().__init__(message)
-        self.signum = signum
+        self.signum, self.name = signum, name
 
 
 class ChildTimedOut(EdgekitError):
@@ -164,7 +165,7 @@ def _answer(child: Child, reply: dict | None, code: int, tail: str | None) -> di
             name = "unknown"
         oom = "; that is usually the out-of-memory killer: free some memory and run it again" \
             if -code == signal.SIGKILL else ""
-        raise ChildKilled(f"{child.what} was killed by signal {-code} ({name}){oom}", -code)
+        raise ChildKilled(f"{child.what} was killed by signal {-code} ({name}){oom}", -code, name)
     where = f": {tail}" if tail else ("; its output is above, or in the log" if not child.capture else "")
     raise EdgekitError(f"{child.what} failed (exit status {code}){where}")
 
