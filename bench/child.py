@@ -1,12 +1,12 @@
 """One benchmark configuration, run in a fresh process so its memory figures are its own.
 
-``python -m bench.child`` reads a JSON config on stdin and writes one JSON object on stdout. It imports
-edgekit.runtime (numpy and the TFLite runtime) and never TensorFlow; ``tf_imported`` in the output proves it.
+``python -m bench.child`` reads a JSON config and answers with one JSON object (``edgekit.child_process``: run
+by hand, on stdout). It imports edgekit.runtime (numpy and the TFLite runtime) and never TensorFlow;
+``tf_imported`` in the output proves it.
 """
 
 from __future__ import annotations
 
-import json
 import sys
 import time
 
@@ -64,19 +64,7 @@ def run(cfg: dict) -> dict:
             "machine_after": state()}
 
 
-def main() -> int:
-    from edgekit.children import die_with_parent
-    from edgekit.errors import EdgekitError
-
-    die_with_parent()  # a round of a run that was killed outright ends too
-    cfg = json.loads(sys.stdin.read())
-    try:
-        doc = run(cfg)
-    except EdgekitError as err:
-        doc = {"error": str(err), "error_type": type(err).__name__, "exit_code": err.exit_code}
-    sys.stdout.write(json.dumps(doc) + "\n")
-    return 0
-
-
 if __name__ == "__main__":
-    sys.exit(main())
+    from edgekit.child_process import serve
+
+    sys.exit(serve(lambda cfg, _progress: run(cfg)))

@@ -1,20 +1,15 @@
-"""Run each model x config in its own child process (``bench.child``) and collect what it measured."""
+"""One benchmark configuration (:class:`Config`) and the fresh process that measures one round of it.
+
+``bench.service`` runs the rounds and collects what they measured; :func:`run_child` runs one.
+"""
 
 from __future__ import annotations
 
-import json
-import os
-import signal
-import subprocess
-import sys
 from dataclasses import asdict, dataclass
-from pathlib import Path
 
-from edgekit.children import child_env
-from edgekit.errors import EdgekitError, ModelFileError, UsageError
-from edgekit.result import error_of
-
-REPO = Path(__file__).resolve().parents[1]
+from edgekit import child_process
+from edgekit.child_process import Child, ChildKilled
+from edgekit.errors import ModelFileError
 
 
 @dataclass(frozen=True)
@@ -34,36 +29,16 @@ class Config:
     warmup_seconds: float = 2.0  # a round's warmup stops here even when the latency has not settled
 
 
-def _error_types() -> dict:
+def run_child(cfg: Config, timeout: float = 900) -> dict:
+    """Measure ``cfg`` in a fresh interpreter (``bench.child``, through ``edgekit.child_process``); its error is
+    raised here as the same type, and a crash of the runtime as a ModelFileError."""
     from bench.gpu import NoGpuError
 
-    return {"UsageError": UsageError, "ModelFileError": ModelFileError, "NoGpuError": NoGpuError}
-
-
-def run_child(cfg: Config, timeout: float = 900) -> dict:
-    """Measure ``cfg`` in a fresh interpreter; a crash or an error in the child becomes an EdgekitError.
-
-    The child ends with this process: Ctrl-C or SIGTERM here kills it (``subprocess.run``), and it gets SIGTERM
-    when this process is killed outright (``edgekit.children``)."""
-    env = child_env({**os.environ, "TF_CPP_MIN_LOG_LEVEL": "3",
-                     "PYTHONPATH": os.pathsep.join(filter(None, [str(REPO), os.environ.get("PYTHONPATH")]))})
+    child = Child(module="bench.child", what=f"benchmarking {cfg.model} ({cfg.quant})",
+                  env={"TF_CPP_MIN_LOG_LEVEL": "3"}, capture=True, timeout=timeout,
+                  timeout_hint="lower --runs or --min-seconds", errors=(NoGpuError,))
     try:
-        proc = subprocess.run([sys.executable, "-m", "bench.child"], input=json.dumps(asdict(cfg)),
-                              capture_output=True, text=True, timeout=timeout, env=env)
-    except subprocess.TimeoutExpired:
-        raise EdgekitError(f"benchmarking {cfg.model} ({cfg.quant}) took over {timeout:.0f} s; "
-                           "lower --runs or --min-seconds") from None
-    if proc.returncode < 0:
-        name = signal.Signals(-proc.returncode).name
-        raise ModelFileError(f"the TFLite runtime crashed ({name}) on {cfg.path!r}; the file is likely corrupt "
-                             "or uses an op this runtime cannot run")
-    try:
-        doc = json.loads(proc.stdout.strip().splitlines()[-1])
-    except (IndexError, ValueError):
-        tail = proc.stderr.strip().splitlines()[-1:] or ["no output"]
-        raise EdgekitError(f"the benchmark process for {cfg.model} failed (exit {proc.returncode}): "
-                           f"{tail[0]}") from None
-    failure = error_of(doc)
-    if failure is not None:
-        raise _error_types().get(failure.error_type, EdgekitError)(failure.error)
-    return doc
+        return child_process.run(child, asdict(cfg))
+    except ChildKilled as err:
+        raise ModelFileError(f"the TFLite runtime crashed ({err.name}) on {cfg.path!r}; the "
+                             "file is likely corrupt or uses an op this runtime cannot run") from None

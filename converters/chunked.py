@@ -1,11 +1,11 @@
 """TensorFlow's int8 quantizer for a model with very large fully-connected weights, in pieces (issue 22).
 
 TF's MLIR quantizer holds several copies of every weight while it runs: on VGG-16's calibrated model it peaks at
-4.2 GB in a process that loads nothing else (``converters.tflite_bare``), 3.3 GB more than its input. With the
-dense kernels of 8M weights or more (VGG-16's 25088 x 4096 and 4096 x 4096) replaced by one repeated value, which
-MLIR stores once, it peaks at 3.6 GB. Quantizing a dense layer per output channel is a function of each channel's
-weight row, its bias, and the scales of the layer's input and output, which come from calibration, not from the
-weights. So:
+4.2 GB in a process that loads nothing else (``converters.tf_private.quantize``), 3.3 GB more than its input.
+With the dense kernels of 8M weights or more (VGG-16's 25088 x 4096 and 4096 x 4096) replaced by one repeated
+value, which MLIR stores once (an undocumented behaviour: ``converters.tf_private.BEHAVIOURS``), it peaks at 3.6 GB.
+Quantizing a dense layer per output channel is a function of each channel's weight row, its bias, and the scales
+of the layer's input and output, which come from calibration, not from the weights. So:
 
 1. TF's quantizer runs on a copy of the calibrated model with those kernels replaced, and lays the result out
    exactly as it would the real one (same tensors, buffers and sizes);
@@ -16,6 +16,9 @@ weights. So:
 
 Every piece is checked as it is assembled (its input and output scales against the whole model's, every type and
 length), and ``tests/test_convert_memory.py`` checks that the file is the bytes TF's quantizer writes in one piece.
+
+One job over 250 lines: the three steps share the walks of TF's flatbuffer (the dense layers, their tensors and
+quantization), and a piece is only safe to write where those walks check it; split, each half would need the other.
 """
 
 from __future__ import annotations
@@ -26,7 +29,7 @@ from pathlib import Path
 import flatbuffers
 import numpy as np
 
-from converters.tflite_bare import schema
+from converters.tf_private import schema
 from edgekit.errors import EdgekitError
 
 CHUNK_FROM_ELEMENTS = 8 * 2**20  # dense kernels from 8M weights (32 MB) go in pieces

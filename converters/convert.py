@@ -4,12 +4,12 @@ from __future__ import annotations
 
 import time
 from collections.abc import Callable
-from dataclasses import dataclass, field
 from pathlib import Path
 
 from converters import cache, memory
 from converters import calibration as cal
-from converters.edgetpu import EdgeTPUReport, compile_model
+from converters.conversion_result import ConversionResult
+from converters.edgetpu import compile_model
 from converters.fidelity import Fidelity
 from converters.output import check_output, default_output, sidecar_path, write_pair
 from converters.own_preprocess import own_preprocess
@@ -26,40 +26,6 @@ DEFAULT_SAMPLES = 20  # ~0.3 s each for MobileNet v2 at 224 on 2 cores: a cold i
 
 Progress = Callable[[int, int], None]  # (done, total) while calibrating
 Notify = Callable[[str], None]  # a warning or a status line for the user
-
-
-@dataclass(frozen=True)
-class ConversionResult:
-    """What a conversion produced. ``float_bytes`` is the float32 size of the weights (params x 4)."""
-
-    path: Path
-    sidecar_path: Path
-    quant: str  # the quantization's tag, e.g. int8 or int8_floatio: "quant" as in edgekit bench and the study
-    size_bytes: int
-    float_bytes: int
-    seconds: float  # this run, end to end (a cache hit is fast)
-    conversion_seconds: float  # the original conversion, as recorded in the sidecar
-    cached: bool
-    fidelity: Fidelity | None
-    metadata: dict
-    edgetpu: EdgeTPUReport | None = None
-    per_layer: tuple[dict, ...] = ()
-    warnings: tuple[str, ...] = field(default=())
-
-    @property
-    def peak_rss_mb(self) -> int | None:
-        """The converting process's peak resident memory, MB, as the sidecar records it (None before issue 22)."""
-        return self.metadata.get("conversion_peak_rss_mb")
-
-    def to_dict(self) -> dict:
-        return {"path": str(self.path), "sidecar": str(self.sidecar_path), "quant": self.quant,
-                "size_bytes": self.size_bytes, "float_bytes": self.float_bytes,
-                "size_ratio": round(self.size_bytes / self.float_bytes, 4) if self.float_bytes else None,
-                "seconds": round(self.seconds, 3), "conversion_seconds": self.conversion_seconds,
-                "cached": self.cached, "peak_rss_mb": self.peak_rss_mb,
-                "fidelity": self.fidelity.to_dict() if self.fidelity else None,
-                "edgetpu": self.edgetpu.to_dict() if self.edgetpu else None, "per_layer": list(self.per_layer),
-                "warnings": list(self.warnings), "metadata": self.metadata}
 
 
 def convert(model_or_path, mode: str | QuantMode | QuantConfig = QuantMode.FP32, *, calibration: str | None = None,

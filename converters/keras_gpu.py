@@ -12,6 +12,9 @@ Keras reads ``KERAS_BACKEND`` once, when it is first imported
 runs each baseline in a fresh process. ``keras.device("gpu:0")`` places variables and inputs on every
 backend (keras.io/api/utils/config_utils). Frameworks are imported only inside functions, and only the
 backend asked for (``KERAS_BACKEND``) is probed: with ``KERAS_BACKEND=jax`` TensorFlow is never imported.
+
+One job over 250 lines: one backend registry, each record's GPU listing, call and wait written beside it, and
+the one selection over it; apart, a backend's parts would live in two places.
 """
 
 from __future__ import annotations

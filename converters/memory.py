@@ -5,7 +5,7 @@ holds the weights several times over (SavedModel variables, the frozen MLIR cons
 the calibration interpreter and the quantizer's copy). The ratios below were measured on a 2-core x86 machine
 (TF 2.21, Linux, VmHWM of the converting process, ``/proc/self/clear_refs`` reset at the start):
 
-    VGG-16 (553 MB of float weights)       fp32 4.8 GB   int8 7.3 GB
+    VGG-16 (553 MB of float weights)       fp32 4.7 GB   int8 7.1 GB
     ResNet-50 (103 MB of float weights)    fp32 2.6 GB   int8 2.9 GB
     MobileNet v2 (14 MB of float weights)  fp32 1.6 GB   int8 1.6 GB
     LeNet-5 (0.25 MB of float weights)     fp32 0.7 GB   int8 0.7 GB

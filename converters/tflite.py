@@ -63,7 +63,8 @@ def export_batch1(model, folder: Path) -> None:
     does internally (Keras 3: an ``ExportArchive`` whose ``serve`` endpoint calls the model with
     ``training=False``), so that converting the folder gives the same bytes. Writing it once lets the caller free
     the Keras model before the converter runs: ``from_keras_model`` keeps the live model and a second loaded copy
-    of every weight for the whole conversion (issue 22: VGG-16 int8 peaked at 9.0 GB that way, 6.8 GB this way)."""
+    of every weight for the whole conversion (issue 22, docs/memory.md: VGG-16 int8 peaked at 8.6 GB that way,
+    sampled once a second; 7.1 GB this way, VmHWM)."""
     import functools
 
     from edgekit.models._keras import keras
@@ -82,16 +83,10 @@ def export_batch1(model, folder: Path) -> None:
 
 
 def _saved_model_converter(tf, folder: Path, from_keras: bool):
-    """The converter ``from_saved_model`` returns, without its Python load of the whole SavedModel (a copy of every
-    weight held through the conversion); a model exported by :func:`export_batch1` is recorded as Keras, as
-    ``from_keras_model`` records it, so the flatbuffer's conversion metadata is unchanged."""
-    from tensorflow.lite.python import conversion_metadata_schema_py_generated as metadata_fb
-    from tensorflow.lite.python import lite
+    """The converter for the SavedModel ``folder`` (``converters.tf_private.saved_model_converter``)."""
+    from converters.tf_private import saved_model_converter
 
-    kind = metadata_fb.ModelType.KERAS_MODEL if from_keras else metadata_fb.ModelType.TF_SAVED_MODEL
-    lite.TFLiteConverterBase._set_original_model_type(kind)
-    return lite.TFLiteSavedModelConverterV2(str(folder), {tf.saved_model.SERVING},
-                                            [tf.saved_model.DEFAULT_SERVING_SIGNATURE_DEF_KEY])
+    return saved_model_converter(tf, folder, from_keras)
 
 
 def to_tflite(src: Source, saved_model: Path, config: QuantConfig, calibration: np.ndarray | None,

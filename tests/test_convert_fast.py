@@ -299,3 +299,19 @@ def test_digits_calibration_never_draws_from_the_test_split():
         assert not {row.tobytes() for row in drawn} & test_rows
     first, second = cal.digits((8, 8), 500, cal.SEED), cal.digits((8, 8), 500, cal.SEED + 1)
     assert not {r.tobytes() for r in first.reshape(500, -1)} & {r.tobytes() for r in second.reshape(500, -1)}
+
+
+def test_a_conversion_result_comes_back_from_its_json_whole():
+    """What a conversion in a child process hands back (converters.isolated): to_dict, JSON, from_dict."""
+    import json
+
+    from converters.conversion_result import ConversionResult
+    from converters.edgetpu import EdgeTPUReport
+    from converters.fidelity import Fidelity
+
+    result = ConversionResult(Path("m_int8.tflite"), Path("m_int8.json"), "int8", 1000, 4000, 1.5, 12.25, False,
+                              Fidelity(8, "digits", 1.0, 0.999, 33.0, 0.01), {"params": 1000,
+                                                                           "conversion_peak_rss_mb": 674},
+                              EdgeTPUReport(True, ops_on_tpu=3, operators=({"op": "CONV_2D", "count": 3},)),
+                              ({"layer": "conv"},), ("a warning",))
+    assert ConversionResult.from_dict(json.loads(json.dumps(result.to_dict()))) == result

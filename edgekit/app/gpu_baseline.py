@@ -2,26 +2,22 @@
 converters (which runs Keras) and bench (which times).
 
 Keras picks its backend once per process, and ``edgekit bench`` may already have loaded it (with TensorFlow,
-to convert), so each baseline runs in a fresh process: ``python -m edgekit.app.gpu_baseline`` reads one JSON
-request on stdin and writes one JSON object on stdout, as ``bench.child`` does. Each phase (import, build,
+to convert), so each baseline runs in a fresh process, as a benchmark round does (``edgekit.child_process``; run
+by hand, ``python -m edgekit.app.gpu_baseline`` reads one JSON request on stdin and writes one JSON object on
+stdout). Each phase (import, build,
 compile: the first call, warmup, timed) prints its time to stderr as it ends, so a run that hangs shows where.
 """
 
 from __future__ import annotations
 
-import json
-import os
-import subprocess
 import sys
 import time
-from pathlib import Path
 
 from bench.loop import settle, time_calls
 from bench.stats import summarize
-from edgekit.errors import EdgekitError, UsageError
-from edgekit.result import error_of
+from edgekit import child_process
+from edgekit.errors import EdgekitError
 
-REPO = Path(__file__).resolve().parents[2]
 MAX_SECONDS = 60.0  # the timed loop's limit: a baseline is one figure beside LiteRT's, not a study
 IDLE_S = 0.3  # the idle baseline read before the timed loop, as bench.energy reads it beside a round
 
@@ -121,24 +117,10 @@ def baseline_in_child(model: str, *, device: str = "gpu", backend: str | None = 
 
     request = {"model": model, "device": device, "backend": backend, "runs": runs, "warmup": warmup,
                "min_seconds": min_seconds}
-    env = {**os.environ, "TF_CPP_MIN_LOG_LEVEL": "3",
-           "PYTHONPATH": os.pathsep.join(filter(None, [str(REPO), os.environ.get("PYTHONPATH")]))}
-    try:
-        proc = subprocess.run([sys.executable, "-m", "edgekit.app.gpu_baseline"], input=json.dumps(request),
-                              capture_output=True, text=True, timeout=timeout, env=env)
-    except subprocess.TimeoutExpired:
-        raise EdgekitError(f"the Keras baseline for {model} took over {timeout:.0f} s; lower --runs") from None
-    try:
-        doc = json.loads(proc.stdout.strip().splitlines()[-1])
-    except (IndexError, ValueError):
-        tail = proc.stderr.strip().splitlines()[-1:] or ["no output"]
-        raise EdgekitError(f"the Keras baseline process for {model} failed (exit {proc.returncode}): "
-                           f"{tail[0]}") from None
-    failure = error_of(doc)
-    if failure is not None:
-        types = {"NoBackendError": NoBackendError, "UsageError": UsageError}
-        raise types.get(failure.error_type, EdgekitError)(failure.error)
-    return doc
+    child = child_process.Child(module="edgekit.app.gpu_baseline", what=f"the Keras baseline for {model}",
+                                env={"TF_CPP_MIN_LOG_LEVEL": "3"}, capture=True, timeout=timeout,
+                                timeout_hint="lower --runs", errors=(NoBackendError,))
+    return child_process.run(child, request)
 
 
 def add_baselines(results: list[dict], *, runs: int, warmup: int, min_seconds: float) -> None:
@@ -170,17 +152,11 @@ def no_gpu_message(litert_reason: str) -> str:
     return f"{litert_reason}; {describe('gpu')}. Use --target cpu, or run on a machine with a GPU and its drivers"
 
 
-def main() -> int:
-    request = json.loads(sys.stdin.read())
-    try:
-        doc = keras_baseline(request["model"], device=request.get("device", "gpu"), backend=request.get("backend"),
-                             runs=request["runs"], warmup=request["warmup"], min_seconds=request["min_seconds"],
-                             max_seconds=request.get("max_seconds", MAX_SECONDS))
-    except EdgekitError as err:
-        doc = {"error": str(err), "error_type": type(err).__name__}
-    sys.stdout.write(json.dumps(doc) + "\n")
-    return 0
+def _serve(request: dict, _progress) -> dict:
+    return keras_baseline(request["model"], device=request.get("device", "gpu"), backend=request.get("backend"),
+                          runs=request["runs"], warmup=request["warmup"], min_seconds=request["min_seconds"],
+                          max_seconds=request.get("max_seconds", MAX_SECONDS))
 
 
 if __name__ == "__main__":
-    sys.exit(main())
+    sys.exit(child_process.serve(_serve))
