@@ -265,11 +265,13 @@ def _ready_row(plan: StudyPlan, cell: Cell, conv: Converted, store, recovery) ->
         from edgekit.runtime.tflm import TflmMissingError
         from targets.estimate import estimate_bench
         from targets.mcu_bench import bench_mcu
+        from targets.registry import get_target
 
+        target = get_target(cell.target)
         try:
             if method is Method.MCU:  # run in TFLite Micro here: arena measured, latency estimated
-                return bench_mcu(conv.path, cell.target, model=cell.model), "estimated"
-            return estimate_bench(conv.path, cell.target, threads, model=cell.model, quant=cell.quant), "estimated"
+                return bench_mcu(conv.path, target, model=cell.model), "estimated"
+            return estimate_bench(conv.path, target, threads, model=cell.model, quant=cell.quant), "estimated"
         except (UsageError, TflmMissingError):
             raise  # a target with no estimator, or no TFLite Micro here: every model would fail alike
         except Exception as err:  # this model cannot be estimated on this target; it fails alone
