@@ -1,6 +1,6 @@
 """What ``edgekit bench`` is asked to do, as frozen keyword-only records, and what it hands back.
 
-Shared by ``edgekit.app.bench`` (local and estimated) and ``edgekit.app.remote`` (over ssh).
+The CLI builds a :class:`BenchRequest`; ``edgekit.app.bench_plan`` parses it once into the plan every branch takes.
 """
 
 from __future__ import annotations
@@ -125,24 +125,3 @@ class BenchOutcome:
     run_id: str | None = None
     remote: object | None = None  # edgekit.app.remote.FleetOutcome for kind == "remote"
     recovery: object | None = None  # bench.store.Recovery: the results the database could not take, if any
-
-
-def parse_threads(text: str | None, target: str) -> list[int | None]:
-    """``--threads 1,2,4`` as a list; the GPU target takes none."""
-    from edgekit.app.sources import parse_list
-
-    if target == "gpu":
-        if text is not None:
-            raise UsageError("--threads does not apply to --target gpu (the GPU accelerator sets its own); drop it")
-        return [None]
-    values = parse_list(text or "1", "--threads", lambda s: int(s))
-    if any(not 1 <= v <= MAX_THREADS for v in values):
-        raise UsageError(f"--threads must be whole numbers >= 1 and <= {MAX_THREADS}, e.g. 1,2,4; got {text!r}")
-    return values
-
-
-def make_configs(sources, threads: list[int | None], target: str, args: dict) -> list:
-    """One ``bench.runner.Config`` per source x thread count."""
-    from bench.runner import Config
-
-    return [Config(str(s.path), s.model, s.quant, target, t, **args) for s in sources for t in threads]
