@@ -59,7 +59,7 @@ def plan_for(plan, lab):
 def memory_skips(plan, lab, converted: Callable[[str, str], bool]) -> dict[str, str]:
     """Models whose conversion fits on no conversion node: model -> the guard's line, against the largest node."""
     from converters import memory
-    from edgekit.study.plan import weight_bytes_hint
+    from edgekit.study.forecast import weight_bytes_hint
 
     room = lab.convert_memory()
     out = {}
@@ -122,7 +122,7 @@ def convert_all(plan, lab, say: Callable[[str], None], running: Callable[[int, i
     from converters import cache, memory
     from converters.convert import NotCached, convert
     from edgekit.app.lab import node_name
-    from edgekit.study.plan import weight_bytes_hint
+    from edgekit.study.forecast import weight_bytes_hint
 
     todo = [Conversion(m, q, memory.check(m, q, weight_bytes_hint(m)).need)
             for m in plan.models for q in plan.quants if not _cached(plan, m, q)]

@@ -16,7 +16,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from edgekit.result import Kind, Result, is_failed
-from edgekit.study.plan import Cell, StudyPlan, eta_convert, eta_measure, eta_train, models_dir
+from edgekit.study.forecast import eta_convert, eta_measure, eta_train
+from edgekit.study.plan import Cell, StudyPlan, models_dir
 from targets.registry import Method
 
 Say = Callable[[str], None]
@@ -113,7 +114,7 @@ def threads_for(plan: StudyPlan, target: str) -> int | None:
 
 def expected_seconds(plan: StudyPlan, store) -> tuple[float, dict]:
     """Predicted wall time, and what is already done (files converted, measurements in the database)."""
-    from edgekit.study.plan import STUDY_FIXED_S, learned_convert_scale
+    from edgekit.study.forecast import STUDY_FIXED_S, learned_convert_scale
 
     s = plan.settings
     scale, _ = learned_convert_scale(s)
