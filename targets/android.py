@@ -126,7 +126,7 @@ def check_identity(ident: PhoneIdentity) -> None:
 def check_target(ident: PhoneIdentity, target) -> None:
     """Refuse to measure a phone as a phone target (``pixel4``, a TOML phone) that its ``getprop`` says it is not:
     ``ro.product.model`` must be one of the target's models and its SoC one of the target's ``soc_ids``, where the
-    target lists them (``targets.builtin.Phone``). ``--target android`` measures any phone as itself."""
+    target lists them (``targets.records.Phone``). ``--target android`` measures any phone as itself."""
     phone = getattr(target, "phone", None)
     if phone is None:
         return

@@ -10,8 +10,9 @@ from pathlib import Path
 import pytest
 
 from targets import estimate_cpu
-from targets.builtin import PHONES, Method, Reach
+from targets.builtin import PHONES
 from targets.estimate import EXPECTED_FILE, estimate_bench
+from targets.records import Method, Reach
 from targets.registry import get_target
 from targets.userfile import TargetFileError, parse_target
 from tests.conftest import assert_one_line_error, run_cli
