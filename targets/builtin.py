@@ -50,7 +50,7 @@ A53_CPU = CpuFigures(4, 1.5, 4.0, 8.0, 3.2, "4x Cortex-A53 @ 1.5 GHz, NEON, LPDD
 EDGE_TPU_USB = AcceleratorFigures(4.0, 8 << 20, 0.5, "USB 3.0")
 # The Raspberry Pi 4 adds a per-inference host cost over a desktop host (its USB 3 controller, a VL805, sits
 # behind a PCIe 2.0 x1 lane): fitted on the three pycoral RPi 4 rows (MobileNet v1, v2, Inception v1), see
-# targets.fit; the value is targets.fit.CURRENT's rpi4_usb_host_overhead_ms.
+# targets.fit; the value is targets.fit_params.CURRENT's rpi4_usb_host_overhead_ms.
 EDGE_TPU_USB_ON_RPI4 = AcceleratorFigures(4.0, 8 << 20, 0.5, "USB 3.0 (Raspberry Pi 4 host)", host_overhead_ms=1.99)
 EDGE_TPU_PCIE = AcceleratorFigures(4.0, 8 << 20, 0.5, "PCIe 2.0 x1")
 # Board names as the device tree gives them (raspberrypi/linux arch/arm/boot/dts/broadcom/bcm2711-rpi-*.dts,
