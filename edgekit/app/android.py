@@ -24,7 +24,8 @@ def bench_on_phones(plan, *, on_result: Callable[[str, dict], None] | None = Non
     from bench.store import Recovery, ResultStore
     from edgekit.app.bench_request import BenchOutcome
     from edgekit.app.sources import raise_unresolved
-    from targets.android import PhoneConfig, measure_phone, select_serials
+    from targets.adb import select_serials
+    from targets.android import PhoneConfig, measure_phone
     from targets.android_result import to_result
     from targets.benchmark_model import BenchmarkArgs
     from targets.fleet import run_fleet
@@ -108,7 +109,7 @@ def phone_binary(given: Path | None) -> Path:
     """The benchmark_model to push: ``--benchmark-binary``, else the one ``edgekit android fetch`` installed for
     this machine's LiteRT version (its sha256 checked again); checked to be an arm64 ELF either way."""
     from edgekit.app.android_fetch import SHA256, installed
-    from targets.android import check_binary
+    from targets.adb import check_binary
 
     if given is not None:
         check_binary(Path(given))
