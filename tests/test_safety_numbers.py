@@ -106,8 +106,7 @@ def test_min_seconds_nan_is_refused_at_once(tmp_path):
 
 def test_library_callers_get_the_same_checks():
     from bench.protocol import Protocol
-    from edgekit.app.bench_plan import parse_threads
-    from edgekit.app.bench_request import LoopArgs, RemoteArgs
+    from edgekit.app.bench_request import LoopArgs, RemoteArgs, parse_threads
     from edgekit.errors import UsageError
 
     for bad in ({"min_seconds": math.nan}, {"min_seconds": math.inf}, {"budget": math.nan}, {"budget": -math.inf},

@@ -1,9 +1,9 @@
 """``edgekit bench`` as a library: one validated request in, result documents out.
 
 The CLI parses options into a :class:`BenchRequest`, calls :func:`run_bench` and renders the
-:class:`BenchOutcome`. The request is parsed once into a ``BenchPlan`` (``edgekit.app.bench_plan``) that every
-branch takes. Local targets are measured here, each config in a fresh process; device targets are estimated, or
-measured over ssh (``edgekit.app.remote``) when hosts are given.
+:class:`BenchOutcome`. The request is parsed once into a :class:`BenchPlan` that every branch takes. Local
+targets are measured here, each config in a fresh process; device targets are estimated, or measured over ssh
+(``edgekit.app.remote``) when hosts are given.
 
 A model that cannot be read, converted, loaded, run or analysed fails alone: it gets a result with ``error``
 (and ``measured: false``) in its place, the others are measured, and :func:`failures_error` is the one line
@@ -15,15 +15,11 @@ from __future__ import annotations
 import time
 import uuid
 from collections.abc import Callable
-from typing import TYPE_CHECKING
 
 from bench.protocol import REL_HALFWIDTH
-from edgekit.app.bench_request import BenchOutcome, BenchRequest, LoopArgs, Progress, RemoteArgs
+from edgekit.app.bench_request import BenchOutcome, BenchPlan, BenchRequest, LoopArgs, Progress, RemoteArgs
 from edgekit.errors import EdgekitError, UsageError
 from edgekit.result import is_failed
-
-if TYPE_CHECKING:
-    from edgekit.app.bench_plan import BenchPlan
 
 __all__ = ["BenchOutcome", "BenchRequest", "LoopArgs", "RemoteArgs", "failures_error", "run_bench"]
 
@@ -33,10 +29,10 @@ def run_bench(request: BenchRequest, *, progress: Progress | None = None,
               on_stored: Callable[[dict], None] | None = None, say: Callable[[str], None] = lambda _: None
               ) -> BenchOutcome:
     """Measure, estimate, or measure over ssh or on a lab's devices, as ``request`` says: it is parsed once into a
-    ``BenchPlan`` (``edgekit.app.bench_plan``), which the branch serving its target takes. ``on_stored(result)``:
-    called as each local (or lab) measurement is kept (in the database or its recovery file), so that an
-    interrupted run can say what it kept."""
-    from edgekit.app.bench_plan import make_plan
+    :class:`BenchPlan` (``edgekit.app.bench_request.make_plan``), which the branch serving its target takes.
+    ``on_stored(result)``: called as each local (or lab) measurement is kept (in the database or its recovery
+    file), so that an interrupted run can say what it kept."""
+    from edgekit.app.bench_request import make_plan
     from targets.registry import Method
 
     plan = make_plan(request)

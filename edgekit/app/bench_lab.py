@@ -20,7 +20,8 @@ def bench_on_lab(plan, *, on_result: Callable[[str, dict], None] | None = None,
                  show: Callable[[int, int, str], None] = lambda *_: None,
                  say: Callable[[str], None] = lambda _: None):
     """Every configuration on every live device of the plan's target kind in the lab; a BenchOutcome like a
-    fleet's. What --cluster cannot go with was refused as the plan was made (``edgekit.app.bench_plan``)."""
+    fleet's. What --cluster cannot go with was refused as the plan was made
+    (``edgekit.app.bench_request.make_plan``)."""
     from bench.store import DEFAULT_DB, Recovery, ResultStore
     from edgekit.app.cluster import connect, disconnect
     from edgekit.app.remote import _graphs

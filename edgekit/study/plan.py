@@ -131,7 +131,7 @@ class Cell(NamedTuple):
 
 
 def _names(text: str | None, default: tuple[str, ...], what: str, lower: bool = True) -> list[str]:
-    from edgekit.app.sources import parse_list
+    from edgekit.app.bench_request import parse_list
 
     items = parse_list(text, what, (lambda s: s.lower()) if lower else str) if text is not None else list(default)
     return list(dict.fromkeys(items))
