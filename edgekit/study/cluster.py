@@ -31,14 +31,14 @@ CLUSTER_HOST = "cluster"  # the plan's host for a target the lab measures (part 
 
 def plan_for(plan, lab):
     """The plan with each device target measured by the lab; a target it has no device for is one line."""
-    from targets.registry import Method, Reach, get_target
+    from targets.registry import Method, Reach
 
     if plan.serials:
         raise UsageError("--serial and --cluster: the lab measures boards over ssh, not phones over adb; measure "
                          "the phones in a study without --cluster (or estimate them: drop --serial)")
     hosts = dict(plan.hosts)
     for key in plan.targets:
-        target = get_target(key)
+        target = plan.target(key)
         if plan.method(key) is Method.GPU:
             raise UsageError(f"--cluster measures {key} nowhere: a GPU is attached to one machine, and the lab "
                              f"schedules only devices and this machine's CPU; run {key} without --cluster")

@@ -93,8 +93,6 @@ def threads_for(plan: StudyPlan, target: str) -> int | None:
     ``benchmark_model`` (``--num_threads``), so the study's cpu rows are what ``edgekit bench`` gives. It also
     leaves the study's own process and the OS a core: measured with every core, each op waits for its slowest
     thread, and whatever else runs lands on one of them (on a 2-core machine, docs/measuring.md)."""
-    from targets.registry import get_target
-
     method = plan.method(target)
     if method is Method.GPU:
         return None
@@ -104,7 +102,7 @@ def threads_for(plan: StudyPlan, target: str) -> int | None:
         return LOCAL_CPU_THREADS
     from targets.estimate_cpu import default_threads
 
-    cpu = get_target(target).cpu
+    cpu = plan.target(target).cpu
     if cpu is None and method is Method.ADB:
         from edgekit.study.phones import PHONE_THREADS
 
@@ -266,9 +264,8 @@ def _ready_row(plan: StudyPlan, cell: Cell, conv: Converted, store, recovery) ->
         from edgekit.runtime.tflm import TflmMissingError
         from targets.estimate import estimate_bench
         from targets.mcu_bench import bench_mcu
-        from targets.registry import get_target
 
-        target = get_target(cell.target)
+        target = plan.target(cell.target)
         try:
             if method is Method.MCU:  # run in TFLite Micro here: arena measured, latency estimated
                 return bench_mcu(conv.path, target, model=cell.model), "estimated"

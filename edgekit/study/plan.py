@@ -71,6 +71,17 @@ class StudyPlan:
     db: Path | None = None
     skipped: tuple[tuple[str, str], ...] = ()  # (model, why): left out by the memory guard
     user: tuple = ()  # edgekit.study.models.StudyModel of each user model (a file), by name in ``models``
+    records: dict = field(default_factory=dict, compare=False, repr=False)  # target key -> Target, parsed once
+
+    def __post_init__(self) -> None:
+        """Each target's record, parsed once here (``targets.registry.get_target``): the study asks for it by key."""
+        from targets.registry import get_target
+
+        object.__setattr__(self, "records", {key: get_target(key) for key in self.targets})
+
+    def target(self, key: str):
+        """The ``targets.registry.Target`` of a target key in ``targets``."""
+        return self.records[key]
 
     def user_model(self, name: str):
         """The user's model of that name (``edgekit.study.models.StudyModel``), or None for a zoo model."""
@@ -94,9 +105,7 @@ class StudyPlan:
     def method(self, target: str):
         """How ``target`` is served in this study (``targets.registry.Method``): measured here, on its --host,
         estimated, or run in TFLite Micro."""
-        from targets.registry import get_target
-
-        return get_target(target).method(host=target in self.hosts or target in self.serials)
+        return self.target(target).method(host=target in self.hosts or target in self.serials)
 
     def measured_here(self, target: str) -> bool:
         from targets.registry import Method
