@@ -14,7 +14,7 @@ It prints three figures:
 
 - modules: the distinct modules whose functions ran;
 - climbs: calls from a module of a lower layer into one of a higher layer (a callback from ``bench/`` into
-  ``edgekit/app/``, say), layers as in docs/design/layers.md: core < bench < targets < models/converters <
+  ``edgekit/app/``, say), layers as tests/test_architecture.py has them: core < bench < targets < models/converters <
   application (edgekit/cli, edgekit/app, edgekit/study);
 - returns: returns from a function to a caller in another module.
 
