@@ -1,5 +1,6 @@
-"""A phone over adb: pick the device, check what it is, push LiteRT's ``benchmark_model`` and the models to
-``/data/local/tmp``, run each configuration there in rounds pinned to the biggest cores, and clean up.
+"""Measure on a phone over adb (``targets.adb`` picks it and says what it is): push LiteRT's ``benchmark_model``
+and the models to ``/data/local/tmp``, run each configuration there in rounds pinned to the biggest cores, and
+clean up.
 
 Every failure is an :class:`AdbError`, one line naming the serial and what to do. The temporary directory on the
 phone is removed on the way out, Ctrl-C included (the ``finally`` of :func:`measure_phone`).
@@ -7,9 +8,7 @@ phone is removed on the way out, Ctrl-C included (the ``finally`` of :func:`meas
 
 from __future__ import annotations
 
-import hashlib
 import shlex
-import shutil
 import subprocess
 import threading
 import uuid
@@ -18,143 +17,12 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from bench.protocol import Protocol
-from edgekit.errors import EdgekitError, UsageError
+from edgekit.errors import EdgekitError
+from targets.adb import PROPS, AdbError, PhoneIdentity, check_identity, check_target, run_adb, state_error
 from targets.benchmark_model import BenchmarkArgs, BenchmarkOutputError, parse
 
 DEVICE_TMP = "/data/local/tmp"
-ADB_HINT = ("install Android's platform tools (Debian/Ubuntu: apt install adb; others: "
-            "https://developer.android.com/tools/releases/platform-tools) and put adb on PATH")
-PROPS = ("ro.product.manufacturer", "ro.product.model", "ro.soc.model", "ro.board.platform", "ro.product.cpu.abi",
-         "ro.build.fingerprint", "ro.kernel.qemu", "ro.hardware")
-_ELF_AARCH64 = 183  # e_machine of an arm64 ELF (the android_arm64 benchmark_model)
 CONTEXT = "adb shell"  # how every result here ran: a shell binary, not an app (docs/android.md)
-
-
-class AdbError(EdgekitError):
-    """adb, the phone or benchmark_model failed; the message names the serial."""
-
-
-def adb_path() -> str:
-    found = shutil.which("adb")
-    if found is None:
-        raise UsageError(f"adb was not found on PATH; {ADB_HINT}")
-    return found
-
-
-def _adb(*args: str, serial: str | None = None, timeout: float = 60, check: bool = True) -> subprocess.CompletedProcess:
-    argv = [adb_path(), *(("-s", serial) if serial else ()), *args]
-    try:
-        proc = subprocess.run(argv, capture_output=True, text=True, timeout=timeout)
-    except subprocess.TimeoutExpired:
-        raise AdbError(f"{serial or 'adb'}: adb {args[0]} did not answer in {timeout:g} s; check the cable and "
-                       "`adb devices`") from None
-    if check and proc.returncode != 0:
-        tail = (proc.stderr.strip() or proc.stdout.strip() or f"exit {proc.returncode}").splitlines()[-1]
-        raise AdbError(f"{serial or 'adb'}: adb {args[0]} failed: {tail}")
-    return proc
-
-
-def parse_devices(text: str) -> dict[str, str]:
-    """``adb devices`` output as ``{serial: state}`` (device, unauthorized, offline, ...)."""
-    out = {}
-    for line in text.splitlines():
-        parts = line.split()
-        if len(parts) >= 2 and not line.startswith(("List of devices", "*")):
-            out[parts[0]] = parts[1]
-    return out
-
-
-def _state_error(serial: str, state: str) -> AdbError | None:
-    if state == "device":
-        return None
-    if state == "unauthorized":
-        return AdbError(f"{serial}: unauthorized; unlock the phone and accept the 'Allow USB debugging' prompt, "
-                        "then run again")
-    return AdbError(f"{serial}: the phone is {state}; reconnect it (or `adb reconnect`) and check `adb devices`")
-
-
-def select_serials(asked: tuple[str, ...]) -> list[str]:
-    """The serials to measure: those asked (``all``: every attached phone), or the only one attached.
-
-    Raises:
-        AdbError: none attached; several and no serial; an asked serial that is absent, unauthorized or offline.
-    """
-    devices = parse_devices(_adb("devices", timeout=30).stdout)
-    if not devices:
-        raise AdbError("no phone found by `adb devices`; connect one with USB debugging on (docs/android.md)")
-    if not asked:
-        if len(devices) > 1:
-            raise UsageError(f"several phones attached ({', '.join(devices)}); choose with --serial SERIAL "
-                             "(repeat it for several) or --serial all")
-        asked = tuple(devices)
-    serials = list(devices) if asked == ("all",) else list(dict.fromkeys(asked))
-    for s in serials:
-        if s not in devices:
-            raise AdbError(f"{s}: not attached; `adb devices` lists {', '.join(devices)}")
-        err = _state_error(s, devices[s])
-        if err is not None:
-            raise err
-    return serials
-
-
-@dataclass(frozen=True)
-class PhoneIdentity:
-    serial: str
-    props: dict[str, str]
-
-    @property
-    def name(self) -> str:
-        return f"{self.props.get('ro.product.manufacturer', '')} {self.props.get('ro.product.model', '')}".strip()
-
-    @property
-    def soc(self) -> str:
-        return self.props.get("ro.soc.model") or self.props.get("ro.board.platform") or "unknown SoC"
-
-
-def check_identity(ident: PhoneIdentity) -> None:
-    """Refuse an emulator and a phone that cannot run the arm64 binary."""
-    p, s = ident.props, ident.serial
-    if p.get("ro.kernel.qemu") == "1" or p.get("ro.hardware") in ("ranchu", "goldfish"):
-        raise AdbError(f"{s}: an Android emulator (ro.kernel.qemu={p.get('ro.kernel.qemu')!r}, ro.hardware="
-                       f"{p.get('ro.hardware')!r}), not a phone; its timings say nothing about one, so it is refused")
-    abi = p.get("ro.product.cpu.abi", "")
-    if abi != "arm64-v8a":
-        raise AdbError(f"{s}: ro.product.cpu.abi is {abi or 'empty'!r}; LiteRT's android_arm64 benchmark_model needs "
-                       "arm64-v8a (a 32-bit phone cannot run it)")
-
-
-def check_target(ident: PhoneIdentity, target) -> None:
-    """Refuse to measure a phone as a phone target (``pixel4``, a TOML phone) that its ``getprop`` says it is not:
-    ``ro.product.model`` must be one of the target's models and its SoC one of the target's ``soc_ids``, where the
-    target lists them (``targets.builtin.Phone``). ``--target android`` measures any phone as itself."""
-    phone = getattr(target, "phone", None)
-    if phone is None:
-        return
-    p = ident.props
-    model = p.get("ro.product.model", "")
-    socs = {p.get(k, "").lower() for k in ("ro.soc.model", "ro.board.platform")} - {""}
-    model_ok = not phone.models or model in phone.models
-    soc_ok = not phone.soc_ids or bool(socs & {s.lower() for s in phone.soc_ids})
-    if not (model_ok and soc_ok):
-        wants = "/".join(phone.models or phone.soc_ids)
-        raise AdbError(f"{ident.serial}: getprop says {ident.name or 'an unnamed phone'} ({ident.soc}), not "
-                       f"{target.key} ({target.title}: {wants}); measure it with --target android, or as its own "
-                       "phone target (docs/android.md)")
-
-
-def check_binary(path: Path, sha256: str | None = None) -> str:
-    """The binary's sha256, after checking it is an arm64 ELF (and matches ``sha256`` when one is given)."""
-    try:
-        data = path.read_bytes()
-    except OSError as err:
-        raise UsageError(f"--benchmark-binary {str(path)!r}: {err.strerror}") from None
-    if data[:4] != b"\x7fELF" or data[4] != 2 or int.from_bytes(data[18:20], "little") != _ELF_AARCH64:
-        raise UsageError(f"--benchmark-binary {str(path)!r} is not an arm64 ELF executable; use LiteRT's "
-                         "android_arm64 benchmark_model")
-    digest = hashlib.sha256(data).hexdigest()
-    if sha256 is not None and digest != sha256:
-        raise UsageError(f"{str(path)!r}: sha256 {digest} does not match the expected {sha256}; fetch it again")
-    return digest
 
 
 def big_core_mask(max_freqs: dict[int, int], threads: int) -> str:
@@ -182,11 +50,11 @@ class Phone:
         self.made = False
 
     def shell(self, line: str, *, timeout: float = 60, check: bool = True) -> subprocess.CompletedProcess:
-        return _adb("shell", line, serial=self.serial, timeout=timeout, check=check)
+        return run_adb("shell", line, serial=self.serial, timeout=timeout, check=check)
 
     def identify(self) -> PhoneIdentity:
-        _state = _adb("get-state", serial=self.serial, timeout=30, check=False)
-        err = _state_error(self.serial, _state.stdout.strip() or "offline")
+        _state = run_adb("get-state", serial=self.serial, timeout=30, check=False)
+        err = state_error(self.serial, _state.stdout.strip() or "offline")
         if err is not None:
             raise err
         props = {k: self.shell(f"getprop {k}").stdout.strip() for k in PROPS}
@@ -221,7 +89,7 @@ class Phone:
             self.shell(f"mkdir -p {self.dir}")
             self.made = True
         remote = f"{self.dir}/{name}"
-        proc = _adb("push", str(local), remote, serial=self.serial, timeout=self.timeout, check=False)
+        proc = run_adb("push", str(local), remote, serial=self.serial, timeout=self.timeout, check=False)
         if proc.returncode != 0:
             text = (proc.stderr + proc.stdout).strip()
             if "No space left" in text:
@@ -244,7 +112,7 @@ class Phone:
 
     def still_there(self) -> None:
         """Raise the unplugged phone's error when ``adb get-state`` no longer says ``device``."""
-        state = _adb("get-state", serial=self.serial, timeout=30, check=False)
+        state = run_adb("get-state", serial=self.serial, timeout=30, check=False)
         if state.returncode != 0 or state.stdout.strip() != "device":
             said = (state.stderr.strip() or state.stdout.strip() or "no answer").splitlines()[-1]
             raise AdbError(f"{self.serial}: the phone went away mid-run (adb get-state: {said}); reconnect it "

@@ -22,7 +22,7 @@ from targets import estimate_cpu, estimate_edgetpu
 from targets.cpufamily import CpuFamily
 from targets.energy import estimate_energy
 from targets.opcost import op_costs
-from targets.registry import CpuFigures, Target, TargetName, get_target
+from targets.registry import CpuFigures, Target, TargetName
 
 METHOD_CPU = ("per-op cost model (compute + memory + overhead per op, XNNPACK-like CPU kernels), "
               "calibrated on published figures; see docs/estimates.md")
@@ -87,9 +87,8 @@ def _ms(seconds: float) -> float:
     return round(seconds * 1e3, 4)
 
 
-def estimate_graph(graph: TFLiteGraph, target: str | Target, threads: int | None = None) -> Estimate:
+def estimate_graph(graph: TFLiteGraph, target: Target, threads: int | None = None) -> Estimate:
     """Estimate one inference of ``graph`` on ``target``; ``threads`` defaults to the target's cores."""
-    target = get_target(target) if isinstance(target, str) else target
     cpu = _cpu_of(target)
     if threads is not None and threads < 1:
         raise UsageError(f"threads must be 1 or more, got {threads}")
@@ -141,23 +140,22 @@ def _quant(graph: TFLiteGraph) -> str | None:
     return infer_quant(graph)
 
 
-def estimate_bench(tflite_path: str | Path, target: str | Target, threads: int | None = None,
+def estimate_bench(tflite_path: str | Path, target: Target, threads: int | None = None,
                    model: str | None = None, quant: str | None = None) -> dict:
     """An ``edgekit bench`` result for ``target``, estimated rather than measured.
 
     Args:
         tflite_path: the model file.
-        target: a target name or alias (``rpi4``, ``rpi``, ``coral-usb``, a user target) or a Target.
+        target: the target (``targets.registry.get_target`` parses a name).
         threads: CPU threads (the host's for the Edge TPU); None means all the target's cores.
         model, quant: labels for the record; default to the file stem and the quant read from the file.
 
     Raises:
-        ModelFileError: a missing or corrupt file. UsageError: an unknown target or one with no estimator.
+        ModelFileError: a missing or corrupt file. UsageError: a target with no estimator.
     """
     path = Path(tflite_path)
     graph = read_tflite(path)
     size = graph.file_bytes
-    target = get_target(target) if isinstance(target, str) else target
     graph, compiled_notes = _for_compiled(path, graph, target)
     est = estimate_graph(graph, target, threads)
     macs = sum(op.macs for op in op_costs(graph))

@@ -10,7 +10,8 @@ measures it as itself, marked ``emulated``.
 from __future__ import annotations
 
 from edgekit.errors import UsageError
-from targets.builtin import REGISTRY, Expected, Reach, Target, TargetName
+from targets.builtin import REGISTRY
+from targets.records import Expected, Reach, Target, TargetName
 
 
 class IdentityError(UsageError):

@@ -24,7 +24,7 @@ import numpy as np
 from edgekit.analysis.tflite_graph import TensorInfo, TFLiteGraph, read_tflite
 from edgekit.errors import UsageError
 from edgekit.runtime.tflm import ArenaMeasure, TflmRun, generous_arena, measure_arena, run_tflm, tflm_version
-from targets.registry import McuFigures, Target, get_target
+from targets.registry import McuFigures, Target
 
 # Flash for code, estimated from TFLM's README: "The core runtime just fits in 16 KB on an Arm Cortex M3 and,
 # with enough operators to run a speech keyword detection model, takes up a total of 22 KB": the speech
@@ -66,9 +66,8 @@ class McuReport:
                 "tflm_error": self.tflm_error, "board": m.board, "mhz": m.mhz}
 
 
-def mcu_target(name: str | Target) -> Target:
+def mcu_target(target: Target) -> Target:
     """The target, which must be a microcontroller one (cortex-m4, cortex-m7)."""
-    target = get_target(name) if isinstance(name, str) else name
     if target.mcu is None:
         raise UsageError(f"{target.key!r} is not a microcontroller target; choose cortex-m4 or cortex-m7")
     return target
@@ -146,7 +145,7 @@ def _flash(graph: TFLiteGraph) -> int:
     return graph.file_bytes + RUNTIME_FLASH_BYTES + KERNEL_FLASH_BYTES * len({op.opcode for op in graph.ops})
 
 
-def examine(path: str | Path, target: str | Target) -> tuple[McuReport, TflmRun | None, TFLiteGraph]:
+def examine(path: str | Path, target: Target) -> tuple[McuReport, TflmRun | None, TFLiteGraph]:
     """The check, and the TFLM run on :func:`fixed_inputs` behind it (None when the rules refused the model)."""
     tgt = mcu_target(target)
     tflm_version()  # without the [mcu] extra: one line naming it, before any work
@@ -223,7 +222,7 @@ def verdict(report: McuReport) -> str:
     return "does not run: " + report.reasons[0].split(":")[0]
 
 
-def check_mcu(path: str | Path, target: str | Target) -> McuReport:
+def check_mcu(path: str | Path, target: Target) -> McuReport:
     """Does the model fit ``target``: TFLM's rules, its measured arena against SRAM, and flash (estimated).
 
     Raises:

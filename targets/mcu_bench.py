@@ -57,7 +57,7 @@ def _latency(quant: str, macs: int, target: Target) -> tuple[float | None, str |
     return mcu_latency.estimate_ms(macs, m.core, m.mhz), None
 
 
-def bench_mcu(path: str | Path, target: str | Target, *, model: str | None = None) -> dict:
+def bench_mcu(path: str | Path, target: Target, *, model: str | None = None) -> dict:
     """An ``edgekit bench`` record for a microcontroller target: TFLM run here, latency estimated.
 
     Raises:

@@ -15,6 +15,8 @@ from targets.builtin import (
     RPI4_CPU,
     RPI5_CPU,
     TARGET_NAMES,
+)
+from targets.records import (
     AcceleratorFigures,
     CoreCluster,
     CpuFigures,

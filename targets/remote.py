@@ -60,7 +60,7 @@ class HostOutcome:
     """What one host gave: the measurements in order, and the error that stopped it, if any."""
 
     host: str
-    measured: list[tuple[RemoteConfig, dict]] = field(default_factory=list)
+    measured: list[tuple[RemoteConfig, list[dict]]] = field(default_factory=list)
     error: EdgekitError | None = None
 
 
@@ -168,8 +168,8 @@ class Stopped(EdgekitError):
 
 
 def measure_host(host: Host, configs: list[RemoteConfig], opts: SshOptions, *, python: str = "python3",
-                 timeout: float = 600, on_result: Callable[[RemoteConfig, dict | list], None] | None = None,
-                 protocol: Protocol | None = None, identify: Callable[[dict], None] | None = None,
+                 timeout: float = 600, on_result: Callable[[RemoteConfig, list[dict]], None] | None = None,
+                 protocol: Protocol, identify: Callable[[dict], None] | None = None,
                  stop: Callable[[], bool] | None = None) -> HostOutcome:
     """Every configuration on one host. Never raises an EdgekitError: it ends up in ``outcome.error``.
 
@@ -178,9 +178,9 @@ def measure_host(host: Host, configs: list[RemoteConfig], opts: SshOptions, *, p
     round, each configuration); once it says True the host ends with :class:`Stopped`, its session removing
     its folder on the device as always. A stop that asks is never lost mid-round: the round ends first.
 
-    With a ``protocol``, each configuration is measured in rounds (one run of the device runner, a fresh
-    process, per round) and what comes back per configuration is the list of round documents, each with its
-    ``round`` number; without, one document per configuration.
+    Each configuration is measured in rounds as ``protocol`` says (one run of the device runner, a fresh
+    process, per round), and what comes back per configuration is the list of round documents, each with its
+    ``round`` number.
     """
     outcome = HostOutcome(host.text)
 
@@ -193,15 +193,7 @@ def measure_host(host: Host, configs: list[RemoteConfig], opts: SshOptions, *, p
             session.copy([c.path for c in configs])
             if identify is not None:
                 identify(session.facts())
-            if protocol is None:
-                for n, cfg in enumerate(configs):
-                    step()
-                    doc = session.measure(cfg, n)
-                    outcome.measured.append((cfg, doc))
-                    if on_result is not None:
-                        on_result(cfg, doc)
-            else:
-                _rounds(session, configs, protocol, outcome, on_result, step)
+            _rounds(session, configs, protocol, outcome, on_result, step)
     except EdgekitError as err:
         outcome.error = err
     return outcome

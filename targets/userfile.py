@@ -56,18 +56,9 @@ from dataclasses import MISSING, fields
 from pathlib import Path
 
 from edgekit.errors import UsageError, did_you_mean
-from targets.builtin import (
-    ALIASES,
-    TARGET_NAMES,
-    AcceleratorFigures,
-    CoreCluster,
-    CpuFigures,
-    Phone,
-    Reach,
-    Target,
-    phone_cpu,
-)
+from targets.builtin import ALIASES, TARGET_NAMES
 from targets.cpufamily import FAMILY_NAMES
+from targets.records import AcceleratorFigures, CoreCluster, CpuFigures, Phone, Reach, Target, phone_cpu
 
 
 class TargetFileError(UsageError):

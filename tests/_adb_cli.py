@@ -6,10 +6,11 @@ For what only a process shows: SIGINT, its exit code, and a phone that goes away
 import os
 import sys
 
+import targets.adb
 import targets.android
 
 targets.android.DEVICE_TMP = os.environ["EDGEKIT_TEST_DEVICE_TMP"]
-targets.android.check_binary = lambda path, sha256=None: "test-double"
+targets.adb.check_binary = lambda path, sha256=None: "test-double"
 
 from edgekit.cli import main  # noqa: E402 (after the two settings above)
 

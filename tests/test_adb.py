@@ -80,7 +80,7 @@ def adb_env(tmp_path, monkeypatch, phone_kind):
     double.write_text(adbd.double_script(kind))
     double.chmod(0o755)
     # the double is a script, not an arm64 ELF: only here is the ABI check bypassed, by name
-    monkeypatch.setattr("targets.android.check_binary", lambda path, sha256=None: "test-double")
+    monkeypatch.setattr("targets.adb.check_binary", lambda path, sha256=None: "test-double")
     daemons = []
 
     def start(profile: str, **extra: str) -> str:

@@ -8,16 +8,16 @@ from pathlib import Path
 import pytest
 
 from edgekit.errors import UsageError
-from targets.android import (
+from targets.adb import (
     AdbError,
     PhoneIdentity,
-    _state_error,
-    big_core_mask,
     check_binary,
     check_identity,
     parse_devices,
     select_serials,
+    state_error,
 )
+from targets.android import big_core_mask
 from targets.benchmark_model import BenchmarkArgs, BenchmarkOutputError, parse
 
 # Verbatim from https://github.com/tensorflow/tensorflow/issues/42507 (adb shell on a phone, 4 threads).
@@ -75,8 +75,8 @@ def test_the_command_line():
 def test_devices_states_and_identity():
     text = "List of devices attached\n1A2B3C\tdevice\nemulator-5554\toffline\nXYZ\tunauthorized\n\n"
     assert parse_devices(text) == {"1A2B3C": "device", "emulator-5554": "offline", "XYZ": "unauthorized"}
-    assert "Allow USB debugging" in str(_state_error("XYZ", "unauthorized"))
-    assert "offline" in str(_state_error("E", "offline")) and _state_error("A", "device") is None
+    assert "Allow USB debugging" in str(state_error("XYZ", "unauthorized"))
+    assert "offline" in str(state_error("E", "offline")) and state_error("A", "device") is None
     with pytest.raises(AdbError, match="emulator"):
         check_identity(PhoneIdentity("s", {"ro.kernel.qemu": "1", "ro.product.cpu.abi": "arm64-v8a"}))
     with pytest.raises(AdbError, match="32-bit"):

@@ -74,7 +74,7 @@ def test_a_bad_lab_hosts_file_is_one_line(tmp_path, text, says):
 
 
 def test_join_advertises_one_resource_per_device_with_its_kind(tmp_path):
-    from edgekit.app.cluster import join_argv, read_lab_hosts
+    from edgekit.app.cluster_join import join_argv, read_lab_hosts
 
     hosts = tmp_path / "lab-hosts.txt"
     hosts.write_text("# the bench by the window\nrpi4 pi@pi-1.lab\nrpi5 pi@pi-2.lab  # new\n")

@@ -9,6 +9,7 @@ import pytest
 
 from targets import estimate_cpu, estimate_edgetpu
 from targets import fit as F
+from targets import fit_params as P
 from targets.hostcpu import cpu_figures
 from targets.opcost import OpCost, OpKind
 from targets.published import Family, Setup, load_models, load_rows, load_sources
@@ -95,30 +96,30 @@ def test_leave_one_phone_out_does_not_see_the_phone(models, by_phone):
 
 def test_parameters_are_few_and_none_serves_one_row(models):
     """Free parameters well below the rows; each one moves at least three rows' estimates."""
-    rows = F.usable(list(load_rows()), models)[0]
-    loads = [F.row_load(r, models[r.model]) for r in rows]
-    for family, free in F.FREE.items():
+    rows = P.usable(list(load_rows()), models)[0]
+    loads = [P.row_load(r, models[r.model]) for r in rows]
+    for family, free in P.FREE.items():
         mine = [(r, ld) for r, ld in zip(rows, loads, strict=True) if r.family is family]
         assert 3 * len(free) <= len(mine)
         for part, name in free:
-            nudged = F._set(F.CURRENT, part, name, F._get(F.CURRENT, part, name) * 0.9)
-            moved = [r for r, ld in mine if F.predict_ms(r, ld, nudged) != pytest.approx(F.predict_ms(r, ld),
+            nudged = P._set(P.CURRENT, part, name, P._get(P.CURRENT, part, name) * 0.9)
+            moved = [r for r, ld in mine if P.predict_ms(r, ld, nudged) != pytest.approx(P.predict_ms(r, ld),
                                                                                           rel=1e-6)]
             assert len(moved) >= 3, (name, moved)
 
 
 def test_constants_in_the_code_are_the_fit(models):
     """The numbers in estimate_cpu/estimate_edgetpu/builtin are the fit on every row (python -m targets.fit --fit)."""
-    rows = F.usable(list(load_rows()), models)[0]
-    loads = [F.row_load(r, models[r.model]) for r in rows]
-    refit = F.fit_all(rows, loads)
-    assert F._loss(F.CURRENT, rows, loads) <= F._loss(refit, rows, loads) * 1.02 + 1e-3
+    rows = P.usable(list(load_rows()), models)[0]
+    loads = [P.row_load(r, models[r.model]) for r in rows]
+    refit = P.fit_all(rows, loads)
+    assert P._loss(P.CURRENT, rows, loads) <= P._loss(refit, rows, loads) * 1.02 + 1e-3
 
 
 def test_rows_faster_than_their_model_can_run_are_set_aside(models):
     """Coral's Inception-ResNet v2 (57 ms over USB 3) is faster than streaming keras' 55.8 M parameters beyond the
     8 MiB cache over a 0.5 GB/s link allows: that row ran another network, so it is left out, not fitted."""
-    kept, dropped = F.usable(list(load_rows()), models)
+    kept, dropped = P.usable(list(load_rows()), models)
     assert {r.model for r, _ in dropped} == {"inception_resnet_v2_299_int8"}
     assert all(r.ms < bound for r, bound in dropped)
     assert len(kept) + len(dropped) == len(load_rows())
@@ -129,7 +130,7 @@ def test_usb_accelerator_and_dev_board_agree_on_small_models(models):
     rows = {(r.model, r.setup): r for r in load_rows()}
     usb, dev = rows[("mobilenet_v2_int8", Setup.DESKTOP_USB)], rows[("mobilenet_v2_int8", Setup.DEVBOARD)]
     m = models["mobilenet_v2_int8"]
-    a, b = F.predict_ms(usb, F.row_load(usb, m)), F.predict_ms(dev, F.row_load(dev, m))
+    a, b = P.predict_ms(usb, P.row_load(usb, m)), P.predict_ms(dev, P.row_load(dev, m))
     assert abs(a / b - 1) < 0.1 and abs(a / 2.6 - 1) < 0.15
 
 

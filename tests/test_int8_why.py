@@ -65,7 +65,7 @@ def test_the_study_conclusion_says_why(monkeypatch):
     from edgekit.study import summary
 
     monkeypatch.setattr(summary, "_both_measured", lambda a, b: True)
-    monkeypatch.setattr("bench.protocol.result_ratio", lambda a, b: (3.0, 2.9, 3.1, "paired"))
+    monkeypatch.setattr("bench.compare.result_ratio", lambda a, b: (3.0, 2.9, 3.1, "paired"))
     rows = [{**_result(q, p50, lo, hi), "model": "split", "variant": "zoo"}
             for q, p50, lo, hi in (("fp32", 1.0, 0.95, 1.05), ("int8", 3.0, 2.9, 3.1))]
     text = summary.quant_versus(rows, "cpu", {"split": "Split"})

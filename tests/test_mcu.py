@@ -7,6 +7,7 @@ import math
 
 import pytest
 
+from targets.registry import get_target
 from tests.conftest import DATA, assert_one_line_error, run_cli, run_cli_process
 
 pytest.importorskip("tflite_micro", reason="the [mcu] extra (tflite-micro) is part of [all]; CI installs it")
@@ -26,7 +27,7 @@ def test_arena_is_the_smallest_that_allocates():
     from edgekit.runtime.tflm import run_tflm
     from targets.mcu import check_mcu
 
-    report = check_mcu(DATA / "tiny_int8.tflite", "cortex-m7")
+    report = check_mcu(DATA / "tiny_int8.tflite", get_target("cortex-m7"))
     a = report.arena
     assert report.fits and a.verified and a.head_bytes + a.tail_bytes == a.arena_bytes
     path = DATA / "tiny_int8.tflite"
@@ -54,7 +55,7 @@ def test_uint8_compute_is_not_supported_by_tflm():
 def test_uint8_io_around_int8_compute_runs():
     from targets.mcu import check_mcu
 
-    report = check_mcu(DATA / "tiny_uint8.tflite", "cortex-m4")
+    report = check_mcu(DATA / "tiny_uint8.tflite", get_target("cortex-m4"))
     assert report.fits and report.quant == "int8" and report.arena.verified
     assert any("QUANTIZE" in w for w in report.warnings)
 
@@ -62,14 +63,14 @@ def test_uint8_io_around_int8_compute_runs():
 def test_dynamic_shapes_are_refused():
     from targets.mcu import check_mcu
 
-    report = check_mcu(DATA / "tiny_dynamic.tflite", "cortex-m4")
+    report = check_mcu(DATA / "tiny_dynamic.tflite", get_target("cortex-m4"))
     assert not report.fits and report.arena is None and "dynamic shapes" in report.reasons[0]
 
 
 def test_float_runs_but_honestly():
     from targets.mcu_bench import bench_mcu
 
-    r = bench_mcu(DATA / "tiny_fp32.tflite", "cortex-m7")
+    r = bench_mcu(DATA / "tiny_fp32.tflite", get_target("cortex-m7"))
     assert r["quant"] == "fp32" and r["ram"]["measured"] and r["latency_ms"]["p50"] is None
     assert r["expected_error_pct"] is None and any("4x the bytes" in w for w in r["warnings"])
     assert any("no latency estimate for fp32" in w for w in r["warnings"])
@@ -80,7 +81,7 @@ def test_bench_int8_matches_litert_and_estimates_latency():
     from targets import mcu_latency
     from targets.mcu_bench import bench_mcu
 
-    r = bench_mcu(DATA / "tiny_int8.tflite", "cortex-m4")
+    r = bench_mcu(DATA / "tiny_int8.tflite", get_target("cortex-m4"))
     assert r["measured"] is False and r["backend"] == "tflite-micro" and r["sources"]
     assert r["outputs_vs_local"]["max_diff_steps"] <= 1 and r["outputs_vs_local"]["top1_agree"]
     cpm = math.exp(sum(math.log(x.cycles_per_mac) for x in mcu_latency.ROWS if x.core == "cortex-m4") / 4)
@@ -135,7 +136,7 @@ def _study_cells(path, target: str) -> list[str]:
     graph = read_tflite(path)
     cost = analyze_graph(graph, path.stem)
     conv = Converted(path, cost.params, cost.input_shape, cost, graph, "digest")
-    row = _decorate(bench_mcu(path, target), Cell(path.stem, "int8", target, "zoo"), conv, None)
+    row = _decorate(bench_mcu(path, get_target(target)), Cell(path.stem, "int8", target, "zoo"), conv, None)
     return cells(row, {})
 
 
@@ -176,6 +177,6 @@ def test_an_op_tflm_lacks_is_named(tmp_path):
     builder.Finish(model.Pack(builder), file_identifier=b"TFL3")
     path = tmp_path / "custom.tflite"
     path.write_bytes(bytes(builder.Output()))
-    report = check_mcu(path, "cortex-m7")
+    report = check_mcu(path, get_target("cortex-m7"))
     assert not report.fits and report.arena is None and report.tflm_error
     assert "TFLite Micro refused it" in report.reasons[0] and "EdgekitNoSuchOp" in report.reasons[0]

@@ -8,19 +8,16 @@ import random
 
 import pytest
 
+from bench.compare import bootstrap_ratio, paired_ratio, result_ratio, speed_words
 from bench.loop import batch_size, settle, time_calls
 from bench.protocol import (
     Protocol,
     Step,
-    bootstrap_ratio,
     interleave,
     median_interval,
     order_rank,
-    paired_ratio,
-    result_ratio,
     run_rounds,
     settled,
-    speed_words,
     summarize_rounds,
 )
 from edgekit.errors import UsageError

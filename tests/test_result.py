@@ -11,6 +11,7 @@ import pytest
 
 from bench.store import ResultStore
 from edgekit.result import Kind, Result
+from targets.registry import get_target
 from tests.conftest import DATA
 
 
@@ -43,10 +44,10 @@ def test_estimates_and_fit_verdicts_round_trip():
     from targets.estimate import estimate_bench
     from targets.mcu_bench import bench_mcu
 
-    est = estimate_bench(DATA / "tiny_int8.tflite", "rpi4")
+    est = estimate_bench(DATA / "tiny_int8.tflite", get_target("rpi4"))
     assert Result.kind_of(est) is Kind.ESTIMATED and not Result.from_dict(est).measured
     _same(est)
-    fit = bench_mcu(DATA / "tiny_int8.tflite", "cortex-m4")
+    fit = bench_mcu(DATA / "tiny_int8.tflite", get_target("cortex-m4"))
     record = Result.from_dict(fit)
     assert record.kind is Kind.FIT and record.fit.ram["arena_bytes"] > 0
     _same(fit)

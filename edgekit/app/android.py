@@ -15,34 +15,32 @@ from pathlib import Path
 from edgekit.errors import EdgekitError, UsageError
 
 
-def bench_on_phones(request, target, *, on_result: Callable[[str, dict], None] | None = None,
+def bench_on_phones(plan, *, on_result: Callable[[str, dict], None] | None = None,
                     on_stored: Callable[[dict], None] | None = None):
     """Check the binary, models and phones, then measure every config on every phone, phones in parallel.
 
     ``on_stored(result)`` as each result is kept (so that Ctrl-C can say what was). A phone that fails (unplugged,
     not the target) keeps what it finished, and each config it had not finished gets a failure row."""
     from bench.store import Recovery, ResultStore
-    from edgekit.app.bench_request import BenchOutcome, parse_threads
-    from edgekit.app.sources import parse_list, raise_unresolved, resolve
-    from targets.android import PhoneConfig, measure_phone, select_serials
+    from edgekit.app.bench_request import BenchOutcome
+    from edgekit.app.sources import raise_unresolved
+    from targets.adb import select_serials
+    from targets.android import PhoneConfig, measure_phone
     from targets.android_result import to_result
     from targets.benchmark_model import BenchmarkArgs
     from targets.fleet import run_fleet
 
-    args, loop = request.remote, request.loop
+    args, loop, target = plan.request.remote, plan.request.loop, plan.target
     binary = phone_binary(args.benchmark_binary)
-    loop.check()
-    threads = parse_threads(request.threads or "4", "cpu")
-    sources = resolve(list(request.models), parse_list(request.quant, "--quant", str.lower))
-    raise_unresolved(sources)
+    raise_unresolved(plan.items)
     serials = select_serials(tuple(args.serials))
-    store = ResultStore(request.db)  # an unwritable or foreign --db is refused before any phone is reached
+    store = ResultStore(plan.request.db)  # an unwritable or foreign --db is refused before any phone is reached
     recovery = Recovery(store.path)  # from here on a database that fails loses no result
     run_id, lock = uuid.uuid4().hex[:12], threading.Lock()
     configs = [(s, PhoneConfig(str(s.path), BenchmarkArgs(t, warmup_runs=loop.warmup, num_runs=loop.runs,
                                                            use_xnnpack=loop.xnnpack,
                                                            use_gpu=args.delegate == "gpu")))
-               for s in sources for t in threads]
+               for s in plan.items for t in plan.threads]
     by_cfg = {c: s for s, c in configs}
     docs: dict[str, list[dict]] = {s: [] for s in serials}
 
@@ -70,7 +68,7 @@ def bench_on_phones(request, target, *, on_result: Callable[[str, dict], None] |
                     on_stored(doc)
 
         try:
-            outcome = measure_phone(serial, [c for _, c in configs], binary, protocol=loop.protocol(),
+            outcome = measure_phone(serial, [c for _, c in configs], binary, protocol=plan.protocol,
                                     on_result=keep, timeout=args.timeout, outcome_hook=outcome_ref.__setitem__,
                                     target=target, stop=stop)
             if outcome.error is not None:
@@ -111,7 +109,7 @@ def phone_binary(given: Path | None) -> Path:
     """The benchmark_model to push: ``--benchmark-binary``, else the one ``edgekit android fetch`` installed for
     this machine's LiteRT version (its sha256 checked again); checked to be an arm64 ELF either way."""
     from edgekit.app.android_fetch import SHA256, installed
-    from targets.android import check_binary
+    from targets.adb import check_binary
 
     if given is not None:
         check_binary(Path(given))

@@ -1,8 +1,9 @@
 """``edgekit bench`` as a library: one validated request in, result documents out.
 
 The CLI parses options into a :class:`BenchRequest`, calls :func:`run_bench` and renders the
-:class:`BenchOutcome`. Local targets are measured here, each config in a fresh process; device targets are
-estimated, or measured over ssh (``edgekit.app.remote``) when hosts are given.
+:class:`BenchOutcome`. The request is parsed once into a :class:`BenchPlan` that every branch takes. Local
+targets are measured here, each config in a fresh process; device targets are estimated, or measured over ssh
+(``edgekit.app.remote``) when hosts are given.
 
 A model that cannot be read, converted, loaded, run or analysed fails alone: it gets a result with ``error``
 (and ``measured: false``) in its place, the others are measured, and :func:`failures_error` is the one line
@@ -16,99 +17,74 @@ import uuid
 from collections.abc import Callable
 
 from bench.protocol import REL_HALFWIDTH
-from edgekit.app.bench_request import (
-    BenchOutcome,
-    BenchRequest,
-    LoopArgs,
-    Progress,
-    RemoteArgs,
-    make_configs,
-    parse_threads,
-)
+from edgekit.app.bench_request import BenchOutcome, BenchPlan, BenchRequest, LoopArgs, Progress, RemoteArgs
 from edgekit.errors import EdgekitError, UsageError
 from edgekit.result import is_failed
 
-__all__ = ["BenchOutcome", "BenchRequest", "LoopArgs", "RemoteArgs", "failures_error", "make_configs",
-           "parse_threads", "run_bench"]
+__all__ = ["BenchOutcome", "BenchRequest", "LoopArgs", "RemoteArgs", "failures_error", "run_bench"]
 
 
 def run_bench(request: BenchRequest, *, progress: Progress | None = None,
               on_remote_result: Callable[[str, dict], None] | None = None,
               on_stored: Callable[[dict], None] | None = None, say: Callable[[str], None] = lambda _: None
               ) -> BenchOutcome:
-    """Measure, estimate, or measure over ssh or on a lab's devices, as ``request`` says. ``on_stored(result)``:
-    called as each local (or lab) measurement is kept (in the database or its recovery file), so that an
-    interrupted run can say what it kept."""
-    from edgekit.app.sources import parse_list, resolve
-    from targets.registry import Method, get_target
+    """Measure, estimate, or measure over ssh or on a lab's devices, as ``request`` says: it is parsed once into a
+    :class:`BenchPlan` (``edgekit.app.bench_request.make_plan``), which the branch serving its target takes.
+    ``on_stored(result)``: called as each local (or lab) measurement is kept (in the database or its recovery
+    file), so that an interrupted run can say what it kept."""
+    from edgekit.app.bench_request import make_plan
+    from targets.registry import Method
 
-    chosen = get_target(request.target)
-    if request.cluster is not None:  # Ray is imported there, and only there
+    plan = make_plan(request)
+    if plan.on_lab:  # Ray is imported there, and only there
         from edgekit.app.bench_lab import bench_on_lab
 
-        return bench_on_lab(request, chosen, on_result=on_remote_result, on_stored=on_stored, say=say,
+        return bench_on_lab(plan, on_result=on_remote_result, on_stored=on_stored, say=say,
                             show=lambda i, n, line: progress(line, i, n) if progress is not None else None)
-    loop = request.loop
-    method = chosen.method(host=request.remote.given or bool(request.remote.serials), estimate=request.estimate)
-    if request.remote.delegate != "cpu" and method is not Method.ADB:
-        raise UsageError(f"--delegate {request.remote.delegate} applies to a phone measured over adb (--target "
-                         "android, or a phone target with --serial); for this machine's GPU use --target gpu")
-    if method is Method.ADB or request.remote.serials or request.remote.benchmark_binary:
+    if plan.method is Method.ADB:
         from edgekit.app.android import bench_on_phones
 
-        if method is not Method.ADB or request.estimate or request.remote.given:
-            raise UsageError("--serial and --benchmark-binary measure a phone over adb: use them with --target "
-                             "android (or a phone target) and without --estimate or --host")
-        return bench_on_phones(request, chosen, on_result=on_remote_result, on_stored=on_stored)
-    if method is Method.MCU:  # a microcontroller: TFLite Micro runs it here, its latency is estimated
-        return bench_mcu_targets(request, chosen)
-    if method is Method.REMOTE and request.remote.given:
+        return bench_on_phones(plan, on_result=on_remote_result, on_stored=on_stored)
+    if plan.method is Method.MCU:  # a microcontroller: TFLite Micro runs it here, its latency is estimated
+        return bench_mcu_targets(plan)
+    if plan.method is Method.REMOTE:
         from edgekit.app.remote import bench_on_devices
 
-        if request.estimate or loop.profile_ops:
-            raise UsageError("--estimate and --profile-ops do not apply with --host; drop them")
-        return bench_on_devices(request, chosen, on_result=on_remote_result)
-    request.remote.refuse_without_hosts()
-    if method is Method.REMOTE:
-        raise UsageError("--target auto identifies and measures a device given with --host; add --host, or use "
-                         "--target cpu for this machine")
-    if method is Method.ESTIMATE:  # without --host a device target is estimated
-        return estimate(request, chosen)
-    tgt = chosen.key
-    loop.check()
-    thread_list = parse_threads(request.threads, tgt)
-    if method is Method.GPU and (not loop.xnnpack or loop.profile_ops):
-        raise UsageError("--no-xnnpack and --profile-ops apply to --target cpu only")
-    from bench.store import Recovery, ResultStore
+        return bench_on_devices(plan, on_result=on_remote_result)
+    if plan.method is Method.ESTIMATE:  # without --host a device target is estimated
+        return estimate(plan)
+    return measure_here(plan, progress=progress, on_stored=on_stored)
 
+
+def measure_here(plan: BenchPlan, *, progress: Progress | None = None,
+                 on_stored: Callable[[dict], None] | None = None) -> BenchOutcome:
+    """``--target cpu|gpu``: every config measured on this machine, each round in a fresh process."""
+    from bench.gpu import NoGpuError
+    from bench.store import Recovery, ResultStore
+    from targets.registry import Method
+
+    request = plan.request
     store = ResultStore(request.db)  # fail on an unwritable or foreign --db before measuring anything
     recovery = Recovery(store.path)  # from here on a database that fails loses no result
-    sources = resolve(list(request.models), parse_list(request.quant, "--quant", str.lower))
     run_id = uuid.uuid4().hex[:12]
-    from bench.gpu import NoGpuError
-
     try:
-        results = measure(make_configs(sources, thread_list, tgt, loop.config_args()), store, run_id,
-                          profile=loop.profile_ops, protocol=loop.protocol(), progress=progress,
-                          unresolved=_unresolved(sources), recovery=recovery, on_stored=on_stored)
+        results = measure(plan.configs(), store, run_id, profile=request.loop.profile_ops, protocol=plan.protocol,
+                          progress=progress, unresolved=_unresolved(plan.items), recovery=recovery,
+                          on_stored=on_stored)
     except NoGpuError as err:
         from edgekit.app.gpu_baseline import no_gpu_message
 
         raise NoGpuError(no_gpu_message(str(err))) from None
     finally:
         store.close()
-    if method is Method.GPU:
-        add_gpu_baseline(results, loop)
+    if plan.method is Method.GPU:
+        add_gpu_baseline(results, request.loop)
     return BenchOutcome(kind="measured", results=results, store_path=store.path, run_id=run_id, recovery=recovery)
 
 
-def estimate(request: BenchRequest, target) -> BenchOutcome:
+def estimate(plan: BenchPlan) -> BenchOutcome:
     """The cost model's estimate of every model x quant x threads for a target, nothing measured."""
-    from edgekit.app.sources import parse_list, resolve
-
-    thread_list = [None] if request.threads is None else parse_threads(request.threads, "cpu")
-    sources = resolve(list(request.models), parse_list(request.quant, "--quant", str.lower))
-    results = [_estimate_one(s, target, t) for s in sources for t in thread_list]
+    results = [_estimate_one(s, plan.target, t) for s in plan.items for t in plan.threads]
     return BenchOutcome(kind="estimated", results=results)
 
 
@@ -258,13 +234,8 @@ def noisy_warnings(results: list[dict]) -> list[str]:
     return lines + list(dict.fromkeys(w for r in results for w in r["warnings"] if w.startswith(once)))
 
 
-def bench_mcu_targets(request: BenchRequest, chosen) -> BenchOutcome:
+def bench_mcu_targets(plan: BenchPlan) -> BenchOutcome:
     """``--target cortex-m4|cortex-m7``: each model in TFLite Micro here (``targets.mcu_bench``)."""
-    from edgekit.app.sources import parse_list, resolve
     from targets.mcu_bench import bench_mcu
 
-    if request.remote.given or request.estimate:
-        raise UsageError(f"--host and --estimate do not apply to {chosen.key}: a microcontroller is run in TFLite "
-                         "Micro on this machine and its latency is always estimated; drop them")
-    sources = resolve(list(request.models), parse_list(request.quant, "--quant", str.lower))
-    return BenchOutcome(kind="mcu", results=[bench_mcu(s.path, chosen, model=s.model) for s in sources])
+    return BenchOutcome(kind="mcu", results=[bench_mcu(s.path, plan.target, model=s.model) for s in plan.items])

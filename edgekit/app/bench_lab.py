@@ -12,44 +12,26 @@ from __future__ import annotations
 import uuid
 from collections.abc import Callable
 
-from edgekit.errors import EdgekitError, UsageError
+from edgekit.errors import EdgekitError
 
 
-def check_request(request, target) -> None:
-    """What --cluster cannot go with, refused before the cluster is reached."""
-    from targets.registry import Reach
-
-    if target.reach is not Reach.SSH:
-        raise UsageError(f"--cluster measures a device target on the lab's devices (rpi4, rpi5, coral-usb, "
-                         f"coral-devboard or your own), not {target.key!r}; drop --cluster to measure it here")
-    remote, loop = request.remote, request.loop
-    clashes = [flag for flag, on in (("--host/--hosts", remote.given), ("--serial", bool(remote.serials)),
-                                     ("--estimate", request.estimate), ("--profile-ops", loop.profile_ops),
-                                     ("--check-outputs", remote.check_outputs)) if on]
-    if clashes:
-        raise UsageError(f"{', '.join(clashes)} do not apply with --cluster (the lab's devices are its nodes' "
-                         "to reach); drop them")
-    loop.check()
-
-
-def bench_on_lab(request, target, *, on_result: Callable[[str, dict], None] | None = None,
+def bench_on_lab(plan, *, on_result: Callable[[str, dict], None] | None = None,
                  on_stored: Callable[[dict], None] | None = None,
                  show: Callable[[int, int, str], None] = lambda *_: None,
                  say: Callable[[str], None] = lambda _: None):
-    """Every configuration on every live device of ``target``'s kind in the lab; a BenchOutcome like a fleet's."""
+    """Every configuration on every live device of the plan's target kind in the lab; a BenchOutcome like a
+    fleet's. What --cluster cannot go with was refused as the plan was made
+    (``edgekit.app.bench_request.make_plan``)."""
     from bench.store import DEFAULT_DB, Recovery, ResultStore
-    from edgekit.app.bench_request import make_configs, parse_threads
     from edgekit.app.cluster import connect, disconnect
     from edgekit.app.remote import _graphs
-    from edgekit.app.sources import parse_list, raise_unresolved, resolve
+    from edgekit.app.sources import raise_unresolved
 
-    check_request(request, target)
+    request, target = plan.request, plan.target
     store = ResultStore(request.db)  # an unwritable or foreign --db fails before the cluster is reached
     recovery = Recovery(store.path)
-    sources = resolve(list(request.models), parse_list(request.quant, "--quant", str.lower))
-    raise_unresolved(sources)
-    configs = make_configs(sources, parse_threads(request.threads, "cpu"), target.key,
-                           request.loop.config_args(profile=False))
+    raise_unresolved(plan.items)
+    configs = plan.configs(profile=False)
     graphs = _graphs(configs)
     lab = connect(request.cluster, log_dir=(request.db or DEFAULT_DB).expanduser().parent)
     try:
@@ -59,13 +41,13 @@ def bench_on_lab(request, target, *, on_result: Callable[[str, dict], None] | No
             raise EdgekitError(f"the cluster at {lab.address} has no device for target {target.key} (it has "
                                f"{', '.join(have) or 'none'}); join a lab host that owns one ('edgekit cluster "
                                "join ... --hosts FILE')")
-        return _measure(lab, devices, configs, graphs, request, store, recovery, on_result, on_stored, show, say)
+        return _measure(lab, devices, configs, graphs, plan, store, recovery, on_result, on_stored, show, say)
     finally:
         store.close()
         disconnect()
 
 
-def _measure(lab, devices, configs, graphs, request, store, recovery, on_result, on_stored, show, say):
+def _measure(lab, devices, configs, graphs, plan, store, recovery, on_result, on_stored, show, say):
     from edgekit.app.bench_request import BenchOutcome
     from edgekit.app.lab import Job, measure_jobs, node_name
     from edgekit.app.remote import FleetOutcome
@@ -91,7 +73,7 @@ def _measure(lab, devices, configs, graphs, request, store, recovery, on_result,
 
     say(f"measuring {len(configs)} configuration(s) on each of {len(devices)} {jobs[0].config.target} device(s): "
         + ", ".join(f"{d.host} ({node_name(lab, d.node)})" for d in devices))
-    measure_jobs(lab, jobs, protocol=request.loop.protocol(), keep=keep, say=say, show=show)
+    measure_jobs(lab, jobs, protocol=plan.protocol, keep=keep, say=say, show=show)
     pairs = [(outcomes[d.host], docs[d.host]) for d in devices]
     results = [d for _, ds in pairs for d in ds]
     return BenchOutcome(kind="remote", results=results, store_path=store.path, run_id=run_id,

@@ -1,4 +1,5 @@
-"""A device lab on a Ray cluster: connect to it, see its nodes and devices, join a lab host to it.
+"""A device lab on a Ray cluster: connect to it and see its nodes and devices (a lab host joins it through
+``edgekit.app.cluster_join``; its devices answer through ``edgekit.app.cluster_status``).
 
 Ray is imported only inside these functions, so nothing that runs without ``--cluster`` imports it. A lab host
 runs a Ray node (``edgekit cluster join``) and keeps driving its devices over ssh; each device is a custom
@@ -11,11 +12,8 @@ or ``~/.ray/auth_token``, never from the command line (docs/cluster.md).
 from __future__ import annotations
 
 import contextlib
-import json
 import os
 import socket
-import subprocess
-import sys
 import tempfile
 from dataclasses import dataclass
 from pathlib import Path
@@ -95,7 +93,7 @@ def cluster_address(address: str | None) -> str:
     return text
 
 
-def _auth_env() -> None:
+def auth_env() -> None:
     """Token authentication on unless the user chose otherwise; the token must exist before Ray is reached."""
     os.environ.setdefault("RAY_AUTH_MODE", "token")
     if os.environ["RAY_AUTH_MODE"].lower() != "token":
@@ -109,7 +107,7 @@ def _auth_env() -> None:
                          "token there, or point $RAY_AUTH_TOKEN_PATH at it (docs/cluster.md)")
 
 
-def _reachable(address: str, timeout: float) -> str:
+def reachable(address: str, timeout: float) -> str:
     """This machine's address toward the head (Ray would probe a public DNS server to find it otherwise)."""
     host, _, port = address.rpartition(":")
     try:
@@ -136,15 +134,15 @@ def connect(address: str | None, *, log_dir: Path | None = None, timeout: float 
     if ray.__version__ != RAY_VERSION:
         raise EdgekitError(f"edgekit's [cluster] extra pins ray=={RAY_VERSION}; this machine has ray "
                            f"{ray.__version__}: pip install 'edgekit[cluster]'")
-    _auth_env()
-    here = _reachable(address, timeout)
+    auth_env()
+    here = reachable(address, timeout)
     _quiet_ray(log_dir)
     try:
         with quiet_fds(log_dir / "ray-driver.log"), _own_sigterm():
             ray.init(address=address, log_to_driver=False, logging_level="ERROR", configure_logging=True,
                      include_dashboard=False, _node_ip_address=here)
     except Exception as err:  # Ray's own refusals (version mismatch, token) are one line here
-        raise EdgekitError(f"the Ray cluster at {address} refused this driver: {_one_line(err)}") from None
+        raise EdgekitError(f"the Ray cluster at {address} refused this driver: {one_line(err)}") from None
     return lab_now(address)
 
 
@@ -165,7 +163,7 @@ def _own_sigterm():
         signal.signal(signal.SIGTERM, ours)
 
 
-def _one_line(err: BaseException) -> str:
+def one_line(err: BaseException) -> str:
     lines = [line.strip() for line in str(err).splitlines() if line.strip()]
     return " ".join(lines[:3])[:400] or type(err).__name__
 
@@ -205,112 +203,3 @@ def lab_now(address: str) -> Lab:
                 kind, _, host = name[len(DEVICE):].partition("/")
                 devices.append(Device(kind, host, n["NodeID"]))
     return Lab(address, tuple(nodes), tuple(sorted(devices, key=lambda d: (d.kind, d.host))))
-
-
-# --- edgekit cluster join -----------------------------------------------------------------------------------
-
-
-def read_lab_hosts(path: Path) -> list[tuple[str, str]]:
-    """The lab hosts file: ``TARGET HOST`` per line (``rpi4 pi@pi-1.lab``), ``#`` comments; each target known
-    and a device target, each host a valid ssh host, named once."""
-    from targets.registry import Reach, get_target
-    from targets.ssh import parse_host
-
-    try:
-        lines = Path(path).read_text().splitlines()
-    except OSError as err:
-        raise UsageError(f"cannot read --hosts {str(path)!r}: {err.strerror}") from None
-    out: list[tuple[str, str]] = []
-    for n, line in enumerate(lines, 1):
-        words = line.split("#", 1)[0].split()
-        if not words:
-            continue
-        if len(words) != 2:
-            raise UsageError(f"--hosts {str(path)!r} line {n}: {line.strip()!r} must be TARGET HOST, e.g. "
-                             "'rpi4 pi@pi-1.lab'")
-        try:
-            target = get_target(words[0])
-        except UsageError as err:
-            raise UsageError(f"--hosts {str(path)!r} line {n}: {err}") from None
-        if target.reach is not Reach.SSH:
-            raise UsageError(f"--hosts {str(path)!r} line {n}: {target.key} is not a device reached over ssh "
-                             "(rpi4, rpi5, coral-usb, coral-devboard or your own target)")
-        host = parse_host(words[1]).text
-        if host in (h for _, h in out):
-            raise UsageError(f"--hosts {str(path)!r} line {n}: {host} is named twice; one line per device")
-        out.append((target.key, host))
-    if not out:
-        raise UsageError(f"--hosts {str(path)!r} names no device; write one 'TARGET HOST' per line")
-    return out
-
-
-def join_argv(address: str, devices: list[tuple[str, str]], *, convert: bool, ray_bin: str) -> list[str]:
-    """``ray start`` for a lab host: one resource per device, and the conversion resource with ``convert``."""
-    resources = {resource_of(kind, host): 1 for kind, host in devices}
-    if convert:
-        resources[CONVERT] = 1
-    argv = [ray_bin, "start", "--address", address, "--resources", json.dumps(resources)]
-    return argv if convert else [*argv, "--num-cpus", "1"]  # a lab-only node takes measurements, not conversions
-
-
-def join(address: str | None, hosts: Path | None, *, convert: bool) -> list[str]:
-    """Start a Ray node on this machine and join it to the cluster; returns the command that was run."""
-    from edgekit.errors import require_extra
-
-    address = cluster_address(address)
-    devices = read_lab_hosts(hosts) if hosts is not None else []
-    if not devices and not convert:
-        raise UsageError("a node joins with --hosts (its devices), --convert (conversions), or both")
-    require_extra("ray", needed_for="edgekit cluster join")  # after the input, so a bad file is named first
-    _auth_env()
-    here = _reachable(address, CONNECT_S)
-    ray_bin = str(Path(sys.executable).with_name("ray"))
-    argv = [*join_argv(address, devices, convert=convert, ray_bin=ray_bin), "--node-ip-address", here]
-    env = {**os.environ, "RAY_task_oom_retries": os.environ.get("RAY_task_oom_retries", "0")}  # no OOM loops
-    proc = subprocess.run(argv, env=env, capture_output=True, text=True, timeout=120, check=False)
-    if proc.returncode != 0:
-        tail = [line for line in (proc.stderr + proc.stdout).splitlines() if line.strip()]
-        raise EdgekitError(f"'ray start' failed (exit {proc.returncode}): {tail[-1] if tail else 'no message'}")
-    return argv
-
-
-# --- edgekit cluster status ---------------------------------------------------------------------------------
-
-
-def identify_task(host: str, kind: str) -> str:
-    """Runs on the node that owns ``host``: the device's identity check, as a measurement starts with it."""
-    from targets.identity import check, describe
-    from targets.registry import get_target
-    from targets.remote import Session
-    from targets.ssh import SshOptions, parse_host
-
-    python = os.environ.get("EDGEKIT_REMOTE_PYTHON") or "python3"
-    try:
-        with Session(parse_host(host), SshOptions.from_env(), python, timeout=60) as session:
-            session.copy([])
-            facts = session.facts()
-        check(get_target(kind), facts, host)
-    except EdgekitError as err:
-        return f"no: {err}"
-    return f"yes: {describe(facts.get('identity') or {})}"
-
-
-def device_answers(lab: Lab, timeout: float = 90.0) -> dict[Device, str]:
-    """Each live device's identity check, run on its node; 'no answer' past ``timeout``."""
-    import ray
-
-    task = ray.remote(identify_task)
-    refs = {task.options(num_cpus=0, resources={d.resource: 1}, max_retries=0).remote(d.host, d.kind): d
-            for d in lab.devices if lab.alive(d.node)}
-    ready, _ = ray.wait(list(refs), num_returns=len(refs), timeout=timeout)
-    out = {}
-    for ref, dev in refs.items():
-        if ref not in ready:
-            ray.cancel(ref, force=True)
-            out[dev] = f"no answer within {timeout:g} s"
-            continue
-        try:
-            out[dev] = ray.get(ref)
-        except Exception as err:
-            out[dev] = f"no: {_one_line(err)}"
-    return out

@@ -1,5 +1,5 @@
-"""Measuring on a device lab (``edgekit.app.cluster``): configurations as Ray tasks, for ``edgekit study --cluster``
-and ``edgekit bench --cluster`` alike.
+"""Measuring on a device lab (``edgekit.app.cluster``): configurations as Ray tasks (``edgekit.app.lab_tasks``),
+placed and gathered here, for ``edgekit study --cluster`` and ``edgekit bench --cluster`` alike.
 
 - A device measurement is one configuration's rounds on one device (``targets.remote.measure_host``, the ssh runner
   of ``bench.service.measure``), a task that asks for the device's resource (``device:KIND/HOST``, capacity 1) and
@@ -19,19 +19,15 @@ finished meanwhile, and raises the KeyboardInterrupt on.
 
 from __future__ import annotations
 
-import os
-import tempfile
 import time
 from collections.abc import Callable, Iterator
-from dataclasses import dataclass, replace
-from pathlib import Path
+from dataclasses import dataclass
 
+from edgekit.app.lab_tasks import ASK_S, StopFlag, device_task, host_task, task_files
 from edgekit.errors import EdgekitError
 
-REMOTE_PYTHON_ENV = "EDGEKIT_REMOTE_PYTHON"  # the devices' Python, set on the node by 'edgekit cluster join'
 POLL_S = 1.0
 STOP_WAIT_S = 60.0  # how long a Ctrl-C waits for the running measurements to end their round and clean up
-ASK_S = 10.0
 
 
 @dataclass(frozen=True)
@@ -43,112 +39,6 @@ class Job:
     graph: object
     macs: int
     device: object | None = None  # edgekit.app.cluster.Device
-
-
-class StopFlag:
-    """The driver's Ctrl-C, as the lab's tasks see it."""
-
-    def __init__(self):
-        self.stopped = False
-
-    def set(self) -> None:
-        self.stopped = True
-
-    def is_set(self) -> bool:
-        return self.stopped
-
-
-def _asker(flag) -> Callable[[], bool]:
-    import ray
-
-    unreachable = []
-
-    def stopped() -> bool:
-        if unreachable:
-            return False
-        try:
-            return bool(ray.get(flag.is_set.remote(), timeout=ASK_S))
-        except Exception:  # the flag's node is gone: measure on (a driver that is gone ends the job's tasks itself)
-            unreachable.append(True)
-            return False
-
-    return stopped
-
-
-# --- the tasks, run on the lab's nodes -------------------------------------------------------------------------
-
-
-def device_task(cfg, data: bytes, sidecar: bytes | None, host: str, kind: str, protocol, flag) -> dict:
-    """On the node that owns ``host``: one configuration's rounds there over ssh, the device checked first."""
-    import ray
-
-    from targets.identity import check
-    from targets.registry import get_target
-    from targets.remote import measure_host
-    from targets.remote_result import remote_config
-    from targets.ssh import SshOptions, parse_host
-
-    stopped = _asker(flag)
-    node, started = ray.get_runtime_context().get_node_id(), time.time()
-    if stopped():
-        return {"rounds": None, "error": "stopped", "stopped": True, "node": node, "started": started,
-                "ended": time.time()}
-    named = get_target(kind)
-    with tempfile.TemporaryDirectory(prefix="edgekit-cell-") as tmp:
-        path = _write(Path(tmp), data, sidecar)
-        rcfg = remote_config(replace(cfg, path=str(path)), named.delegate)
-        outcome = measure_host(parse_host(host), [rcfg], SshOptions.from_env(), protocol=protocol,
-                               python=os.environ.get(REMOTE_PYTHON_ENV) or "python3",
-                               identify=lambda facts: check(named, facts, host), stop=stopped)
-    rounds = outcome.measured[0][1] if outcome.measured else None
-    return {"rounds": rounds, "error": None if outcome.error is None else str(outcome.error),
-            "stopped": rounds is None and stopped(), "node": node, "started": started, "ended": time.time()}
-
-
-def host_task(cfgs: list, files: list[tuple[bytes, bytes | None]], protocol, flag) -> dict:
-    """On a conversion node that converts nothing meanwhile: the configurations in interleaved rounds there, each
-    round in a fresh process, as ``edgekit bench`` measures. Returns each one's rounds (or its error)."""
-    import ray
-
-    from bench.service import Plan, measure
-
-    node, started = ray.get_runtime_context().get_node_id(), time.time()
-    stopped = _asker(flag)
-    out: dict[int, dict] = {}
-    with tempfile.TemporaryDirectory(prefix="edgekit-host-") as tmp:
-        here = [replace(c, path=str(_write(Path(tmp) / str(i), *files[i]))) for i, c in enumerate(cfgs)]
-
-        def runner(cfg, n):
-            if stopped():
-                raise KeyboardInterrupt
-            from bench.service import local_round
-
-            return local_round(cfg, n)
-
-        jobs = Plan(finish=lambda i, docs, ids: {"rounds": docs, "ids": ids},
-                    fail=lambda i, err: {"error": str(err)})
-        try:
-            measure(here, jobs, protocol=protocol, runner=runner, store=lambda i, doc: out.__setitem__(i, doc))
-        except KeyboardInterrupt:
-            pass
-    return {"results": out, "node": node, "started": started, "ended": time.time()}
-
-
-def _write(folder: Path, data: bytes, sidecar: bytes | None) -> Path:
-    folder.mkdir(parents=True, exist_ok=True)
-    path = folder / "model.tflite"
-    path.write_bytes(data)
-    if sidecar is not None:
-        Path(f"{path}.json").write_bytes(sidecar)
-    return path
-
-
-def _files(cfg) -> tuple[bytes, bytes | None]:
-    sidecar = Path(f"{cfg.path}.json")
-    return Path(cfg.path).read_bytes(), sidecar.read_bytes() if sidecar.is_file() else None
-
-
-# --- the driver ------------------------------------------------------------------------------------------------
 
 
 class Tally:
@@ -196,12 +86,12 @@ def measure_jobs(lab, jobs: list[Job], *, protocol, keep: Callable[[int, dict], 
             dev = job.device
             ref = device.options(num_cpus=0, resources={dev.resource: 1}, max_retries=0,
                                  name=f"measure {job.config.model} {job.config.quant} on {dev.host}") \
-                .remote(job.config, *_files(job.config), dev.host, dev.kind, protocol, flag)
+                .remote(job.config, *task_files(job.config), dev.host, dev.kind, protocol, flag)
             out.add(ref, [i], dev)
     attached = [i for i, job in enumerate(jobs) if job.device is None]
     if attached:
         ref = host.options(num_cpus=1, resources={CONVERT: 1}, max_retries=0, name="measure host-attached") \
-            .remote([jobs[i].config for i in attached], [_files(jobs[i].config) for i in attached], protocol, flag)
+            .remote([jobs[i].config for i in attached], [task_files(jobs[i].config) for i in attached], protocol, flag)
         out.add(ref, attached, None)
     tally = Tally(lab, jobs, show)
     try:

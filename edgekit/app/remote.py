@@ -46,30 +46,20 @@ class FleetOutcome:
         raise EdgekitError(f"{len(failures)} of {self.hosts} hosts failed, the others' results are kept; {first}")
 
 
-def bench_on_devices(request, target, *, on_result: Callable[[str, dict], None] | None = None):
+def bench_on_devices(plan, *, on_result: Callable[[str, dict], None] | None = None):
     """Check everything (hosts, options, models), then measure each config on each host."""
     from bench.store import Recovery
-    from edgekit.app.bench_request import BenchOutcome, make_configs, parse_threads
-    from edgekit.app.sources import parse_list, raise_unresolved, resolve
-    from targets.registry import Reach
+    from edgekit.app.bench_request import BenchOutcome
+    from edgekit.app.sources import raise_unresolved
 
-    if target.reach is not Reach.SSH:
-        raise UsageError(f"--host measures a device target (rpi4, rpi5, coral-usb, coral-devboard or your own), "
-                         f"not {target.key!r}, which is this machine; drop --host")
-    request.loop.check()
-    args = request.remote
-    if args.check_outputs and target.delegate is not None:
-        raise UsageError(f"--check-outputs compares CPU outputs with this machine's; {target.key} runs on the "
-                         f"{target.delegate} delegate, which this machine does not have; drop --check-outputs")
+    args = plan.request.remote
     hosts, opts = _hosts(args), ssh_options(args)  # bad hosts and options fail before any conversion
-    thread_list = parse_threads(request.threads, "cpu")
-    db_path = _check_store(request.db)
-    sources = resolve(list(request.models), parse_list(request.quant, "--quant", str.lower))
-    raise_unresolved(sources)  # every model is checked before any host is reached
-    configs = make_configs(sources, thread_list, target.key, request.loop.config_args(profile=False))
+    db_path = _check_store(plan.request.db)
+    raise_unresolved(plan.items)  # every model is checked before any host is reached
+    configs = plan.configs(profile=False)
     run_id, recovery = uuid.uuid4().hex[:12], Recovery(db_path)
-    pairs = measure_fleet(hosts, configs, target, opts, args, db_path=db_path, run_id=run_id, on_result=on_result,
-                          protocol=request.loop.protocol(), recovery=recovery)
+    pairs = measure_fleet(hosts, configs, plan.target, opts, args, db_path=db_path, run_id=run_id,
+                          on_result=on_result, protocol=plan.protocol, recovery=recovery)
     results = [d for _, docs in pairs for d in docs]
     return BenchOutcome(kind="remote", results=results, store_path=db_path, run_id=run_id,
                         remote=FleetOutcome(pairs, len(hosts)), recovery=recovery)
@@ -119,7 +109,7 @@ def _graphs(configs) -> dict:
 
 
 def measure_fleet(hosts, configs, target, opts, args, *, db_path: Path, run_id: str,
-                  on_result: Callable[[str, dict], None] | None = None, protocol=None, recovery=None) -> list:
+                  protocol, on_result: Callable[[str, dict], None] | None = None, recovery=None) -> list:
     """Every config on every host, concurrently across hosts; each result is stored as soon as it is fetched, in
     the database or, once that fails, in ``recovery``'s file (``bench.store.Recovery``, shared by the hosts).
 

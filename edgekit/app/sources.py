@@ -80,16 +80,3 @@ def _read(path: Path) -> BenchItem:
         return BenchItem(Path(path), Path(path).stem, infer_quant(read_tflite(path)))
     except Exception as err:  # a file edgekit cannot read fails alone (``bench.result.error_text`` names it)
         return BenchItem(Path(path), Path(path).stem, None, err)
-
-
-def parse_list(text: str | None, what: str, cast=str) -> list | None:
-    """``"1,2,4"`` -> ``[1, 2, 4]``; an empty item or a bad value is a UsageError naming ``what``."""
-    if text is None:
-        return None
-    items = [s.strip() for s in text.split(",")]
-    try:
-        if any(not s for s in items):
-            raise ValueError
-        return [cast(s) for s in items]
-    except ValueError:
-        raise UsageError(f"{what} must be a comma-separated list, got {text!r}") from None

@@ -180,7 +180,7 @@ def _key(r: dict) -> tuple:
 
 def compare_rows(a: list[dict], b: list[dict]) -> list[dict]:
     """Pairs by config (two single results are compared whatever their configs, but of one model); ``ratio``
-    is B's latency over A's with its 95% interval (``bench.protocol.ratio``) and ``verdict`` says it in words.
+    is B's latency over A's with its 95% interval (``bench.compare.ratio``) and ``verdict`` says it in words.
     Failed results have no latency and are left out."""
     from edgekit.errors import UsageError
 
@@ -201,7 +201,7 @@ def _name(r: dict) -> str:
 
 
 def _compare_row(x: dict, y: dict) -> dict:
-    from bench.protocol import result_ratio, speed_words
+    from bench.compare import result_ratio, speed_words
 
     row = {"model": x["model"], "quant": x["quant"], "target": x["target"], "threads": x["threads"],
            "xnnpack": x.get("xnnpack", True), "a_id": x["id"], "b_id": y["id"], "b_quant": y["quant"],

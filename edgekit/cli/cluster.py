@@ -27,7 +27,7 @@ def join(address: Annotated[str, typer.Argument(help="HOST:PORT of the Ray head 
     """Start a Ray node here ('ray start') that owns the devices in --hosts and, with --convert, converts."""
     import os
 
-    from edgekit.app.cluster import join as join_lab
+    from edgekit.app.cluster_join import join as join_lab
 
     os.environ["EDGEKIT_REMOTE_PYTHON"] = remote_python  # the node's workers inherit it
     argv = join_lab(address, hosts, convert=convert)
@@ -37,7 +37,8 @@ def join(address: Annotated[str, typer.Argument(help="HOST:PORT of the Ray head 
 @cluster_app.command("status")
 def status(*, address: Address = None) -> None:
     """The nodes with their memory and devices, and whether each device answers (its identity check there)."""
-    from edgekit.app.cluster import connect, device_answers, disconnect
+    from edgekit.app.cluster import connect, disconnect
+    from edgekit.app.cluster_status import device_answers
 
     lab = connect(address)
     try:

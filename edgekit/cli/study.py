@@ -62,7 +62,7 @@ def study(*, out: Annotated[Path, typer.Option("--out", help="Folder for results
     store = ResultStore(db)
     _check_plot_extra()
     from edgekit.study.collect import expected_seconds
-    from edgekit.study.plan import STUDY_FIXED_S, busy_factor
+    from edgekit.study.forecast import STUDY_FIXED_S, busy_factor
 
     started = time.perf_counter()
     plan = _memory_guard(plan, lab)
@@ -116,7 +116,7 @@ def _memory_guard(plan, lab=None):
     from dataclasses import replace
 
     from edgekit.study.collect import tflite_path
-    from edgekit.study.plan import memory_skips
+    from edgekit.study.memory_guard import memory_skips
 
     def converted(model: str, quant: str) -> bool:
         return tflite_path(plan, "zoo", model, quant).is_file()

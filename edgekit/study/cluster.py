@@ -31,14 +31,14 @@ CLUSTER_HOST = "cluster"  # the plan's host for a target the lab measures (part 
 
 def plan_for(plan, lab):
     """The plan with each device target measured by the lab; a target it has no device for is one line."""
-    from targets.registry import Method, Reach, get_target
+    from targets.registry import Method, Reach
 
     if plan.serials:
         raise UsageError("--serial and --cluster: the lab measures boards over ssh, not phones over adb; measure "
                          "the phones in a study without --cluster (or estimate them: drop --serial)")
     hosts = dict(plan.hosts)
     for key in plan.targets:
-        target = get_target(key)
+        target = plan.target(key)
         if plan.method(key) is Method.GPU:
             raise UsageError(f"--cluster measures {key} nowhere: a GPU is attached to one machine, and the lab "
                              f"schedules only devices and this machine's CPU; run {key} without --cluster")
@@ -59,7 +59,7 @@ def plan_for(plan, lab):
 def memory_skips(plan, lab, converted: Callable[[str, str], bool]) -> dict[str, str]:
     """Models whose conversion fits on no conversion node: model -> the guard's line, against the largest node."""
     from converters import memory
-    from edgekit.study.plan import weight_bytes_hint
+    from edgekit.study.forecast import weight_bytes_hint
 
     room = lab.convert_memory()
     out = {}
@@ -122,7 +122,7 @@ def convert_all(plan, lab, say: Callable[[str], None], running: Callable[[int, i
     from converters import cache, memory
     from converters.convert import NotCached, convert
     from edgekit.app.lab import node_name
-    from edgekit.study.plan import weight_bytes_hint
+    from edgekit.study.forecast import weight_bytes_hint
 
     todo = [Conversion(m, q, memory.check(m, q, weight_bytes_hint(m)).need)
             for m in plan.models for q in plan.quants if not _cached(plan, m, q)]

@@ -16,7 +16,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from edgekit.result import Kind, Result, is_failed
-from edgekit.study.plan import Cell, StudyPlan, eta_convert, eta_measure, eta_train, models_dir
+from edgekit.study.forecast import eta_convert, eta_measure, eta_train
+from edgekit.study.plan import Cell, StudyPlan, models_dir
 from targets.registry import Method
 
 Say = Callable[[str], None]
@@ -92,8 +93,6 @@ def threads_for(plan: StudyPlan, target: str) -> int | None:
     ``benchmark_model`` (``--num_threads``), so the study's cpu rows are what ``edgekit bench`` gives. It also
     leaves the study's own process and the OS a core: measured with every core, each op waits for its slowest
     thread, and whatever else runs lands on one of them (on a 2-core machine, docs/measuring.md)."""
-    from targets.registry import get_target
-
     method = plan.method(target)
     if method is Method.GPU:
         return None
@@ -103,7 +102,7 @@ def threads_for(plan: StudyPlan, target: str) -> int | None:
         return LOCAL_CPU_THREADS
     from targets.estimate_cpu import default_threads
 
-    cpu = get_target(target).cpu
+    cpu = plan.target(target).cpu
     if cpu is None and method is Method.ADB:
         from edgekit.study.phones import PHONE_THREADS
 
@@ -113,7 +112,7 @@ def threads_for(plan: StudyPlan, target: str) -> int | None:
 
 def expected_seconds(plan: StudyPlan, store) -> tuple[float, dict]:
     """Predicted wall time, and what is already done (files converted, measurements in the database)."""
-    from edgekit.study.plan import STUDY_FIXED_S, learned_convert_scale
+    from edgekit.study.forecast import STUDY_FIXED_S, learned_convert_scale
 
     s = plan.settings
     scale, _ = learned_convert_scale(s)
@@ -266,10 +265,11 @@ def _ready_row(plan: StudyPlan, cell: Cell, conv: Converted, store, recovery) ->
         from targets.estimate import estimate_bench
         from targets.mcu_bench import bench_mcu
 
+        target = plan.target(cell.target)
         try:
             if method is Method.MCU:  # run in TFLite Micro here: arena measured, latency estimated
-                return bench_mcu(conv.path, cell.target, model=cell.model), "estimated"
-            return estimate_bench(conv.path, cell.target, threads, model=cell.model, quant=cell.quant), "estimated"
+                return bench_mcu(conv.path, target, model=cell.model), "estimated"
+            return estimate_bench(conv.path, target, threads, model=cell.model, quant=cell.quant), "estimated"
         except (UsageError, TflmMissingError):
             raise  # a target with no estimator, or no TFLite Micro here: every model would fail alike
         except Exception as err:  # this model cannot be estimated on this target; it fails alone

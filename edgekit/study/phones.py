@@ -18,7 +18,6 @@ def measure_phone_cells(plan, target: str, configs: list, convs: list, protocol,
     from targets.android import PhoneConfig, measure_phone
     from targets.android_result import to_result
     from targets.benchmark_model import BenchmarkArgs
-    from targets.registry import get_target
 
     serial, s = plan.serials[target], plan.settings
     phone_cfgs = [PhoneConfig(c.path, BenchmarkArgs(c.threads, warmup_runs=s.warmup, num_runs=s.runs))
@@ -34,7 +33,7 @@ def measure_phone_cells(plan, target: str, configs: list, convs: list, protocol,
         keep(i, doc)
 
     outcome = measure_phone(serial, phone_cfgs, plan.benchmark_binary, protocol=protocol, on_result=one,
-                            outcome_hook=outcomes.__setitem__, target=get_target(target))
+                            outcome_hook=outcomes.__setitem__, target=plan.target(target))
     if outcome.error is not None:
         done = {index[cfg] for cfg, _ in outcome.measured}
         for i, cfg in enumerate(configs):

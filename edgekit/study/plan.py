@@ -1,4 +1,5 @@
-"""What ``edgekit study`` will do: the validated arguments, the grid of model x quant x target, and its ETA.
+"""What ``edgekit study`` will do: the validated arguments and the grid of model x quant x target (its forecast is
+``edgekit.study.forecast``, its --host and --serial pairs ``edgekit.study.target_options``).
 
 Everything here is checked before any work starts, so a typo costs nothing. No TensorFlow, no matplotlib.
 """
@@ -6,7 +7,6 @@ Everything here is checked before any work starts, so a typo costs nothing. No T
 from __future__ import annotations
 
 import os
-from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import NamedTuple
@@ -18,13 +18,6 @@ QUICK_MODELS = ("lenet5", "vgg16", "resnet50", "mobilenet", "mobilenetv2")
 DEFAULT_QUANTS = ("fp32", "fp16", "int8")
 QUICK_QUANTS = ("fp32", "int8")
 DEFAULT_TARGETS = ("cpu", "rpi4", "coral-usb")
-
-# Published cost at the default input, GMACs and millions of parameters (the papers), used only to predict how
-# long a conversion or a measurement will take before the model is built. Results never use these.
-_SIZE_HINT = {"lenet5": (0.0004, 0.06), "alexnet": (0.72, 61.0), "vgg16": (15.5, 138.0), "resnet18": (1.8, 11.7),
-              "resnet34": (3.6, 21.8), "resnet50": (3.9, 25.6), "googlenet": (1.5, 7.0),
-              "inceptionv3": (5.7, 23.9), "mobilenet": (0.57, 4.2), "mobilenetv2": (0.30, 3.5)}
-
 
 @dataclass(frozen=True, kw_only=True)
 class Settings:
@@ -78,6 +71,17 @@ class StudyPlan:
     db: Path | None = None
     skipped: tuple[tuple[str, str], ...] = ()  # (model, why): left out by the memory guard
     user: tuple = ()  # edgekit.study.models.StudyModel of each user model (a file), by name in ``models``
+    records: dict = field(default_factory=dict, compare=False, repr=False)  # target key -> Target, parsed once
+
+    def __post_init__(self) -> None:
+        """Each target's record, parsed once here (``targets.registry.get_target``): the study asks for it by key."""
+        from targets.registry import get_target
+
+        object.__setattr__(self, "records", {key: get_target(key) for key in self.targets})
+
+    def target(self, key: str):
+        """The ``targets.registry.Target`` of a target key in ``targets``."""
+        return self.records[key]
 
     def user_model(self, name: str):
         """The user's model of that name (``edgekit.study.models.StudyModel``), or None for a zoo model."""
@@ -101,9 +105,7 @@ class StudyPlan:
     def method(self, target: str):
         """How ``target`` is served in this study (``targets.registry.Method``): measured here, on its --host,
         estimated, or run in TFLite Micro."""
-        from targets.registry import get_target
-
-        return get_target(target).method(host=target in self.hosts or target in self.serials)
+        return self.target(target).method(host=target in self.hosts or target in self.serials)
 
     def measured_here(self, target: str) -> bool:
         from targets.registry import Method
@@ -138,91 +140,10 @@ class Cell(NamedTuple):
 
 
 def _names(text: str | None, default: tuple[str, ...], what: str, lower: bool = True) -> list[str]:
-    from edgekit.app.sources import parse_list
+    from edgekit.app.bench_request import parse_list
 
     items = parse_list(text, what, (lambda s: s.lower()) if lower else str) if text is not None else list(default)
     return list(dict.fromkeys(items))
-
-
-def _target_pairs(values: list[str] | None, targets: list[str], *, option: str, usage: str, one: str,
-                  check: Callable[[str, object, str], None], refused: tuple[str, ...] = (),
-                  then: Callable[[str], None] | None = None) -> dict:
-    """``TARGET=VALUE`` options (``--host``, ``--serial``) as ``{target key: value}``, in one loop: each well
-    formed (else "``option`` TEXT must be ``usage``"; a value in ``refused`` too), its target known, passing
-    ``check(text, target, value)``, in --targets, named once ("give one ``one`` per target"), then ``then(value)``."""
-    from targets.registry import get_target
-
-    pairs = {}
-    for text in values or []:
-        name, sep, value = text.partition("=")
-        if not sep or not name.strip() or not value.strip() or value.strip() in refused:
-            raise UsageError(f"{option} {text!r} must be {usage}")
-        target = get_target(name.strip())  # an unknown target: "unknown target ..., choose from ..."
-        check(text, target, value.strip())
-        if target.key not in targets:
-            raise UsageError(f"{option} {text!r}: {target.key} is not in --targets ({', '.join(targets)}); add it")
-        if target.key in pairs:
-            raise UsageError(f"{option} names {target.key} twice; give one {one} per target")
-        if then is not None:
-            then(value.strip())
-        pairs[target.key] = value.strip()
-    return pairs
-
-
-def parse_hosts(values: list[str] | None, targets: list[str]) -> dict:
-    """``["rpi4=pi@raspberrypi"]`` -> ``{"rpi4": "pi@raspberrypi"}``, each target known, remote and studied."""
-    from targets.registry import Reach
-
-    def check(text: str, target, host: str) -> None:
-        if target.reach is Reach.LOCAL:
-            raise UsageError(f"--host {text!r}: {target.key} is this machine and is measured here; --host is for "
-                             "device targets (rpi4, rpi5, coral-usb, ...)")
-        if target.reach is Reach.ADB:
-            raise UsageError(f"--host {text!r}: {target.key} is a phone, measured over adb; give it as --serial "
-                             f"{target.key}=SERIAL")
-        if target.reach is Reach.MCU:
-            raise UsageError(f"--host {text!r}: {target.key} is a microcontroller, run in TFLite Micro on this machine "
-                             "with its latency estimated; drop --host for it")
-
-    return _target_pairs(values, targets, option="--host", one="host", check=check, then=_check_host,
-                         usage="TARGET=HOST, e.g. --host rpi4=pi@raspberrypi.local")
-
-
-def parse_serials(values: list[str] | None, targets: list[str]) -> dict:
-    """``["pixel4=0A1B2C"]`` -> ``{"pixel4": "0A1B2C"}``: each a phone target (or ``android``) in --targets, once."""
-    from targets.registry import Reach
-
-    usage = "TARGET=SERIAL (a serial from `adb devices`), e.g. --serial pixel4=0A1B2C3D"
-
-    def check(text: str, target, _serial: str) -> None:
-        if target.reach is not Reach.ADB:
-            raise UsageError(f"--serial {text!r}: {target.key} is not a phone; --serial is for phone targets "
-                             "(android, pixel4, a TOML phone) and --host for boards")
-
-    return _target_pairs(values, targets, option="--serial", usage=usage, one="phone", check=check,
-                         refused=("all",))
-
-
-def _check_phones(serials: dict, targets: list[str], binary: Path | None) -> Path | None:
-    """``android`` needs its serial; measuring a phone needs the benchmark_model binary (``--benchmark-binary``,
-    or the one ``edgekit android fetch`` installed), checked now. Returns the binary to push."""
-    if "android" in targets and "android" not in serials:
-        raise UsageError("--targets android measures a phone as what it is and has no estimate; add --serial "
-                         "android=SERIAL, or name the phone's target (pixel4, a TOML phone) to estimate it")
-    if not serials:
-        if binary is not None:
-            raise UsageError("--benchmark-binary is for phones measured with --serial TARGET=SERIAL; add one or "
-                             "drop it")
-        return None
-    from edgekit.app.android import phone_binary
-
-    return phone_binary(binary)
-
-
-def _check_host(host: str) -> None:
-    from targets.ssh import parse_host
-
-    parse_host(host)
 
 
 def make_plan(*, models: str | None, quants: str | None, targets: str | None, hosts: list[str] | None,
@@ -235,6 +156,7 @@ def make_plan(*, models: str | None, quants: str | None, targets: str | None, ho
     from edgekit.models.ref import ModelRef
     from edgekit.quant_modes import get_mode
     from edgekit.study.models import parse_models
+    from edgekit.study.target_options import check_phones, parse_hosts, parse_serials
     from targets.registry import get_target
 
     chosen = parse_models(_names(models, QUICK_MODELS if quick else DEFAULT_MODELS, "--models", lower=False))
@@ -250,7 +172,7 @@ def make_plan(*, models: str | None, quants: str | None, targets: str | None, ho
         raise UsageError("--targets auto measures a device as what it is and has no estimate; add --host "
                          "auto=HOST, or name the device's target (rpi4, rpi5, ...)")
     phones = parse_serials(serials, target_list)
-    benchmark_binary = _check_phones(phones, target_list, benchmark_binary)
+    benchmark_binary = check_phones(phones, target_list, benchmark_binary)
     whole("--threads", threads, high=MAX_THREADS)
     source = None
     if data is not None:
@@ -269,122 +191,3 @@ def make_plan(*, models: str | None, quants: str | None, targets: str | None, ho
 def models_dir() -> Path:
     """Where the study keeps its converted files (beside edgekit bench's): ``$EDGEKIT_BENCH_DIR/study``."""
     return Path(os.environ.get("EDGEKIT_BENCH_DIR", "~/.edgekit/bench")).expanduser() / "study"
-
-
-# The forecast's rates, measured on this project's 2-core x86 machine (TF 2.21, cold --quick studies in a fresh
-# HOME, idle, issue 22). A conversion runs in its own process: start, TensorFlow import, building and preparing the
-# float model, then the converter. The --quick models' cold conversions were timed whole (fp32, and int8 with 8
-# calibration samples); other models use the formula: a start, a time per MB of float weights, and calibration
-# (one float inference per sample in TF's calibrator). The time does not follow the weights alone: a deep graph
-# (ResNet-50, MobileNet v2) converts slower than its weights say. A measurement round is a fresh process (start,
-# TFLite runtime, load), warmup and timed runs at the rate below (one thread). Conversions already cached and
-# measurements already in the results database cost nothing; earlier conversions in the cache scale the
-# conversion time (:func:`learned_convert_scale`). Re-timed at 1762398 (the sidecars' conversion_wall_seconds plus
-# 1 s of process start): VGG-16 converts as a chain of processes since then (converters.stages), 42 s in fp32 and
-# 73 s in int8, where one process took 32 and 53 s but needed 7 GB.
-_CONVERT_S = {"lenet5": (5.6, 5.4), "vgg16": (44.0, 75.0), "resnet50": (14.7, 20.4), "mobilenet": (8.0, 9.3),
-              "mobilenetv2": (10.2, 11.4)}  # (fp32, int8 with 8 samples), seconds
-CONVERT_START_S = 5.0
-CONVERT_S_PER_WEIGHT_MB = {"fp32": 0.05, "fp16": 0.06, "int8": 0.05, "int16x8": 0.05}
-CALIBRATE_S_PER_GMAC = 0.17  # per calibration sample
-ROUND_START_S = 0.6
-GMACS_PER_S = {"fp32": 45.0, "fp16": 45.0, "int8": 150.0, "int16x8": 60.0}  # one thread, XNNPACK
-STUDY_FIXED_S = 9.0  # the plan, estimates for device targets, the layer breakdown, plots and the report (warm: 8-9 s)
-
-
-def _hint(model: str) -> tuple[float, float]:
-    return _SIZE_HINT.get(model, (2.0, 20.0))
-
-
-def weight_bytes_hint(model: str) -> int:
-    """Float32 weight bytes from the published parameter count (before the model is built)."""
-    return int(_hint(model)[1] * 1e6 * 4)
-
-
-def eta_convert(model: str, quant: str, settings: Settings, scale: float = 1.0) -> float:
-    """Seconds a cold conversion takes in its own process; ``scale`` is :func:`learned_convert_scale`'s."""
-    gmacs, mparams = _hint(model)
-    calibrated = quant in ("int8", "int16x8")
-    measured = _CONVERT_S.get(model)
-    if measured is not None and quant in ("fp32", "int8"):
-        seconds = measured[quant == "int8"] + (CALIBRATE_S_PER_GMAC * (settings.samples - 8) * gmacs
-                                               if calibrated else 0.0)
-    else:
-        seconds = CONVERT_START_S + mparams * 4 * CONVERT_S_PER_WEIGHT_MB.get(quant, 0.05)
-        if calibrated:
-            seconds += CALIBRATE_S_PER_GMAC * settings.samples * gmacs
-    return max(1.0, seconds) * scale
-
-
-def learned_convert_scale(settings: Settings) -> tuple[float, int]:
-    """How much slower (>1) or faster than the constants this machine's earlier cold conversions were: the median
-    of recorded over predicted seconds (``conversion_wall_seconds`` in the sidecars of the conversion cache), and
-    how many entries it rests on."""
-    import json
-    import statistics
-
-    from converters.cache import cache_dir
-
-    ratios = []
-    for meta_file in (cache_dir() / "convert").glob("*/meta.json"):
-        try:
-            side = json.loads(meta_file.read_text())["sidecar"]
-            model, quant = side["source"]["build_args"]["name"], side["quantization"]["mode"]
-            recorded, samples = float(side["conversion_wall_seconds"]), side["calibration"]["samples"]
-        except (OSError, ValueError, KeyError, TypeError):
-            continue
-        if model not in _SIZE_HINT or side["source"]["build_args"].get("input_shape", [224])[0] < 200:
-            continue
-        predicted = eta_convert(model, quant, Settings(**{**settings.__dict__, "samples": samples or 8}))
-        ratios.append(recorded / predicted)
-    return (min(3.0, max(0.33, statistics.median(ratios))) if ratios else 1.0), len(ratios)
-
-
-def eta_measure(model: str, settings: Settings, quant: str = "fp32") -> float:
-    """Seconds one local measurement takes at the protocol's minimum rounds: each a fresh process, loading,
-    warmup and timed runs."""
-    gmacs, mparams = _hint(model)
-    latency = gmacs / GMACS_PER_S.get(quant, 45.0)
-    size_mb = mparams * (1 if quant in ("int8", "int16x8") else 2 if quant == "fp16" else 4)
-    warm = max(settings.warmup * latency, min(settings.warmup_seconds, 2 * latency))
-    one = ROUND_START_S + size_mb * 1e-3 + warm + max(settings.runs * latency, settings.min_seconds)
-    return settings.rounds * one
-
-
-def memory_skips(plan: StudyPlan, converted: Callable[[str, str], bool]) -> dict[str, str]:
-    """Models whose conversion is expected to need more memory than is available: model -> the one line that says
-    so (``converters.memory``). ``converted(model, quant)`` is True for files already there, which cost nothing."""
-    from converters import memory
-
-    out = {}
-    for model in plan.models:
-        if plan.user_model(model) is not None:  # a user's model: no published size to check it by
-            continue
-        todo = [q for q in plan.quants if not converted(model, q)]
-        checks = [memory.check(model, q, weight_bytes_hint(model)) for q in todo]
-        worst = max(checks, key=lambda c: c.need, default=None)
-        if worst is not None and not worst.fits:
-            out[model] = worst.message()
-    return out
-
-
-def busy_factor(probe_s: float = 1.0) -> float:
-    """How much longer CPU-bound work takes here now than on an idle machine: wall over CPU time of a short
-    single-threaded busy loop (1.0 idle; 4 when other processes leave this one a quarter of a core). The forecast's
-    rates are idle rates; a machine shared with other work stretches them by about this factor."""
-    import time
-
-    wall0, cpu0 = time.perf_counter(), time.process_time()
-    n = 0
-    while time.perf_counter() - wall0 < probe_s:
-        n += sum(range(2000))
-    wall, cpu = time.perf_counter() - wall0, time.process_time() - cpu0
-    return max(1.0, min(10.0, wall / cpu)) if cpu > 0 else 1.0
-
-
-def eta_train(model: str, settings: Settings, train_samples: int = 1437) -> float:
-    """Seconds to train the small-input variant (32x32): forward and backward, about 3x the forward MACs."""
-    gmacs, _ = _SIZE_HINT.get(model, (2.0, 20.0))
-    epochs = settings.epochs or 30
-    small = gmacs * (32 / 224) ** 2 if model != "lenet5" else gmacs
-    return 10 + epochs * train_samples * 3 * small / 10.0
