@@ -142,7 +142,7 @@ def _quant(graph: TFLiteGraph) -> str | None:
 
 
 def estimate_bench(tflite_path: str | Path, target: str | Target, threads: int | None = None,
-                   model: str | None = None, quant: str | None = None) -> dict:
+                   model: str | None = None, quant: str | None = None) -> Result:
     """An ``edgekit bench`` result for ``target``, estimated rather than measured.
 
     Args:
@@ -173,7 +173,7 @@ def estimate_bench(tflite_path: str | Path, target: str | Target, threads: int |
     result = Result(kind=Kind.ESTIMATED, target=target.key, model=model or path.stem, quant=quant or _quant(graph),
                     threads=est.threads, path=str(path.resolve()), figures=figures, estimate_info=how,
                     extra={"device": est.device}, warnings=[*compiled_notes, *est.notes])
-    return replace(result, energy=estimate_energy(result.to_dict(), target)).to_dict()
+    return replace(result, energy=estimate_energy(result, target))
 
 
 def _for_compiled(path: Path, graph: TFLiteGraph, target: Target) -> tuple[TFLiteGraph, tuple[str, ...]]:

@@ -21,7 +21,8 @@ def bench_on_phones(request, target, *, on_result: Callable[[str, dict], None] |
 
     ``on_stored(result)`` as each result is kept (so that Ctrl-C can say what was). A phone that fails (unplugged,
     not the target) keeps what it finished, and each config it had not finished gets a failure row."""
-    from bench.store import Recovery, ResultStore
+    from bench.recovery import Recovery
+    from bench.store import ResultStore
     from edgekit.app.bench_request import BenchOutcome, parse_threads
     from edgekit.app.sources import parse_list, raise_unresolved, resolve
     from targets.android import PhoneConfig, measure_phone, select_serials
@@ -55,27 +56,27 @@ def bench_on_phones(request, target, *, on_result: Callable[[str, dict], None] |
 
         def keep(cfg, rounds):
             source = by_cfg[cfg]
-            doc = to_result(cfg, rounds, outcome_ref[serial], target=target.key, model=source.model,
-                            quant=source.quant)
-            doc["host"] = serial
-            store_doc(doc)
+            result = to_result(cfg, rounds, outcome_ref[serial], target=target.key, model=source.model,
+                               quant=source.quant)
+            store_one(result.with_keys(host=serial))
 
-        def store_doc(doc):
-            doc["id"], doc["run_id"] = recovery.keep(db, run_id, doc), run_id
+        def store_one(result):
+            result = recovery.stored(db, run_id, result)
+            doc = result.to_dict()  # the fleet outcome's document (the CLI renders documents)
             docs[serial].append(doc)
             with lock:
-                if on_result is not None and not doc.get("error"):
+                if on_result is not None and not result.failed:
                     on_result(serial, doc)
                 if on_stored is not None:
-                    on_stored(doc)
+                    on_stored(result)
 
         try:
             outcome = measure_phone(serial, [c for _, c in configs], binary, protocol=loop.protocol(),
                                     on_result=keep, timeout=args.timeout, outcome_hook=outcome_ref.__setitem__,
                                     target=target, stop=stop)
             if outcome.error is not None:
-                for doc in unfinished_rows(outcome, configs, target.key):
-                    store_doc(doc)
+                for result in unfinished_rows(outcome, configs, target.key):
+                    store_one(result)
             return outcome
         finally:
             if db is not None:
@@ -91,7 +92,7 @@ def bench_on_phones(request, target, *, on_result: Callable[[str, dict], None] |
                         run_id=run_id, remote=FleetOutcome(pairs, len(serials)), recovery=recovery)
 
 
-def unfinished_rows(outcome, configs: list, target: str) -> list[dict]:
+def unfinished_rows(outcome, configs: list, target: str) -> list:
     """A failure row, with the phone's error, for each config a failed phone had not finished."""
     from bench.result import failure_result
     from bench.runner import Config
@@ -100,10 +101,9 @@ def unfinished_rows(outcome, configs: list, target: str) -> list[dict]:
     rows = []
     for source, cfg in configs:
         if cfg not in done:
-            doc = failure_result(Config(cfg.path, source.model, source.quant, target, cfg.args.threads),
-                                 outcome.error)
-            doc["host"] = outcome.serial
-            rows.append(doc)
+            failed = failure_result(Config(cfg.path, source.model, source.quant, target, cfg.args.threads),
+                                    outcome.error)
+            rows.append(failed.with_keys(host=outcome.serial))
     return rows
 
 

@@ -14,6 +14,7 @@ from __future__ import annotations
 import time
 import uuid
 from collections.abc import Callable
+from dataclasses import replace
 
 from bench.protocol import REL_HALFWIDTH
 from edgekit.app.bench_request import (
@@ -26,7 +27,7 @@ from edgekit.app.bench_request import (
     parse_threads,
 )
 from edgekit.errors import EdgekitError, UsageError
-from edgekit.result import is_failed
+from edgekit.result import Result, is_failed
 
 __all__ = ["BenchOutcome", "BenchRequest", "LoopArgs", "RemoteArgs", "failures_error", "make_configs",
            "parse_threads", "run_bench"]
@@ -34,7 +35,7 @@ __all__ = ["BenchOutcome", "BenchRequest", "LoopArgs", "RemoteArgs", "failures_e
 
 def run_bench(request: BenchRequest, *, progress: Progress | None = None,
               on_remote_result: Callable[[str, dict], None] | None = None,
-              on_stored: Callable[[dict], None] | None = None, say: Callable[[str], None] = lambda _: None
+              on_stored: Callable[[Result], None] | None = None, say: Callable[[str], None] = lambda _: None
               ) -> BenchOutcome:
     """Measure, estimate, or measure over ssh or on a lab's devices, as ``request`` says. ``on_stored(result)``:
     called as each local (or lab) measurement is kept (in the database or its recovery file), so that an
@@ -79,7 +80,8 @@ def run_bench(request: BenchRequest, *, progress: Progress | None = None,
     thread_list = parse_threads(request.threads, tgt)
     if method is Method.GPU and (not loop.xnnpack or loop.profile_ops):
         raise UsageError("--no-xnnpack and --profile-ops apply to --target cpu only")
-    from bench.store import Recovery, ResultStore
+    from bench.recovery import Recovery
+    from bench.store import ResultStore
 
     store = ResultStore(request.db)  # fail on an unwritable or foreign --db before measuring anything
     recovery = Recovery(store.path)  # from here on a database that fails loses no result
@@ -97,9 +99,10 @@ def run_bench(request: BenchRequest, *, progress: Progress | None = None,
         raise NoGpuError(no_gpu_message(str(err))) from None
     finally:
         store.close()
+    docs = documents(results)
     if method is Method.GPU:
-        add_gpu_baseline(results, loop)
-    return BenchOutcome(kind="measured", results=results, store_path=store.path, run_id=run_id, recovery=recovery)
+        add_gpu_baseline(docs, loop)
+    return BenchOutcome(kind="measured", results=docs, store_path=store.path, run_id=run_id, recovery=recovery)
 
 
 def estimate(request: BenchRequest, target) -> BenchOutcome:
@@ -109,10 +112,10 @@ def estimate(request: BenchRequest, target) -> BenchOutcome:
     thread_list = [None] if request.threads is None else parse_threads(request.threads, "cpu")
     sources = resolve(list(request.models), parse_list(request.quant, "--quant", str.lower))
     results = [_estimate_one(s, target, t) for s in sources for t in thread_list]
-    return BenchOutcome(kind="estimated", results=results)
+    return BenchOutcome(kind="estimated", results=documents(results))
 
 
-def _estimate_one(source, target, threads: int | None) -> dict:
+def _estimate_one(source, target, threads: int | None) -> Result:
     from bench.result import failure_result
     from bench.runner import Config
     from targets.estimate import estimate_bench
@@ -124,14 +127,13 @@ def _estimate_one(source, target, threads: int | None) -> dict:
     except UsageError:
         raise  # an unknown target or one with no estimator: every model would fail alike
     except Exception as err:  # this model cannot be analysed; it fails alone
-        doc = failure_result(Config(str(source.path), source.model, source.quant, target.key, threads), err)
-        doc.pop("xnnpack")  # an estimate has no runtime
-        return doc
+        result = failure_result(Config(str(source.path), source.model, source.quant, target.key, threads), err)
+        return replace(result, xnnpack=None)  # an estimate has no runtime
 
 
 def measure(configs, store, run_id: str, *, profile: bool, protocol, progress: Progress | None = None,
             clock: Callable[[], float] = time.monotonic, unresolved: dict[str, Exception] | None = None,
-            recovery=None, on_stored: Callable[[dict], None] | None = None) -> list[dict]:
+            recovery=None, on_stored: Callable[[Result], None] | None = None) -> list[Result]:
     """Every config in interleaved rounds (``bench.service.measure``), each round in a fresh process; each
     result is built from its rounds and stored as soon as it is final: in ``store``, or, once that fails, in
     ``recovery``'s file (``bench.store.Recovery``; one beside the database when None is given).
@@ -142,10 +144,10 @@ def measure(configs, store, run_id: str, *, profile: bool, protocol, progress: P
     """
     from bench.gpu import NoGpuError
     from bench.provenance import device
-    from bench.result import build_result, cut_short, failure_result
+    from bench.result import cut_short, failure_result
     from bench.service import Plan, Policy
     from bench.service import measure as measure_configs
-    from targets.energy import with_host_fallback
+    from targets.local_result import finish_local
 
     prepared, failed = {}, {}
     for i, cfg in enumerate(configs):
@@ -154,31 +156,35 @@ def measure(configs, store, run_id: str, *, profile: bool, protocol, progress: P
         except Exception as err:  # this model cannot be read or analysed; it fails alone
             failed[i] = err
 
-    def finish(i: int, docs: list[dict], round_ids: list[int]) -> dict:
+    def finish(i: int, docs: list[dict], round_ids: list[int]) -> Result:
         graph, cost = prepared[i]
-        doc = with_host_fallback(build_result(configs[i], docs, graph, cost.macs, round_ids=round_ids,
-                                              rel_halfwidth=protocol.rel_halfwidth))  # no sensor: estimated
+        result = finish_local(configs[i], docs, graph, cost.macs, round_ids=round_ids,
+                              rel_halfwidth=protocol.rel_halfwidth)
         first = docs[0]
         if profile and "ops" in first:
-            doc["ops"] = _op_rows(first, cost)
-            doc["delegate_nodes"] = first.get("delegate_nodes", 0)
-            doc["ops_method"] = first.get("ops_method")
-        return doc
+            result = result.with_keys(ops=_op_rows(first, cost), delegate_nodes=first.get("delegate_nodes", 0),
+                                      ops_method=first.get("ops_method"))
+        return result
 
-    from bench.store import Recovery
+    from bench.recovery import Recovery
 
     keeper = recovery or Recovery(store.path)
 
-    def store_one(_i: int, doc: dict) -> None:
-        doc["id"] = keeper.keep(store, run_id, doc)
-        doc["run_id"] = run_id
+    def store_one(_i: int, result: Result) -> Result:
+        kept = keeper.stored(store, run_id, result)
         if on_stored is not None:
-            on_stored(doc)
+            on_stored(kept)
+        return kept
 
     plan = Plan(finish=finish, fail=lambda i, err: failure_result(configs[i], err, device=device()),
                 cut=lambda i, docs: cut_short(finish(i, docs, list(range(len(docs)))), protocol.min_rounds))
     return measure_configs(configs, plan, protocol=protocol, policy=Policy(fatal=(NoGpuError,)), progress=progress,
                            store=store_one, failed=failed, clock=clock)
+
+
+def documents(results) -> list[dict]:
+    """The results as the outcome carries them: documents, for the CLI's tables, ``--json`` and ``--csv``."""
+    return [r.to_dict() for r in results]
 
 
 def _prepare(cfg, unresolved: dict[str, Exception]) -> tuple:
@@ -267,4 +273,4 @@ def bench_mcu_targets(request: BenchRequest, chosen) -> BenchOutcome:
         raise UsageError(f"--host and --estimate do not apply to {chosen.key}: a microcontroller is run in TFLite "
                          "Micro on this machine and its latency is always estimated; drop them")
     sources = resolve(list(request.models), parse_list(request.quant, "--quant", str.lower))
-    return BenchOutcome(kind="mcu", results=[bench_mcu(s.path, chosen, model=s.model) for s in sources])
+    return BenchOutcome(kind="mcu", results=documents(bench_mcu(s.path, chosen, model=s.model) for s in sources))

@@ -37,7 +37,8 @@ def bench_on_lab(request, target, *, on_result: Callable[[str, dict], None] | No
                  show: Callable[[int, int, str], None] = lambda *_: None,
                  say: Callable[[str], None] = lambda _: None):
     """Every configuration on every live device of ``target``'s kind in the lab; a BenchOutcome like a fleet's."""
-    from bench.store import DEFAULT_DB, Recovery, ResultStore
+    from bench.recovery import Recovery
+    from bench.store import DEFAULT_DB, ResultStore
     from edgekit.app.bench_request import make_configs, parse_threads
     from edgekit.app.cluster import connect, disconnect
     from edgekit.app.remote import _graphs
@@ -69,7 +70,7 @@ def _measure(lab, devices, configs, graphs, request, store, recovery, on_result,
     from edgekit.app.bench_request import BenchOutcome
     from edgekit.app.lab import Job, measure_jobs, node_name
     from edgekit.app.remote import FleetOutcome
-    from edgekit.result import is_failed
+    from edgekit.result import Result
     from targets.remote import HostOutcome
 
     jobs = [Job(cfg, *graphs[cfg.path], dev) for dev in devices for cfg in configs]
@@ -77,15 +78,16 @@ def _measure(lab, devices, configs, graphs, request, store, recovery, on_result,
     docs: dict[str, list[dict]] = {d.host: [] for d in devices}
     run_id = uuid.uuid4().hex[:12]
 
-    def keep(i: int, doc: dict) -> None:
+    def keep(i: int, result: Result) -> None:
         host = jobs[i].device.host
-        if is_failed(doc):  # as a fleet's host: its error, not a stored row
-            outcomes[host].error = outcomes[host].error or EdgekitError(f"{host}: {doc['error']}")
+        if result.failed:  # as a fleet's host: its error, not a stored row
+            outcomes[host].error = outcomes[host].error or EdgekitError(f"{host}: {result.failure.error}")
             return
-        doc["id"], doc["run_id"] = recovery.keep(store, run_id, doc), run_id
+        result = recovery.stored(store, run_id, result)
+        doc = result.to_dict()  # the fleet outcome's document (the CLI renders documents)
         docs[host].append(doc)
         if on_stored is not None:
-            on_stored(doc)
+            on_stored(result)
         if on_result is not None:
             on_result(host, doc)
 

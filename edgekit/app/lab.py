@@ -231,10 +231,9 @@ def _keep_doc(lab, jobs: list[Job], indices: list[int], doc, keep, tally: Tally,
         else:
             result = to_result(job.config, one["rounds"], job.graph, job.macs, dev.host) if dev is not None \
                 else build_result(job.config, one["rounds"], job.graph, job.macs, round_ids=one["ids"])
-            result["cluster"] = {"node": doc["node"], "device": dev.host if dev is not None else None,
-                                 "started": doc["started"], "ended": doc["ended"]}
-        result["where"] = where
-        keep(i, result)
+            result = result.with_keys(cluster={"node": doc["node"], "device": dev.host if dev is not None else None,
+                                               "started": doc["started"], "ended": doc["ended"]})
+        keep(i, result.with_keys(where=where))
         tally.tick(job)
 
 

@@ -48,7 +48,7 @@ class FleetOutcome:
 
 def bench_on_devices(request, target, *, on_result: Callable[[str, dict], None] | None = None):
     """Check everything (hosts, options, models), then measure each config on each host."""
-    from bench.store import Recovery
+    from bench.recovery import Recovery
     from edgekit.app.bench_request import BenchOutcome, make_configs, parse_threads
     from edgekit.app.sources import parse_list, raise_unresolved, resolve
     from targets.registry import Reach
@@ -129,7 +129,8 @@ def measure_fleet(hosts, configs, target, opts, args, *, db_path: Path, run_id: 
 
     Returns (HostOutcome, result documents) per host. ``on_result(host, doc)`` is called under a lock.
     """
-    from bench.store import Recovery, ResultStore
+    from bench.recovery import Recovery
+    from bench.store import ResultStore
     from targets.fleet import run_fleet
     from targets.identity import resolve
     from targets.remote import measure_host
@@ -155,9 +156,9 @@ def measure_fleet(hosts, configs, target, opts, args, *, db_path: Path, run_id: 
 
         def keep(rcfg, measured):
             cfg = by_remote[rcfg]
-            doc = to_result(cfg, measured, *graphs[cfg.path], host=host.text, target=measured_as[0].key,
-                            reference=references.get(cfg.path))
-            doc["id"], doc["run_id"] = recovery.keep(store, run_id, doc), run_id
+            result = to_result(cfg, measured, *graphs[cfg.path], host=host.text, target=measured_as[0].key,
+                               reference=references.get(cfg.path))
+            doc = recovery.stored(store, run_id, result).to_dict()  # the fleet outcome's document
             docs[host.text].append(doc)
             if on_result is not None:
                 with lock:

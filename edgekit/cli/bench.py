@@ -26,6 +26,7 @@ from edgekit.cli._options import (
     Wide,
 )
 from edgekit.errors import EdgekitError
+from edgekit.result import Result
 
 _MODEL_HELP = "A .tflite file, or a zoo model name (converted per --quant through the converter cache)."
 LOOP, DEVICES = "How each config is timed", "Devices (ssh)"
@@ -105,13 +106,13 @@ def bench(models: Annotated[list[str], typer.Argument(help=_MODEL_HELP, show_def
                           remote_python=remote_python, timeout=timeout, check_outputs=check_outputs,
                           serials=tuple(serial or ()), benchmark_binary=benchmark_binary,
                           delegate=delegate.lower()), cluster=cluster)
-    kept: list[dict] = []
+    kept: list[Result] = []
 
     def said() -> str:
         from bench.store import DEFAULT_DB
 
         where = (db or DEFAULT_DB).expanduser()
-        unsaved = sum(d.get("id") is None for d in kept)
+        unsaved = sum(r.extra.get("id") is None for r in kept)
         aside = f", {unsaved} in a recovery file beside it ('*.unsaved-*.json')" if unsaved else ""
         return (f"interrupted; {len(kept) - unsaved} result(s) kept in {str(where)!r}{aside} (a config cut short "
                 "keeps the rounds it had finished, marked so): see 'edgekit results'")

@@ -12,10 +12,10 @@ import contextlib
 import hashlib
 import uuid
 from collections.abc import Callable
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 
-from edgekit.result import Kind, Result, is_failed
+from edgekit.result import Kind, Result
 from edgekit.study.plan import Cell, StudyPlan, eta_convert, eta_measure, eta_train, models_dir
 from targets.registry import Method
 
@@ -151,7 +151,7 @@ def collect(plan: StudyPlan, store, advance: Callable[[Cell, str], None], say: S
     TensorFlow's output goes to a log). A result the database cannot take goes to ``Collected.recovery``'s file,
     and the study goes on. ``measure``: what measures one target's cells in place of :func:`_measure_target`,
     with its arguments (``edgekit.study.cluster``'s lab)."""
-    from bench.store import Recovery
+    from bench.recovery import Recovery
 
     run_id = uuid.uuid4().hex[:12]
     out = Collected(recovery=Recovery(store.path))  # a database that fails mid-study loses no result
@@ -186,16 +186,16 @@ def collect(plan: StudyPlan, store, advance: Callable[[Cell, str], None], say: S
                 advance(cell, what)
     for target, todo in pending.items():
 
-        def keep(i: int, doc: dict, todo=todo) -> None:  # as soon as a result is final: stored, then shown
+        def keep(i: int, result: Result, todo=todo) -> None:  # as soon as a result is final: stored, then shown
             cell, conv, accuracy = todo[i]
-            failed = is_failed(doc)
+            failed = result.failed
             if not failed:  # a failure is stored without its key, so that a re-run tries it again
-                doc["study_key"] = study_key(conv.digest, cell.target, threads_for(plan, cell.target), plan)
-            doc["id"] = out.recovery.keep(store, run_id, doc)
-            doc["run_id"] = run_id
+                result = result.with_keys(study_key=study_key(conv.digest, cell.target, threads_for(plan, cell.target),
+                                                              plan))
+            result = out.recovery.stored(store, run_id, result)
             out.new_measurements += not failed
             out.failures += failed
-            rows[cell] = _decorate(doc, cell, conv, accuracy, plan.user_model(cell.model))
+            rows[cell] = _decorate(result, cell, conv, accuracy, plan.user_model(cell.model))
             advance(cell, "failed" if failed else "measured")
 
         (measure or _measure_target)(plan, target, todo, say, keep)
@@ -255,7 +255,7 @@ def _convert(plan: StudyPlan, variant: str, model: str, quant: str, trained: Pat
                      file_digest(out))
 
 
-def _ready_row(plan: StudyPlan, cell: Cell, conv: Converted, store, recovery) -> tuple[dict | None, str]:
+def _ready_row(plan: StudyPlan, cell: Cell, conv: Converted, store, recovery) -> tuple[Result | None, str]:
     """An estimate, or a measurement already in the database; (None, "") when it is still to measure."""
     threads = threads_for(plan, cell.target)
     method = plan.method(cell.target)
@@ -273,18 +273,17 @@ def _ready_row(plan: StudyPlan, cell: Cell, conv: Converted, store, recovery) ->
         except (UsageError, TflmMissingError):
             raise  # a target with no estimator, or no TFLite Micro here: every model would fail alike
         except Exception as err:  # this model cannot be estimated on this target; it fails alone
-            doc = failure_result(_config(plan, cell, conv), err)
-            doc.pop("xnnpack")  # an estimate has no runtime
-            return doc, "failed"
+            failed = failure_result(_config(plan, cell, conv), err)
+            return replace(failed, xnnpack=None), "failed"  # an estimate has no runtime
     found = _stored(store, recovery, study_key(conv.digest, cell.target, threads, plan))
     if found is None:
         return None, ""
-    from targets.energy import with_host_fallback
+    from targets.energy_host import with_host_fallback
 
     return with_host_fallback(found), "reused"  # stored when its sensor could not be read: estimated as now
 
 
-def _stored(store, recovery, key: str) -> dict | None:
+def _stored(store, recovery, key: str) -> Result | None:
     """The measurement of ``key`` in the database, or None: none there, or the database cannot be read (a corrupt
     page), when it is measured again and kept in ``recovery``'s file with every later result."""
     from edgekit.errors import EdgekitError
@@ -292,10 +291,11 @@ def _stored(store, recovery, key: str) -> dict | None:
     if recovery.cause is not None:
         return None
     try:
-        return store.find("study_key", key)
+        found = store.find("study_key", key)
     except EdgekitError as err:
         recovery.note(err)
         return None
+    return Result.from_dict(found) if found is not None else None  # the database's document
 
 
 def _config(plan: StudyPlan, cell: Cell, conv: Converted):
@@ -307,15 +307,15 @@ def _config(plan: StudyPlan, cell: Cell, conv: Converted):
                   warmup=s.warmup, warmup_seconds=s.warmup_seconds)
 
 
-def _measure_target(plan: StudyPlan, target: str, todo: list, say: Say, keep: Callable[[int, dict], None]) -> None:
+def _measure_target(plan: StudyPlan, target: str, todo: list, say: Say, keep: Callable[[int, Result], None]) -> None:
     """The cells of one target in interleaved rounds (``bench.service.measure``): here each round in a fresh
     process, on a device through its ssh runner. ``keep(i, result)`` as soon as each is final; a cell that
     fails gets its failure result and the others go on."""
     from bench.gpu import NoGpuError
     from bench.provenance import device
-    from bench.result import build_result, cut_short, failure_result
+    from bench.result import cut_short, failure_result
     from bench.service import Plan, Policy, measure
-    from targets.energy import with_host_fallback
+    from targets.local_result import finish_local
 
     configs = [_config(plan, cell, conv) for cell, conv, _ in todo]
     protocol = plan.settings.protocol()
@@ -331,8 +331,8 @@ def _measure_target(plan: StudyPlan, target: str, todo: list, say: Say, keep: Ca
     say(f"measuring {len(configs)} configuration(s) on {target}: {protocol.min_rounds} interleaved rounds each, "
         f"more for noisy ones within {protocol.budget_s:g} s")
     convs = [conv for _, conv, _ in todo]
-    def finish(i: int, docs: list[dict], ids: list[int]) -> dict:  # no energy sensor here: estimated
-        return with_host_fallback(build_result(configs[i], docs, convs[i].graph, convs[i].cost.macs, round_ids=ids))
+    def finish(i: int, docs: list[dict], ids: list[int]) -> Result:
+        return finish_local(configs[i], docs, convs[i].graph, convs[i].cost.macs, round_ids=ids)
 
     jobs = Plan(finish=finish, fail=lambda i, err: failure_result(configs[i], err, device=device()),
                 cut=lambda i, docs: cut_short(finish(i, docs, list(range(len(docs)))), protocol.min_rounds))
@@ -340,7 +340,7 @@ def _measure_target(plan: StudyPlan, target: str, todo: list, say: Say, keep: Ca
 
 
 def _measure_remote(configs: list, target: str, host: str, convs: list[Converted], protocol,
-                    keep: Callable[[int, dict], None]) -> None:
+                    keep: Callable[[int, Result], None]) -> None:
     """The cells of one device target over ssh, through ``edgekit bench --host``'s path (``targets.remote``: its
     session is the runner of ``bench.service.measure``, each cell's rounds back to back). A device that cannot
     be reached, is not the target, or stops answering fails the cells it had not finished."""
@@ -413,11 +413,12 @@ def _float_accuracy(plan: StudyPlan, user, say: Say) -> dict:
     return {"float_accuracy_pct": found["accuracy_pct"], "images": found["images"], "float_note": found["note"]}
 
 
-def _decorate(row: dict, cell: Cell, conv: Converted, accuracy: dict | None, user=None) -> dict:
-    """The bench record plus the study's columns; the display fields are the exact numbers the report shows."""
-    row = dict(row)
+def _decorate(result: Result, cell: Cell, conv: Converted, accuracy: dict | None, user=None) -> dict:
+    """The bench record's document plus the study's columns (the study's row, as its JSON, CSV and report have
+    it); the display fields are the exact numbers the report shows."""
+    row = result.to_dict()
     row.pop("ops", None)
-    kind = Result.kind_of(row)
+    kind = result.kind
     if kind is Kind.FIT:  # a microcontroller: the arena TFLite Micro needs (measured), not an estimate
         arena = row["ram"]["arena_bytes"]
         row["arena_mb"] = None if arena is None else round(arena / 2**20, 3)
