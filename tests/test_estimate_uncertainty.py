@@ -27,12 +27,12 @@ EXPECTED = json.loads(EXPECTED_FILE.read_text())
     ("coral-usb", "tiny_fp32", "pi", "fp32"),  # runs on the host: the host CPU's error
 ])
 def test_every_estimate_has_its_family_and_kind_error(target, model, family, kind):
-    r = estimate_bench(DATA / f"{model}.tflite", target)
+    r = estimate_bench(DATA / f"{model}.tflite", target).to_dict()
     assert r["expected_error_pct"] == EXPECTED[family][kind]
 
 
 def test_this_machine_carries_the_x86_bound():
-    r = estimate_bench(DATA / "tiny_int8.tflite", "cpu")
+    r = estimate_bench(DATA / "tiny_int8.tflite", "cpu").to_dict()
     assert r["expected_error_pct"] == X86_EXPECTED_ERROR_PCT and r["runs_on"] == "cpu"
 
 
@@ -50,13 +50,13 @@ def test_estimate_cells_say_how_far_to_trust_them():
 
 
 def test_fp32_on_coral_is_the_host_cpu_and_says_so():
-    fp32 = estimate_bench(DATA / "tiny_fp32.tflite", "coral-usb")
-    on_pi = estimate_bench(DATA / "tiny_fp32.tflite", "rpi4")
+    fp32 = estimate_bench(DATA / "tiny_fp32.tflite", "coral-usb").to_dict()
+    on_pi = estimate_bench(DATA / "tiny_fp32.tflite", "rpi4").to_dict()
     assert fp32["runs_on"] == "host-cpu" and fp32["backend"] == "xnnpack"
     assert fp32["latency_ms"]["p50"] == on_pi["latency_ms"]["p50"]  # coral-usb's host is a Raspberry Pi 4
     assert backend_cell(fp32) == f"{HOST_CPU} est." and HOST_CPU == "on the host CPU: not Edge TPU compatible"
     assert any(w.startswith(HOST_CPU) for w in fp32["warnings"])
-    int8 = estimate_bench(DATA / "tiny_int8.tflite", "coral-usb")
+    int8 = estimate_bench(DATA / "tiny_int8.tflite", "coral-usb").to_dict()
     assert int8["runs_on"] == "edgetpu" and backend_cell(int8) == "edgetpu est."
 
 

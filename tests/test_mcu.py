@@ -69,7 +69,7 @@ def test_dynamic_shapes_are_refused():
 def test_float_runs_but_honestly():
     from targets.mcu_bench import bench_mcu
 
-    r = bench_mcu(DATA / "tiny_fp32.tflite", "cortex-m7")
+    r = bench_mcu(DATA / "tiny_fp32.tflite", "cortex-m7").to_dict()
     assert r["quant"] == "fp32" and r["ram"]["measured"] and r["latency_ms"]["p50"] is None
     assert r["expected_error_pct"] is None and any("4x the bytes" in w for w in r["warnings"])
     assert any("no latency estimate for fp32" in w for w in r["warnings"])
@@ -80,7 +80,7 @@ def test_bench_int8_matches_litert_and_estimates_latency():
     from targets import mcu_latency
     from targets.mcu_bench import bench_mcu
 
-    r = bench_mcu(DATA / "tiny_int8.tflite", "cortex-m4")
+    r = bench_mcu(DATA / "tiny_int8.tflite", "cortex-m4").to_dict()
     assert r["measured"] is False and r["backend"] == "tflite-micro" and r["sources"]
     assert r["outputs_vs_local"]["max_diff_steps"] <= 1 and r["outputs_vs_local"]["top1_agree"]
     cpm = math.exp(sum(math.log(x.cycles_per_mac) for x in mcu_latency.ROWS if x.core == "cortex-m4") / 4)

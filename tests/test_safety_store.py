@@ -22,6 +22,7 @@ from pathlib import Path
 import pytest
 
 from bench.store import ResultStore
+from edgekit.result import Result
 from tests.conftest import DATA, assert_one_line_error, run_cli
 
 TINY = str(DATA / "tiny_fp32.tflite")
@@ -57,7 +58,7 @@ def _fill(folder: Path, leave: int) -> None:
 def _db(path: Path, rows: int = 3) -> Path:
     store = ResultStore(path)
     for i in range(rows):
-        store.add(f"run{i}aaaaaaaa", {**DOC, "model": f"m{i}", "pad": "x" * 300})
+        store.add(f"run{i}aaaaaaaa", Result.from_dict({**DOC, "model": f"m{i}", "pad": "x" * 300}))
     store.close()
     return path
 
@@ -66,7 +67,7 @@ def _corrupt_pages(path: Path) -> Path:
     """A database with rows whose page 2 on is overwritten: the 100-byte header and the schema page stay valid."""
     store = ResultStore(path)
     for i in range(60):
-        store.add(f"run{i // 20}bbbbbbbb", {**DOC, "model": f"m{i}", "pad": "x" * 500})
+        store.add(f"run{i // 20}bbbbbbbb", Result.from_dict({**DOC, "model": f"m{i}", "pad": "x" * 500}))
     store.close()
     assert path.stat().st_size > 3 * 4096
     with open(path, "r+b") as f:
