@@ -127,15 +127,16 @@ def test_missing_tflm_names_the_extra(monkeypatch):
 def _study_cells(path, target: str) -> list[str]:
     """A study row for ``path`` on ``target``, as edgekit study collects and renders it."""
     from edgekit.analysis import analyze_graph, read_tflite
-    from edgekit.study.collect import Converted, _decorate
+    from edgekit.study.cells import Converted
     from edgekit.study.plan import Cell
     from edgekit.study.report import cells
+    from edgekit.study.rows import decorate
     from targets.mcu_bench import bench_mcu
 
     graph = read_tflite(path)
     cost = analyze_graph(graph, path.stem)
     conv = Converted(path, cost.params, cost.input_shape, cost, graph, "digest")
-    row = _decorate(bench_mcu(path, target), Cell(path.stem, "int8", target, "zoo"), conv, None)
+    row = decorate(bench_mcu(path, target), Cell(path.stem, "int8", target, "zoo"), conv, None)
     return cells(row, {})
 
 
