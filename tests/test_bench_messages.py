@@ -33,7 +33,7 @@ def test_too_few_rounds_is_not_noisy_in_the_tables(capsys, monkeypatch):
     import json
 
     from edgekit.cli.bench_report import p50_text, print_table
-    from edgekit.study.report import cells
+    from edgekit.study.report_md import cells
     from tests.conftest import DATA
 
     monkeypatch.setenv("COLUMNS", "200")

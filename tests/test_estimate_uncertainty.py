@@ -72,7 +72,7 @@ def test_bench_json_and_table_carry_the_error():
 
 
 def test_study_rows_show_the_error_and_the_host_cpu():
-    from edgekit.study.report import cells
+    from edgekit.study.report_md import cells
 
     row = {"model": "mobilenetv2", "variant": "zoo", "quant": "fp32", "target": "coral-usb", "measured": False,
            "input_shape": [224, 224, 3], "params_m": 3.5, "mmacs": 300.8, "size_mb": 14.0, "macs": 300774272,

@@ -129,7 +129,7 @@ def _study_cells(path, target: str) -> list[str]:
     from edgekit.analysis import analyze_graph, read_tflite
     from edgekit.study.cells import Converted
     from edgekit.study.plan import Cell
-    from edgekit.study.report import cells
+    from edgekit.study.report_md import cells
     from edgekit.study.rows import decorate
     from targets.mcu_bench import bench_mcu
 
