@@ -112,11 +112,11 @@ def test_a_database_that_fails_mid_run_keeps_the_rest_beside_it(tmp_path, monkey
     real = ResultStore.add
     calls = []
 
-    def add(self, run_id, doc):
-        calls.append(doc["model"])
+    def add(self, run_id, result):
+        calls.append(result.model)
         if len(calls) > 1:
             raise sqlite3.OperationalError("database or disk is full")
-        return real(self, run_id, doc)
+        return real(self, run_id, result)
 
     monkeypatch.setattr(ResultStore, "add", add)
     db = tmp_path / "db" / "r.db"
