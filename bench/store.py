@@ -229,7 +229,7 @@ class ResultStore:
         except sqlite3.Error as err:
             raise self._error(err) from None
 
-    def last(self, n: int = 20, model: str | None = None) -> list[dict]:
+    def last(self, n: int = 20, model: str | None = None) -> list[Result]:
         """The newest ``n`` results, oldest first, optionally of one model."""
         if self._empty:
             return []
@@ -237,9 +237,9 @@ class ResultStore:
         if model:
             sql, args = sql + " WHERE model = ?", [_text(model)]
         rows = self._rows(sql + " ORDER BY id DESC LIMIT ?", [*args, max(0, min(n, MAX_ID))])
-        return [self._doc(r) for r in reversed(rows)]
+        return [self._result(r) for r in reversed(rows)]
 
-    def select(self, ref: str) -> list[dict]:
+    def select(self, ref: str) -> list[Result]:
         """A result by id (``42``) or every result of a run by run id or its prefix (``3f9c``)."""
         rows = []
         if not self._empty and ref.isascii() and ref.isdigit() and int(ref) <= MAX_ID:  # larger: no such id
@@ -251,9 +251,9 @@ class ResultStore:
             raise UsageError(f"{ref!r} matches several runs; give more of the run id")
         if not rows:
             raise UsageError(f"no result or run {ref!r} in {str(self.path)!r}; see 'edgekit results'")
-        return [self._doc(r) for r in rows]
+        return [self._result(r) for r in rows]
 
-    def find(self, field: str, value) -> dict | None:
+    def find(self, field: str, value) -> Result | None:
         """The newest result whose document has ``field`` equal to ``value`` (e.g. a study's config key)."""
         if not field.isidentifier():
             raise ValueError(f"not a field name: {field!r}")
@@ -261,14 +261,15 @@ class ResultStore:
             return None
         rows = self._rows("SELECT id, run_id, doc FROM results WHERE json_extract(doc, ?) = ? "
                           "ORDER BY id DESC LIMIT 1", [f"$.{field}", _text(value)])
-        return self._doc(rows[0]) if rows else None
+        return self._result(rows[0]) if rows else None
 
     def count(self) -> int:
         return 0 if self._empty else int(self._rows("SELECT COUNT(*) FROM results", [])[0][0])
 
     @staticmethod
-    def _doc(row) -> dict:
-        return {"id": row[0], "run_id": row[1], **json.loads(row[2])}
+    def _result(row) -> Result:
+        """A row's result, its ``id`` and ``run_id`` first in its document (as ``edgekit results --json`` shows)."""
+        return Result.from_dict({"id": row[0], "run_id": row[1], **json.loads(row[2])})
 
     def close(self) -> None:
         self._db.close()

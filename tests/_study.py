@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from bench.protocol import noisy_mark
+from bench.compare import noisy_mark
 from targets.estimate import HOST_CPU, two_digits
 
 

@@ -13,9 +13,10 @@ from collections.abc import Callable
 from pathlib import Path
 
 from edgekit.errors import EdgekitError, UsageError
+from edgekit.result import Result
 
 
-def bench_on_phones(request, target, *, on_result: Callable[[str, dict], None] | None = None,
+def bench_on_phones(request, target, *, on_result: Callable[[str, Result], None] | None = None,
                     on_stored: Callable[[dict], None] | None = None):
     """Check the binary, models and phones, then measure every config on every phone, phones in parallel.
 
@@ -45,7 +46,7 @@ def bench_on_phones(request, target, *, on_result: Callable[[str, dict], None] |
                                                            use_gpu=args.delegate == "gpu")))
                for s in sources for t in threads]
     by_cfg = {c: s for s, c in configs}
-    docs: dict[str, list[dict]] = {s: [] for s in serials}
+    docs: dict[str, list] = {s: [] for s in serials}  # each phone's results
 
     def one(serial: str):
         try:
@@ -62,11 +63,10 @@ def bench_on_phones(request, target, *, on_result: Callable[[str, dict], None] |
 
         def store_one(result):
             result = recovery.stored(db, run_id, result)
-            doc = result.to_dict()  # the fleet outcome's document (the CLI renders documents)
-            docs[serial].append(doc)
+            docs[serial].append(result)
             with lock:
                 if on_result is not None and not result.failed:
-                    on_result(serial, doc)
+                    on_result(serial, result)
                 if on_stored is not None:
                     on_stored(result)
 

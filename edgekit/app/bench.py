@@ -27,14 +27,14 @@ from edgekit.app.bench_request import (
     parse_threads,
 )
 from edgekit.errors import EdgekitError, UsageError
-from edgekit.result import Result, is_failed
+from edgekit.result import Result
 
 __all__ = ["BenchOutcome", "BenchRequest", "LoopArgs", "RemoteArgs", "failures_error", "make_configs",
            "parse_threads", "run_bench"]
 
 
 def run_bench(request: BenchRequest, *, progress: Progress | None = None,
-              on_remote_result: Callable[[str, dict], None] | None = None,
+              on_remote_result: Callable[[str, Result], None] | None = None,
               on_stored: Callable[[Result], None] | None = None, say: Callable[[str], None] = lambda _: None
               ) -> BenchOutcome:
     """Measure, estimate, or measure over ssh or on a lab's devices, as ``request`` says. ``on_stored(result)``:
@@ -99,10 +99,9 @@ def run_bench(request: BenchRequest, *, progress: Progress | None = None,
         raise NoGpuError(no_gpu_message(str(err))) from None
     finally:
         store.close()
-    docs = documents(results)
     if method is Method.GPU:
-        add_gpu_baseline(docs, loop)
-    return BenchOutcome(kind="measured", results=docs, store_path=store.path, run_id=run_id, recovery=recovery)
+        results = add_gpu_baseline(results, loop)
+    return BenchOutcome(kind="measured", results=results, store_path=store.path, run_id=run_id, recovery=recovery)
 
 
 def estimate(request: BenchRequest, target) -> BenchOutcome:
@@ -112,7 +111,7 @@ def estimate(request: BenchRequest, target) -> BenchOutcome:
     thread_list = [None] if request.threads is None else parse_threads(request.threads, "cpu")
     sources = resolve(list(request.models), parse_list(request.quant, "--quant", str.lower))
     results = [_estimate_one(s, target, t) for s in sources for t in thread_list]
-    return BenchOutcome(kind="estimated", results=documents(results))
+    return BenchOutcome(kind="estimated", results=results)
 
 
 def _estimate_one(source, target, threads: int | None) -> Result:
@@ -182,11 +181,6 @@ def measure(configs, store, run_id: str, *, profile: bool, protocol, progress: P
                            store=store_one, failed=failed, clock=clock)
 
 
-def documents(results) -> list[dict]:
-    """The results as the outcome carries them: documents, for the CLI's tables, ``--json`` and ``--csv``."""
-    return [r.to_dict() for r in results]
-
-
 def _prepare(cfg, unresolved: dict[str, Exception]) -> tuple:
     """The graph and cost of ``cfg``; raises what stops it (its entry in ``unresolved``, or reading it)."""
     from edgekit.analysis.tflite_cost import analyze_graph
@@ -202,23 +196,24 @@ def _unresolved(sources) -> dict[str, Exception]:
     return {str(s.path): s.error for s in sources if s.error is not None}
 
 
-def failures_error(results: list[dict]) -> EdgekitError | None:
+def failures_error(results: list[Result]) -> EdgekitError | None:
     """The one-line error a run with failed results ends with (after the rest is shown), or None.
 
     It counts models (model x quant) and names each failed one with its first error. It is a UsageError (exit 2)
     when every failure was one (a model file that cannot be fed, as when it is benchmarked alone), else exit 1.
     """
-    failed: dict[tuple, dict] = {}
+    failed: dict[tuple, Result] = {}
     for r in results:
-        if is_failed(r):
-            failed.setdefault((r["model"], r["quant"]), r)
+        if r.failed:
+            failed.setdefault((r.model, r.quant), r)
     if not failed:
         return None
-    total = len({(r["model"], r["quant"]) for r in results})
-    kept = sum(not is_failed(r) for r in results)
-    named = "; ".join(f"{r['model']}: {r['error'].rstrip('.')}" for r in failed.values())
+    total = len({(r.model, r.quant) for r in results})
+    kept = sum(not r.failed for r in results)
+    named = "; ".join(f"{r.model}: {r.failure.error.rstrip('.')}" for r in failed.values())
     message = f"{len(failed)} of {total} model{'s' if total > 1 else ''} failed ({kept} result(s) kept): {named}"
-    return (UsageError if all(r["error_type"] == "UsageError" for r in failed.values()) else EdgekitError)(message)
+    usage = all(r.failure.error_type == "UsageError" for r in failed.values())
+    return (UsageError if usage else EdgekitError)(message)
 
 
 def _op_rows(measured: dict, cost) -> list[dict]:
@@ -229,39 +224,41 @@ def _op_rows(measured: dict, cost) -> list[dict]:
     return rows
 
 
-def add_gpu_baseline(results: list[dict], loop: LoopArgs) -> None:
-    """Add the Keras-on-GPU figure (JAX, PyTorch or TensorFlow, whichever sees the GPU) to zoo-model results."""
+def add_gpu_baseline(results: list[Result], loop: LoopArgs) -> list[Result]:
+    """The results with the Keras-on-GPU figure (JAX, PyTorch or TensorFlow, whichever sees the GPU) under
+    ``baseline`` in each measured one (``edgekit.app.gpu_baseline.add_baselines`` fills documents)."""
     from edgekit.app.gpu_baseline import add_baselines
 
-    add_baselines([r for r in results if not is_failed(r)], runs=loop.runs, warmup=loop.warmup,
-                  min_seconds=loop.min_seconds)
+    docs = {i: r.to_dict() for i, r in enumerate(results) if not r.failed}
+    add_baselines(list(docs.values()), runs=loop.runs, warmup=loop.warmup, min_seconds=loop.min_seconds)
+    return [r.with_keys(baseline=docs[i]["baseline"]) if i in docs else r for i, r in enumerate(results)]
 
 
-def config_words(r: dict) -> str:
+def config_words(r: Result) -> str:
     """"tiny_fp32 fp32 1 thread", "tiny_fp32 fp32 on the GPU": a configuration in words, never a None."""
-    if r.get("threads") is None:
-        where = "on the GPU" if r.get("target") == "gpu" else ""
+    if r.threads is None:
+        where = "on the GPU" if r.target == "gpu" else ""
     else:
-        where = f"{r['threads']} thread{'s' if r['threads'] != 1 else ''}"
-    return " ".join(str(x) for x in (r["model"], r.get("quant"), where) if x)
+        where = f"{r.threads} thread{'s' if r.threads != 1 else ''}"
+    return " ".join(str(x) for x in (r.model, r.quant, where) if x)
 
 
-def noisy_warnings(results: list[dict]) -> list[str]:
+def noisy_warnings(results: list[Result]) -> list[str]:
     """The warnings a run ends with: the noisy results, the CPU governor and a software GPU (once each)."""
-    from bench.protocol import PAIRED_MIN_ROUNDS
+    from bench.compare import PAIRED_MIN_ROUNDS, too_few_rounds
 
-    few = [r for r in results if r.get("noisy") and (r.get("rounds") or 1) < PAIRED_MIN_ROUNDS]
-    noisy = [f"{config_words(r)} (95% interval {r['latency_ms']['ci95'][0]:.3g}–"
-             f"{r['latency_ms']['ci95'][1]:.3g} ms over {r['rounds']} rounds)" for r in results
-             if r.get("noisy") and r not in few]
+    few = [r for r in results if too_few_rounds(r)]
+    noisy = [f"{config_words(r)} (95% interval {r.figures.latency_ms.ci95[0]:.3g}–"
+             f"{r.figures.latency_ms.ci95[1]:.3g} ms over {r.rounds.rounds} rounds)" for r in results
+             if r.noisy and r not in few]
     lines = [f"noisy: the 95% interval stayed wider than ±{REL_HALFWIDTH:.0%} of p50; close other work, or raise "
              f"--rounds or --budget: {', '.join(noisy)}"] if noisy else []
     if few:
-        had = ", ".join(f"{config_words(r)} had {r.get('rounds') or 1}" for r in few)
+        had = ", ".join(f"{config_words(r)} had {r.rounds.rounds or 1}" for r in few)
         lines.append(f"too few rounds for an interval: a 95% interval of p50 needs {PAIRED_MIN_ROUNDS} rounds or "
                      f"more, and {had}; its min–max range is shown instead; run with --rounds {PAIRED_MIN_ROUNDS}")
     once = ("CPU governor", "emulated: LiteRT's GPU", "more threads than cores")
-    return lines + list(dict.fromkeys(w for r in results for w in r["warnings"] if w.startswith(once)))
+    return lines + list(dict.fromkeys(w for r in results for w in r.warnings if w.startswith(once)))
 
 
 def bench_mcu_targets(request: BenchRequest, chosen) -> BenchOutcome:
@@ -273,4 +270,4 @@ def bench_mcu_targets(request: BenchRequest, chosen) -> BenchOutcome:
         raise UsageError(f"--host and --estimate do not apply to {chosen.key}: a microcontroller is run in TFLite "
                          "Micro on this machine and its latency is always estimated; drop them")
     sources = resolve(list(request.models), parse_list(request.quant, "--quant", str.lower))
-    return BenchOutcome(kind="mcu", results=documents(bench_mcu(s.path, chosen, model=s.model) for s in sources))
+    return BenchOutcome(kind="mcu", results=[bench_mcu(s.path, chosen, model=s.model) for s in sources])

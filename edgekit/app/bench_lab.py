@@ -13,6 +13,7 @@ import uuid
 from collections.abc import Callable
 
 from edgekit.errors import EdgekitError, UsageError
+from edgekit.result import Result
 
 
 def check_request(request, target) -> None:
@@ -32,7 +33,7 @@ def check_request(request, target) -> None:
     loop.check()
 
 
-def bench_on_lab(request, target, *, on_result: Callable[[str, dict], None] | None = None,
+def bench_on_lab(request, target, *, on_result: Callable[[str, Result], None] | None = None,
                  on_stored: Callable[[dict], None] | None = None,
                  show: Callable[[int, int, str], None] = lambda *_: None,
                  say: Callable[[str], None] = lambda _: None):
@@ -70,12 +71,11 @@ def _measure(lab, devices, configs, graphs, request, store, recovery, on_result,
     from edgekit.app.bench_request import BenchOutcome
     from edgekit.app.lab import Job, measure_jobs, node_name
     from edgekit.app.remote import FleetOutcome
-    from edgekit.result import Result
     from targets.remote import HostOutcome
 
     jobs = [Job(cfg, *graphs[cfg.path], dev) for dev in devices for cfg in configs]
     outcomes = {d.host: HostOutcome(d.host) for d in devices}
-    docs: dict[str, list[dict]] = {d.host: [] for d in devices}
+    docs: dict[str, list] = {d.host: [] for d in devices}  # each device's results
     run_id = uuid.uuid4().hex[:12]
 
     def keep(i: int, result: Result) -> None:
@@ -84,12 +84,11 @@ def _measure(lab, devices, configs, graphs, request, store, recovery, on_result,
             outcomes[host].error = outcomes[host].error or EdgekitError(f"{host}: {result.failure.error}")
             return
         result = recovery.stored(store, run_id, result)
-        doc = result.to_dict()  # the fleet outcome's document (the CLI renders documents)
-        docs[host].append(doc)
+        docs[host].append(result)
         if on_stored is not None:
             on_stored(result)
         if on_result is not None:
-            on_result(host, doc)
+            on_result(host, result)
 
     say(f"measuring {len(configs)} configuration(s) on each of {len(devices)} {jobs[0].config.target} device(s): "
         + ", ".join(f"{d.host} ({node_name(lab, d.node)})" for d in devices))

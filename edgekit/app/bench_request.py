@@ -11,6 +11,7 @@ from pathlib import Path
 
 from edgekit.errors import UsageError
 from edgekit.limits import PORT_MAX, finite, whole
+from edgekit.result import Result
 
 # A remote run's timeout ends in poll(), whose timeout is a 32-bit count of milliseconds (24.8 days).
 MAX_TIMEOUT_S = 2_000_000.0
@@ -120,11 +121,11 @@ class BenchOutcome:
     """What a bench run produced. ``kind`` is "measured", "estimated", "remote" or "mcu"."""
 
     kind: str
-    results: list[dict]
+    results: list[Result]
     store_path: Path | None = None
     run_id: str | None = None
     remote: object | None = None  # edgekit.app.remote.FleetOutcome for kind == "remote"
-    recovery: object | None = None  # bench.store.Recovery: the results the database could not take, if any
+    recovery: object | None = None  # bench.recovery.Recovery: the results the database could not take, if any
 
 
 def parse_threads(text: str | None, target: str) -> list[int | None]:

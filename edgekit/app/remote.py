@@ -13,11 +13,12 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from edgekit.errors import EdgekitError, UsageError
+from edgekit.result import Result
 
 
 @dataclass(frozen=True)
 class FleetOutcome:
-    """Per host: its outcome (``targets.fleet.HostOutcome``) and the result documents it produced."""
+    """Per host: its outcome (``targets.fleet.HostOutcome``) and the results it produced."""
 
     pairs: list
     hosts: int
@@ -46,7 +47,7 @@ class FleetOutcome:
         raise EdgekitError(f"{len(failures)} of {self.hosts} hosts failed, the others' results are kept; {first}")
 
 
-def bench_on_devices(request, target, *, on_result: Callable[[str, dict], None] | None = None):
+def bench_on_devices(request, target, *, on_result: Callable[[str, Result], None] | None = None):
     """Check everything (hosts, options, models), then measure each config on each host."""
     from bench.recovery import Recovery
     from edgekit.app.bench_request import BenchOutcome, make_configs, parse_threads
@@ -119,7 +120,7 @@ def _graphs(configs) -> dict:
 
 
 def measure_fleet(hosts, configs, target, opts, args, *, db_path: Path, run_id: str,
-                  on_result: Callable[[str, dict], None] | None = None, protocol=None, recovery=None) -> list:
+                  on_result: Callable[[str, Result], None] | None = None, protocol=None, recovery=None) -> list:
     """Every config on every host, concurrently across hosts; each result is stored as soon as it is fetched, in
     the database or, once that fails, in ``recovery``'s file (``bench.store.Recovery``, shared by the hosts).
 
@@ -127,7 +128,7 @@ def measure_fleet(hosts, configs, target, opts, args, *, db_path: Path, run_id: 
     measures anything, and ``--target auto`` records what it is. With ``args.check_outputs`` each model also
     runs here on the fixed input, and each result carries ``outputs_vs_local``.
 
-    Returns (HostOutcome, result documents) per host. ``on_result(host, doc)`` is called under a lock.
+    Returns (HostOutcome, results) per host. ``on_result(host, result)`` is called under a lock.
     """
     from bench.recovery import Recovery
     from bench.store import ResultStore
@@ -140,7 +141,7 @@ def measure_fleet(hosts, configs, target, opts, args, *, db_path: Path, run_id: 
     check = args.check_outputs
     by_remote = {remote_config(c, target.delegate, check_outputs=check): c for c in configs}
     references = {c.path: local_outputs(c) for c in configs} if check else {}  # before any device is reached
-    docs: dict[str, list[dict]] = {h.text: [] for h in hosts}
+    docs: dict[str, list] = {h.text: [] for h in hosts}  # each host's results
     recovery = recovery or Recovery(db_path)
 
     def one(host):
@@ -158,11 +159,11 @@ def measure_fleet(hosts, configs, target, opts, args, *, db_path: Path, run_id: 
             cfg = by_remote[rcfg]
             result = to_result(cfg, measured, *graphs[cfg.path], host=host.text, target=measured_as[0].key,
                                reference=references.get(cfg.path))
-            doc = recovery.stored(store, run_id, result).to_dict()  # the fleet outcome's document
-            docs[host.text].append(doc)
+            result = recovery.stored(store, run_id, result)
+            docs[host.text].append(result)
             if on_result is not None:
                 with lock:
-                    on_result(host.text, doc)
+                    on_result(host.text, result)
 
         try:
             return measure_host(host, list(by_remote), opts, python=args.remote_python, timeout=args.timeout,

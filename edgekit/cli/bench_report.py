@@ -2,7 +2,8 @@
 
 from __future__ import annotations
 
-from bench.protocol import FEW_ROUNDS_NOTE, REL_HALFWIDTH, too_few_rounds
+from bench.compare import FEW_ROUNDS_NOTE, too_few_rounds
+from bench.protocol import REL_HALFWIDTH
 from edgekit.cli._common import console, human, human_bytes
 from edgekit.cli._table import FitTable, col
 from edgekit.result import is_failed
@@ -107,7 +108,7 @@ def print_failures(results: list[dict]) -> None:
 
 def p50_text(r: dict) -> str:
     """p50, with a NOISY mark when its interval stayed wide, or "N rounds, no interval" when it has none."""
-    from bench.protocol import noisy_mark
+    from bench.compare import noisy_mark
 
     mark = noisy_mark(r, short="rounds" in r)
     return _ms(r["latency_ms"]["p50"]) + (f" {mark}" if mark else "")
@@ -201,7 +202,7 @@ def _name(r: dict) -> str:
 
 
 def _compare_row(x: dict, y: dict) -> dict:
-    from bench.protocol import result_ratio, speed_words
+    from bench.compare import result_ratio, speed_words
 
     row = {"model": x["model"], "quant": x["quant"], "target": x["target"], "threads": x["threads"],
            "xnnpack": x.get("xnnpack", True), "a_id": x["id"], "b_id": y["id"], "b_quant": y["quant"],

@@ -185,8 +185,7 @@ def _stored(store, recovery, key: str) -> Result | None:
     if recovery.cause is not None:
         return None
     try:
-        found = store.find("study_key", key)
+        return store.find("study_key", key)
     except EdgekitError as err:
         recovery.note(err)
         return None
-    return Result.from_dict(found) if found is not None else None  # the database's document

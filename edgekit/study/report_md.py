@@ -6,7 +6,8 @@ numbers are printed as they are; estimated latencies and GMAC/s at two significa
 
 from __future__ import annotations
 
-from bench.protocol import FEW_ROUNDS_NOTE, REL_HALFWIDTH, noisy_mark, too_few_rounds
+from bench.compare import FEW_ROUNDS_NOTE, noisy_mark, too_few_rounds
+from bench.protocol import REL_HALFWIDTH
 from edgekit.result import Kind, Result, is_failed, is_measured
 
 COLUMNS = ("model", "input", "quant", "target", "how", "params (M)", "MACs (M)", "size (MB)", "p50 (ms)",

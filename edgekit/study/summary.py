@@ -123,7 +123,7 @@ def _lat(r: dict) -> str:
         return _latency(r)
     ci = lat.get("ci95")
     text = f"{lat['p50']} ms" + (f" [95% {ci[0]}–{ci[1]}]" if ci else "")
-    from bench.protocol import noisy_mark
+    from bench.compare import noisy_mark
 
     mark = noisy_mark(r)
     return text + (f" {mark}" if mark else "")
@@ -131,7 +131,7 @@ def _lat(r: dict) -> str:
 
 def quant_versus(rows: list[dict], target: str, t: dict, fast: str = "int8", slow: str = "fp32") -> str | None:
     """int8 against fp32 for each measured model on ``target``, the speed ratio with its 95% interval."""
-    from bench.protocol import result_ratio, speed_words
+    from bench.compare import result_ratio, speed_words
 
     parts, why = [], []
     for model in dict.fromkeys(r["model"] for r in rows if r["target"] == target):
@@ -193,7 +193,7 @@ def energy_versus(rows: list[dict], target: str, t: dict) -> str | None:
 def _latency_ratio_interval(fast: dict, slow: dict) -> tuple[float, float] | None:
     """The interval of fast/slow latency as factors of the ratio: paired by round when both were measured in
     rounds (``bench.protocol``), else from the two estimates' expected errors (independent extremes)."""
-    from bench.protocol import result_ratio
+    from bench.compare import result_ratio
 
     if _both_measured(fast, slow):
         found = result_ratio(fast, slow)  # slow over fast
@@ -211,7 +211,7 @@ def _both_measured(a: dict, b: dict) -> bool:
 
 def conclusion(doc: dict) -> list[str]:
     """A few sentences, every number taken from the document."""
-    from bench.protocol import result_ratio
+    from bench.compare import result_ratio
 
     t = titles()
     out = []
@@ -260,7 +260,7 @@ def conclusion(doc: dict) -> list[str]:
 def user_versus(doc: dict, rows: list[dict], t: dict) -> list[str]:
     """Each user model against the study's first zoo model, per target, in the same quant when there is one
     (else fp32, else any): latency with its interval when both were measured in rounds, else "est."."""
-    from bench.protocol import result_ratio, speed_words
+    from bench.compare import result_ratio, speed_words
 
     user = {m["name"]: m for m in doc["plan"].get("user_models", [])}
     zoo = [m for m in doc["plan"]["models"] if m not in user]
