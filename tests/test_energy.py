@@ -459,8 +459,9 @@ def test_results_history_shows_energy_with_its_marks(tmp_path, monkeypatch, caps
     measured = EnergyFigure(mj=12.0, low_mj=11.0, high_mj=13.0, measured=True, source="RAPL package-0")
     estimated = EnergyFigure(mj=31.0, low_mj=20.0, high_mj=42.0, measured=False, source="latency x 1 W",
                              expected_error_pct=35)
-    print_history([{**base, "id": 1, **measured.to_dict()}, {**base, "id": 2, **estimated.to_dict()},
-                   {**base, "id": 3}, {**base, "id": 4, "error": "boom"}])
+    rows = [{**base, "id": 1, **measured.to_dict()}, {**base, "id": 2, **estimated.to_dict()},
+            {**base, "id": 3}, {**base, "id": 4, "error": "boom"}]
+    print_history([Result.from_dict(r) for r in rows])
     out = capsys.readouterr().out
     assert "energy mJ" in out and "12 (11–13)" in out and "31 ±35% est." in out
     assert out.count(" - ") >= 2  # no figure: a result stored before energy, and a failed one

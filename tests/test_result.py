@@ -22,7 +22,7 @@ def _same(doc: dict) -> None:
 def test_a_database_written_by_main_reads_back_unchanged(tmp_path):
     db = tmp_path / "results.db"
     shutil.copy(DATA / "results_main.db", db)  # written by `edgekit bench` at 97664e4, before the record
-    docs = ResultStore(db).last(10)
+    docs = [r.to_dict() for r in ResultStore(db).last(10)]
     kinds = [Result.from_dict(d).kind for d in docs]
     assert kinds == [Kind.MEASURED, Kind.FAILED]
     for doc in docs:
@@ -34,7 +34,7 @@ def test_a_database_written_by_main_reads_back_unchanged(tmp_path):
     # written back into a store, a record is the same row again
     store = ResultStore(tmp_path / "again.db")
     store.add("r", Result.from_dict(docs[0]))
-    again = store.last(1)[0]
+    again = store.last(1)[0].to_dict()
     assert {k: v for k, v in again.items() if k not in ("id", "run_id")} == \
         {k: v for k, v in docs[0].items() if k not in ("id", "run_id")}
 

@@ -129,7 +129,7 @@ def test_a_database_that_fails_mid_run_keeps_the_rest_beside_it(tmp_path, monkey
     assert "saved 1 of 2 result(s)" in run.err
     assert [d["model"] for d in json.loads(kept.read_text())] == ["tiny_int8"]
     monkeypatch.undo()
-    assert [d["model"] for d in ResultStore(db, readonly=True).last(10)] == ["tiny_fp32"]
+    assert [r.model for r in ResultStore(db, readonly=True).last(10)] == ["tiny_fp32"]
 
 
 def test_a_database_with_corrupt_pages_measures_and_keeps_the_result(tmp_path):
@@ -153,7 +153,7 @@ def test_a_path_that_is_not_utf8_is_stored_as_the_filesystem_gives_it(tmp_path):
     assert "Traceback" not in run.err and run.code in (0, 1), run.err
     [doc] = run.json()
     assert doc["model"] == "bad\udcff" and doc["id"] == 1
-    [stored] = ResultStore(db, readonly=True).last(5, "bad\udcff")
+    [stored] = [r.to_dict() for r in ResultStore(db, readonly=True).last(5, "bad\udcff")]
     assert stored["model"] == "bad\udcff" and stored["path"] == model
     assert b"bad\xff" in csv.read_bytes()
     assert not _unsaved(tmp_path)

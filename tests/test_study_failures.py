@@ -45,7 +45,7 @@ def test_one_failing_config_of_three_leaves_the_other_two_measured_and_reported(
     assert kinds == {"lenet5": Kind.MEASURED, "mobilenetv2": Kind.FAILED, "mobilenet": Kind.MEASURED}
     failed = next(r for r in out.rows if r["model"] == "mobilenetv2")
     assert "edgetpu-custom-op" in failed["error"] and "study_key" not in failed  # a re-run tries it again
-    stored = store.last(10)
+    stored = [r.to_dict() for r in store.last(10)]
     assert len(stored) == 3 and sum("study_key" in r for r in stored) == 2
 
     doc = summary.document(study, out, {}, 1.0)

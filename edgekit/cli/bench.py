@@ -145,7 +145,7 @@ def _render(outcome, json: bool, profile_ops: bool, wide: bool) -> EdgekitError 
             return err
         return None
     if json:
-        emit_json(outcome.results)
+        emit_json([r.to_dict() for r in outcome.results])
     elif outcome.kind == "mcu":
         from edgekit.cli.mcu_report import print_mcu
 
@@ -165,14 +165,14 @@ def _render(outcome, json: bool, profile_ops: bool, wide: bool) -> EdgekitError 
     if outcome.kind == "measured":
         for line in noisy_warnings(outcome.results):
             warn(line)
-        saved, total = sum(r.get("id") is not None for r in outcome.results), len(outcome.results)
+        saved, total = sum(r.extra.get("id") is not None for r in outcome.results), len(outcome.results)
         if saved:
             err_console.print(f"saved {saved if saved == total else f'{saved} of {total}'} result(s) to "
                               f"{outcome.store_path} as run {outcome.run_id}", markup=False, soft_wrap=True)
     return failures_error(outcome.results)
 
 
-def _write_csv(path: Path, results: list[dict], force: bool) -> EdgekitError | None:
+def _write_csv(path: Path, results: list[Result], force: bool) -> EdgekitError | None:
     from bench.export import write_csv
 
     try:
@@ -182,11 +182,11 @@ def _write_csv(path: Path, results: list[dict], force: bool) -> EdgekitError | N
     return None
 
 
-def _print_remote_result(host: str, doc: dict) -> None:
+def _print_remote_result(host: str, r: Result) -> None:
     from edgekit.cli.bench_report import interval_text, p50_text
 
-    err_console.print(f"{host}: {doc['model']} {doc['quant']} threads={doc['threads']}: p50 {p50_text(doc)} ms "
-                      f"(95% {interval_text(doc)}, {doc['rounds']} rounds)", markup=False, soft_wrap=True)
+    err_console.print(f"{host}: {r.model} {r.quant} threads={r.threads}: p50 {p50_text(r)} ms "
+                      f"(95% {interval_text(r)}, {r.rounds.rounds} rounds)", markup=False, soft_wrap=True)
 
 
 results_app = typer.Typer(help="The stored benchmark history.", no_args_is_help=False)
@@ -208,7 +208,7 @@ def results(ctx: typer.Context, *,
     finally:
         store.close()
     if json:
-        emit_json(rows)
+        emit_json([r.to_dict() for r in rows])
         return
     from edgekit.cli.bench_report import print_history
 
@@ -236,13 +236,12 @@ def compare(a: Annotated[str, typer.Argument(help="A run id (or prefix) or resul
         _why_int8_slower([*picked[0], *picked[1]])
 
 
-def _why_int8_slower(results: list[dict]) -> None:
+def _why_int8_slower(results: list[Result]) -> None:
     """Where int8 was measured slower than fp32 for one model, why (``bench.int8_why``)."""
     from bench.int8_why import explain_all
     from edgekit.cli._common import console
-    from edgekit.result import is_failed
 
-    for line in explain_all([r for r in results if not is_failed(r)]):
+    for line in explain_all([r for r in results if not r.failed]):
         console().print(line, markup=False, soft_wrap=True)
 
 

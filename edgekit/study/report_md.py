@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from bench.compare import FEW_ROUNDS_NOTE, noisy_mark, too_few_rounds
 from bench.protocol import REL_HALFWIDTH
-from edgekit.result import Kind, Result, is_failed, is_measured
+from edgekit.result import Kind, Result, is_failed
 
 COLUMNS = ("model", "input", "quant", "target", "how", "params (M)", "MACs (M)", "size (MB)", "p50 (ms)",
            "95% interval (ms)", "p90 (ms)", "peak memory (MB)", "GMAC/s", "energy (mJ)", "accuracy (%)",
@@ -35,25 +35,27 @@ NOISY = "NOISY"
 
 def _few_rounds_note(rows: list[dict]) -> str:
     """The footnote's sentence for rows with too few rounds for an interval, when there are any."""
-    return f" {FEW_ROUNDS_NOTE}." if any(too_few_rounds(r) for r in rows) else ""
+    return f" {FEW_ROUNDS_NOTE}." if any(too_few_rounds(Result.from_dict(r)) for r in rows) else ""
 
 
 def _num(value) -> str:
     return "-" if value is None else str(value)
 
 
-def _lat(value, row: dict) -> str:
+def _lat(value, result: Result) -> str:
     """A measured number as is; an estimated one at two significant digits with "±N% est."."""
     from targets.estimate import estimate_cell
 
-    return _num(value) if is_measured(row) else estimate_cell(value, row)
+    return _num(value) if result.measured else estimate_cell(value, result)
 
 
 def cells(row: dict, notes: dict) -> list[str]:
-    """One table row; ``notes`` maps a model to its footnote number for the published column."""
+    """One table row; ``notes`` maps a model to its footnote number for the published column. ``row``: a row of
+    results.json, the cell's result document with the study's columns (``edgekit.study.rows``)."""
     from targets.estimate import HOST_CPU, cell
 
-    measured = is_measured(row)
+    record = Result.from_dict(row)
+    measured = record.measured
     memory = row["peak_rss_mb"] if measured else row.get("estimated_memory_mb")
     where = row.get("where") or row.get("host")  # on a cluster (edgekit study --cluster): its node and device
     how = "estimated" if not measured else f"measured on {where}" if where else "measured"
@@ -62,27 +64,27 @@ def cells(row: dict, notes: dict) -> list[str]:
     how += " (emulated: not a device's speed)" if row.get("emulated") else ""
     acc = "not measured" if row.get("accuracy_pct") is None else _num(row["accuracy_pct"])
     pub = notes.get(row["model"])
-    if Result.kind_of(row) is Kind.FAILED:  # its error is under the table (failed_lines)
+    if record.kind is Kind.FAILED:  # its error is under the table (failed_lines)
         return [row["model"], "x".join(map(str, row["input_shape"])), row["quant"], row["target"], "failed",
                 _num(row["params_m"]), _num(row["mmacs"]), _num(row["size_mb"]), "failed", "-", "-", "-", "-",
                 acc, f"{pub[0]} [{pub[1]}]" if pub else "-"]
-    if Result.kind_of(row) is Kind.FIT:  # a microcontroller target: the estimate only for models that fit, else why not
+    if record.kind is Kind.FIT:  # a microcontroller target: the estimate only for models that fit, else why not
         fits_with_estimate = row["fits"] and row["latency_ms"]["p50"] is not None  # float has no estimate
-        p50 = cell(_num(row["latency_ms"]["p50"]), row) if fits_with_estimate else row["verdict"]
+        p50 = cell(_num(row["latency_ms"]["p50"]), record) if fits_with_estimate else row["verdict"]
         arena = "-" if row.get("arena_mb") is None else f"{row['arena_mb']} arena"
         return [row["model"], "x".join(map(str, row["input_shape"])), row["quant"], row["target"],
                 "TFLite Micro here, latency estimated", _num(row["params_m"]), _num(row["mmacs"]),
                 _num(row["size_mb"]), p50, "-", "-", arena,
-                cell(_num(row["gmacs_per_s"]), row) if row["fits"] else "-",
+                cell(_num(row["gmacs_per_s"]), record) if row["fits"] else "-",
                 _energy(row) if fits_with_estimate else "-",
                 acc, f"{pub[0]} [{pub[1]}]" if pub else "-"]
-    mark = noisy_mark(row)
-    p50 = _lat(row["latency_ms"]["p50"], row) + (f" {mark}" if mark else "")
+    mark = noisy_mark(record)
+    p50 = _lat(row["latency_ms"]["p50"], record) + (f" {mark}" if mark else "")
     ci = row["latency_ms"].get("ci95")
     return [row["model"], "x".join(map(str, row["input_shape"])), row["quant"], row["target"], how,
             _num(row["params_m"]), _num(row["mmacs"]), _num(row["size_mb"]),
-            p50, f"{ci[0]}–{ci[1]}" if ci else "-", _lat(row["latency_ms"]["p90"], row),
-            cell(_num(memory), row), _lat(row["gmacs_per_s"], row), _energy(row), acc,
+            p50, f"{ci[0]}–{ci[1]}" if ci else "-", _lat(row["latency_ms"]["p90"], record),
+            cell(_num(memory), record), _lat(row["gmacs_per_s"], record), _energy(row), acc,
             f"{pub[0]} [{pub[1]}]" if pub else "-"]
 
 
