@@ -28,6 +28,7 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import TypeVar
 
+from bench.store_errors import StoreBusy, StoreError, StoreUnwritable, unwritable
 from bench.store_lock import lock_holder
 from edgekit.atomic import refuse_special
 from edgekit.errors import EdgekitError, UsageError
@@ -53,29 +54,7 @@ _SCHEMA = (
     "CREATE INDEX IF NOT EXISTS results_run ON results(run_id)",
 )
 T = TypeVar("T")
-
-
-class StoreError(EdgekitError):
-    """The results database cannot be used: missing, corrupt, another program's, or locked (exit 1).
-
-    ``reason`` is the cause alone (``database disk image is malformed``), for messages that name the file
-    themselves."""
-
-    def __init__(self, message: str, reason: str | None = None):
-        super().__init__(message)
-        self.reason = reason or message
-
-
-class StoreUnwritable(UsageError):
-    """The results database cannot be created or written where ``--db`` says (exit 2: pass another --db)."""
-
-    def __init__(self, message: str, reason: str | None = None):
-        super().__init__(message)
-        self.reason = reason or message
-
-
-class StoreBusy(StoreError):
-    """Another process held the results database's lock for longer than the timeout (exit 1)."""
+__all__ = ["DEFAULT_DB", "ResultStore", "StoreBusy", "StoreError", "StoreUnwritable"]
 
 
 class ResultStore:
@@ -97,7 +76,7 @@ class ResultStore:
             self.path.parent.mkdir(parents=True, exist_ok=True)
             self._db = sqlite3.connect(self.path, timeout=self.timeout, isolation_level=None)
         except (OSError, sqlite3.Error) as err:
-            raise _unwritable(self.path, err) from None
+            raise unwritable(self.path, err) from None
         try:
             self._retry(self._check_schema)  # before anything changes the file: another program's is left alone
             self._retry(self._set_wal)
@@ -221,7 +200,7 @@ class ResultStore:
                               "the path of edgekit's database, or a new one", reason=f"not an SQLite database: {err}")
         if self.readonly:
             return StoreError(f"cannot read the results database {path!r} ({err})", reason=str(err))
-        return _unwritable(self.path, err)
+        return unwritable(self.path, err)
 
     def _rows(self, sql: str, args: list) -> list:
         try:
@@ -298,8 +277,3 @@ def _readonly_folder(err: sqlite3.Error, path: Path) -> bool:
 def _busy(err: sqlite3.Error) -> bool:
     """SQLITE_BUSY or SQLITE_LOCKED, with any extended code: the answers SQLite says to try again later."""
     return (getattr(err, "sqlite_errorcode", 0) & 0xFF) in (sqlite3.SQLITE_BUSY, sqlite3.SQLITE_LOCKED)
-
-
-def _unwritable(path: Path, err: BaseException) -> StoreUnwritable:
-    return StoreUnwritable(f"cannot write the results database {str(path)!r} ({err}); pass --db with a writable "
-                           "path", reason=str(err))

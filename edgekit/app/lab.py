@@ -14,24 +14,21 @@ Stopping: nothing is ever ``ray.cancel``-led (Ray 2.60's core worker can abort o
 completion). Ctrl-C sets a flag (a small actor); each measurement asks it before every round and ends at the next
 round boundary through its ssh session's clean-up, which removes its folder on the device; a task not yet started
 returns at once. The driver waits for them (at most ``STOP_WAIT_S``; Ctrl-C again leaves at once), keeps what
-finished meanwhile, and raises the KeyboardInterrupt on.
+finished meanwhile, and raises the KeyboardInterrupt on. The tasks themselves are ``edgekit.app.lab_tasks``.
 """
 
 from __future__ import annotations
 
-import os
-import tempfile
 import time
 from collections.abc import Callable, Iterator
-from dataclasses import dataclass, replace
-from pathlib import Path
+from dataclasses import dataclass
 
+from edgekit.app.lab_tasks import ASK_S, StopFlag, device_task, host_task, job_files
 from edgekit.errors import EdgekitError
+from edgekit.result import Result
 
-REMOTE_PYTHON_ENV = "EDGEKIT_REMOTE_PYTHON"  # the devices' Python, set on the node by 'edgekit cluster join'
 POLL_S = 1.0
 STOP_WAIT_S = 60.0  # how long a Ctrl-C waits for the running measurements to end their round and clean up
-ASK_S = 10.0
 
 
 @dataclass(frozen=True)
@@ -43,109 +40,6 @@ class Job:
     graph: object
     macs: int
     device: object | None = None  # edgekit.app.cluster.Device
-
-
-class StopFlag:
-    """The driver's Ctrl-C, as the lab's tasks see it."""
-
-    def __init__(self):
-        self.stopped = False
-
-    def set(self) -> None:
-        self.stopped = True
-
-    def is_set(self) -> bool:
-        return self.stopped
-
-
-def _asker(flag) -> Callable[[], bool]:
-    import ray
-
-    unreachable = []
-
-    def stopped() -> bool:
-        if unreachable:
-            return False
-        try:
-            return bool(ray.get(flag.is_set.remote(), timeout=ASK_S))
-        except Exception:  # the flag's node is gone: measure on (a driver that is gone ends the job's tasks itself)
-            unreachable.append(True)
-            return False
-
-    return stopped
-
-
-# --- the tasks, run on the lab's nodes -------------------------------------------------------------------------
-
-
-def device_task(cfg, data: bytes, sidecar: bytes | None, host: str, kind: str, protocol, flag) -> dict:
-    """On the node that owns ``host``: one configuration's rounds there over ssh, the device checked first."""
-    import ray
-
-    from targets.identity import check
-    from targets.registry import get_target
-    from targets.remote import measure_host
-    from targets.remote_result import remote_config
-    from targets.ssh import SshOptions, parse_host
-
-    stopped = _asker(flag)
-    node, started = ray.get_runtime_context().get_node_id(), time.time()
-    if stopped():
-        return {"rounds": None, "error": "stopped", "stopped": True, "node": node, "started": started,
-                "ended": time.time()}
-    named = get_target(kind)
-    with tempfile.TemporaryDirectory(prefix="edgekit-cell-") as tmp:
-        path = _write(Path(tmp), data, sidecar)
-        rcfg = remote_config(replace(cfg, path=str(path)), named.delegate)
-        outcome = measure_host(parse_host(host), [rcfg], SshOptions.from_env(), protocol=protocol,
-                               python=os.environ.get(REMOTE_PYTHON_ENV) or "python3",
-                               identify=lambda facts: check(named, facts, host), stop=stopped)
-    rounds = outcome.measured[0][1] if outcome.measured else None
-    return {"rounds": rounds, "error": None if outcome.error is None else str(outcome.error),
-            "stopped": rounds is None and stopped(), "node": node, "started": started, "ended": time.time()}
-
-
-def host_task(cfgs: list, files: list[tuple[bytes, bytes | None]], protocol, flag) -> dict:
-    """On a conversion node that converts nothing meanwhile: the configurations in interleaved rounds there, each
-    round in a fresh process, as ``edgekit bench`` measures. Returns each one's rounds (or its error)."""
-    import ray
-
-    from bench.service import Plan, measure
-
-    node, started = ray.get_runtime_context().get_node_id(), time.time()
-    stopped = _asker(flag)
-    out: dict[int, dict] = {}
-    with tempfile.TemporaryDirectory(prefix="edgekit-host-") as tmp:
-        here = [replace(c, path=str(_write(Path(tmp) / str(i), *files[i]))) for i, c in enumerate(cfgs)]
-
-        def runner(cfg, n):
-            if stopped():
-                raise KeyboardInterrupt
-            from bench.service import local_round
-
-            return local_round(cfg, n)
-
-        jobs = Plan(finish=lambda i, docs, ids: {"rounds": docs, "ids": ids},
-                    fail=lambda i, err: {"error": str(err)})
-        try:
-            measure(here, jobs, protocol=protocol, runner=runner, store=lambda i, doc: out.__setitem__(i, doc))
-        except KeyboardInterrupt:
-            pass
-    return {"results": out, "node": node, "started": started, "ended": time.time()}
-
-
-def _write(folder: Path, data: bytes, sidecar: bytes | None) -> Path:
-    folder.mkdir(parents=True, exist_ok=True)
-    path = folder / "model.tflite"
-    path.write_bytes(data)
-    if sidecar is not None:
-        Path(f"{path}.json").write_bytes(sidecar)
-    return path
-
-
-def _files(cfg) -> tuple[bytes, bytes | None]:
-    sidecar = Path(f"{cfg.path}.json")
-    return Path(cfg.path).read_bytes(), sidecar.read_bytes() if sidecar.is_file() else None
 
 
 # --- the driver ------------------------------------------------------------------------------------------------
@@ -177,7 +71,7 @@ class Tally:
         self.show(self.done, self.total, f"measured {self.done} of {self.total}: {each}")
 
 
-def measure_jobs(lab, jobs: list[Job], *, protocol, keep: Callable[[int, dict], None],
+def measure_jobs(lab, jobs: list[Job], *, protocol, keep: Callable[[int, Result], None],
                  say: Callable[[str], None], show: Callable[[int, int, str], None] = lambda *_: None) -> None:
     """Each job on the lab, ``keep(i, result)`` as each ends: a measurement, or a failure naming its node and device.
     ``show(done, total, line)``: the progress (jobs done of the total; the line has them per node and device).
@@ -196,12 +90,12 @@ def measure_jobs(lab, jobs: list[Job], *, protocol, keep: Callable[[int, dict], 
             dev = job.device
             ref = device.options(num_cpus=0, resources={dev.resource: 1}, max_retries=0,
                                  name=f"measure {job.config.model} {job.config.quant} on {dev.host}") \
-                .remote(job.config, *_files(job.config), dev.host, dev.kind, protocol, flag)
+                .remote(job.config, *job_files(job.config), dev.host, dev.kind, protocol, flag)
             out.add(ref, [i], dev)
     attached = [i for i, job in enumerate(jobs) if job.device is None]
     if attached:
         ref = host.options(num_cpus=1, resources={CONVERT: 1}, max_retries=0, name="measure host-attached") \
-            .remote([jobs[i].config for i in attached], [_files(jobs[i].config) for i in attached], protocol, flag)
+            .remote([jobs[i].config for i in attached], [job_files(jobs[i].config) for i in attached], protocol, flag)
         out.add(ref, attached, None)
     tally = Tally(lab, jobs, show)
     try:

@@ -1,4 +1,9 @@
-"""The study as one document (what results.json holds), and its conclusion, computed from the rows."""
+"""The study as one document (what results.json holds), and its conclusion, computed from the rows.
+
+Over 250 lines as one job: the conclusion's sentences (speed, energy, int8 against fp32, the user's models) share
+the row picking and the number wording here. The rows are results.json's documents; the shared readers
+(``bench.compare``, ``bench.int8_why``) take each row's ``Result``.
+"""
 
 from __future__ import annotations
 
