@@ -1,4 +1,5 @@
-"""What a comparison of two results may say: B's latency over A's with its 95% interval, and that in words.
+"""Results' rounds read for people: the mark a table puts after a p50 (NOISY, or too few rounds for an interval),
+and one result's latency over another's with its 95% interval, and that in words.
 
 Two configurations measured in the same interleaved run are compared paired by round (the ratio of their medians
 in each round, then the order-statistic interval of ``bench.protocol`` on those ratios); results from different
@@ -11,7 +12,8 @@ import math
 import random
 from collections.abc import Sequence
 
-from bench.protocol import LEVEL, PAIRED_MIN_ROUNDS, median, median_interval
+from bench.protocol import LEVEL, median, median_interval
+from edgekit.result import Result
 
 BOOTSTRAP_RESAMPLES = 2000
 SEED = 0
@@ -41,17 +43,39 @@ def ratio(a: Sequence[float], b: Sequence[float], *, paired: bool) -> tuple[floa
     return paired_ratio(a, b) if paired else bootstrap_ratio(a, b)
 
 
-def result_ratio(a: dict, b: dict) -> tuple[float, float, float, str] | None:
-    """B's latency over A's, two result records: (ratio, lo, hi, method), or None when either has fewer than
-    2 rounds. Paired by round number when both come from one interleaved run, else bootstrapped."""
-    if len(a.get("round_ms") or ()) < 2 or len(b.get("round_ms") or ()) < 2:
+PAIRED_MIN_ROUNDS = 6  # the fewest paired rounds with an exact 95% order-statistic interval
+NOISY = "NOISY"
+FEW_ROUNDS_NOTE = (f"no interval: fewer than {PAIRED_MIN_ROUNDS} rounds give no 95% interval of p50; the range "
+                   "shown is the rounds' min–max")
+
+
+def too_few_rounds(r: Result) -> bool:
+    """A measured result with too few rounds for a 95% interval (its ``noisy`` flag says that, not noise)."""
+    return r.noisy and (r.rounds.rounds or 1) < PAIRED_MIN_ROUNDS
+
+
+def noisy_mark(r: Result, *, short: bool = False) -> str:
+    """What a table puts after a p50: "NOISY" (the interval stayed wide), "2 rounds, no interval" (too few
+    rounds for one; "no interval" where a rounds column says how many), or ""."""
+    if too_few_rounds(r):
+        rounds = r.rounds.rounds or 1
+        return "no interval" if short else f"{rounds} round{'s' if rounds != 1 else ''}, no interval"
+    return NOISY if r.noisy else ""
+
+
+def result_ratio(a: Result, b: Result) -> tuple[float, float, float, str] | None:
+    """B's latency over A's, two results: (ratio, lo, hi, method), or None when either has fewer than 2 rounds
+    (or is no measurement). Paired by round number when both come from one interleaved run, else bootstrapped."""
+    ra, rb = a.rounds, b.rounds
+    if ra is None or rb is None or len(ra.round_ms or ()) < 2 or len(rb.round_ms or ()) < 2:
         return None
-    xa = dict(zip(a.get("round_ids") or range(len(a["round_ms"])), a["round_ms"], strict=True))
-    xb = dict(zip(b.get("round_ids") or range(len(b["round_ms"])), b["round_ms"], strict=True))
+    xa = dict(zip(ra.round_ids or range(len(ra.round_ms)), ra.round_ms, strict=True))
+    xb = dict(zip(rb.round_ids or range(len(rb.round_ms)), rb.round_ms, strict=True))
     common = sorted(xa.keys() & xb.keys())
-    if a.get("run_id") is not None and a.get("run_id") == b.get("run_id") and len(common) >= PAIRED_MIN_ROUNDS:
+    run = a.extra.get("run_id")
+    if run is not None and run == b.extra.get("run_id") and len(common) >= PAIRED_MIN_ROUNDS:
         return (*ratio([xa[i] for i in common], [xb[i] for i in common], paired=True), "paired by round")
-    return (*ratio(a["round_ms"], b["round_ms"], paired=False), "bootstrap over rounds")
+    return (*ratio(ra.round_ms, rb.round_ms, paired=False), "bootstrap over rounds")
 
 
 def speed_words(name_a: str, name_b: str, ratio_lo_hi: tuple[float, float, float]) -> str:

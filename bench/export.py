@@ -1,5 +1,5 @@
-"""Result documents as CSV: one row per result, the latency summary flattened into ``*_ms`` columns; a result
-that failed has its ``error`` and empty numbers.
+"""Results as CSV (their documents, ``Result.to_dict``): one row per result, the latency summary flattened into
+``*_ms`` columns; a result that failed has its ``error`` and empty numbers.
 
 ``--csv`` follows the rules of every edgekit output: :func:`check_csv` refuses, before anything is measured, a path
 that cannot be written as asked, and :func:`write_csv` writes the whole file at once (a temporary file, then a
@@ -16,7 +16,7 @@ from pathlib import Path
 from edgekit.atomic import refuse_special, write_atomic
 from edgekit.energy import KEYS as ENERGY_KEYS
 from edgekit.errors import EdgekitError, UsageError
-from edgekit.result import is_measured
+from edgekit.result import Result
 
 KEYS = ["id", "run_id", "target", "model", "quant", "threads", "xnnpack", "rounds", "noisy", "runs", "batch",
         "init_ms", "first_ms", "throughput_ips", "peak_rss_mb", "rss_increase_mb", "size_bytes", "macs",
@@ -42,16 +42,16 @@ def check_csv(path: Path, force: bool) -> None:
         raise UsageError(f"--csv {shown} already exists; pass --force to replace it, or choose another path")
 
 
-def csv_bytes(results: list[dict]) -> bytes:
+def csv_bytes(results: list[Result]) -> bytes:
     """The CSV file's bytes. Text from the filesystem (a path that is not UTF-8) is written as its own bytes."""
     f = io.StringIO(newline="")
     w = csv.writer(f)
     w.writerow(KEYS + [f"{k}_ms" for k in LATENCY] + ["ci95_lo_ms", "ci95_hi_ms"])
-    for r in results:
-        latency = r.get("latency_ms") or {}
+    for result in results:
+        doc = result.to_dict()  # the CSV edge: a row is the document's keys
+        latency = doc.get("latency_ms") or {}
         ci = latency.get("ci95") or [None, None]
-        measured = is_measured(r)
-        w.writerow([measured if k == "measured" else r.get(k) for k in KEYS]
+        w.writerow([result.measured if k == "measured" else doc.get(k) for k in KEYS]
                    + [latency.get(k) for k in LATENCY] + list(ci))
     try:
         return f.getvalue().encode("utf-8", "surrogateescape")
@@ -59,7 +59,7 @@ def csv_bytes(results: list[dict]) -> bytes:
         return f.getvalue().encode("utf-8", "backslashreplace")
 
 
-def write_csv(path: Path, results: list[dict], force: bool = False) -> None:
+def write_csv(path: Path, results: list[Result], force: bool = False) -> None:
     """Write ``results`` to ``path`` atomically; an existing file only with ``force``. A one-line error."""
     path = Path(path).expanduser()
     refuse_special(path, "--csv")

@@ -21,6 +21,8 @@ import sys
 from dataclasses import dataclass
 from pathlib import Path
 
+from edgekit.result import Result
+
 SOURCES = "tensorflow#21698, tensorflow/model-optimization#599, ultralytics/ultralytics#17201"
 
 
@@ -102,15 +104,16 @@ def int8_features(isa: list[str] | tuple[str, ...], machine: str = "") -> str:
     return "no VNNI: an int8 multiply-accumulate takes several instructions where fp32 takes one FMA"
 
 
-def measured_slower(fp32: dict, int8: dict) -> bool:
+def measured_slower(fp32: Result, int8: Result) -> bool:
     """int8's p50 above fp32's, with 95% intervals that do not overlap."""
-    a, b = (r.get("latency_ms") or {} for r in (fp32, int8))
-    ca, cb = a.get("ci95"), b.get("ci95")
-    return bool(ca and cb and b["p50"] > a["p50"] and cb[0] > ca[1])
+    if fp32.figures is None or int8.figures is None:
+        return False
+    a, b = fp32.figures.latency_ms, int8.figures.latency_ms
+    return bool(a.ci95 and b.ci95 and b.p50 > a.p50 and b.ci95[0] > a.ci95[1])
 
 
-def _op_share(r: dict) -> str | None:
-    ops = [o for o in r.get("ops") or () if o.get("ms")]
+def _op_share(r: Result) -> str | None:
+    ops = [o for o in r.extra.get("ops") or () if o.get("ms")]
     total = sum(o["ms"] for o in ops)
     if not total:
         return None
@@ -118,15 +121,14 @@ def _op_share(r: dict) -> str | None:
     return ", ".join(f"{o['op']} {100 * o['ms'] / total:.0f}%" for o in top)
 
 
-def explain(fp32: dict, int8: dict) -> list[str]:
+def explain(fp32: Result, int8: Result) -> list[str]:
     """Lines saying why int8 was measured slower than fp32 for one model ([] when it was not)."""
     if not measured_slower(fp32, int8):
         return []
-    ratio = int8["latency_ms"]["p50"] / fp32["latency_ms"]["p50"]
-    lines = [f"why int8 is {ratio:.2f}x slower than fp32 for {int8['model']} (a known TFLite pattern on CPUs: "
+    ratio = int8.p50_ms / fp32.p50_ms
+    lines = [f"why int8 is {ratio:.2f}x slower than fp32 for {int8.model} (a known TFLite pattern on CPUs: "
              f"{SOURCES}):"]
-    parts = {q: partition(r["path"], r.get("threads") or 1) if r.get("path") else None
-             for q, r in (("fp32", fp32), ("int8", int8))}
+    parts = {q: partition(r.path, r.threads or 1) if r.path else None for q, r in (("fp32", fp32), ("int8", int8))}
     if parts["fp32"] and parts["int8"]:
         lines.append(f"  XNNPACK partition: fp32 {parts['fp32'].words()}; int8 {parts['int8'].words()}")
         if parts["int8"].delegate_nodes > parts["fp32"].delegate_nodes or parts["int8"].builtin:
@@ -138,20 +140,20 @@ def explain(fp32: dict, int8: dict) -> list[str]:
         share = _op_share(r)
         if share:
             lines.append(f"  {q} time by op (--profile-ops, each op alone): {share}")
-    device = int8.get("device") or {}
+    device = int8.extra.get("device") or {}
     if device.get("isa") is not None:
         features = int8_features(device["isa"], device.get("machine", ""))
         lines.append(f"  this CPU ({device.get('cpu', '?')}): {features}")
     return lines
 
 
-def explain_all(results: list[dict]) -> list[str]:
+def explain_all(results: list[Result]) -> list[str]:
     """:func:`explain` for every model measured both as fp32 and as int8 in the same configuration."""
-    def key(r: dict) -> tuple:
-        return (r.get("model", "").removesuffix("_fp32").removesuffix("_int8"), r.get("target"), r.get("threads"),
-                r.get("xnnpack", True))
+    def key(r: Result) -> tuple:
+        return (r.model.removesuffix("_fp32").removesuffix("_int8"), r.target, r.threads,
+                True if r.xnnpack is None else r.xnnpack)
 
-    by = {(key(r), r.get("quant")): r for r in results if r.get("latency_ms")}
+    by = {(key(r), r.quant): r for r in results if r.figures is not None}
     lines: list[str] = []
     for (k, quant), r in by.items():
         if quant == "int8" and (k, "fp32") in by:

@@ -220,21 +220,3 @@ def summarize_rounds(round_medians: Sequence[float], rel_halfwidth: float = REL_
     return Summary(median(xs), (lo, hi), len(xs), cv, not settled(xs, rel_halfwidth))
 
 
-PAIRED_MIN_ROUNDS = 6  # the fewest paired rounds with an exact 95% order-statistic interval
-NOISY = "NOISY"
-FEW_ROUNDS_NOTE = (f"no interval: fewer than {PAIRED_MIN_ROUNDS} rounds give no 95% interval of p50; the range "
-                   "shown is the rounds' min–max")
-
-
-def too_few_rounds(r: dict) -> bool:
-    """A measured result with too few rounds for a 95% interval (its ``noisy`` flag says that, not noise)."""
-    return bool(r.get("noisy")) and (r.get("rounds") or 1) < PAIRED_MIN_ROUNDS
-
-
-def noisy_mark(r: dict, *, short: bool = False) -> str:
-    """What a table puts after a p50: "NOISY" (the interval stayed wide), "2 rounds, no interval" (too few
-    rounds for one; "no interval" where a rounds column says how many), or ""."""
-    if too_few_rounds(r):
-        rounds = r.get("rounds") or 1
-        return "no interval" if short else f"{rounds} round{'s' if rounds != 1 else ''}, no interval"
-    return NOISY if r.get("noisy") else ""

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+from dataclasses import replace
 
 from bench.energy import figure_from_rounds
 from bench.protocol import REL_HALFWIDTH, Summary, median, sig, summarize_rounds
@@ -15,7 +16,7 @@ from edgekit.result import Failure, Figures, Kind, Latency, Result, Rounds
 
 
 def build_result(cfg: Config, rounds: dict | list[dict], graph: TFLiteGraph, macs: int, *,
-                 round_ids: list[int] | None = None, rel_halfwidth: float = REL_HALFWIDTH) -> dict:
+                 round_ids: list[int] | None = None, rel_halfwidth: float = REL_HALFWIDTH) -> Result:
     """The record ``--json``, the table and the results store share, from one or more rounds (child docs).
 
     p50 is the median of the round medians with its 95% interval (``bench.protocol``); min, mean, std, p90
@@ -58,19 +59,17 @@ def build_result(cfg: Config, rounds: dict | list[dict], graph: TFLiteGraph, mac
     return Result(kind=Kind.MEASURED, target=cfg.target, model=cfg.model, quant=cfg.quant, threads=cfg.threads,
                   xnnpack=cfg.xnnpack, path=os.path.abspath(cfg.path), figures=figures, rounds=protocol,
                   extra=extra, energy=figure_from_rounds(rounds),
-                  warnings=warnings).to_dict()
+                  warnings=warnings)
 
 
-def cut_short(doc: dict, planned: int) -> dict:
+def cut_short(result: Result, planned: int) -> Result:
     """A result built from the rounds one config had finished when the run was interrupted: kept, and saying so."""
-    done = doc.get("rounds", 0)
-    doc.setdefault("warnings", []).append(
-        f"interrupted: {done} of at least {planned} round(s) had finished; this figure is from those alone, "
-        "so measure again for a settled one")
-    return doc
+    done = result.rounds.rounds if result.rounds is not None else 0
+    return replace(result, warnings=(*result.warnings, f"interrupted: {done} of at least {planned} round(s) had "
+                                     "finished; this figure is from those alone, so measure again for a settled one"))
 
 
-def failure_result(cfg: Config, err: BaseException, *, device: dict | None = None) -> dict:
+def failure_result(cfg: Config, err: BaseException, *, device: dict | None = None) -> Result:
     """The record of a configuration that could not be measured (or estimated): its error instead of numbers.
 
     It carries the same labels as a result (target, model, quant, threads, path, provenance), ``measured: false``
@@ -82,7 +81,7 @@ def failure_result(cfg: Config, err: BaseException, *, device: dict | None = Non
     extra.update(edgekit=prov["edgekit"], commit=prov["commit"], time_utc=prov["time_utc"])
     return Result(kind=Kind.FAILED, target=cfg.target, model=cfg.model, quant=cfg.quant, threads=cfg.threads,
                   xnnpack=cfg.xnnpack, path=os.path.abspath(cfg.path),
-                  failure=Failure(error=error_text(err), error_type=type(err).__name__), extra=extra).to_dict()
+                  failure=Failure(error=error_text(err), error_type=type(err).__name__), extra=extra)
 
 
 def error_text(err: BaseException) -> str:
@@ -92,12 +91,12 @@ def error_text(err: BaseException) -> str:
     return f"edgekit failed on this model ({type(err).__name__}: {first_line(err)}); please report it"
 
 
-def warnings_for(between, governor: str | None) -> list[str]:
-    """``between``: a ``bench.protocol.Summary`` (or a record with ``noisy``, ``latency_ms`` and ``rounds``)."""
+def warnings_for(between: Summary | Result, governor: str | None) -> list[str]:
+    """``between``: a ``bench.protocol.Summary``, or a measured Result (its p50, interval and rounds)."""
     out = []
-    if isinstance(between, dict):
-        between = Summary(between["latency_ms"]["p50"], tuple(between["latency_ms"]["ci95"]), between["rounds"],
-                          between["cv"], between["noisy"])
+    if isinstance(between, Result):
+        between = Summary(between.p50_ms, tuple(between.figures.latency_ms.ci95), between.rounds.rounds,
+                          between.rounds.cv, between.rounds.noisy)
     if between.noisy:
         lo, hi = between.ci95
         out.append(f"noisy: the 95% interval {lo:.3g}–{hi:.3g} ms over {between.rounds} round(s) is wider than "

@@ -72,7 +72,7 @@ def label(cfg) -> str:
 
 def measure(configs: Sequence[C], plan: Plan, *, protocol: Protocol,
             runner: Callable[[C, int], dict] = local_round, policy: Policy = Policy(),
-            progress: Progress | None = None, store: Callable[[int, Any], None] | None = None,
+            progress: Progress | None = None, store: Callable[[int, Any], Any] | None = None,
             failed: dict[int, BaseException] | None = None, interleave: bool = True,
             clock: Callable[[], float] = time.monotonic) -> list:
     """Every config in interleaved rounds; one result per config, in ``configs``' order.
@@ -84,7 +84,8 @@ def measure(configs: Sequence[C], plan: Plan, *, protocol: Protocol,
     ``failed``: configs that failed before measuring (a model that could not be read); they are not run.
     A result is final at once for a failure, else once its interval has settled or the rounds end.
     ``store(i, result)`` is called once per config as soon as its result and every earlier config's are final
-    (so a database keeps the configs' order); when the run ends early (Ctrl-C, a fatal error, ``STOP``), every
+    (so a database keeps the configs' order); what it returns (the result as stored, with its id), when not
+    None, is the result returned for that config; when the run ends early (Ctrl-C, a fatal error, ``STOP``), every
     result final by then is stored before the error goes on. On Ctrl-C (or SIGTERM, which edgekit raises as one)
     a config with finished rounds but no final result gets ``plan.cut``'s result from those rounds, stored too.
 
@@ -106,7 +107,8 @@ def measure(configs: Sequence[C], plan: Plan, *, protocol: Protocol,
         for j in ready:
             pending.remove(j)
             if store is not None:
-                store(j, results[j])
+                kept = store(j, results[j])
+                results[j] = results[j] if kept is None else kept
 
     def fail(i: int, err: BaseException) -> None:
         if policy.on_failure is OnFailure.STOP or isinstance(err, policy.fatal) or plan.fail is None:

@@ -9,7 +9,11 @@ process that holds it.
 
 A writer reads the schema before it changes anything, so another program's SQLite file (or a corrupt one) is refused
 untouched. A reader (``readonly=True``: ``edgekit results``) opens the file with SQLite's ``mode=ro``: it never
-creates it, adds tables or changes its journal mode. :class:`Recovery` keeps the results a writer could not store.
+creates it, adds tables or changes its journal mode. ``bench.recovery.Recovery`` keeps the results a writer could
+not store; ``bench.store_lock`` names the process that holds a lock.
+
+Over 250 lines as one job: opening, checking, writing and reading the one SQLite file, whose retry and error
+handling every one of those steps shares.
 """
 
 from __future__ import annotations
@@ -18,15 +22,17 @@ import json
 import os
 import random
 import sqlite3
-import threading
 import time
 import urllib.parse
 from collections.abc import Callable
 from pathlib import Path
 from typing import TypeVar
 
-from edgekit.atomic import refuse_special, write_atomic
-from edgekit.errors import EdgekitError, UsageError, first_line
+from bench.store_errors import StoreBusy, StoreError, StoreUnwritable, unwritable
+from bench.store_lock import lock_holder
+from edgekit.atomic import refuse_special
+from edgekit.errors import EdgekitError, UsageError
+from edgekit.result import Result
 
 DEFAULT_DB = Path("~/.edgekit/results.db")
 TIMEOUT_S = 60.0  # how long a write waits for another process's lock
@@ -48,29 +54,7 @@ _SCHEMA = (
     "CREATE INDEX IF NOT EXISTS results_run ON results(run_id)",
 )
 T = TypeVar("T")
-
-
-class StoreError(EdgekitError):
-    """The results database cannot be used: missing, corrupt, another program's, or locked (exit 1).
-
-    ``reason`` is the cause alone (``database disk image is malformed``), for messages that name the file
-    themselves."""
-
-    def __init__(self, message: str, reason: str | None = None):
-        super().__init__(message)
-        self.reason = reason or message
-
-
-class StoreUnwritable(UsageError):
-    """The results database cannot be created or written where ``--db`` says (exit 2: pass another --db)."""
-
-    def __init__(self, message: str, reason: str | None = None):
-        super().__init__(message)
-        self.reason = reason or message
-
-
-class StoreBusy(StoreError):
-    """Another process held the results database's lock for longer than the timeout (exit 1)."""
+__all__ = ["DEFAULT_DB", "ResultStore", "StoreBusy", "StoreError", "StoreUnwritable"]
 
 
 class ResultStore:
@@ -92,7 +76,7 @@ class ResultStore:
             self.path.parent.mkdir(parents=True, exist_ok=True)
             self._db = sqlite3.connect(self.path, timeout=self.timeout, isolation_level=None)
         except (OSError, sqlite3.Error) as err:
-            raise _unwritable(self.path, err) from None
+            raise unwritable(self.path, err) from None
         try:
             self._retry(self._check_schema)  # before anything changes the file: another program's is left alone
             self._retry(self._set_wal)
@@ -157,11 +141,12 @@ class ResultStore:
             self._write(lambda: [self._db.execute(sql) for sql in _SCHEMA])
         self._empty = False
 
-    def add(self, run_id: str, doc: dict) -> int:
+    def add(self, run_id: str, result: Result) -> int:
         """Append one result in its own transaction; returns its id."""
         if self.readonly:
             raise ValueError("a read-only ResultStore cannot add")
-        p50 = doc["latency_ms"]["p50"] if "latency_ms" in doc else None  # a failed result has no latency
+        doc = result.to_dict()  # the database's document
+        p50 = result.p50_ms
         row = (_text(run_id), _text(doc["time_utc"]), _text(doc["target"]), _text(doc["model"]),
                _text(doc.get("quant")), doc.get("threads"), p50, json.dumps(doc, default=str))
         cur = self._retry(lambda: self._write(lambda: self._db.execute(
@@ -215,7 +200,7 @@ class ResultStore:
                               "the path of edgekit's database, or a new one", reason=f"not an SQLite database: {err}")
         if self.readonly:
             return StoreError(f"cannot read the results database {path!r} ({err})", reason=str(err))
-        return _unwritable(self.path, err)
+        return unwritable(self.path, err)
 
     def _rows(self, sql: str, args: list) -> list:
         try:
@@ -223,7 +208,7 @@ class ResultStore:
         except sqlite3.Error as err:
             raise self._error(err) from None
 
-    def last(self, n: int = 20, model: str | None = None) -> list[dict]:
+    def last(self, n: int = 20, model: str | None = None) -> list[Result]:
         """The newest ``n`` results, oldest first, optionally of one model."""
         if self._empty:
             return []
@@ -231,9 +216,9 @@ class ResultStore:
         if model:
             sql, args = sql + " WHERE model = ?", [_text(model)]
         rows = self._rows(sql + " ORDER BY id DESC LIMIT ?", [*args, max(0, min(n, MAX_ID))])
-        return [self._doc(r) for r in reversed(rows)]
+        return [self._result(r) for r in reversed(rows)]
 
-    def select(self, ref: str) -> list[dict]:
+    def select(self, ref: str) -> list[Result]:
         """A result by id (``42``) or every result of a run by run id or its prefix (``3f9c``)."""
         rows = []
         if not self._empty and ref.isascii() and ref.isdigit() and int(ref) <= MAX_ID:  # larger: no such id
@@ -245,9 +230,9 @@ class ResultStore:
             raise UsageError(f"{ref!r} matches several runs; give more of the run id")
         if not rows:
             raise UsageError(f"no result or run {ref!r} in {str(self.path)!r}; see 'edgekit results'")
-        return [self._doc(r) for r in rows]
+        return [self._result(r) for r in rows]
 
-    def find(self, field: str, value) -> dict | None:
+    def find(self, field: str, value) -> Result | None:
         """The newest result whose document has ``field`` equal to ``value`` (e.g. a study's config key)."""
         if not field.isidentifier():
             raise ValueError(f"not a field name: {field!r}")
@@ -255,87 +240,18 @@ class ResultStore:
             return None
         rows = self._rows("SELECT id, run_id, doc FROM results WHERE json_extract(doc, ?) = ? "
                           "ORDER BY id DESC LIMIT 1", [f"$.{field}", _text(value)])
-        return self._doc(rows[0]) if rows else None
+        return self._result(rows[0]) if rows else None
 
     def count(self) -> int:
         return 0 if self._empty else int(self._rows("SELECT COUNT(*) FROM results", [])[0][0])
 
     @staticmethod
-    def _doc(row) -> dict:
-        return {"id": row[0], "run_id": row[1], **json.loads(row[2])}
+    def _result(row) -> Result:
+        """A row's result, its ``id`` and ``run_id`` first in its document (as ``edgekit results --json`` shows)."""
+        return Result.from_dict({"id": row[0], "run_id": row[1], **json.loads(row[2])})
 
     def close(self) -> None:
         self._db.close()
-
-
-class Recovery:
-    """The results of a run that the database could not take, kept in a JSON file so that none is lost.
-
-    Once storing one fails (a full disk, a corrupt page, a lock held past the timeout, anything), that result and
-    every later one go to ``<database name>.unsaved-<run id>.json`` beside the database, or in the current folder
-    when that cannot be written; the file is rewritten, atomically, as each result arrives. :meth:`error` is the
-    line the run ends with. Thread-safe: a fleet's hosts, each with its own ResultStore, share one.
-    """
-
-    def __init__(self, db: Path):
-        self.db = Path(db)
-        self.docs: list[dict] = []
-        self.cause: BaseException | None = None
-        self.file: Path | None = None  # where the kept results are, once written
-        self.write_error: str | None = None  # why they could not be written anywhere
-        self._lock = threading.Lock()
-
-    def keep(self, store: ResultStore | None, run_id: str, doc: dict) -> int | None:
-        """Store ``doc`` and return its id; None when it went to the recovery file instead."""
-        if store is not None and self.cause is None:
-            try:
-                return store.add(run_id, doc)
-            except Exception as err:  # whatever the store says, the measurement is kept
-                self.note(err)
-        with self._lock:
-            self.docs.append({**doc, "id": None, "run_id": run_id})
-            self._write(run_id)
-        return None
-
-    def note(self, err: BaseException) -> None:
-        """Record why the database failed (the first cause is the one named); later results go to the file."""
-        with self._lock:
-            self.cause = self.cause or err
-
-    def _write(self, run_id: str) -> None:
-        data = (json.dumps(self.docs, indent=1, default=str) + "\n").encode()
-        name = f"{self.db.name}.unsaved-{run_id}.json"
-        places = [self.file] if self.file else []
-        places += [p for p in (self.db.parent / name, _here(name)) if p is not None and p not in places]
-        errors = []
-        for place in places:
-            try:
-                write_atomic(place, data, force=place == self.file)  # never over a file this run did not write
-            except (EdgekitError, OSError) as err:
-                errors.append(str(err))
-                continue
-            self.file, self.write_error = place, None
-            return
-        self.write_error = "; ".join(errors)
-
-    def error(self) -> StoreError | None:
-        """The one line a run ends with when results were not stored (exit 1), else None."""
-        if not self.docs:
-            return None
-        reason = getattr(self.cause, "reason", None) or first_line(self.cause)
-        where = (f"they are kept in {str(self.file)!r}" if self.file else
-                 f"they could not be written to a recovery file either ({self.write_error}): only what this run "
-                 "printed or wrote has them")
-        return StoreError(f"{len(self.docs)} result(s) could not be stored in the results database "
-                          f"{str(self.db)!r} ({reason}); {where}")
-
-
-def _here(name: str) -> Path | None:
-    """``name`` in the current folder, as an absolute path (None when that folder is gone)."""
-    try:
-        return Path.cwd() / name
-    except OSError:
-        return None
 
 
 def _text(value):
@@ -361,49 +277,3 @@ def _readonly_folder(err: sqlite3.Error, path: Path) -> bool:
 def _busy(err: sqlite3.Error) -> bool:
     """SQLITE_BUSY or SQLITE_LOCKED, with any extended code: the answers SQLite says to try again later."""
     return (getattr(err, "sqlite_errorcode", 0) & 0xFF) in (sqlite3.SQLITE_BUSY, sqlite3.SQLITE_LOCKED)
-
-
-def _unwritable(path: Path, err: BaseException) -> StoreUnwritable:
-    return StoreUnwritable(f"cannot write the results database {str(path)!r} ({err}); pass --db with a writable "
-                           "path", reason=str(err))
-
-
-# The byte ranges SQLite locks (sqlite3.c: WALINDEX_LOCK_OFFSET in the -shm file, PENDING_BYTE in the database).
-_SHM_LOCKS = {120: "write lock", 121: "checkpoint lock", 122: "recovery lock"}
-_PENDING_BYTE = 0x40000000
-
-
-def lock_holder(path: str | Path) -> tuple[int, str, str] | None:
-    """(pid, which lock, its command line) of another process holding a write lock on the database, from
-    ``/proc/locks`` (Linux); None elsewhere or when no such lock is held now."""
-    files = {}
-    for suffix, kind in (("-shm", "shm"), ("", "db")):
-        try:
-            st = os.stat(f"{path}{suffix}")
-        except OSError:
-            continue
-        files[f"{os.major(st.st_dev):02x}:{os.minor(st.st_dev):02x}:{st.st_ino}"] = kind
-    try:
-        lines = Path("/proc/locks").read_text().splitlines()
-    except OSError:
-        return None
-    for line in lines:  # "1: POSIX  ADVISORY  WRITE 9692 fe:00:2206146 120 120"
-        f = line.split()
-        if len(f) < 8 or f[1] != "POSIX" or f[3] != "WRITE" or f[5] not in files or not f[4].isdigit():
-            continue
-        pid, start = int(f[4]), int(f[6])
-        if pid == os.getpid():
-            continue
-        if files[f[5]] == "shm" and start in _SHM_LOCKS:
-            return pid, _SHM_LOCKS[start], _cmdline(pid)
-        if files[f[5]] == "db" and start >= _PENDING_BYTE:
-            return pid, "write lock (rollback journal)", _cmdline(pid)
-    return None
-
-
-def _cmdline(pid: int) -> str:
-    try:
-        text = Path(f"/proc/{pid}/cmdline").read_bytes().replace(b"\0", b" ").decode(errors="replace").strip()
-    except OSError:
-        return "command unknown"
-    return text if len(text) <= 80 else text[:77] + "..."

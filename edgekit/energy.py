@@ -2,9 +2,9 @@
 
 An :class:`EnergyFigure` is what a result carries about energy, whatever made it: RAPL on x86 (``bench.energy``),
 NVML on an NVIDIA GPU, the Raspberry Pi 5's PMIC (``bench.energy_pi5``), or the estimator
-(``targets.energy``). It is flattened into one set of keys (:data:`KEYS`) by :meth:`EnergyFigure.to_dict`, so a
-result dict, the CSV and the results database all carry the same names, and read back by
-:meth:`EnergyFigure.from_dict`.
+(``targets.energy``). A result carries it as ``Result.energy``; in the result's document (``--json``, the CSV and
+the results database) it is flattened into one set of keys (:data:`KEYS`) by :meth:`EnergyFigure.to_dict`, and
+read back by :meth:`EnergyFigure.from_dict`.
 
 Energy is per inference and *above idle*: what running the model adds to what the machine draws doing nothing.
 A figure that could not be made has ``mj`` None and says why in ``note`` (e.g. RAPL unreadable and no published
@@ -56,12 +56,12 @@ class EnergyFigure:
             raise ValueError("a measured energy figure has an interval, not an expected error")
 
     def to_dict(self) -> dict:
-        """The flat keys a result dict, the CSV and the database carry: ``energy_mj``, ``energy_low_mj`` ..."""
+        """The flat keys a result's document, the CSV and the database carry: ``energy_mj``, ``energy_low_mj`` ..."""
         return {PREFIX + f.name: _round(getattr(self, f.name)) for f in fields(self)}
 
     @classmethod
     def from_dict(cls, doc: dict) -> EnergyFigure | None:
-        """The figure a result dict carries, or None when it has none (a result made before energy, a failure)."""
+        """The figure a document carries, or None when it has none (a result made before energy, a failure)."""
         if PREFIX + "source" not in doc:
             return None
         return cls(**{f.name: doc.get(PREFIX + f.name) for f in fields(cls)})

@@ -2,144 +2,28 @@
 a microcontroller's fit verdict.
 
 :class:`Result` is what the builders make (``bench.result``, ``targets.estimate``, ``targets.remote_result``,
-``targets.mcu_bench``) and what the readers ask (``Result.kind_of(doc)``). Its documents -- ``to_dict()`` --
-are the JSON (``--json``), CSV and results-database format, unchanged: ``from_dict(doc).to_dict() == doc``
-for every document edgekit writes, including ones stored by earlier versions. Keys the record does not type
-(provenance, the device's facts, a study's columns, figures added later) are carried through in ``extra``.
-
-This is the only place that works out what a document is from the keys it has.
+``targets.android_result``, ``targets.mcu_bench``) and what the measuring service, the store, the energy code and
+``edgekit bench``'s tables pass on and read (the study's rows are still results.json's documents). Its documents --
+``to_dict()``, written by ``edgekit.result_doc`` -- are the JSON (``--json``), CSV and results-database format,
+unchanged: ``from_dict(doc).to_dict() == doc`` for every document edgekit writes, including ones stored by earlier
+versions. Keys the record does not type (provenance, the device's facts, a study's columns, figures added later)
+are carried through in ``extra``. ``to_dict``/``from_dict`` are for the edges: JSON, CSV, SQLite and the wire to a
+child process or a device.
 """
 
 from __future__ import annotations
 
 from collections.abc import Mapping
-from dataclasses import dataclass, field, fields
-from enum import StrEnum
+from dataclasses import dataclass, field, replace
 from types import MappingProxyType
 from typing import Any
 
-from edgekit.energy import KEYS as ENERGY_KEYS
+from edgekit import result_doc
 from edgekit.energy import EnergyFigure
+from edgekit.result_parts import OPTIONAL, Estimate, Failure, Figures, Fit, Kind, Latency, Rounds
 
 __all__ = ["Estimate", "Failure", "Figures", "Fit", "Kind", "Latency", "Result", "Rounds", "error_of", "is_failed",
            "is_measured"]
-
-
-class Kind(StrEnum):
-    """What a result is."""
-
-    MEASURED = "measured"  # timed on this machine, its GPU or a device
-    ESTIMATED = "estimated"  # the cost model's figure, nothing run
-    FAILED = "failed"  # the config could not be measured or estimated: its error instead of numbers
-    FIT = "fit"  # a microcontroller: TFLite Micro's fit verdict (arena measured here), latency estimated
-
-
-_OPTIONAL = "optional"  # field metadata: the key is left out of the document when the value is None
-
-
-_OPT = MappingProxyType({_OPTIONAL: True})
-
-
-@dataclass(frozen=True, kw_only=True)
-class Latency:
-    """``latency_ms``: over every timed call (measured) or the estimate's one figure (p50 = mean)."""
-
-    min: float | None = None
-    mean: float | None = None
-    std: float | None = None
-    p50: float | None = None
-    p90: float | None = None
-    p99: float | None = None
-    max: float | None = field(default=None, metadata=_OPT)  # measured: over every timed call
-    iqr: float | None = field(default=None, metadata=_OPT)
-    ci95: tuple[float, float] | None = field(default=None, metadata=_OPT)  # measured: p50's 95% interval
-
-
-@dataclass(frozen=True, kw_only=True)
-class Figures:
-    """The numbers every non-failed result has (None where its kind has no such figure)."""
-
-    latency_ms: Latency
-    init_ms: float | None = None
-    first_ms: float | None = None
-    peak_rss_mb: float | None = None
-    size_bytes: int | None = None
-    macs: int | None = None
-    gmacs_per_s: float | None = None
-    throughput_ips: float | None = None
-    backend: str | None = None
-
-
-@dataclass(frozen=True, kw_only=True)
-class Rounds:
-    """A measurement's protocol: its rounds (``bench.protocol``), warm-up and memory baseline."""
-
-    cv: float
-    rounds: int
-    noisy: bool
-    round_ms: tuple[float, ...]
-    round_ids: tuple[int, ...]
-    runs: int
-    warmup: int
-    warmup_runs: tuple[int, ...]
-    warmup_settled: bool
-    batch: int
-    pinned_cores: Any = None
-    machine: Mapping[str, Any] | None = None
-    rss_increase_mb: float | None = None
-    baseline_rss_mb: float | None = None
-
-
-@dataclass(frozen=True, kw_only=True)
-class Estimate:
-    """How an estimate (or a microcontroller's latency) was made, and how far off it is expected to be."""
-
-    estimate_method: str
-    expected_error_pct: float | None = None
-    expected_error_basis: str | None = field(default=None, metadata=_OPT)
-    estimate: Mapping[str, Any] | None = field(default=None, metadata=_OPT)  # the cost model's breakdown
-    runs_on: str | None = field(default=None, metadata=_OPT)  # "host-cpu": the accelerator runs none of it
-    sources: list[str] | None = field(default=None, metadata=_OPT)
-
-
-@dataclass(frozen=True, kw_only=True)
-class Failure:
-    """Why a config has no figures: one line, and the error's type (``UsageError`` for a file that cannot be fed)."""
-
-    error: str
-    error_type: str
-
-
-@dataclass(frozen=True, kw_only=True)
-class Fit:
-    """A microcontroller's verdict (``targets.mcu``): does the model fit its RAM and flash, and why not."""
-
-    fits: bool
-    verdict: str
-    reasons: tuple[str, ...] = ()
-    ram: Mapping[str, Any] | None = None  # arena_bytes (measured in TFLite Micro), arena_budget_bytes, measured
-    flash: Mapping[str, Any] | None = None  # flash_bytes (estimated), flash_budget_bytes, estimated
-
-
-# Each kind's keys in the order its documents have always had them (--json output reads the same).
-_ORDER = {
-    Kind.MEASURED: ("target", "model", "quant", "threads", "xnnpack", "measured", "path", "latency_ms", "cv", "rounds",
-                    "noisy", "round_ms", "round_ids", "runs", "warmup", "warmup_runs", "warmup_settled", "batch",
-                    "pinned_cores", "machine", "init_ms", "first_ms", "throughput_ips", "peak_rss_mb",
-                    "rss_increase_mb", "baseline_rss_mb", "size_bytes", "macs", "gmacs_per_s", "backend",
-                    "backend_version", "device", "edgekit", "commit", "time_utc", "warnings"),
-    Kind.ESTIMATED: ("target", "model", "quant", "threads", "measured", "estimate_method", "path", "latency_ms",
-                     "init_ms", "first_ms", "peak_rss_mb", "size_bytes", "macs", "gmacs_per_s", "throughput_ips",
-                     "backend", "device", "estimate", "warnings", "expected_error_pct", "runs_on"),
-    Kind.FIT: ("target", "model", "quant", "threads", "measured", "estimate_method", "path", "latency_ms",
-               "expected_error_pct", "expected_error_basis", "sources", "init_ms", "first_ms", "peak_rss_mb",
-               "size_bytes", "macs", "gmacs_per_s", "throughput_ips", "backend", "backend_version", "device", "fits",
-               "verdict", "reasons", "ram", "flash", "outputs_vs_local", "warnings"),
-    Kind.FAILED: ("target", "model", "quant", "threads", "xnnpack", "measured", "path", "error", "error_type"),
-}
-
-_PARTS = {"figures": Figures, "rounds": Rounds, "estimate_info": Estimate, "failure": Failure, "fit": Fit}
-_SEQUENCES = {"round_ms", "round_ids", "warmup_runs", "reasons", "ci95"}  # tuples here, lists in a document
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -159,7 +43,7 @@ class Result:
     quant: str | None
     threads: int | None
     path: str | None = None
-    xnnpack: bool | None = field(default=None, metadata=_OPT)  # absent on an estimate (no runtime)
+    xnnpack: bool | None = field(default=None, metadata={OPTIONAL: True})  # absent on an estimate (no runtime)
     warnings: tuple[str, ...] = ()
     figures: Figures | None = None
     rounds: Rounds | None = None
@@ -185,11 +69,7 @@ class Result:
     @staticmethod
     def kind_of(doc: Mapping[str, Any]) -> Kind:
         """What a result document is, from its keys (documents from every edgekit version)."""
-        if "error" in doc:
-            return Kind.FAILED
-        if "verdict" in doc:
-            return Kind.FIT
-        return Kind.MEASURED if doc.get("measured", True) else Kind.ESTIMATED
+        return result_doc.kind_of(doc)
 
     @property
     def measured(self) -> bool:
@@ -203,61 +83,33 @@ class Result:
     def p50_ms(self) -> float | None:
         return self.figures.latency_ms.p50 if self.figures is not None else None
 
-    # -- the document ------------------------------------------------------------------------------------------
+    @property
+    def noisy(self) -> bool:
+        """A measurement whose p50 interval stayed wider than the protocol asks (never an estimate)."""
+        return bool(self.rounds is not None and self.rounds.noisy)
+
+    @property
+    def expected_error_pct(self) -> float | None:
+        """An estimate's (or a fit verdict's) expected latency error; None for a measurement or a failure."""
+        return self.estimate_info.expected_error_pct if self.estimate_info is not None else None
+
+    def with_keys(self, **keys: Any) -> Result:
+        """This result with more document keys (``id``, a profile's ``ops``, a study's columns), written after
+        the ones it has, in the order given; a key it has already keeps its place."""
+        order = tuple(self.to_dict())
+        return replace(self, extra={**self.extra, **keys}, key_order=order + tuple(k for k in keys if k not in order))
+
+    # -- the document (edgekit.result_doc) ---------------------------------------------------------------------
 
     def to_dict(self) -> dict[str, Any]:
         """The document: the JSON, CSV and database format (``measured`` is true for a measurement only)."""
-        doc: dict[str, Any] = {"target": self.target, "model": self.model, "quant": self.quant,
-                               "threads": self.threads}
-        _put(doc, self, ("xnnpack",))
-        doc["measured"] = self.measured
-        doc["path"] = self.path
-        for name in _PARTS:
-            part = getattr(self, name)
-            if part is not None:
-                _put(doc, part, [f.name for f in fields(part)])
-        if self.energy is not None:
-            doc.update(self.energy.to_dict())
-        doc.update(self.extra)
-        doc["warnings"] = list(self.warnings)
-        order = self.key_order or _ORDER[self.kind]
-        return {k: doc[k] for k in order if k in doc} | doc
+        return result_doc.encode(self)
 
     @classmethod
     def from_dict(cls, doc: Mapping[str, Any]) -> Result:
         """The record of a document (``to_dict``'s, or one stored by any earlier edgekit); unknown keys go to
         ``extra``. Raises ValueError for a document that is not a result (no target or model)."""
-        if "target" not in doc or "model" not in doc:
-            raise ValueError(f"not a result document: it has no target or model (keys: {sorted(doc)[:8]})")
-        kind = cls.kind_of(doc)
-        rest = dict(doc)
-        rest.pop("measured", None)
-        top = {name: rest.pop(name, None) for name in ("target", "model", "quant", "threads", "path", "xnnpack")}
-        warnings = tuple(rest.pop("warnings", None) or ())
-        energy = EnergyFigure.from_dict(rest)  # None when the document has no energy figure
-        for key in ENERGY_KEYS if energy is not None else ():
-            rest.pop(key, None)
-        wanted = {Kind.MEASURED: ("figures", "rounds"), Kind.ESTIMATED: ("figures", "estimate_info"),
-                  Kind.FAILED: ("failure",), Kind.FIT: ("figures", "estimate_info", "fit")}[kind]
-        parts = {}
-        for name in wanted:
-            part = _PARTS[name]
-            values = {f.name: _take(rest, f.name) for f in fields(part) if f.name in rest or f.name == "latency_ms"}
-            if part is Figures:
-                latency = values.get("latency_ms") or {}
-                values["latency_ms"] = Latency(**{f.name: _tuple(f.name, latency.get(f.name))
-                                                  for f in fields(Latency)})
-            elif part is Estimate:
-                values.setdefault("estimate_method", "")
-            elif part is Rounds:
-                values = {f.name: values.get(f.name) for f in fields(Rounds)} | values
-            elif part is Failure:
-                values.setdefault("error_type", "EdgekitError")
-            elif part is Fit:
-                values.setdefault("fits", False)
-                values.setdefault("verdict", "")
-            parts[name] = part(**values)
-        return cls(kind=kind, warnings=warnings, energy=energy, extra=rest, key_order=tuple(doc), **top, **parts)
+        return cls(**result_doc.decode(doc))
 
 
 def is_failed(doc: Mapping[str, Any]) -> bool:
@@ -276,25 +128,3 @@ def error_of(doc: Mapping[str, Any]) -> Failure | None:
     if "error" not in doc:
         return None
     return Failure(error=doc["error"], error_type=doc.get("error_type") or "EdgekitError")
-
-
-def _take(doc: dict, key: str):
-    return _tuple(key, doc.pop(key, None))
-
-
-def _tuple(key: str, value):
-    return tuple(value) if key in _SEQUENCES and isinstance(value, list | tuple) else value
-
-
-def _put(doc: dict, record, names) -> None:
-    """Each field of ``record`` into ``doc`` (sequences as lists); an optional field only when it is set."""
-    optional = {f.name for f in fields(record) if f.metadata.get(_OPTIONAL)}
-    for name in names:
-        value = getattr(record, name)
-        if value is None and name in optional:
-            continue
-        if isinstance(value, Latency):
-            doc[name] = {}
-            _put(doc[name], value, [f.name for f in fields(Latency)])
-            continue
-        doc[name] = list(value) if name in _SEQUENCES and isinstance(value, tuple) else value

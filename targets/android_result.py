@@ -11,8 +11,8 @@ EMULATED = ("emulated: edgekit's benchmark_model test double ran this, not a pho
 
 
 def to_result(cfg: PhoneConfig, docs: list[dict], outcome: PhoneOutcome, *, target: str, model: str,
-              quant: str | None, macs: int | None = None) -> dict:
-    """The result document of one configuration's rounds on one phone; ``macs``, where the caller analysed the
+              quant: str | None, macs: int | None = None) -> Result:
+    """The result of one configuration's rounds on one phone; ``macs``, where the caller analysed the
     model, gives the GMAC/s figure."""
     from pathlib import Path
 
@@ -48,4 +48,4 @@ def to_result(cfg: PhoneConfig, docs: list[dict], outcome: PhoneOutcome, *, targ
              "taskset_mask": docs[0]["taskset_mask"], "command": docs[0]["command"], "phone_records": outcome.records}
     return Result(kind=Kind.MEASURED, target=target, model=model, quant=quant, threads=cfg.args.threads,
                   path=cfg.path, xnnpack=cfg.args.use_xnnpack, warnings=tuple(warnings), figures=figures,
-                  rounds=rounds, extra=extra).to_dict()
+                  rounds=rounds, extra=extra)

@@ -17,7 +17,7 @@ from pathlib import Path
 from edgekit.analysis.tflite_graph import TFLiteGraph, read_tflite
 from edgekit.errors import UsageError
 from edgekit.result import Estimate as EstimateInfo
-from edgekit.result import Figures, Kind, Latency, Result, is_measured
+from edgekit.result import Figures, Kind, Latency, Result
 from targets import estimate_cpu, estimate_edgetpu
 from targets.cpufamily import CpuFamily
 from targets.energy import estimate_energy
@@ -141,7 +141,7 @@ def _quant(graph: TFLiteGraph) -> str | None:
 
 
 def estimate_bench(tflite_path: str | Path, target: Target, threads: int | None = None,
-                   model: str | None = None, quant: str | None = None) -> dict:
+                   model: str | None = None, quant: str | None = None) -> Result:
     """An ``edgekit bench`` result for ``target``, estimated rather than measured.
 
     Args:
@@ -171,7 +171,7 @@ def estimate_bench(tflite_path: str | Path, target: Target, threads: int | None 
     result = Result(kind=Kind.ESTIMATED, target=target.key, model=model or path.stem, quant=quant or _quant(graph),
                     threads=est.threads, path=str(path.resolve()), figures=figures, estimate_info=how,
                     extra={"device": est.device}, warnings=[*compiled_notes, *est.notes])
-    return replace(result, energy=estimate_energy(result.to_dict(), target)).to_dict()
+    return replace(result, energy=estimate_energy(result, target))
 
 
 def _for_compiled(path: Path, graph: TFLiteGraph, target: Target) -> tuple[TFLiteGraph, tuple[str, ...]]:
@@ -195,9 +195,9 @@ def _for_compiled(path: Path, graph: TFLiteGraph, target: Target) -> tuple[TFLit
                    f"estimate is a lower bound; put the uncompiled model beside it ({source.name}) for a full one",)
 
 
-def cell(value: str, result: dict) -> str:
+def cell(value: str, result: Result) -> str:
     """A table cell, suffixed "est." when the result is an estimate (every cell of an estimate says so)."""
-    return value if is_measured(result) or value in ("", "-") else f"{value} {EST}"
+    return value if result.measured or value in ("", "-") else f"{value} {EST}"
 
 
 def two_digits(value: float) -> str:
@@ -210,18 +210,18 @@ def two_digits(value: float) -> str:
     return f"{value:.{1 - exp}f}"
 
 
-def estimate_cell(value: float | None, result: dict) -> str:
+def estimate_cell(value: float | None, result: Result) -> str:
     """A number of an estimate as "31 ±12% est." (two significant digits and the expected error)."""
     if value is None:
         return "-"
-    if is_measured(result):
+    if result.measured:
         return f"{value:.3g}"
-    pct = result.get("expected_error_pct")
+    pct = result.expected_error_pct
     return f"{two_digits(value)} ±{pct}% {EST}" if pct is not None else f"{two_digits(value)} {EST}"
 
 
-def backend_cell(result: dict) -> str:
+def backend_cell(result: Result) -> str:
     """The backend of a result, or where an accelerator target ran a model its accelerator cannot."""
-    if result.get("runs_on") == "host-cpu":
+    if result.estimate_info is not None and result.estimate_info.runs_on == "host-cpu":
         return f"{HOST_CPU} {EST}"
-    return cell(result.get("backend") or "-", result)
+    return cell((result.figures.backend if result.figures is not None else None) or "-", result)

@@ -11,10 +11,11 @@ from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 
 from edgekit.errors import UsageError
+from edgekit.result import Result
 from targets.remote import HostOutcome
 
 MAX_PARALLEL = 16
-_CONFIG_KEYS = ("target", "model", "quant", "threads", "xnnpack", "delegate")
+_CONFIG_KEYS = ("target", "model", "quant", "threads", "xnnpack", "delegate")  # aggregate's key, in order
 
 
 def read_hosts_file(path: str) -> list[str]:
@@ -46,17 +47,19 @@ def run_fleet(hosts: list, measure: Callable[[object], HostOutcome],
             raise
 
 
-def aggregate(results: list[dict]) -> list[dict]:
-    """Per configuration across devices: the median p50, its min and max, and the spread (max - min) / median."""
-    groups: dict[tuple, list[dict]] = {}
+def aggregate(results: list[Result]) -> list[dict]:
+    """Per configuration across devices: the median p50, its min and max, and the spread (max - min) / median
+    (a ``--json`` document of its own)."""
+    groups: dict[tuple, list[Result]] = {}
     for r in results:
-        groups.setdefault(tuple(r.get(k) for k in _CONFIG_KEYS), []).append(r)
+        key = (r.target, r.model, r.quant, r.threads, r.xnnpack, r.extra.get("delegate"))
+        groups.setdefault(key, []).append(r)
     rows = []
-    for key, docs in groups.items():
-        p50 = [d["latency_ms"]["p50"] for d in docs]
+    for key, same in groups.items():
+        p50 = [r.p50_ms for r in same]
         median = statistics.median(p50)
-        rows.append({**dict(zip(_CONFIG_KEYS, key, strict=True)), "devices": len(docs),
-                     "hosts": [d["host"] for d in docs], "median_p50_ms": round(median, 4),
+        rows.append({**dict(zip(_CONFIG_KEYS, key, strict=True)), "devices": len(same),
+                     "hosts": [r.extra["host"] for r in same], "median_p50_ms": round(median, 4),
                      "min_p50_ms": round(min(p50), 4), "max_p50_ms": round(max(p50), 4),
                      "spread": round((max(p50) - min(p50)) / median, 4) if median > 0 else None,
                      "measured": True})

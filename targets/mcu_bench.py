@@ -57,7 +57,7 @@ def _latency(quant: str, macs: int, target: Target) -> tuple[float | None, str |
     return mcu_latency.estimate_ms(macs, m.core, m.mhz), None
 
 
-def bench_mcu(path: str | Path, target: Target, *, model: str | None = None) -> dict:
+def bench_mcu(path: str | Path, target: Target, *, model: str | None = None) -> Result:
     """An ``edgekit bench`` record for a microcontroller target: TFLM run here, latency estimated.
 
     Raises:
@@ -96,4 +96,4 @@ def bench_mcu(path: str | Path, target: Target, *, model: str | None = None) -> 
     result = Result(kind=Kind.FIT, target=tgt.key, model=model or path.stem, quant=report.quant, threads=1,
                     path=str(path.resolve()), figures=figures, estimate_info=how, fit=fit, extra=extra,
                     warnings=warnings)
-    return replace(result, energy=estimate_energy(result.to_dict(), tgt)).to_dict()
+    return replace(result, energy=estimate_energy(result, tgt))

@@ -29,7 +29,7 @@ def local_outputs(cfg: Config) -> list:
 
 
 def to_result(cfg: Config, measured: dict | list[dict], graph, macs: int, host: str, *,
-              round_ids: list[int] | None = None, target: str | None = None, reference: list | None = None) -> dict:
+              round_ids: list[int] | None = None, target: str | None = None, reference: list | None = None) -> Result:
     """The record ``--json``, the table and the results store share, for a run (or rounds) on ``host``.
 
     ``target`` is what the host was measured as (``--target auto`` finds it out); ``reference`` this
@@ -38,13 +38,13 @@ def to_result(cfg: Config, measured: dict | list[dict], graph, macs: int, host: 
     rounds = [measured] if isinstance(measured, dict) else list(measured)
     if round_ids is None and all("round" in r for r in rounds):
         round_ids = [r["round"] for r in rounds]
-    record = Result.from_dict(build_result(cfg, rounds, graph, macs, round_ids=round_ids))
+    record = build_result(cfg, rounds, graph, macs, round_ids=round_ids)
     first, last = rounds[0], rounds[-1]
     device = {**first["device"], "cpu_temp_c_after": last["after"]["cpu_temp_c"],
               "throttled_after": last["after"]["throttled"]}
     extra = {**record.extra, "device": device, "host": host, "delegate": first.get("delegate"),
              "tf_imported": first["tf_imported"], "emulated": bool(device.get("emulated"))}
-    warnings = warnings_for(record.to_dict(), device.get("governor")) + device_warnings(device, graph,
+    warnings = warnings_for(record, device.get("governor")) + device_warnings(device, graph,
                                                                                         extra["delegate"])
     warnings += [w for w in [threads_warning(record.threads, device.get("usable_cores"))] if w]  # the device's cores
     outputs = next((r["outputs"] for r in rounds if "outputs" in r), None)
@@ -52,11 +52,11 @@ def to_result(cfg: Config, measured: dict | list[dict], graph, macs: int, host: 
         extra["outputs_vs_local"] = compare(reference, outputs)
         warnings += [w for w in [disagreement(extra["outputs_vs_local"])] if w]
     machine = {"before": _state(first["device"]), "after": _state(last.get("after", {}))}
-    from targets.energy import with_host_fallback
+    from targets.energy_host import with_host_fallback
 
-    doc = replace(record, target=target if target is not None else record.target, extra=extra, warnings=warnings,
-                  rounds=replace(record.rounds, machine=machine)).to_dict()
-    return with_host_fallback(doc)  # a board without a readable sensor (a Pi 4): its latency x published power
+    # a board without a readable sensor (a Pi 4): its latency x published power
+    return with_host_fallback(replace(record, target=target if target is not None else record.target, extra=extra,
+                                      warnings=warnings, rounds=replace(record.rounds, machine=machine)))
 
 
 def _state(facts: dict) -> dict:

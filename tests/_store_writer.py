@@ -10,6 +10,7 @@ from __future__ import annotations
 import sys
 
 from bench.store import ResultStore
+from edgekit.result import Result
 
 
 def main() -> None:
@@ -19,7 +20,8 @@ def main() -> None:
         for path in line.split():
             store = ResultStore(path)
             for i in range(rows):
-                store.add(tag, {"time_utc": "t", "target": "cpu", "model": f"m{i}", "latency_ms": {"p50": 1.0}})
+                doc = {"time_utc": "t", "target": "cpu", "model": f"m{i}", "latency_ms": {"p50": 1.0}}
+                store.add(tag, Result.from_dict(doc))
             store.close()
         print("done", flush=True)
 

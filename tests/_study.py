@@ -2,7 +2,8 @@
 
 from __future__ import annotations
 
-from bench.protocol import noisy_mark
+from bench.compare import noisy_mark
+from edgekit.result import Result
 from targets.estimate import HOST_CPU, two_digits
 
 
@@ -43,7 +44,7 @@ def check_report_matches(doc: dict, md: str) -> None:
         for name, value in numbers.items():
             text = cells[col[name]]
             if name == "p50 (ms)" and r.get("noisy"):
-                mark = noisy_mark(r)  # NOISY, or "2 rounds, no interval" (issue 32)
+                mark = noisy_mark(Result.from_dict(r))  # NOISY, or "2 rounds, no interval" (issue 32)
                 assert text.endswith(f" {mark}"), (name, text)  # a noisy row is marked where its number is
                 text = text[:-len(mark) - 1]
             if est and name in ("p50 (ms)", "p90 (ms)", "peak memory (MB)", "GMAC/s") and text != "-":

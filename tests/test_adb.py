@@ -216,7 +216,7 @@ def test_ctrl_c_mid_run_exits_130_keeps_the_finished_rounds_and_leaves_nothing_o
     out, err = proc.communicate(timeout=120)
     assert proc.returncode == 130, (out, err)
     assert "Traceback" not in err and "interrupted; 2 result(s) kept" in err, err
-    kept = ResultStore(tmp_path / "r.db").last(10)
+    kept = [r.to_dict() for r in ResultStore(tmp_path / "r.db").last(10)]
     assert sorted(r["threads"] for r in kept) == [1, 2]
     assert all(any(w.startswith("interrupted: ") for w in r["warnings"]) and r["emulated"] for r in kept)
     assert _phone_ls(serial, phone_tmp) == []  # `adb shell ls`: the phone's folder is gone, Ctrl-C included

@@ -11,9 +11,11 @@ import sys
 import pytest
 
 from bench.stats import summarize
+from edgekit.result import Result
 from tests.conftest import DATA, ROOT, assert_one_line_error, run_cli
 
 TINY = str(DATA / "tiny_int8.tflite")
+ROW = Result.from_dict({"time_utc": "t", "target": "cpu", "model": "m"})  # a row for the store tests
 FAST = ("--runs", "5", "--min-seconds", "0", "--warmup", "1", "--rounds", "2", "--budget", "1")
 KEYS = {"target", "model", "quant", "threads", "measured", "latency_ms", "init_ms", "first_ms", "peak_rss_mb",
         "size_bytes", "macs", "gmacs_per_s", "backend", "device", "cv", "throughput_ips", "rss_increase_mb",
@@ -239,7 +241,7 @@ def test_opening_a_new_database_waits_for_a_writer_instead_of_failing(tmp_path):
     finally:
         _release(holder)
     s = store.ResultStore(db, timeout=0.3)
-    assert s.add("r", {"time_utc": "t", "target": "cpu", "model": "m"}) == 1 and s.count() == 1
+    assert s.add("r", ROW) == 1 and s.count() == 1
     with sqlite3.connect(db) as con:
         assert con.execute("PRAGMA journal_mode").fetchone()[0] == "wal"
 
@@ -263,7 +265,7 @@ def test_lock_held_past_the_timeout_is_exit_1_naming_the_holder(tmp_path, monkey
         assert "writable" not in lines[0]
         s = store.ResultStore(db, timeout=0.3)
         with pytest.raises(store.StoreBusy, match=f"process {holder.pid} "):
-            s.add("r", {"time_utc": "t", "target": "cpu", "model": "m"})
+            s.add("r", ROW)
     finally:
         _release(holder)
-    assert s.add("r", {"time_utc": "t", "target": "cpu", "model": "m"}) == 1  # the failed run left no row
+    assert s.add("r", ROW) == 1  # the failed run left no row

@@ -101,12 +101,17 @@ def test_an_estimate_keeps_the_models_it_can_analyse(bad):
 
 
 def test_failures_error_counts_models_not_configs():
+    from edgekit.result import Result
+
+    def result(**doc):
+        return Result.from_dict({"target": "cpu", **doc})
+
     ok = {"model": "a", "quant": "int8", "threads": 1}
     bad = {"model": "b", "quant": "fp32", "error": "broken", "error_type": "ModelFileError"}
-    assert failures_error([ok]) is None
-    err = failures_error([ok, {**bad, "threads": 1}, {**bad, "threads": 2}])
+    assert failures_error([result(**ok)]) is None
+    err = failures_error([result(**ok), result(**bad, threads=1), result(**bad, threads=2)])
     assert str(err) == "1 of 2 models failed (1 result(s) kept): b: broken" and err.exit_code == 1
-    usage = failures_error([{**bad, "error_type": "UsageError"}])
+    usage = failures_error([result(**{**bad, "error_type": "UsageError"})])
     assert isinstance(usage, UsageError) and str(usage).startswith("1 of 1 model failed (0 result(s) kept)")
 
 
@@ -123,7 +128,7 @@ def test_a_zoo_model_that_fails_to_convert_fails_alone(monkeypatch):
 
     monkeypatch.setattr(sources, "convert_zoo", convert)
     outcome = run_bench(BenchRequest(models=("mobilenet", INT8), quant="fp32,int8", target="rpi4"))
-    assert [(r["model"], r["quant"], r.get("error")) for r in outcome.results] == [
+    assert [(r.model, r.quant, r.failure and r.failure.error) for r in outcome.results] == [
         ("mobilenet", "fp32", None), ("mobilenet", "int8", "converting mobilenet to int8 broke"),
         ("tiny_int8", "int8", None)]
     assert str(failures_error(outcome.results)).startswith("1 of 3 models failed (2 result(s) kept)")

@@ -3,11 +3,13 @@ message reads "None"."""
 
 from __future__ import annotations
 
+from edgekit.result import Result
 
-def _result(**kw) -> dict:
+
+def _result(**kw) -> Result:
     r = {"model": "tiny_fp32", "quant": "fp32", "threads": 1, "target": "cpu", "noisy": True, "rounds": 6,
          "latency_ms": {"p50": 0.0257, "ci95": [0.0200, 0.0300]}, "warnings": []}
-    return {**r, **kw}
+    return Result.from_dict({**r, **kw})
 
 
 def test_too_few_rounds_is_its_own_message():
@@ -33,13 +35,13 @@ def test_too_few_rounds_is_not_noisy_in_the_tables(capsys, monkeypatch):
     import json
 
     from edgekit.cli.bench_report import p50_text, print_table
-    from edgekit.study.report import cells
+    from edgekit.study.report_md import cells
     from tests.conftest import DATA
 
     monkeypatch.setenv("COLUMNS", "200")
     rows = json.loads((DATA / "bench_long_names.json").read_text())[:2]
-    few = {**rows[0], "rounds": 2, "noisy": True, "round_ms": rows[0]["round_ms"][:2]}
-    wide = {**rows[1], "rounds": 30, "noisy": True}
+    few = Result.from_dict({**rows[0], "rounds": 2, "noisy": True, "round_ms": rows[0]["round_ms"][:2]})
+    wide = Result.from_dict({**rows[1], "rounds": 30, "noisy": True})
     assert p50_text(few).endswith(" no interval") and "NOISY" not in p50_text(few)  # the rounds column says 2
     assert p50_text(wide).endswith(" NOISY")
     print_table([few])

@@ -15,8 +15,8 @@ class FakeStore:
         self.docs = []
         self.path = "fake.db"  # where a result the store could not take would be kept beside (never here)
 
-    def add(self, run_id, doc) -> int:
-        self.docs.append(doc)
+    def add(self, run_id, result) -> int:
+        self.docs.append(result.to_dict())  # the document the database keeps
         return len(self.docs)
 
 
@@ -43,8 +43,8 @@ def test_configs_are_measured_in_interleaved_rounds(monkeypatch):
     configs = [Config(str(DATA / "tiny_int8.tflite"), "steady", "int8"),
                Config(str(DATA / "tiny_fp32.tflite"), "swinging", "fp32")]
     store = FakeStore()
-    docs = measure(configs, store, "run1", profile=False, protocol=Protocol(min_rounds=6, budget_s=16),
-                   clock=lambda: clock[0])
+    docs = [r.to_dict() for r in measure(configs, store, "run1", profile=False,
+                                         protocol=Protocol(min_rounds=6, budget_s=16), clock=lambda: clock[0])]
     assert order[:12] == ["steady", "swinging"] * 6 and order[12:] == ["swinging"] * 4
     steady, swinging = docs
     assert (steady["rounds"], steady["noisy"], steady["latency_ms"]["p50"], steady["latency_ms"]["ci95"]) == (
@@ -53,4 +53,5 @@ def test_configs_are_measured_in_interleaved_rounds(monkeypatch):
     lo, hi = swinging["latency_ms"]["ci95"]
     assert lo <= swinging["latency_ms"]["p50"] <= hi and swinging["cv"] > 0.3
     assert swinging["machine"]["after"]["load_average"][0] == 1.5 and swinging["batch"] == 1
-    assert any(w.startswith("noisy:") for w in swinging["warnings"]) and store.docs == docs
+    assert any(w.startswith("noisy:") for w in swinging["warnings"]) and store.docs == [
+        {k: v for k, v in d.items() if k not in ("id", "run_id")} for d in docs]  # stored before its id was known

@@ -65,7 +65,7 @@ def test_check_table_and_errors(mobilenetv2_files, tmp_path):
 def test_estimate_has_the_bench_keys(mobilenetv2_files, target):
     from targets.estimate import estimate_bench
 
-    r = estimate_bench(mobilenetv2_files["int8"], get_target(target))
+    r = estimate_bench(mobilenetv2_files["int8"], get_target(target)).to_dict()
     assert BENCH_KEYS <= set(r) and r["measured"] is False and r["estimate_method"]
     assert r["quant"] == "int8" and r["latency_ms"]["p50"] > 0 and r["latency_ms"]["p99"] is None
     assert r["init_ms"] is None and r["peak_rss_mb"] is None and r["macs"] > 0
@@ -74,8 +74,8 @@ def test_estimate_has_the_bench_keys(mobilenetv2_files, target):
 def test_coral_runs_fp32_on_the_host_cpu(mobilenetv2_files):
     from targets.estimate import estimate_bench
 
-    fp32 = estimate_bench(mobilenetv2_files["fp32"], get_target("coral-usb"))
-    int8 = estimate_bench(mobilenetv2_files["int8"], get_target("coral-usb"))
+    fp32 = estimate_bench(mobilenetv2_files["fp32"], get_target("coral-usb")).to_dict()
+    int8 = estimate_bench(mobilenetv2_files["int8"], get_target("coral-usb")).to_dict()
     assert fp32["estimate"]["tpu_compute_ms"] == 0 and fp32["estimate"]["host_cpu_ops_ms"] > 0
     assert int8["estimate"]["host_cpu_ops_ms"] == 0 and int8["estimate"]["tpu_compute_ms"] > 0
 

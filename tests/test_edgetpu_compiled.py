@@ -68,13 +68,13 @@ def test_running_a_compiled_model_on_the_cpu_names_the_delegate():
 def test_bench_estimates_a_compiled_model(tmp_path):
     from targets.estimate import estimate_bench
 
-    beside = estimate_bench(COMPILED, get_target("coral-usb"))  # tiny_int8.tflite lies beside it
+    beside = estimate_bench(COMPILED, get_target("coral-usb")).to_dict()  # tiny_int8.tflite lies beside it
     assert beside["measured"] is False and beside["size_bytes"] == COMPILED.stat().st_size
     assert any("estimated from tiny_int8.tflite" in w for w in beside["warnings"])
     assert beside["estimate"]["tpu_compute_ms"] > 0 and beside["macs"] > 0
     alone = tmp_path / COMPILED.name
     shutil.copy(COMPILED, alone)
-    bound = estimate_bench(alone, get_target("coral-usb"))
+    bound = estimate_bench(alone, get_target("coral-usb")).to_dict()
     assert any("lower bound" in w for w in bound["warnings"]) and bound["macs"] is None
     assert bound["estimate"]["tpu_compute_ms"] < beside["estimate"]["tpu_compute_ms"]
     assert bound["latency_ms"]["p50"] > 0
@@ -86,7 +86,7 @@ def test_partition_drives_the_estimate():
     # tiny_uint8 maps whole to the TPU, tiny_fp32 not at all.
     from targets.estimate import estimate_bench
 
-    tpu = estimate_bench(DATA / "tiny_uint8.tflite", get_target("coral-usb"))["estimate"]
-    cpu = estimate_bench(DATA / "tiny_fp32.tflite", get_target("coral-usb"))["estimate"]
+    tpu = estimate_bench(DATA / "tiny_uint8.tflite", get_target("coral-usb")).to_dict()["estimate"]
+    cpu = estimate_bench(DATA / "tiny_fp32.tflite", get_target("coral-usb")).to_dict()["estimate"]
     assert tpu["host_cpu_ops_ms"] == 0 and tpu["tpu_compute_ms"] > 0 and tpu["io_ms"] > 0
     assert cpu["tpu_compute_ms"] == 0 and cpu["io_ms"] == 0 and cpu["host_cpu_ops_ms"] > 0

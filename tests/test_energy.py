@@ -19,6 +19,7 @@ import pytest
 from bench import energy
 from bench.energy_pi5 import PmicSampler, parse, power_w
 from edgekit.energy import KEYS, EnergyFigure, combine_errors, energy_text
+from edgekit.result import Result
 
 DATA = Path(__file__).parent / "data"
 
@@ -151,7 +152,7 @@ def test_a_child_round_reads_the_fake_rapl_and_the_result_carries_the_figure(rap
                  warmup_seconds=0.05)
     rounds = [run_child(cfg) for _ in range(2)]
     assert all("energy" in r for r in rounds), rounds[0].get("energy_unavailable")
-    doc = build_result(cfg, rounds, read_tflite(cfg.path), 1)
+    doc = build_result(cfg, rounds, read_tflite(cfg.path), 1).to_dict()
     assert set(KEYS) <= doc.keys() and doc["energy_measured"] is True and doc["energy_rounds"] == 2
     assert doc["energy_source"] == "RAPL package-0" and doc["energy_mj"] >= 0
 
@@ -258,7 +259,7 @@ def test_figure_round_trips_and_refuses_nonsense():
 
 
 def test_every_row_cites_a_source_with_url_and_date():
-    from targets.energy import load_rows
+    from targets.energy_rows import load_rows
 
     rows = load_rows()
     for key, s in rows.sources.items():
@@ -269,7 +270,7 @@ def test_every_row_cites_a_source_with_url_and_date():
 
 
 def test_cross_validation_recomputed_matches_the_shipped_errors_and_docs():
-    from targets import energy as est
+    from targets import energy_cv as est
 
     rows = est.load_rows()
     held = est.cross_validate(rows)
@@ -302,14 +303,16 @@ def test_cross_validation_recomputed_matches_the_shipped_errors_and_docs():
 @pytest.mark.parametrize("target", ["rpi4", "rpi5", "coral-usb", "cortex-m4", "cortex-m7"])
 def test_estimates_carry_the_held_out_error_and_their_source(target):
     from targets import energy as est
+    from targets.energy_rows import EXPECTED_FILE
     from targets.registry import get_target
 
     tgt = get_target(target)
-    doc = {"latency_ms": {"p50": 10.0}, "expected_error_pct": 11, "threads": 4, "runs_on": "edgetpu"}
-    fig = est.estimate_energy(doc, tgt)
+    doc = {"target": target, "model": "m", "measured": False, "latency_ms": {"p50": 10.0}, "expected_error_pct": 11,
+           "threads": 4, "runs_on": "edgetpu"}
+    fig = est.estimate_energy(Result.from_dict(doc), tgt)
     assert fig.mj > 0 and not fig.measured and fig.expected_error_pct >= 11 and "https://" in fig.source
     assert fig.low_mj < fig.mj < fig.high_mj
-    expected = json.loads(est.EXPECTED_FILE.read_text())
+    expected = json.loads(EXPECTED_FILE.read_text())
     nets = est.load_rows().networks
     if target == "coral-usb":  # 10 ms x the median power above idle of the Dev Board's Edge TPU runs
         watts = statistics.median(r.run_w - r.idle_w for r in nets if r.runs_on == "edgetpu")
@@ -330,16 +333,16 @@ def test_fewer_threads_draw_a_share_of_the_board():
     from targets import energy as est
     from targets.registry import get_target
 
-    one = est.estimate_energy({"latency_ms": {"p50": 10.0}, "threads": 1}, get_target("rpi4"))
-    four = est.estimate_energy({"latency_ms": {"p50": 10.0}, "threads": 4}, get_target("rpi4"))
+    one = est.estimate_energy(_est({"latency_ms": {"p50": 10.0}, "threads": 1}), get_target("rpi4"))
+    four = est.estimate_energy(_est({"latency_ms": {"p50": 10.0}, "threads": 4}), get_target("rpi4"))
     assert one.mj == pytest.approx(four.mj / 4)
 
 
 def test_a_host_without_sensor_or_row_says_both():
-    from targets.energy import host_fallback
+    from targets.energy_host import host_fallback
 
     sensor = EnergyFigure.unavailable("none", "no RAPL here: /sys/class/powercap does not exist")
-    fig = host_fallback({"device": {"cpu": "Some CPU"}, "latency_ms": {"p50": 1.0}}, sensor)
+    fig = host_fallback(_measured({"device": {"cpu": "Some CPU"}, "latency_ms": {"p50": 1.0}}), sensor)
     assert fig.mj is None and fig.note.startswith("no RAPL here") and "'Some CPU'" in fig.note
 
 
@@ -363,30 +366,33 @@ def test_with_pmic_reads_a_round_on_a_pi5_and_says_why_elsewhere():
 def test_a_host_row_prices_a_measured_latency():
     from dataclasses import replace
 
-    from targets.energy import host_fallback, load_rows
+    from targets.energy_host import host_fallback
+    from targets.energy_rows import load_rows
 
     rows = replace(load_rows(), hosts=({"cpu": "Example CPU", "watts_per_core": 5.0, "expected_error_pct": 50,
                                         "source": "sbc-reviews-pi4"},))
     sensor = EnergyFigure.unavailable("none", "RAPL is not readable by this user")
-    fig = host_fallback({"device": {"cpu": "Example CPU"}, "latency_ms": {"p50": 2.0}, "threads": 2}, sensor, rows)
+    fig = host_fallback(_measured({"device": {"cpu": "Example CPU"}, "latency_ms": {"p50": 2.0}, "threads": 2}),
+                        sensor, rows)
     assert fig.mj == pytest.approx(2.0 * 10.0) and fig.expected_error_pct == 50 and not fig.measured
     assert fig.note == "RAPL is not readable by this user" and "https://" in fig.source
 
 
 def test_an_x86_host_without_rapl_is_estimated_from_the_profiled_cpus(monkeypatch):
-    from targets import energy as est
+    from targets import energy_cv as est
+    from targets import energy_host
 
-    monkeypatch.setattr(est, "_x86", lambda: True)
+    monkeypatch.setattr(energy_host, "_x86", lambda: True)
     rows = est.load_rows()
     per_thread = statistics.median((r.load_w - r.idle_w) / r.threads for r in rows.x86)
     sensor = EnergyFigure.unavailable("none", "no RAPL here: /sys/class/powercap does not exist")
     doc = {"target": "cpu", "threads": 1, "device": {"cpu": "Intel(R) Xeon(R) Processor"}, "latency_ms": {"p50": 10.0},
            **sensor.to_dict()}
-    fig = EnergyFigure.from_dict(est.with_host_fallback(doc))
+    fig = _fallback(doc)
     assert fig.mj == pytest.approx(10.0 * per_thread, rel=1e-3) and not fig.measured  # to_dict keeps 4 digits
     assert fig.expected_error_pct == est.expected_errors(est.cross_validate(rows))[est.X86]
     assert fig.note.startswith("no RAPL here") and "codecarbon" in fig.source
-    gpu = EnergyFigure.from_dict(est.with_host_fallback({**doc, "target": "gpu"}))
+    gpu = _fallback({**doc, "target": "gpu"})
     assert gpu.mj is None  # a GPU's power is not a CPU's: no estimate
 
 
@@ -394,36 +400,52 @@ def _pi4_over_ssh(**extra) -> dict:
     """A Pi 4 result as the ssh runner stores it: measured latency, and the PMIC sampler's reason for no energy."""
     sensor = EnergyFigure.unavailable("none", "no Raspberry Pi 5 PMIC reading here (vcgencmd pmic_read_adc: "
                                               "not a Raspberry Pi 5)")
-    return {"target": "rpi4", "threads": 4, "device": {"cpu": "Cortex-A72"}, "latency_ms": {"p50": 20.0},
+    return {"target": "rpi4", "model": "m", "threads": 4, "device": {"cpu": "Cortex-A72"}, "latency_ms": {"p50": 20.0},
             "measured": True, **sensor.to_dict(), **extra}
 
 
-def test_a_pi4_measured_over_ssh_is_priced_from_its_measured_latency():
-    from targets import energy as est
+def _measured(doc: dict) -> Result:
+    """A measured result record with just what the energy code reads."""
+    return Result.from_dict({"target": "", "model": "m", **doc})  # no target: as the documents these tests had
 
-    fig = EnergyFigure.from_dict(est.with_host_fallback(_pi4_over_ssh()))
+
+def _est(doc: dict) -> Result:
+    return Result.from_dict({"target": "rpi4", "model": "m", "measured": False, **doc})
+
+
+def _fallback(doc: dict) -> EnergyFigure:
+    """The energy figure ``targets.energy_host.with_host_fallback`` gives the measured result ``doc``."""
+    from targets.energy_host import with_host_fallback
+
+    return with_host_fallback(_measured(doc)).energy
+
+
+def test_a_pi4_measured_over_ssh_is_priced_from_its_measured_latency():
+    from targets import energy_cv as est
+
+    fig = _fallback(_pi4_over_ssh())
     per_core = statistics.median(r.run_w - r.idle_w for r in est.load_rows().networks if r.target == "rpi4")
     assert fig.mj == pytest.approx(20.0 * 4 * per_core, rel=1e-3) and not fig.measured
     assert fig.expected_error_pct == est.expected_errors(est.cross_validate())[est.BOARD_NET]  # power's error alone
     assert fig.source.startswith("measured latency x") and "arxiv.org/abs/2108.09457" in fig.source
     assert fig.note.startswith("no Raspberry Pi 5 PMIC reading here") and energy_text(fig).endswith("est.")
-    tpu = EnergyFigure.from_dict(est.with_host_fallback(_pi4_over_ssh(target="coral-usb", delegate="edgetpu")))
+    tpu = _fallback(_pi4_over_ssh(target="coral-usb", delegate="edgetpu"))
     assert "Edge TPU" in tpu.source and tpu.expected_error_pct == est.expected_errors(est.cross_validate())[
         est.TPU_NET]
-    auto = EnergyFigure.from_dict(est.with_host_fallback(_pi4_over_ssh(target="aarch64")))  # --target auto's name
+    auto = _fallback(_pi4_over_ssh(target="aarch64"))  # --target auto's name
     assert auto.mj is None and "no published power figure" in auto.note
 
 
 def test_the_ssh_result_record_carries_the_estimate(monkeypatch):
     from targets import remote_result
 
-    monkeypatch.setattr(remote_result, "build_result", lambda cfg, rounds, graph, macs, round_ids=None: {
-        **_pi4_over_ssh(), "target": "aarch64", "model": "m"})  # a result document; to_result names the target
+    monkeypatch.setattr(remote_result, "build_result", lambda cfg, rounds, graph, macs, round_ids=None:
+                        Result.from_dict({**_pi4_over_ssh(), "target": "aarch64"}))  # to_result names the target
     monkeypatch.setattr(remote_result, "warnings_for", lambda doc, governor: [])
     facts = {"cpu": "Cortex-A72", "governor": "ondemand", "cpu_temp_c": 50.0, "throttled": None}
     measured = {"device": facts, "after": {"cpu_temp_c": 51.0, "throttled": None}, "tf_imported": False,
                 "delegate": None}
-    doc = remote_result.to_result(None, measured, None, 0, "pi@dev", target="rpi4")
+    doc = remote_result.to_result(None, measured, None, 0, "pi@dev", target="rpi4").to_dict()
     fig = EnergyFigure.from_dict(doc)
     assert fig.mj is not None and not fig.measured and fig.source.startswith("measured latency x")
 
@@ -437,8 +459,9 @@ def test_results_history_shows_energy_with_its_marks(tmp_path, monkeypatch, caps
     measured = EnergyFigure(mj=12.0, low_mj=11.0, high_mj=13.0, measured=True, source="RAPL package-0")
     estimated = EnergyFigure(mj=31.0, low_mj=20.0, high_mj=42.0, measured=False, source="latency x 1 W",
                              expected_error_pct=35)
-    print_history([{**base, "id": 1, **measured.to_dict()}, {**base, "id": 2, **estimated.to_dict()},
-                   {**base, "id": 3}, {**base, "id": 4, "error": "boom"}])
+    rows = [{**base, "id": 1, **measured.to_dict()}, {**base, "id": 2, **estimated.to_dict()},
+            {**base, "id": 3}, {**base, "id": 4, "error": "boom"}]
+    print_history([Result.from_dict(r) for r in rows])
     out = capsys.readouterr().out
     assert "energy mJ" in out and "12 (11–13)" in out and "31 ±35% est." in out
     assert out.count(" - ") >= 2  # no figure: a result stored before energy, and a failed one

@@ -28,12 +28,12 @@ EXPECTED = json.loads(EXPECTED_FILE.read_text())
     ("coral-usb", "tiny_fp32", "pi", "fp32"),  # runs on the host: the host CPU's error
 ])
 def test_every_estimate_has_its_family_and_kind_error(target, model, family, kind):
-    r = estimate_bench(DATA / f"{model}.tflite", get_target(target))
+    r = estimate_bench(DATA / f"{model}.tflite", get_target(target)).to_dict()
     assert r["expected_error_pct"] == EXPECTED[family][kind]
 
 
 def test_this_machine_carries_the_x86_bound():
-    r = estimate_bench(DATA / "tiny_int8.tflite", get_target("cpu"))
+    r = estimate_bench(DATA / "tiny_int8.tflite", get_target("cpu")).to_dict()
     assert r["expected_error_pct"] == X86_EXPECTED_ERROR_PCT and r["runs_on"] == "cpu"
 
 
@@ -44,21 +44,24 @@ def test_two_significant_digits(value, text):
 
 
 def test_estimate_cells_say_how_far_to_trust_them():
-    est = {"measured": False, "expected_error_pct": 12}
+    from edgekit.result import Result
+
+    est = Result.from_dict({"target": "rpi4", "model": "m", "measured": False, "expected_error_pct": 12})
     assert estimate_cell(31.2, est) == "31 ±12% est."
     assert estimate_cell(None, est) == "-"
-    assert estimate_cell(5.1234, {"measured": True}) == "5.12"
+    assert estimate_cell(5.1234, Result.from_dict({"target": "cpu", "model": "m", "measured": True})) == "5.12"
 
 
 def test_fp32_on_coral_is_the_host_cpu_and_says_so():
-    fp32 = estimate_bench(DATA / "tiny_fp32.tflite", get_target("coral-usb"))
-    on_pi = estimate_bench(DATA / "tiny_fp32.tflite", get_target("rpi4"))
+    fp32_result = estimate_bench(DATA / "tiny_fp32.tflite", get_target("coral-usb"))
+    fp32 = fp32_result.to_dict()
+    on_pi = estimate_bench(DATA / "tiny_fp32.tflite", get_target("rpi4")).to_dict()
     assert fp32["runs_on"] == "host-cpu" and fp32["backend"] == "xnnpack"
     assert fp32["latency_ms"]["p50"] == on_pi["latency_ms"]["p50"]  # coral-usb's host is a Raspberry Pi 4
-    assert backend_cell(fp32) == f"{HOST_CPU} est." and HOST_CPU == "on the host CPU: not Edge TPU compatible"
+    assert backend_cell(fp32_result) == f"{HOST_CPU} est." and HOST_CPU == "on the host CPU: not Edge TPU compatible"
     assert any(w.startswith(HOST_CPU) for w in fp32["warnings"])
     int8 = estimate_bench(DATA / "tiny_int8.tflite", get_target("coral-usb"))
-    assert int8["runs_on"] == "edgetpu" and backend_cell(int8) == "edgetpu est."
+    assert int8.to_dict()["runs_on"] == "edgetpu" and backend_cell(int8) == "edgetpu est."
 
 
 def test_bench_json_and_table_carry_the_error():
@@ -73,7 +76,7 @@ def test_bench_json_and_table_carry_the_error():
 
 
 def test_study_rows_show_the_error_and_the_host_cpu():
-    from edgekit.study.report import cells
+    from edgekit.study.report_md import cells
 
     row = {"model": "mobilenetv2", "variant": "zoo", "quant": "fp32", "target": "coral-usb", "measured": False,
            "input_shape": [224, 224, 3], "params_m": 3.5, "mmacs": 300.8, "size_mb": 14.0, "macs": 300774272,

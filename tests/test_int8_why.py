@@ -7,6 +7,7 @@ from __future__ import annotations
 import numpy as np
 
 from bench.int8_why import explain, explain_all, int8_features, partition, split_ops
+from edgekit.result import Result
 from tests.conftest import DATA
 
 X86 = {"cpu": "Intel Xeon", "machine": "x86_64", "isa": ["avx2", "fma", "avx512f"]}
@@ -38,10 +39,14 @@ def test_int8_features_from_the_recorded_flags():
     assert int8_features(["neon", "asimd"], "aarch64").startswith("no dotprod or i8mm")
 
 
-def _result(quant: str, p50: float, lo: float, hi: float, **kw) -> dict:
+def _doc(quant: str, p50: float, lo: float, hi: float, **kw) -> dict:
     return {"model": f"split_{quant}", "quant": quant, "target": "cpu", "threads": 1, "xnnpack": True,
             "path": str(DATA / f"split_{quant}.tflite"), "device": X86,
             "latency_ms": {"p50": p50, "ci95": [lo, hi]}, **kw}
+
+
+def _result(quant: str, p50: float, lo: float, hi: float, **kw) -> Result:
+    return Result.from_dict(_doc(quant, p50, lo, hi, **kw))
 
 
 def test_explain_when_int8_is_slower():
@@ -66,7 +71,7 @@ def test_the_study_conclusion_says_why(monkeypatch):
 
     monkeypatch.setattr(summary, "_both_measured", lambda a, b: True)
     monkeypatch.setattr("bench.compare.result_ratio", lambda a, b: (3.0, 2.9, 3.1, "paired"))
-    rows = [{**_result(q, p50, lo, hi), "model": "split", "variant": "zoo"}
+    rows = [{**_doc(q, p50, lo, hi), "model": "split", "variant": "zoo"}
             for q, p50, lo, hi in (("fp32", 1.0, 0.95, 1.05), ("int8", 3.0, 2.9, 3.1))]
     text = summary.quant_versus(rows, "cpu", {"split": "Split"})
     assert "Split:" in text and "int8 2 XNNPACK nodes" in text and "no VNNI" in text, text

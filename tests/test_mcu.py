@@ -70,7 +70,7 @@ def test_dynamic_shapes_are_refused():
 def test_float_runs_but_honestly():
     from targets.mcu_bench import bench_mcu
 
-    r = bench_mcu(DATA / "tiny_fp32.tflite", get_target("cortex-m7"))
+    r = bench_mcu(DATA / "tiny_fp32.tflite", get_target("cortex-m7")).to_dict()
     assert r["quant"] == "fp32" and r["ram"]["measured"] and r["latency_ms"]["p50"] is None
     assert r["expected_error_pct"] is None and any("4x the bytes" in w for w in r["warnings"])
     assert any("no latency estimate for fp32" in w for w in r["warnings"])
@@ -81,7 +81,7 @@ def test_bench_int8_matches_litert_and_estimates_latency():
     from targets import mcu_latency
     from targets.mcu_bench import bench_mcu
 
-    r = bench_mcu(DATA / "tiny_int8.tflite", get_target("cortex-m4"))
+    r = bench_mcu(DATA / "tiny_int8.tflite", get_target("cortex-m4")).to_dict()
     assert r["measured"] is False and r["backend"] == "tflite-micro" and r["sources"]
     assert r["outputs_vs_local"]["max_diff_steps"] <= 1 and r["outputs_vs_local"]["top1_agree"]
     cpm = math.exp(sum(math.log(x.cycles_per_mac) for x in mcu_latency.ROWS if x.core == "cortex-m4") / 4)
@@ -128,15 +128,16 @@ def test_missing_tflm_names_the_extra(monkeypatch):
 def _study_cells(path, target: str) -> list[str]:
     """A study row for ``path`` on ``target``, as edgekit study collects and renders it."""
     from edgekit.analysis import analyze_graph, read_tflite
-    from edgekit.study.collect import Converted, _decorate
+    from edgekit.study.cells import Converted
     from edgekit.study.plan import Cell
-    from edgekit.study.report import cells
+    from edgekit.study.report_md import cells
+    from edgekit.study.rows import decorate
     from targets.mcu_bench import bench_mcu
 
     graph = read_tflite(path)
     cost = analyze_graph(graph, path.stem)
     conv = Converted(path, cost.params, cost.input_shape, cost, graph, "digest")
-    row = _decorate(bench_mcu(path, get_target(target)), Cell(path.stem, "int8", target, "zoo"), conv, None)
+    row = decorate(bench_mcu(path, get_target(target)), Cell(path.stem, "int8", target, "zoo"), conv, None)
     return cells(row, {})
 
 

@@ -77,22 +77,22 @@ def test_threads_go_to_the_biggest_cores_first():
 
 
 def test_a_builtin_phone_estimate_says_est_its_error_and_its_cores():
-    doc = estimate_bench(TINY_INT8, get_target("pixel4"))
+    doc = estimate_bench(TINY_INT8, get_target("pixel4")).to_dict()
     assert doc["measured"] is False and doc["threads"] == 4
     assert doc["expected_error_pct"] == _phone_error("int8")
     assert doc["device"]["soc"] == "Snapdragon 855" and doc["device"]["cores_assumed"][0] == "Cortex-A76 @ 2.84 GHz"
     assert any("biggest cores first" in w and "Cortex-A76" in w for w in doc["warnings"])
     assert doc["energy_mj"] is None and "no public power figure for Snapdragon 855" in doc["energy_note"]
-    assert estimate_bench(TINY_FP32, get_target("pixel3"))["expected_error_pct"] == _phone_error("fp32")
+    assert estimate_bench(TINY_FP32, get_target("pixel3")).to_dict()["expected_error_pct"] == _phone_error("fp32")
 
 
 def test_a_toml_only_phone_carries_the_family_held_out_error(tmp_path):
     path = tmp_path / "myphone.toml"
     path.write_text(PHONE_TOML)
-    doc = estimate_bench(TINY_INT8, get_target(str(path)))
+    doc = estimate_bench(TINY_INT8, get_target(str(path))).to_dict()
     assert doc["target"] == "myphone" and doc["expected_error_pct"] == _phone_error("int8")
     # faster cores, faster estimate: the SoC's facts drive it
-    assert doc["latency_ms"]["p50"] < estimate_bench(TINY_INT8, get_target("pixel"))["latency_ms"]["p50"]
+    assert doc["latency_ms"]["p50"] < estimate_bench(TINY_INT8, get_target("pixel")).to_dict()["latency_ms"]["p50"]
 
 
 def test_cli_prints_a_phone_estimate_with_its_error(tmp_path):

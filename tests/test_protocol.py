@@ -160,11 +160,16 @@ def test_ratio_paired_by_round_and_bootstrapped():
 
 
 def test_result_ratio_pairs_only_rounds_of_one_run():
+    from edgekit.result import Result
+
+    def result(**doc):
+        return Result.from_dict({"target": "cpu", "model": "m", **doc})
+
     a = {"run_id": "r1", "round_ms": [1.0, 1.1, 0.9, 1.0, 1.05, 0.95], "round_ids": list(range(6))}
     b = {"run_id": "r1", "round_ms": [2.0, 2.2, 1.8, 2.0, 2.1, 1.9], "round_ids": list(range(6))}
-    assert result_ratio(a, b) == (2.0, 2.0, 2.0, "paired by round")
-    assert result_ratio(a, {**b, "run_id": "r2"})[3] == "bootstrap over rounds"
-    assert result_ratio(a, {**b, "round_ms": [2.0], "round_ids": [0]}) is None
+    assert result_ratio(result(**a), result(**b)) == (2.0, 2.0, 2.0, "paired by round")
+    assert result_ratio(result(**a), result(**{**b, "run_id": "r2"}))[3] == "bootstrap over rounds"
+    assert result_ratio(result(**a), result(**{**b, "round_ms": [2.0], "round_ids": [0]})) is None
 
 
 def test_bad_rounds_and_budget_are_usage_errors():

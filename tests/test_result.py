@@ -23,7 +23,7 @@ def _same(doc: dict) -> None:
 def test_a_database_written_by_main_reads_back_unchanged(tmp_path):
     db = tmp_path / "results.db"
     shutil.copy(DATA / "results_main.db", db)  # written by `edgekit bench` at 97664e4, before the record
-    docs = ResultStore(db).last(10)
+    docs = [r.to_dict() for r in ResultStore(db).last(10)]
     kinds = [Result.from_dict(d).kind for d in docs]
     assert kinds == [Kind.MEASURED, Kind.FAILED]
     for doc in docs:
@@ -34,8 +34,8 @@ def test_a_database_written_by_main_reads_back_unchanged(tmp_path):
     assert failed.failure.error_type == "ModelFileError" and "not found" in failed.failure.error
     # written back into a store, a record is the same row again
     store = ResultStore(tmp_path / "again.db")
-    store.add("r", Result.from_dict(docs[0]).to_dict())
-    again = store.last(1)[0]
+    store.add("r", Result.from_dict(docs[0]))
+    again = store.last(1)[0].to_dict()
     assert {k: v for k, v in again.items() if k not in ("id", "run_id")} == \
         {k: v for k, v in docs[0].items() if k not in ("id", "run_id")}
 
@@ -44,10 +44,10 @@ def test_estimates_and_fit_verdicts_round_trip():
     from targets.estimate import estimate_bench
     from targets.mcu_bench import bench_mcu
 
-    est = estimate_bench(DATA / "tiny_int8.tflite", get_target("rpi4"))
+    est = estimate_bench(DATA / "tiny_int8.tflite", get_target("rpi4")).to_dict()
     assert Result.kind_of(est) is Kind.ESTIMATED and not Result.from_dict(est).measured
     _same(est)
-    fit = bench_mcu(DATA / "tiny_int8.tflite", get_target("cortex-m4"))
+    fit = bench_mcu(DATA / "tiny_int8.tflite", get_target("cortex-m4")).to_dict()
     record = Result.from_dict(fit)
     assert record.kind is Kind.FIT and record.fit.ram["arena_bytes"] > 0
     _same(fit)

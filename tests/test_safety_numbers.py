@@ -161,7 +161,7 @@ def test_threads_over_cores_warns_and_is_recorded(tmp_path):
     doc = json.loads(run.out)[0]
     assert doc["threads"] == threads
     assert sum(w.startswith("more threads than cores") for w in doc["warnings"]) == 1
-    stored = ResultStore(db).last(1)[0]
+    stored = ResultStore(db).last(1)[0].to_dict()
     assert stored["threads"] == threads and stored["warnings"] == doc["warnings"]
 
 

@@ -22,6 +22,7 @@ from pathlib import Path
 import pytest
 
 from bench.store import ResultStore
+from edgekit.result import Result
 from tests.conftest import DATA, assert_one_line_error, run_cli
 
 TINY = str(DATA / "tiny_fp32.tflite")
@@ -57,7 +58,7 @@ def _fill(folder: Path, leave: int) -> None:
 def _db(path: Path, rows: int = 3) -> Path:
     store = ResultStore(path)
     for i in range(rows):
-        store.add(f"run{i}aaaaaaaa", {**DOC, "model": f"m{i}", "pad": "x" * 300})
+        store.add(f"run{i}aaaaaaaa", Result.from_dict({**DOC, "model": f"m{i}", "pad": "x" * 300}))
     store.close()
     return path
 
@@ -66,7 +67,7 @@ def _corrupt_pages(path: Path) -> Path:
     """A database with rows whose page 2 on is overwritten: the 100-byte header and the schema page stay valid."""
     store = ResultStore(path)
     for i in range(60):
-        store.add(f"run{i // 20}bbbbbbbb", {**DOC, "model": f"m{i}", "pad": "x" * 500})
+        store.add(f"run{i // 20}bbbbbbbb", Result.from_dict({**DOC, "model": f"m{i}", "pad": "x" * 500}))
     store.close()
     assert path.stat().st_size > 3 * 4096
     with open(path, "r+b") as f:
@@ -111,11 +112,11 @@ def test_a_database_that_fails_mid_run_keeps_the_rest_beside_it(tmp_path, monkey
     real = ResultStore.add
     calls = []
 
-    def add(self, run_id, doc):
-        calls.append(doc["model"])
+    def add(self, run_id, result):
+        calls.append(result.model)
         if len(calls) > 1:
             raise sqlite3.OperationalError("database or disk is full")
-        return real(self, run_id, doc)
+        return real(self, run_id, result)
 
     monkeypatch.setattr(ResultStore, "add", add)
     db = tmp_path / "db" / "r.db"
@@ -128,7 +129,7 @@ def test_a_database_that_fails_mid_run_keeps_the_rest_beside_it(tmp_path, monkey
     assert "saved 1 of 2 result(s)" in run.err
     assert [d["model"] for d in json.loads(kept.read_text())] == ["tiny_int8"]
     monkeypatch.undo()
-    assert [d["model"] for d in ResultStore(db, readonly=True).last(10)] == ["tiny_fp32"]
+    assert [r.model for r in ResultStore(db, readonly=True).last(10)] == ["tiny_fp32"]
 
 
 def test_a_database_with_corrupt_pages_measures_and_keeps_the_result(tmp_path):
@@ -152,7 +153,7 @@ def test_a_path_that_is_not_utf8_is_stored_as_the_filesystem_gives_it(tmp_path):
     assert "Traceback" not in run.err and run.code in (0, 1), run.err
     [doc] = run.json()
     assert doc["model"] == "bad\udcff" and doc["id"] == 1
-    [stored] = ResultStore(db, readonly=True).last(5, "bad\udcff")
+    [stored] = [r.to_dict() for r in ResultStore(db, readonly=True).last(5, "bad\udcff")]
     assert stored["model"] == "bad\udcff" and stored["path"] == model
     assert b"bad\xff" in csv.read_bytes()
     assert not _unsaved(tmp_path)

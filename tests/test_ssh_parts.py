@@ -85,9 +85,11 @@ def test_hosts_file(tmp_path):
 
 
 def test_aggregate_median_and_spread():
+    from edgekit.result import Result
+
     def doc(host, p50, threads=1):
-        return {"target": "rpi4", "model": "m", "quant": "int8", "threads": threads, "xnnpack": True,
-                "delegate": None, "host": host, "latency_ms": {"p50": p50}}
+        return Result.from_dict({"target": "rpi4", "model": "m", "quant": "int8", "threads": threads, "xnnpack": True,
+                                 "delegate": None, "host": host, "latency_ms": {"p50": p50}})
 
     rows = aggregate([doc("a", 10.0), doc("b", 12.0), doc("c", 20.0), doc("a", 6.0, threads=2)])
     one = next(r for r in rows if r["threads"] == 1)

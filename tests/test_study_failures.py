@@ -29,7 +29,7 @@ def _converter(tmp_path):
 
 
 def test_one_failing_config_of_three_leaves_the_other_two_measured_and_reported(tmp_path, monkeypatch):
-    from edgekit.study import collect, plan, report, summary
+    from edgekit.study import collect, plan, report, report_html, report_md, summary
 
     monkeypatch.setattr(plan, "QUICK", replace(plan.QUICK, runs=2, min_seconds=0.01, rounds=2, budget=1.0,
                                                warmup_seconds=0.05))
@@ -45,11 +45,11 @@ def test_one_failing_config_of_three_leaves_the_other_two_measured_and_reported(
     assert kinds == {"lenet5": Kind.MEASURED, "mobilenetv2": Kind.FAILED, "mobilenet": Kind.MEASURED}
     failed = next(r for r in out.rows if r["model"] == "mobilenetv2")
     assert "edgetpu-custom-op" in failed["error"] and "study_key" not in failed  # a re-run tries it again
-    stored = store.last(10)
+    stored = [r.to_dict() for r in store.last(10)]
     assert len(stored) == 3 and sum("study_key" in r for r in stored) == 2
 
     doc = summary.document(study, out, {}, 1.0)
-    md = report.markdown(doc, [])
+    md = report_md.markdown(doc, [])
     table = [line for line in md.splitlines() if line.startswith("| lenet5") or line.startswith("| mobilenet")]
     assert len(table) == 3
     measured = [line for line in table if "| measured |" in line]
@@ -59,14 +59,14 @@ def test_one_failing_config_of_three_leaves_the_other_two_measured_and_reported(
     (failed_line,) = [line for line in table if "| failed |" in line]
     assert failed_line.startswith("| mobilenetv2 |")
     assert "- failed: mobilenetv2 fp32 on cpu: " in md and "edgetpu-custom-op" in md
-    assert doc["counts"]["failed"] == 1 and "failed" in report.html_page(doc, {})
+    assert doc["counts"]["failed"] == 1 and "failed" in report_html.html_page(doc, {})
     assert len(report.csv_text(doc["rows"], doc["published_imagenet_top1"]).splitlines()) == 4
 
 
 def test_an_estimate_that_fails_fails_alone(tmp_path, monkeypatch):
     import targets.estimate
     from edgekit.errors import ModelFileError
-    from edgekit.study import collect, plan, report, summary
+    from edgekit.study import collect, plan, report_md, summary
 
     real = targets.estimate.estimate_bench
 
@@ -83,7 +83,7 @@ def test_an_estimate_that_fails_fails_alone(tmp_path, monkeypatch):
                           lambda _text: None)
     assert seen == [("lenet5", "estimated"), ("mobilenet", "failed")] and (out.estimates, out.failures) == (1, 1)
     assert [Result.kind_of(r) for r in out.rows] == [Kind.ESTIMATED, Kind.FAILED]
-    md = report.markdown(summary.document(study, out, {}, 1.0), [])
+    md = report_md.markdown(summary.document(study, out, {}, 1.0), [])
     assert "- failed: mobilenet fp32 on rpi4: " in md and "(injected)" in md
 
 

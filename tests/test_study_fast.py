@@ -55,7 +55,7 @@ def _row(target, measured, p50):
 
 
 def test_report_marks_every_estimated_cell():
-    from edgekit.study.report import cells, footnotes
+    from edgekit.study.report_md import cells, footnotes
 
     doc = {"published_imagenet_top1": published(["mobilenetv2"])}
     notes, texts = footnotes(doc)
@@ -102,7 +102,8 @@ def test_energy_sentence_and_plot_from_the_rows():
 
 
 def test_report_marks_noisy_rows_with_their_interval():
-    from edgekit.study.report import cells, html_page, markdown
+    from edgekit.study.report_html import html_page
+    from edgekit.study.report_md import cells, markdown
 
     quiet = {**_row("cpu", True, 5.1), "noisy": False, "rounds": 6}
     quiet["latency_ms"]["ci95"] = [5.0, 5.2]
@@ -121,10 +122,10 @@ def test_report_marks_noisy_rows_with_their_interval():
 
 
 def test_emulated_rows_are_marked_in_the_table_and_left_out_of_the_plots(monkeypatch):
-    from edgekit.study import plots, report
+    from edgekit.study import plots, report, report_md
 
     emulated = {**_row("aarch64", True, 80.0), "host": "arm", "emulated": True}
-    assert report.cells(emulated, {})[4] == "measured on arm (emulated: not a device's speed)"
+    assert report_md.cells(emulated, {})[4] == "measured on arm (emulated: not a device's speed)"
     seen = []
     monkeypatch.setattr(plots, "latency_vs_macs", lambda rows, t: seen.append(rows) or b"")
     monkeypatch.setattr(plots, "size_by_quant", lambda rows, t: b"")
@@ -188,7 +189,7 @@ def test_committed_example_is_consistent():
 def test_the_study_measures_this_cpu_at_one_thread_and_a_device_at_its_cores(tmp_path):
     from edgekit.study.collect import threads_for
     from edgekit.study.plan import make_plan
-    from edgekit.study.report import _threads_text
+    from edgekit.study.report_md import _threads_text
 
     def plan(threads):
         return make_plan(models="lenet5", quants="fp32", targets="cpu,rpi4,gpu", hosts=None, data=None,

@@ -63,9 +63,9 @@ def _study(tmp_path, models: str, quants: str = "fp32,int8"):
 
 
 def _report(plan, out) -> str:
-    from edgekit.study import report, summary
+    from edgekit.study import report_md, summary
 
-    return report.markdown(summary.document(plan, out, {}, 1.0), [])
+    return report_md.markdown(summary.document(plan, out, {}, 1.0), [])
 
 
 def _eval_top1(tmp_path, path) -> float:

@@ -78,7 +78,7 @@ def test_a_missing_path_keeps_its_case_in_the_error(tmp_path):
 
 
 def test_the_conclusion_and_the_report_name_user_models(tmp_path):
-    from edgekit.study.report import sources_line
+    from edgekit.study.report_md import sources_line
     from edgekit.study.summary import titles, user_versus
 
     base = [3.0, 3.1, 2.9, 3.05, 2.95, 3.0]

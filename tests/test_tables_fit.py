@@ -83,15 +83,17 @@ def test_models_and_targets(width):
 def test_bench_results_compare_and_fleet(width, capsys):
     from edgekit.cli.bench_remote import _aggregate_table
     from edgekit.cli.bench_report import compare_rows, print_compare, print_history, print_table
+    from edgekit.result import Result
 
-    rows = _rows()
+    docs = _rows()
+    rows = [Result.from_dict(d) for d in docs]
     print_table(rows[:2])
     _fits(capsys.readouterr().out, width, LONG)
     print_history(rows)
     out = capsys.readouterr().out
-    _fits(out, width, [*LONG, rows[0]["run_id"], rows[2]["run_id"]])
-    runs = sorted({r["run_id"] for r in rows})
-    a, b = ([r for r in rows if r["run_id"] == run] for run in runs)
+    _fits(out, width, [*LONG, docs[0]["run_id"], docs[2]["run_id"]])
+    runs = sorted({d["run_id"] for d in docs})
+    a, b = ([r for r in rows if r.extra["run_id"] == run] for run in runs)
     print_compare(compare_rows(a, b), runs[0], runs[1])
     _fits(capsys.readouterr().out, width, LONG)
     _aggregate_table([{"model": m, "quant": "int8", "threads": 4, "devices": 3, "median_p50_ms": 1.0,

@@ -13,15 +13,17 @@ from collections.abc import Callable
 from pathlib import Path
 
 from edgekit.errors import EdgekitError, UsageError
+from edgekit.result import Result
 
 
-def bench_on_phones(plan, *, on_result: Callable[[str, dict], None] | None = None,
+def bench_on_phones(plan, *, on_result: Callable[[str, Result], None] | None = None,
                     on_stored: Callable[[dict], None] | None = None):
     """Check the binary, models and phones, then measure every config on every phone, phones in parallel.
 
     ``on_stored(result)`` as each result is kept (so that Ctrl-C can say what was). A phone that fails (unplugged,
     not the target) keeps what it finished, and each config it had not finished gets a failure row."""
-    from bench.store import Recovery, ResultStore
+    from bench.recovery import Recovery
+    from bench.store import ResultStore
     from edgekit.app.bench_request import BenchOutcome
     from edgekit.app.sources import raise_unresolved
     from targets.adb import select_serials
@@ -42,7 +44,7 @@ def bench_on_phones(plan, *, on_result: Callable[[str, dict], None] | None = Non
                                                            use_gpu=args.delegate == "gpu")))
                for s in plan.items for t in plan.threads]
     by_cfg = {c: s for s, c in configs}
-    docs: dict[str, list[dict]] = {s: [] for s in serials}
+    docs: dict[str, list] = {s: [] for s in serials}  # each phone's results
 
     def one(serial: str):
         try:
@@ -53,27 +55,26 @@ def bench_on_phones(plan, *, on_result: Callable[[str, dict], None] | None = Non
 
         def keep(cfg, rounds):
             source = by_cfg[cfg]
-            doc = to_result(cfg, rounds, outcome_ref[serial], target=target.key, model=source.model,
-                            quant=source.quant)
-            doc["host"] = serial
-            store_doc(doc)
+            result = to_result(cfg, rounds, outcome_ref[serial], target=target.key, model=source.model,
+                               quant=source.quant)
+            store_one(result.with_keys(host=serial))
 
-        def store_doc(doc):
-            doc["id"], doc["run_id"] = recovery.keep(db, run_id, doc), run_id
-            docs[serial].append(doc)
+        def store_one(result):
+            result = recovery.stored(db, run_id, result)
+            docs[serial].append(result)
             with lock:
-                if on_result is not None and not doc.get("error"):
-                    on_result(serial, doc)
+                if on_result is not None and not result.failed:
+                    on_result(serial, result)
                 if on_stored is not None:
-                    on_stored(doc)
+                    on_stored(result)
 
         try:
             outcome = measure_phone(serial, [c for _, c in configs], binary, protocol=plan.protocol,
                                     on_result=keep, timeout=args.timeout, outcome_hook=outcome_ref.__setitem__,
                                     target=target, stop=stop)
             if outcome.error is not None:
-                for doc in unfinished_rows(outcome, configs, target.key):
-                    store_doc(doc)
+                for result in unfinished_rows(outcome, configs, target.key):
+                    store_one(result)
             return outcome
         finally:
             if db is not None:
@@ -89,7 +90,7 @@ def bench_on_phones(plan, *, on_result: Callable[[str, dict], None] | None = Non
                         run_id=run_id, remote=FleetOutcome(pairs, len(serials)), recovery=recovery)
 
 
-def unfinished_rows(outcome, configs: list, target: str) -> list[dict]:
+def unfinished_rows(outcome, configs: list, target: str) -> list:
     """A failure row, with the phone's error, for each config a failed phone had not finished."""
     from bench.result import failure_result
     from bench.runner import Config
@@ -98,10 +99,9 @@ def unfinished_rows(outcome, configs: list, target: str) -> list[dict]:
     rows = []
     for source, cfg in configs:
         if cfg not in done:
-            doc = failure_result(Config(cfg.path, source.model, source.quant, target, cfg.args.threads),
-                                 outcome.error)
-            doc["host"] = outcome.serial
-            rows.append(doc)
+            failed = failure_result(Config(cfg.path, source.model, source.quant, target, cfg.args.threads),
+                                    outcome.error)
+            rows.append(failed.with_keys(host=outcome.serial))
     return rows
 
 

@@ -1,13 +1,13 @@
-"""``edgekit bench`` as a library: one validated request in, result documents out.
+"""``edgekit bench`` as a library: one validated request in, :class:`edgekit.result.Result` records out.
 
 The CLI parses options into a :class:`BenchRequest`, calls :func:`run_bench` and renders the
 :class:`BenchOutcome`. The request is parsed once into a :class:`BenchPlan` that every branch takes. Local
 targets are measured here, each config in a fresh process; device targets are estimated, or measured over ssh
 (``edgekit.app.remote``) when hosts are given.
 
-A model that cannot be read, converted, loaded, run or analysed fails alone: it gets a result with ``error``
-(and ``measured: false``) in its place, the others are measured, and :func:`failures_error` is the one line
-the run ends with.
+A model that cannot be read, converted, loaded, run or analysed fails alone: it gets a failed result (its
+error instead of numbers) in its place, the others are measured, and :func:`failures_error` is the one line
+the run ends with. Over 250 lines as one job: choosing how a request is served and measuring it here.
 """
 
 from __future__ import annotations
@@ -15,18 +15,19 @@ from __future__ import annotations
 import time
 import uuid
 from collections.abc import Callable
+from dataclasses import replace
 
 from bench.protocol import REL_HALFWIDTH
 from edgekit.app.bench_request import BenchOutcome, BenchPlan, BenchRequest, LoopArgs, Progress, RemoteArgs
 from edgekit.errors import EdgekitError, UsageError
-from edgekit.result import is_failed
+from edgekit.result import Result
 
 __all__ = ["BenchOutcome", "BenchRequest", "LoopArgs", "RemoteArgs", "failures_error", "run_bench"]
 
 
 def run_bench(request: BenchRequest, *, progress: Progress | None = None,
-              on_remote_result: Callable[[str, dict], None] | None = None,
-              on_stored: Callable[[dict], None] | None = None, say: Callable[[str], None] = lambda _: None
+              on_remote_result: Callable[[str, Result], None] | None = None,
+              on_stored: Callable[[Result], None] | None = None, say: Callable[[str], None] = lambda _: None
               ) -> BenchOutcome:
     """Measure, estimate, or measure over ssh or on a lab's devices, as ``request`` says: it is parsed once into a
     :class:`BenchPlan` (``edgekit.app.bench_request.make_plan``), which the branch serving its target takes.
@@ -57,10 +58,11 @@ def run_bench(request: BenchRequest, *, progress: Progress | None = None,
 
 
 def measure_here(plan: BenchPlan, *, progress: Progress | None = None,
-                 on_stored: Callable[[dict], None] | None = None) -> BenchOutcome:
+                 on_stored: Callable[[Result], None] | None = None) -> BenchOutcome:
     """``--target cpu|gpu``: every config measured on this machine, each round in a fresh process."""
     from bench.gpu import NoGpuError
-    from bench.store import Recovery, ResultStore
+    from bench.recovery import Recovery
+    from bench.store import ResultStore
     from targets.registry import Method
 
     request = plan.request
@@ -78,7 +80,7 @@ def measure_here(plan: BenchPlan, *, progress: Progress | None = None,
     finally:
         store.close()
     if plan.method is Method.GPU:
-        add_gpu_baseline(results, request.loop)
+        results = add_gpu_baseline(results, request.loop)
     return BenchOutcome(kind="measured", results=results, store_path=store.path, run_id=run_id, recovery=recovery)
 
 
@@ -88,7 +90,7 @@ def estimate(plan: BenchPlan) -> BenchOutcome:
     return BenchOutcome(kind="estimated", results=results)
 
 
-def _estimate_one(source, target, threads: int | None) -> dict:
+def _estimate_one(source, target, threads: int | None) -> Result:
     from bench.result import failure_result
     from bench.runner import Config
     from targets.estimate import estimate_bench
@@ -100,14 +102,13 @@ def _estimate_one(source, target, threads: int | None) -> dict:
     except UsageError:
         raise  # an unknown target or one with no estimator: every model would fail alike
     except Exception as err:  # this model cannot be analysed; it fails alone
-        doc = failure_result(Config(str(source.path), source.model, source.quant, target.key, threads), err)
-        doc.pop("xnnpack")  # an estimate has no runtime
-        return doc
+        result = failure_result(Config(str(source.path), source.model, source.quant, target.key, threads), err)
+        return replace(result, xnnpack=None)  # an estimate has no runtime
 
 
 def measure(configs, store, run_id: str, *, profile: bool, protocol, progress: Progress | None = None,
             clock: Callable[[], float] = time.monotonic, unresolved: dict[str, Exception] | None = None,
-            recovery=None, on_stored: Callable[[dict], None] | None = None) -> list[dict]:
+            recovery=None, on_stored: Callable[[Result], None] | None = None) -> list[Result]:
     """Every config in interleaved rounds (``bench.service.measure``), each round in a fresh process; each
     result is built from its rounds and stored as soon as it is final: in ``store``, or, once that fails, in
     ``recovery``'s file (``bench.store.Recovery``; one beside the database when None is given).
@@ -118,10 +119,10 @@ def measure(configs, store, run_id: str, *, profile: bool, protocol, progress: P
     """
     from bench.gpu import NoGpuError
     from bench.provenance import device
-    from bench.result import build_result, cut_short, failure_result
+    from bench.result import cut_short, failure_result
     from bench.service import Plan, Policy
     from bench.service import measure as measure_configs
-    from targets.energy import with_host_fallback
+    from targets.local_result import finish_local
 
     prepared, failed = {}, {}
     for i, cfg in enumerate(configs):
@@ -130,26 +131,25 @@ def measure(configs, store, run_id: str, *, profile: bool, protocol, progress: P
         except Exception as err:  # this model cannot be read or analysed; it fails alone
             failed[i] = err
 
-    def finish(i: int, docs: list[dict], round_ids: list[int]) -> dict:
+    def finish(i: int, docs: list[dict], round_ids: list[int]) -> Result:
         graph, cost = prepared[i]
-        doc = with_host_fallback(build_result(configs[i], docs, graph, cost.macs, round_ids=round_ids,
-                                              rel_halfwidth=protocol.rel_halfwidth))  # no sensor: estimated
+        result = finish_local(configs[i], docs, graph, cost.macs, round_ids=round_ids,
+                              rel_halfwidth=protocol.rel_halfwidth)
         first = docs[0]
         if profile and "ops" in first:
-            doc["ops"] = _op_rows(first, cost)
-            doc["delegate_nodes"] = first.get("delegate_nodes", 0)
-            doc["ops_method"] = first.get("ops_method")
-        return doc
+            result = result.with_keys(ops=_op_rows(first, cost), delegate_nodes=first.get("delegate_nodes", 0),
+                                      ops_method=first.get("ops_method"))
+        return result
 
-    from bench.store import Recovery
+    from bench.recovery import Recovery
 
     keeper = recovery or Recovery(store.path)
 
-    def store_one(_i: int, doc: dict) -> None:
-        doc["id"] = keeper.keep(store, run_id, doc)
-        doc["run_id"] = run_id
+    def store_one(_i: int, result: Result) -> Result:
+        kept = keeper.stored(store, run_id, result)
         if on_stored is not None:
-            on_stored(doc)
+            on_stored(kept)
+        return kept
 
     plan = Plan(finish=finish, fail=lambda i, err: failure_result(configs[i], err, device=device()),
                 cut=lambda i, docs: cut_short(finish(i, docs, list(range(len(docs)))), protocol.min_rounds))
@@ -172,23 +172,24 @@ def _unresolved(sources) -> dict[str, Exception]:
     return {str(s.path): s.error for s in sources if s.error is not None}
 
 
-def failures_error(results: list[dict]) -> EdgekitError | None:
+def failures_error(results: list[Result]) -> EdgekitError | None:
     """The one-line error a run with failed results ends with (after the rest is shown), or None.
 
     It counts models (model x quant) and names each failed one with its first error. It is a UsageError (exit 2)
     when every failure was one (a model file that cannot be fed, as when it is benchmarked alone), else exit 1.
     """
-    failed: dict[tuple, dict] = {}
+    failed: dict[tuple, Result] = {}
     for r in results:
-        if is_failed(r):
-            failed.setdefault((r["model"], r["quant"]), r)
+        if r.failed:
+            failed.setdefault((r.model, r.quant), r)
     if not failed:
         return None
-    total = len({(r["model"], r["quant"]) for r in results})
-    kept = sum(not is_failed(r) for r in results)
-    named = "; ".join(f"{r['model']}: {r['error'].rstrip('.')}" for r in failed.values())
+    total = len({(r.model, r.quant) for r in results})
+    kept = sum(not r.failed for r in results)
+    named = "; ".join(f"{r.model}: {r.failure.error.rstrip('.')}" for r in failed.values())
     message = f"{len(failed)} of {total} model{'s' if total > 1 else ''} failed ({kept} result(s) kept): {named}"
-    return (UsageError if all(r["error_type"] == "UsageError" for r in failed.values()) else EdgekitError)(message)
+    usage = all(r.failure.error_type == "UsageError" for r in failed.values())
+    return (UsageError if usage else EdgekitError)(message)
 
 
 def _op_rows(measured: dict, cost) -> list[dict]:
@@ -199,39 +200,41 @@ def _op_rows(measured: dict, cost) -> list[dict]:
     return rows
 
 
-def add_gpu_baseline(results: list[dict], loop: LoopArgs) -> None:
-    """Add the Keras-on-GPU figure (JAX, PyTorch or TensorFlow, whichever sees the GPU) to zoo-model results."""
+def add_gpu_baseline(results: list[Result], loop: LoopArgs) -> list[Result]:
+    """The results with the Keras-on-GPU figure (JAX, PyTorch or TensorFlow, whichever sees the GPU) under
+    ``baseline`` in each measured one (``edgekit.app.gpu_baseline.add_baselines`` fills documents)."""
     from edgekit.app.gpu_baseline import add_baselines
 
-    add_baselines([r for r in results if not is_failed(r)], runs=loop.runs, warmup=loop.warmup,
-                  min_seconds=loop.min_seconds)
+    docs = {i: r.to_dict() for i, r in enumerate(results) if not r.failed}
+    add_baselines(list(docs.values()), runs=loop.runs, warmup=loop.warmup, min_seconds=loop.min_seconds)
+    return [r.with_keys(baseline=docs[i]["baseline"]) if i in docs else r for i, r in enumerate(results)]
 
 
-def config_words(r: dict) -> str:
+def config_words(r: Result) -> str:
     """"tiny_fp32 fp32 1 thread", "tiny_fp32 fp32 on the GPU": a configuration in words, never a None."""
-    if r.get("threads") is None:
-        where = "on the GPU" if r.get("target") == "gpu" else ""
+    if r.threads is None:
+        where = "on the GPU" if r.target == "gpu" else ""
     else:
-        where = f"{r['threads']} thread{'s' if r['threads'] != 1 else ''}"
-    return " ".join(str(x) for x in (r["model"], r.get("quant"), where) if x)
+        where = f"{r.threads} thread{'s' if r.threads != 1 else ''}"
+    return " ".join(str(x) for x in (r.model, r.quant, where) if x)
 
 
-def noisy_warnings(results: list[dict]) -> list[str]:
+def noisy_warnings(results: list[Result]) -> list[str]:
     """The warnings a run ends with: the noisy results, the CPU governor and a software GPU (once each)."""
-    from bench.protocol import PAIRED_MIN_ROUNDS
+    from bench.compare import PAIRED_MIN_ROUNDS, too_few_rounds
 
-    few = [r for r in results if r.get("noisy") and (r.get("rounds") or 1) < PAIRED_MIN_ROUNDS]
-    noisy = [f"{config_words(r)} (95% interval {r['latency_ms']['ci95'][0]:.3g}–"
-             f"{r['latency_ms']['ci95'][1]:.3g} ms over {r['rounds']} rounds)" for r in results
-             if r.get("noisy") and r not in few]
+    few = [r for r in results if too_few_rounds(r)]
+    noisy = [f"{config_words(r)} (95% interval {r.figures.latency_ms.ci95[0]:.3g}–"
+             f"{r.figures.latency_ms.ci95[1]:.3g} ms over {r.rounds.rounds} rounds)" for r in results
+             if r.noisy and r not in few]
     lines = [f"noisy: the 95% interval stayed wider than ±{REL_HALFWIDTH:.0%} of p50; close other work, or raise "
              f"--rounds or --budget: {', '.join(noisy)}"] if noisy else []
     if few:
-        had = ", ".join(f"{config_words(r)} had {r.get('rounds') or 1}" for r in few)
+        had = ", ".join(f"{config_words(r)} had {r.rounds.rounds or 1}" for r in few)
         lines.append(f"too few rounds for an interval: a 95% interval of p50 needs {PAIRED_MIN_ROUNDS} rounds or "
                      f"more, and {had}; its min–max range is shown instead; run with --rounds {PAIRED_MIN_ROUNDS}")
     once = ("CPU governor", "emulated: LiteRT's GPU", "more threads than cores")
-    return lines + list(dict.fromkeys(w for r in results for w in r["warnings"] if w.startswith(once)))
+    return lines + list(dict.fromkeys(w for r in results for w in r.warnings if w.startswith(once)))
 
 
 def bench_mcu_targets(plan: BenchPlan) -> BenchOutcome:

@@ -22,7 +22,8 @@ def bench_on_lab(plan, *, on_result: Callable[[str, dict], None] | None = None,
     """Every configuration on every live device of the plan's target kind in the lab; a BenchOutcome like a
     fleet's. What --cluster cannot go with was refused as the plan was made
     (``edgekit.app.bench_request.make_plan``)."""
-    from bench.store import DEFAULT_DB, Recovery, ResultStore
+    from bench.recovery import Recovery
+    from bench.store import DEFAULT_DB, ResultStore
     from edgekit.app.cluster import connect, disconnect
     from edgekit.app.remote import _graphs
     from edgekit.app.sources import raise_unresolved
@@ -51,25 +52,24 @@ def _measure(lab, devices, configs, graphs, plan, store, recovery, on_result, on
     from edgekit.app.bench_request import BenchOutcome
     from edgekit.app.lab import Job, measure_jobs, node_name
     from edgekit.app.remote import FleetOutcome
-    from edgekit.result import is_failed
     from targets.remote import HostOutcome
 
     jobs = [Job(cfg, *graphs[cfg.path], dev) for dev in devices for cfg in configs]
     outcomes = {d.host: HostOutcome(d.host) for d in devices}
-    docs: dict[str, list[dict]] = {d.host: [] for d in devices}
+    docs: dict[str, list] = {d.host: [] for d in devices}  # each device's results
     run_id = uuid.uuid4().hex[:12]
 
-    def keep(i: int, doc: dict) -> None:
+    def keep(i: int, result: Result) -> None:
         host = jobs[i].device.host
-        if is_failed(doc):  # as a fleet's host: its error, not a stored row
-            outcomes[host].error = outcomes[host].error or EdgekitError(f"{host}: {doc['error']}")
+        if result.failed:  # as a fleet's host: its error, not a stored row
+            outcomes[host].error = outcomes[host].error or EdgekitError(f"{host}: {result.failure.error}")
             return
-        doc["id"], doc["run_id"] = recovery.keep(store, run_id, doc), run_id
-        docs[host].append(doc)
+        result = recovery.stored(store, run_id, result)
+        docs[host].append(result)
         if on_stored is not None:
-            on_stored(doc)
+            on_stored(result)
         if on_result is not None:
-            on_result(host, doc)
+            on_result(host, result)
 
     say(f"measuring {len(configs)} configuration(s) on each of {len(devices)} {jobs[0].config.target} device(s): "
         + ", ".join(f"{d.host} ({node_name(lab, d.node)})" for d in devices))

@@ -21,6 +21,7 @@ from typing import TYPE_CHECKING
 
 from edgekit.errors import UsageError
 from edgekit.limits import PORT_MAX, finite, whole
+from edgekit.result import Result
 
 if TYPE_CHECKING:
     from bench.protocol import Protocol
@@ -135,11 +136,11 @@ class BenchOutcome:
     """What a bench run produced. ``kind`` is "measured", "estimated", "remote" or "mcu"."""
 
     kind: str
-    results: list[dict]
+    results: list[Result]
     store_path: Path | None = None
     run_id: str | None = None
     remote: object | None = None  # edgekit.app.remote.FleetOutcome for kind == "remote"
-    recovery: object | None = None  # bench.store.Recovery: the results the database could not take, if any
+    recovery: object | None = None  # bench.recovery.Recovery: the results the database could not take, if any
 
 
 @dataclass(frozen=True, kw_only=True)

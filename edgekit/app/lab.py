@@ -14,7 +14,7 @@ Stopping: nothing is ever ``ray.cancel``-led (Ray 2.60's core worker can abort o
 completion). Ctrl-C sets a flag (a small actor); each measurement asks it before every round and ends at the next
 round boundary through its ssh session's clean-up, which removes its folder on the device; a task not yet started
 returns at once. The driver waits for them (at most ``STOP_WAIT_S``; Ctrl-C again leaves at once), keeps what
-finished meanwhile, and raises the KeyboardInterrupt on.
+finished meanwhile, and raises the KeyboardInterrupt on. The tasks themselves are ``edgekit.app.lab_tasks``.
 """
 
 from __future__ import annotations
@@ -25,6 +25,7 @@ from dataclasses import dataclass
 
 from edgekit.app.lab_tasks import ASK_S, StopFlag, device_task, host_task, task_files
 from edgekit.errors import EdgekitError
+from edgekit.result import Result
 
 POLL_S = 1.0
 STOP_WAIT_S = 60.0  # how long a Ctrl-C waits for the running measurements to end their round and clean up
@@ -67,7 +68,7 @@ class Tally:
         self.show(self.done, self.total, f"measured {self.done} of {self.total}: {each}")
 
 
-def measure_jobs(lab, jobs: list[Job], *, protocol, keep: Callable[[int, dict], None],
+def measure_jobs(lab, jobs: list[Job], *, protocol, keep: Callable[[int, Result], None],
                  say: Callable[[str], None], show: Callable[[int, int, str], None] = lambda *_: None) -> None:
     """Each job on the lab, ``keep(i, result)`` as each ends: a measurement, or a failure naming its node and device.
     ``show(done, total, line)``: the progress (jobs done of the total; the line has them per node and device).
@@ -121,10 +122,9 @@ def _keep_doc(lab, jobs: list[Job], indices: list[int], doc, keep, tally: Tally,
         else:
             result = to_result(job.config, one["rounds"], job.graph, job.macs, dev.host) if dev is not None \
                 else build_result(job.config, one["rounds"], job.graph, job.macs, round_ids=one["ids"])
-            result["cluster"] = {"node": doc["node"], "device": dev.host if dev is not None else None,
-                                 "started": doc["started"], "ended": doc["ended"]}
-        result["where"] = where
-        keep(i, result)
+            result = result.with_keys(cluster={"node": doc["node"], "device": dev.host if dev is not None else None,
+                                               "started": doc["started"], "ended": doc["ended"]})
+        keep(i, result.with_keys(where=where))
         tally.tick(job)
 
 

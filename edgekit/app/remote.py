@@ -13,11 +13,12 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from edgekit.errors import EdgekitError, UsageError
+from edgekit.result import Result
 
 
 @dataclass(frozen=True)
 class FleetOutcome:
-    """Per host: its outcome (``targets.fleet.HostOutcome``) and the result documents it produced."""
+    """Per host: its outcome (``targets.fleet.HostOutcome``) and the results it produced."""
 
     pairs: list
     hosts: int
@@ -46,9 +47,9 @@ class FleetOutcome:
         raise EdgekitError(f"{len(failures)} of {self.hosts} hosts failed, the others' results are kept; {first}")
 
 
-def bench_on_devices(plan, *, on_result: Callable[[str, dict], None] | None = None):
+def bench_on_devices(plan, *, on_result: Callable[[str, Result], None] | None = None):
     """Check everything (hosts, options, models), then measure each config on each host."""
-    from bench.store import Recovery
+    from bench.recovery import Recovery
     from edgekit.app.bench_request import BenchOutcome
     from edgekit.app.sources import raise_unresolved
 
@@ -109,7 +110,7 @@ def _graphs(configs) -> dict:
 
 
 def measure_fleet(hosts, configs, target, opts, args, *, db_path: Path, run_id: str,
-                  protocol, on_result: Callable[[str, dict], None] | None = None, recovery=None) -> list:
+                  protocol, on_result: Callable[[str, Result], None] | None = None, recovery=None) -> list:
     """Every config on every host, concurrently across hosts; each result is stored as soon as it is fetched, in
     the database or, once that fails, in ``recovery``'s file (``bench.store.Recovery``, shared by the hosts).
 
@@ -117,9 +118,10 @@ def measure_fleet(hosts, configs, target, opts, args, *, db_path: Path, run_id: 
     measures anything, and ``--target auto`` records what it is. With ``args.check_outputs`` each model also
     runs here on the fixed input, and each result carries ``outputs_vs_local``.
 
-    Returns (HostOutcome, result documents) per host. ``on_result(host, doc)`` is called under a lock.
+    Returns (HostOutcome, results) per host. ``on_result(host, result)`` is called under a lock.
     """
-    from bench.store import Recovery, ResultStore
+    from bench.recovery import Recovery
+    from bench.store import ResultStore
     from targets.fleet import run_fleet
     from targets.identity import resolve
     from targets.remote import measure_host
@@ -129,7 +131,7 @@ def measure_fleet(hosts, configs, target, opts, args, *, db_path: Path, run_id: 
     check = args.check_outputs
     by_remote = {remote_config(c, target.delegate, check_outputs=check): c for c in configs}
     references = {c.path: local_outputs(c) for c in configs} if check else {}  # before any device is reached
-    docs: dict[str, list[dict]] = {h.text: [] for h in hosts}
+    docs: dict[str, list] = {h.text: [] for h in hosts}  # each host's results
     recovery = recovery or Recovery(db_path)
 
     def one(host):
@@ -145,13 +147,13 @@ def measure_fleet(hosts, configs, target, opts, args, *, db_path: Path, run_id: 
 
         def keep(rcfg, measured):
             cfg = by_remote[rcfg]
-            doc = to_result(cfg, measured, *graphs[cfg.path], host=host.text, target=measured_as[0].key,
-                            reference=references.get(cfg.path))
-            doc["id"], doc["run_id"] = recovery.keep(store, run_id, doc), run_id
-            docs[host.text].append(doc)
+            result = to_result(cfg, measured, *graphs[cfg.path], host=host.text, target=measured_as[0].key,
+                               reference=references.get(cfg.path))
+            result = recovery.stored(store, run_id, result)
+            docs[host.text].append(result)
             if on_result is not None:
                 with lock:
-                    on_result(host.text, doc)
+                    on_result(host.text, result)
 
         try:
             return measure_host(host, list(by_remote), opts, python=args.remote_python, timeout=args.timeout,

@@ -1,7 +1,8 @@
 """``edgekit bench`` and ``edgekit results``: measure latency and memory, and keep the history.
 
 Thin: the options become one :class:`edgekit.app.bench.BenchRequest`, :func:`edgekit.app.bench.run_bench` does
-the work, and this module renders what comes back.
+the work, and this module renders what comes back (``--json`` and ``--csv``: the results' documents). Over 250
+lines as one job: the two commands' options and their rendering.
 """
 
 from __future__ import annotations
@@ -26,6 +27,7 @@ from edgekit.cli._options import (
     Wide,
 )
 from edgekit.errors import EdgekitError
+from edgekit.result import Result
 
 _MODEL_HELP = "A .tflite file, or a zoo model name (converted per --quant through the converter cache)."
 LOOP, DEVICES = "How each config is timed", "Devices (ssh)"
@@ -105,13 +107,13 @@ def bench(models: Annotated[list[str], typer.Argument(help=_MODEL_HELP, show_def
                           remote_python=remote_python, timeout=timeout, check_outputs=check_outputs,
                           serials=tuple(serial or ()), benchmark_binary=benchmark_binary,
                           delegate=delegate.lower()), cluster=cluster)
-    kept: list[dict] = []
+    kept: list[Result] = []
 
     def said() -> str:
         from bench.store import DEFAULT_DB
 
         where = (db or DEFAULT_DB).expanduser()
-        unsaved = sum(d.get("id") is None for d in kept)
+        unsaved = sum(r.extra.get("id") is None for r in kept)
         aside = f", {unsaved} in a recovery file beside it ('*.unsaved-*.json')" if unsaved else ""
         return (f"interrupted; {len(kept) - unsaved} result(s) kept in {str(where)!r}{aside} (a config cut short "
                 "keeps the rounds it had finished, marked so): see 'edgekit results'")
@@ -144,7 +146,7 @@ def _render(outcome, json: bool, profile_ops: bool, wide: bool) -> EdgekitError 
             return err
         return None
     if json:
-        emit_json(outcome.results)
+        emit_json([r.to_dict() for r in outcome.results])
     elif outcome.kind == "mcu":
         from edgekit.cli.mcu_report import print_mcu
 
@@ -164,14 +166,14 @@ def _render(outcome, json: bool, profile_ops: bool, wide: bool) -> EdgekitError 
     if outcome.kind == "measured":
         for line in noisy_warnings(outcome.results):
             warn(line)
-        saved, total = sum(r.get("id") is not None for r in outcome.results), len(outcome.results)
+        saved, total = sum(r.extra.get("id") is not None for r in outcome.results), len(outcome.results)
         if saved:
             err_console.print(f"saved {saved if saved == total else f'{saved} of {total}'} result(s) to "
                               f"{outcome.store_path} as run {outcome.run_id}", markup=False, soft_wrap=True)
     return failures_error(outcome.results)
 
 
-def _write_csv(path: Path, results: list[dict], force: bool) -> EdgekitError | None:
+def _write_csv(path: Path, results: list[Result], force: bool) -> EdgekitError | None:
     from bench.export import write_csv
 
     try:
@@ -181,11 +183,11 @@ def _write_csv(path: Path, results: list[dict], force: bool) -> EdgekitError | N
     return None
 
 
-def _print_remote_result(host: str, doc: dict) -> None:
+def _print_remote_result(host: str, r: Result) -> None:
     from edgekit.cli.bench_report import interval_text, p50_text
 
-    err_console.print(f"{host}: {doc['model']} {doc['quant']} threads={doc['threads']}: p50 {p50_text(doc)} ms "
-                      f"(95% {interval_text(doc)}, {doc['rounds']} rounds)", markup=False, soft_wrap=True)
+    err_console.print(f"{host}: {r.model} {r.quant} threads={r.threads}: p50 {p50_text(r)} ms "
+                      f"(95% {interval_text(r)}, {r.rounds.rounds} rounds)", markup=False, soft_wrap=True)
 
 
 results_app = typer.Typer(help="The stored benchmark history.", no_args_is_help=False)
@@ -207,7 +209,7 @@ def results(ctx: typer.Context, *,
     finally:
         store.close()
     if json:
-        emit_json(rows)
+        emit_json([r.to_dict() for r in rows])
         return
     from edgekit.cli.bench_report import print_history
 
@@ -235,13 +237,12 @@ def compare(a: Annotated[str, typer.Argument(help="A run id (or prefix) or resul
         _why_int8_slower([*picked[0], *picked[1]])
 
 
-def _why_int8_slower(results: list[dict]) -> None:
+def _why_int8_slower(results: list[Result]) -> None:
     """Where int8 was measured slower than fp32 for one model, why (``bench.int8_why``)."""
     from bench.int8_why import explain_all
     from edgekit.cli._common import console
-    from edgekit.result import is_failed
 
-    for line in explain_all([r for r in results if not is_failed(r)]):
+    for line in explain_all([r for r in results if not r.failed]):
         console().print(line, markup=False, soft_wrap=True)
 
 

@@ -61,7 +61,7 @@ def study(*, out: Annotated[Path, typer.Option("--out", help="Folder for results
     plan = plan if lab is None else _on_cluster(plan, lab)
     store = ResultStore(db)
     _check_plot_extra()
-    from edgekit.study.collect import expected_seconds
+    from edgekit.study.cells import expected_seconds
     from edgekit.study.forecast import STUDY_FIXED_S, busy_factor
 
     started = time.perf_counter()
@@ -115,7 +115,7 @@ def _memory_guard(plan, lab=None):
     node): one line each, then skipped (their rows in the report say why) or, with --force, converted anyway."""
     from dataclasses import replace
 
-    from edgekit.study.collect import tflite_path
+    from edgekit.study.cells import tflite_path
     from edgekit.study.memory_guard import memory_skips
 
     def converted(model: str, quant: str) -> bool:

@@ -25,6 +25,7 @@ from dataclasses import dataclass, replace
 from pathlib import Path
 
 from edgekit.errors import EdgekitError, UsageError
+from edgekit.result import Result
 
 CLUSTER_HOST = "cluster"  # the plan's host for a target the lab measures (part of each measurement's study key)
 
@@ -162,7 +163,7 @@ def convert_all(plan, lab, say: Callable[[str], None], running: Callable[[int, i
 
 
 def _scratch(plan, c: Conversion) -> Path:
-    from edgekit.study.collect import tflite_path
+    from edgekit.study.cells import tflite_path
 
     out = tflite_path(plan, "zoo", c.model, c.quant)
     out.parent.mkdir(parents=True, exist_ok=True)
@@ -187,12 +188,12 @@ def measurer(lab, say: Callable[[str], None], show: Callable[[int, int, str], No
     """A ``measure`` for ``edgekit.study.collect.collect``: one target's cells on the lab, a device target's dealt
     out across the lab's devices of that kind, this machine's CPU on a conversion node (``edgekit.app.lab``)."""
 
-    def measure(plan, target: str, todo: list, _say, keep: Callable[[int, dict], None]) -> None:
+    def measure(plan, target: str, todo: list, _say, keep: Callable[[int, Result], None]) -> None:
         from edgekit.app.lab import Job, measure_jobs, node_name
-        from edgekit.study.collect import _config
+        from edgekit.study.measure_cells import cell_config
 
         devices = lab.devices_of(target) if target in plan.hosts else []
-        jobs = [Job(_config(plan, cell, conv), conv.graph, conv.cost.macs, devices[i % len(devices)] if devices
+        jobs = [Job(cell_config(plan, cell, conv), conv.graph, conv.cost.macs, devices[i % len(devices)] if devices
                     else None) for i, (cell, conv, _) in enumerate(todo)]
         where = ", ".join(f"{d.host} ({node_name(lab, d.node)})" for d in devices) or \
             "a conversion node, once it converts nothing"

@@ -9,30 +9,21 @@ row with its error, and the rest of the study goes on.
 from __future__ import annotations
 
 import contextlib
-import hashlib
 import uuid
 from collections.abc import Callable
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 
-from edgekit.result import Kind, Result, is_failed
-from edgekit.study.forecast import eta_convert, eta_measure, eta_train
-from edgekit.study.plan import Cell, StudyPlan, models_dir
+from edgekit.result import Result
+from edgekit.study.cells import Converted, file_digest, study_key, tflite_path, threads_for, trained_path
+from edgekit.study.measure_cells import cell_config, measure_target
+from edgekit.study.plan import Cell, StudyPlan
+from edgekit.study.rows import decorate, trained_accuracy, user_accuracy
 from targets.registry import Method
 
+__all__ = ["Collected", "Converted", "collect", "file_digest", "study_key", "tflite_path", "threads_for"]
+
 Say = Callable[[str], None]
-
-
-@dataclass
-class Converted:
-    """One model x quant x variant as a file, with what the converter and the analysis know of it."""
-
-    path: Path
-    params: int
-    input_shape: tuple[int, ...]
-    cost: object  # edgekit.analysis.CostReport of the .tflite
-    graph: object
-    digest: str
 
 
 @dataclass
@@ -49,97 +40,6 @@ class Collected:
     cluster: dict | None = None  # with --cluster: each conversion's node, start, end and memory estimate
 
 
-def file_digest(path: Path) -> str:
-    with open(path, "rb") as f:
-        return hashlib.file_digest(f, "sha256").hexdigest()
-
-
-def tflite_path(plan: StudyPlan, variant: str, model: str, quant: str) -> Path:
-    tag = "_quick" if plan.quick else ""
-    user = plan.user_model(model)
-    if user is not None:  # a .tflite file as it is; a Keras model's conversions, one per source and options
-        if not user.converted_here:
-            return Path(user.path)
-        key = "|".join(str(x) for x in (Path(user.path).resolve(), user.preprocess, user.calibration))
-        return models_dir() / "user" / f"{model}_{hashlib.sha256(key.encode()).hexdigest()[:8]}_{quant}{tag}.tflite"
-    if variant == "zoo":
-        return models_dir() / f"{model}_{quant}{tag}.tflite"
-    return models_dir() / "trained" / f"{model}_{_data_tag(plan)}{tag}_{quant}.tflite"
-
-
-def _data_tag(plan: StudyPlan) -> str:
-    if plan.data.kind == "digits":
-        return "digits"
-    return "data-" + hashlib.sha256(str(Path(plan.data.path).resolve()).encode()).hexdigest()[:8]
-
-
-def study_key(digest: str, target: str, threads: int | None, plan: StudyPlan) -> str:
-    """What makes two measurements the same: the file's content, where and how it ran."""
-    s = plan.settings
-    where = plan.hosts.get(target) or plan.serials.get(target, "")
-    parts = [digest, target, str(threads), where, str(s.runs), str(s.min_seconds),
-             str(s.warmup), f"rounds={s.rounds}", f"budget={s.budget:g}", f"warmup_s={s.warmup_seconds:g}"]
-    return hashlib.sha256("|".join(parts).encode()).hexdigest()[:24]
-
-
-LOCAL_CPU_THREADS = 1
-
-
-def threads_for(plan: StudyPlan, target: str) -> int | None:
-    """None on the GPU; else --threads; else 1 on this machine's CPU, every core of a board and one thread per
-    big core of a phone (``targets.estimate_cpu.default_threads``, as its estimate; 4 for ``android``).
-
-    This machine is measured at ``LOCAL_CPU_THREADS`` (1), the default of ``edgekit bench`` and of TFLite's
-    ``benchmark_model`` (``--num_threads``), so the study's cpu rows are what ``edgekit bench`` gives. It also
-    leaves the study's own process and the OS a core: measured with every core, each op waits for its slowest
-    thread, and whatever else runs lands on one of them (on a 2-core machine, docs/measuring.md)."""
-    method = plan.method(target)
-    if method is Method.GPU:
-        return None
-    if plan.threads is not None:
-        return plan.threads
-    if method is Method.LOCAL:
-        return LOCAL_CPU_THREADS
-    from targets.estimate_cpu import default_threads
-
-    cpu = plan.target(target).cpu
-    if cpu is None and method is Method.ADB:
-        from edgekit.study.phones import PHONE_THREADS
-
-        return PHONE_THREADS
-    return default_threads(cpu) if cpu else None
-
-
-def expected_seconds(plan: StudyPlan, store) -> tuple[float, dict]:
-    """Predicted wall time, and what is already done (files converted, measurements in the database)."""
-    from edgekit.study.forecast import STUDY_FIXED_S, learned_convert_scale
-
-    s = plan.settings
-    scale, _ = learned_convert_scale(s)
-    total, done = STUDY_FIXED_S, {"conversions": 0, "measurements": 0}
-    digests: dict[Path, str | None] = {}
-    for cell in plan.cells():
-        path = tflite_path(plan, cell.variant, cell.model, cell.quant)
-        if path not in digests:
-            digests[path] = file_digest(path) if path.is_file() else None
-            if digests[path] is None:
-                total += eta_convert(cell.model, cell.quant, s, scale) * (0.3 if cell.variant == "trained" else 1)
-            else:
-                done["conversions"] += 1
-        if not plan.measured_here(cell.target):
-            continue
-        key = digests[path] and study_key(digests[path], cell.target, threads_for(plan, cell.target), plan)
-        if key and store.find("study_key", key) is not None:
-            done["measurements"] += 1
-        else:
-            total += eta_measure(cell.model, s, cell.quant) * (0.1 if cell.variant == "trained" else 1)
-    if plan.data is not None:
-        for m in plan.models:
-            if not _trained_path(plan, m).is_file():
-                total += eta_train(m, s)
-    return total, done
-
-
 def collect(plan: StudyPlan, store, advance: Callable[[Cell, str], None], say: Say,
             heavy: Callable[[str], contextlib.AbstractContextManager] | None = None, measure=None) -> Collected:
     """Every cell of the grid; ``advance(cell, what)`` after each (``what``: measured, reused, ...).
@@ -148,9 +48,9 @@ def collect(plan: StudyPlan, store, advance: Callable[[Cell, str], None], say: S
     target, the cells still to measure, in interleaved rounds (``bench.protocol``). Rows keep the grid's order.
     ``heavy(description)`` wraps each cold conversion and training (e.g. to pause a progress display while
     TensorFlow's output goes to a log). A result the database cannot take goes to ``Collected.recovery``'s file,
-    and the study goes on. ``measure``: what measures one target's cells in place of :func:`_measure_target`,
-    with its arguments (``edgekit.study.cluster``'s lab)."""
-    from bench.store import Recovery
+    and the study goes on. ``measure``: what measures one target's cells in place of
+    ``edgekit.study.measure_cells.measure_target``, with its arguments (``edgekit.study.cluster``'s lab)."""
+    from bench.recovery import Recovery
 
     run_id = uuid.uuid4().hex[:12]
     out = Collected(recovery=Recovery(store.path))  # a database that fails mid-study loses no result
@@ -162,7 +62,7 @@ def collect(plan: StudyPlan, store, advance: Callable[[Cell, str], None], say: S
     for (variant, model), cells in by_model.items():
         trained = None
         if variant == "trained":
-            with _wrap(heavy, f"training {model} on {plan.data.describe()}", _trained_path(plan, model)):
+            with _wrap(heavy, f"training {model} on {plan.data.describe()}", trained_path(plan, model)):
                 trained = _train(plan, model, say, out)
         user = plan.user_model(model)
         for quant in plan.quants_of(model):  # a .tflite file: its own quant, which --quant may not name
@@ -170,9 +70,9 @@ def collect(plan: StudyPlan, store, advance: Callable[[Cell, str], None], say: S
             with _wrap(heavy if trained else None, doing, tflite_path(plan, variant, model, quant)):
                 conv = _convert(plan, variant, model, quant, trained, say, heavy and (lambda d=doing: heavy(d)))
             out.conversions[(variant, model, quant)] = conv
-            accuracy = _accuracy(plan, conv, trained) if trained is not None else None
+            accuracy = trained_accuracy(plan, conv, trained) if trained is not None else None
             if user is not None and plan.data is not None:
-                accuracy = _user_accuracy(plan, user, conv, out, say)
+                accuracy = user_accuracy(plan, user, conv, out.user_accuracy, say)
             for cell in (c for c in cells if c.quant == quant):
                 row, what = _ready_row(plan, cell, conv, store, out.recovery)
                 if row is None:
@@ -181,23 +81,23 @@ def collect(plan: StudyPlan, store, advance: Callable[[Cell, str], None], say: S
                 out.reused_measurements += what == "reused"
                 out.estimates += what == "estimated"
                 out.failures += what == "failed"
-                rows[cell] = _decorate(row, cell, conv, accuracy, plan.user_model(cell.model))
+                rows[cell] = decorate(row, cell, conv, accuracy, plan.user_model(cell.model))
                 advance(cell, what)
     for target, todo in pending.items():
 
-        def keep(i: int, doc: dict, todo=todo) -> None:  # as soon as a result is final: stored, then shown
+        def keep(i: int, result: Result, todo=todo) -> None:  # as soon as a result is final: stored, then shown
             cell, conv, accuracy = todo[i]
-            failed = is_failed(doc)
+            failed = result.failed
             if not failed:  # a failure is stored without its key, so that a re-run tries it again
-                doc["study_key"] = study_key(conv.digest, cell.target, threads_for(plan, cell.target), plan)
-            doc["id"] = out.recovery.keep(store, run_id, doc)
-            doc["run_id"] = run_id
+                result = result.with_keys(study_key=study_key(conv.digest, cell.target, threads_for(plan, cell.target),
+                                                              plan))
+            result = out.recovery.stored(store, run_id, result)
             out.new_measurements += not failed
             out.failures += failed
-            rows[cell] = _decorate(doc, cell, conv, accuracy, plan.user_model(cell.model))
+            rows[cell] = decorate(result, cell, conv, accuracy, plan.user_model(cell.model))
             advance(cell, "failed" if failed else "measured")
 
-        (measure or _measure_target)(plan, target, todo, say, keep)
+        (measure or measure_target)(plan, target, todo, say, keep)
     out.rows = [rows[c] for c in plan.cells()]
     return out
 
@@ -207,15 +107,10 @@ def _wrap(heavy, what: str, product: Path):
     return heavy(what) if heavy is not None and not product.is_file() else contextlib.nullcontext()
 
 
-def _trained_path(plan: StudyPlan, model: str) -> Path:
-    tag = "_quick" if plan.quick else ""
-    return models_dir() / "trained" / f"{model}_{_data_tag(plan)}{tag}.keras"
-
-
 def _train(plan: StudyPlan, model: str, say: Say, out: Collected) -> Path:
     from edgekit.study.accuracy import small_input, train_small
 
-    path = _trained_path(plan, model)
+    path = trained_path(plan, model)
     doc = train_small(model, plan.data, path, small_input(model), plan.settings.epochs, say)
     out.accuracy[model] = doc
     return path
@@ -254,7 +149,7 @@ def _convert(plan: StudyPlan, variant: str, model: str, quant: str, trained: Pat
                      file_digest(out))
 
 
-def _ready_row(plan: StudyPlan, cell: Cell, conv: Converted, store, recovery) -> tuple[dict | None, str]:
+def _ready_row(plan: StudyPlan, cell: Cell, conv: Converted, store, recovery) -> tuple[Result | None, str]:
     """An estimate, or a measurement already in the database; (None, "") when it is still to measure."""
     threads = threads_for(plan, cell.target)
     method = plan.method(cell.target)
@@ -273,18 +168,17 @@ def _ready_row(plan: StudyPlan, cell: Cell, conv: Converted, store, recovery) ->
         except (UsageError, TflmMissingError):
             raise  # a target with no estimator, or no TFLite Micro here: every model would fail alike
         except Exception as err:  # this model cannot be estimated on this target; it fails alone
-            doc = failure_result(_config(plan, cell, conv), err)
-            doc.pop("xnnpack")  # an estimate has no runtime
-            return doc, "failed"
+            failed = failure_result(cell_config(plan, cell, conv), err)
+            return replace(failed, xnnpack=None), "failed"  # an estimate has no runtime
     found = _stored(store, recovery, study_key(conv.digest, cell.target, threads, plan))
     if found is None:
         return None, ""
-    from targets.energy import with_host_fallback
+    from targets.energy_host import with_host_fallback
 
     return with_host_fallback(found), "reused"  # stored when its sensor could not be read: estimated as now
 
 
-def _stored(store, recovery, key: str) -> dict | None:
+def _stored(store, recovery, key: str) -> Result | None:
     """The measurement of ``key`` in the database, or None: none there, or the database cannot be read (a corrupt
     page), when it is measured again and kept in ``recovery``'s file with every later result."""
     from edgekit.errors import EdgekitError
@@ -296,149 +190,3 @@ def _stored(store, recovery, key: str) -> dict | None:
     except EdgekitError as err:
         recovery.note(err)
         return None
-
-
-def _config(plan: StudyPlan, cell: Cell, conv: Converted):
-    from bench.runner import Config
-
-    s = plan.settings
-    return Config(path=str(conv.path), model=cell.model, quant=cell.quant, target=cell.target,
-                  threads=threads_for(plan, cell.target), xnnpack=True, runs=s.runs, min_seconds=s.min_seconds,
-                  warmup=s.warmup, warmup_seconds=s.warmup_seconds)
-
-
-def _measure_target(plan: StudyPlan, target: str, todo: list, say: Say, keep: Callable[[int, dict], None]) -> None:
-    """The cells of one target in interleaved rounds (``bench.service.measure``): here each round in a fresh
-    process, on a device through its ssh runner. ``keep(i, result)`` as soon as each is final; a cell that
-    fails gets its failure result and the others go on."""
-    from bench.gpu import NoGpuError
-    from bench.provenance import device
-    from bench.result import build_result, cut_short, failure_result
-    from bench.service import Plan, Policy, measure
-    from targets.energy import with_host_fallback
-
-    configs = [_config(plan, cell, conv) for cell, conv, _ in todo]
-    protocol = plan.settings.protocol()
-    if target in plan.hosts:
-        _measure_remote(configs, target, plan.hosts[target], [conv for _, conv, _ in todo], protocol, keep)
-        return
-    if target in plan.serials:
-        from edgekit.study.phones import measure_phone_cells
-
-        say(f"measuring {len(configs)} configuration(s) on {target} over adb ({plan.serials[target]})")
-        measure_phone_cells(plan, target, configs, [conv for _, conv, _ in todo], protocol, keep)
-        return
-    say(f"measuring {len(configs)} configuration(s) on {target}: {protocol.min_rounds} interleaved rounds each, "
-        f"more for noisy ones within {protocol.budget_s:g} s")
-    convs = [conv for _, conv, _ in todo]
-    def finish(i: int, docs: list[dict], ids: list[int]) -> dict:  # no energy sensor here: estimated
-        return with_host_fallback(build_result(configs[i], docs, convs[i].graph, convs[i].cost.macs, round_ids=ids))
-
-    jobs = Plan(finish=finish, fail=lambda i, err: failure_result(configs[i], err, device=device()),
-                cut=lambda i, docs: cut_short(finish(i, docs, list(range(len(docs)))), protocol.min_rounds))
-    measure(configs, jobs, protocol=protocol, store=keep, policy=Policy(fatal=(NoGpuError,)))  # no GPU: all alike
-
-
-def _measure_remote(configs: list, target: str, host: str, convs: list[Converted], protocol,
-                    keep: Callable[[int, dict], None]) -> None:
-    """The cells of one device target over ssh, through ``edgekit bench --host``'s path (``targets.remote``: its
-    session is the runner of ``bench.service.measure``, each cell's rounds back to back). A device that cannot
-    be reached, is not the target, or stops answering fails the cells it had not finished."""
-    from bench.result import failure_result
-    from targets.identity import check
-    from targets.registry import get_target
-    from targets.remote import measure_host
-    from targets.remote_result import remote_config, to_result
-    from targets.ssh import SshOptions, parse_host
-
-    named = get_target(target)
-    by_remote = {remote_config(c, named.delegate): i for i, c in enumerate(configs)}
-
-    def one(rcfg, rounds) -> None:
-        i = by_remote[rcfg]
-        keep(i, to_result(configs[i], rounds, convs[i].graph, convs[i].cost.macs, host))
-
-    outcome = measure_host(parse_host(host), list(by_remote), SshOptions.from_env(), protocol=protocol,
-                           on_result=one, identify=lambda facts: check(named, facts, host))  # never an emulator
-    if outcome.error is not None:
-        done = {by_remote[rcfg] for rcfg, _ in outcome.measured}
-        for i, cfg in enumerate(configs):
-            if i not in done:
-                keep(i, failure_result(cfg, outcome.error))
-
-
-def _accuracy(plan: StudyPlan, conv: Converted, trained: Path) -> dict:
-    from edgekit.study.accuracy import evaluate
-
-    return evaluate(conv.path, conv.digest, plan.data, trained)
-
-
-def _user_accuracy(plan: StudyPlan, user, conv: Converted, out: Collected, say: Say) -> dict:
-    """A user's model on --data, not trained: scored as given when its output width is the data's label count
-    (the float Keras model once, into ``out.user_accuracy``; this row's .tflite); else "not measured" and why."""
-    from edgekit.errors import EdgekitError
-    from edgekit.study.accuracy import label_mismatch, score_user
-
-    known = out.user_accuracy.get(user.name)
-    if known is None:
-        why = label_mismatch(user.name, conv.graph, plan.data)
-        known = out.user_accuracy[user.name] = {"mismatch": why, "data": plan.data.describe()}
-        if why is not None:
-            say(f"warning: {why}: its accuracy is not measured (cost rows only)")
-        elif user.converted_here:
-            known.update(_float_accuracy(plan, user, say))
-    if known["mismatch"] is not None:
-        return {"accuracy_pct": None, "note": f"not measured: {known['mismatch']}"}
-    try:
-        return score_user(conv.path, conv.digest, plan.data)
-    except EdgekitError as err:
-        say(f"warning: {user.name} {conv.path.name}: accuracy not measured: {err}")
-        return {"accuracy_pct": None, "note": f"not measured: {err}"}
-
-
-def _float_accuracy(plan: StudyPlan, user, say: Say) -> dict:
-    """The user's Keras model itself, in float, fed as its conversion is (its preprocess option, else its own
-    first layer's)."""
-    from edgekit.app.eval_preprocess import user_preprocess
-    from edgekit.errors import EdgekitError
-    from edgekit.study.accuracy import score_user
-
-    path = Path(user.path)
-    try:
-        found = score_user(path, file_digest(path) if path.is_file() else None, plan.data,
-                           user_preprocess(user.preprocess), what="the Keras model in float")
-    except EdgekitError as err:
-        say(f"warning: {user.name}: float (Keras) accuracy not measured: {err}")
-        return {"float_accuracy_pct": None, "float_note": f"not measured: {err}"}
-    return {"float_accuracy_pct": found["accuracy_pct"], "images": found["images"], "float_note": found["note"]}
-
-
-def _decorate(row: dict, cell: Cell, conv: Converted, accuracy: dict | None, user=None) -> dict:
-    """The bench record plus the study's columns; the display fields are the exact numbers the report shows."""
-    row = dict(row)
-    row.pop("ops", None)
-    kind = Result.kind_of(row)
-    if kind is Kind.FIT:  # a microcontroller: the arena TFLite Micro needs (measured), not an estimate
-        arena = row["ram"]["arena_bytes"]
-        row["arena_mb"] = None if arena is None else round(arena / 2**20, 3)
-    elif kind is Kind.ESTIMATED:
-        row["estimated_memory_mb"] = round(((conv.cost.stored_weight_bytes or 0) + conv.cost.activation_peak_bytes)
-                                           / 2**20, 1)
-        row["estimated_memory_method"] = ("weights as stored plus peak live activations (edgekit.analysis); "
-                                          "no runtime overhead")
-    size = conv.graph.file_bytes if kind is Kind.FAILED else row["size_bytes"]  # a failure has no figures
-    row.update(variant=cell.variant, input_shape=list(conv.input_shape), params=conv.params,
-               params_m=round(conv.params / 1e6, 3), mmacs=round(conv.cost.macs / 1e6, 2),
-               size_mb=round(size / 1e6, 3), target=cell.target, model=cell.model, quant=cell.quant)
-    if user is not None:
-        row.update(source=user.source, converted_here=user.converted_here)
-    if accuracy is None and user is not None:
-        row.update(accuracy_pct=None, accuracy_note="not measured: the user's own model; run with --data (a "
-                   "labelled folder, or digits) to score it as given")
-    elif accuracy is None:
-        row.update(accuracy_pct=None, accuracy_note="not measured: random weights at the architecture's default "
-                   "input (costs only); run with --data for trained small-input variants")
-    else:
-        row.update(accuracy_pct=accuracy["accuracy_pct"], accuracy_note=accuracy["note"])
-    return row
-

@@ -7,11 +7,13 @@ from __future__ import annotations
 
 from collections.abc import Callable
 
+from edgekit.result import Result
+
 PHONE_THREADS = 4  # --target android has no CPU record: the threads edgekit bench --serial uses by default
 
 
 def measure_phone_cells(plan, target: str, configs: list, convs: list, protocol,
-                        keep: Callable[[int, dict], None]) -> None:
+                        keep: Callable[[int, Result], None]) -> None:
     """The cells (``bench.runner.Config``) of one phone target; ``keep(i, result)`` as each is final. A phone
     that cannot be reached, is not the target, or is unplugged fails the cells it had not finished."""
     from bench.result import failure_result
@@ -27,10 +29,9 @@ def measure_phone_cells(plan, target: str, configs: list, convs: list, protocol,
 
     def one(cfg, rounds) -> None:
         i = index[cfg]
-        doc = to_result(cfg, rounds, outcomes[serial], target=target, model=configs[i].model,
-                        quant=configs[i].quant, macs=convs[i].cost.macs)
-        doc["host"] = serial
-        keep(i, doc)
+        result = to_result(cfg, rounds, outcomes[serial], target=target, model=configs[i].model,
+                           quant=configs[i].quant, macs=convs[i].cost.macs)
+        keep(i, result.with_keys(host=serial))
 
     outcome = measure_phone(serial, phone_cfgs, plan.benchmark_binary, protocol=protocol, on_result=one,
                             outcome_hook=outcomes.__setitem__, target=plan.target(target))

@@ -1,8 +1,13 @@
-"""The study as one document (what results.json holds), and its conclusion, computed from the rows."""
+"""The study as one document (what results.json holds), and its conclusion, computed from the rows.
+
+Over 250 lines as one job: the conclusion's sentences (speed, energy, int8 against fp32, the user's models) share
+the row picking and the number wording here. The rows are results.json's documents; the shared readers
+(``bench.compare``, ``bench.int8_why``) take each row's ``Result``.
+"""
 
 from __future__ import annotations
 
-from edgekit.result import is_failed, is_measured
+from edgekit.result import Result, is_failed, is_measured
 from edgekit.study.facts import published, seed_arithmetic
 
 FORMAT = "edgekit-study/1"
@@ -123,9 +128,9 @@ def _lat(r: dict) -> str:
         return _latency(r)
     ci = lat.get("ci95")
     text = f"{lat['p50']} ms" + (f" [95% {ci[0]}–{ci[1]}]" if ci else "")
-    from bench.protocol import noisy_mark
+    from bench.compare import noisy_mark
 
-    mark = noisy_mark(r)
+    mark = noisy_mark(Result.from_dict(r))
     return text + (f" {mark}" if mark else "")
 
 
@@ -138,7 +143,7 @@ def quant_versus(rows: list[dict], target: str, t: dict, fast: str = "int8", slo
         a, b = _pick(rows, target, model, fast), _pick(rows, target, model, slow)
         if a is None or b is None or not _both_measured(a, b):
             continue
-        found = result_ratio(a, b)
+        found = result_ratio(Result.from_dict(a), Result.from_dict(b))
         if found is None:
             continue
         parts.append(f"{t.get(model, model)}: {speed_words(fast, slow, found[:3])}")
@@ -153,7 +158,7 @@ def _why_slower(fp32: dict, int8: dict) -> list[str]:
     """Why int8 was measured slower than fp32 (``bench.int8_why``), or []."""
     from bench.int8_why import explain
 
-    return explain(fp32, int8)
+    return explain(Result.from_dict(fp32), Result.from_dict(int8))
 
 
 def energy_versus(rows: list[dict], target: str, t: dict) -> str | None:
@@ -196,7 +201,7 @@ def _latency_ratio_interval(fast: dict, slow: dict) -> tuple[float, float] | Non
     from bench.compare import result_ratio
 
     if _both_measured(fast, slow):
-        found = result_ratio(fast, slow)  # slow over fast
+        found = result_ratio(Result.from_dict(fast), Result.from_dict(slow))  # slow over fast
         if not found:
             return None
         r, lo, hi, _ = found
@@ -222,7 +227,7 @@ def conclusion(doc: dict) -> list[str]:
             continue
         fast, slow = pair
         speed, interval = slow["latency_ms"]["p50"] / fast["latency_ms"]["p50"], ""
-        found = _both_measured(fast, slow) and result_ratio(fast, slow)
+        found = _both_measured(fast, slow) and result_ratio(Result.from_dict(fast), Result.from_dict(slow))
         if found:
             speed, lo, hi, _ = found
             interval = f" (95% interval {lo:.3g}–{hi:.3g} times)" if speed >= 1 else \
@@ -276,7 +281,7 @@ def user_versus(doc: dict, rows: list[dict], t: dict) -> list[str]:
                 if ref is None:
                     out.append(f"{name} {row['quant']} ({source}) on {target}: {_lat(row)}, {row['mmacs']} M MACs.")
                     continue
-                found = _both_measured(row, ref) and result_ratio(row, ref)
+                found = _both_measured(row, ref) and result_ratio(Result.from_dict(row), Result.from_dict(ref))
                 if found:
                     words = speed_words(f"{name} {row['quant']}", f"{t[ref['model']]} {ref['quant']}", found[:3])
                 else:
