@@ -17,7 +17,7 @@ from edgekit.result import Result
 
 
 def bench_on_phones(plan, *, on_result: Callable[[str, Result], None] | None = None,
-                    on_stored: Callable[[dict], None] | None = None):
+                    on_stored: Callable[[Result], None] | None = None):
     """Check the binary, models and phones, then measure every config on every phone, phones in parallel.
 
     ``on_stored(result)`` as each result is kept (so that Ctrl-C can say what was). A phone that fails (unplugged,

@@ -13,10 +13,11 @@ import uuid
 from collections.abc import Callable
 
 from edgekit.errors import EdgekitError
+from edgekit.result import Result
 
 
-def bench_on_lab(plan, *, on_result: Callable[[str, dict], None] | None = None,
-                 on_stored: Callable[[dict], None] | None = None,
+def bench_on_lab(plan, *, on_result: Callable[[str, Result], None] | None = None,
+                 on_stored: Callable[[Result], None] | None = None,
                  show: Callable[[int, int, str], None] = lambda *_: None,
                  say: Callable[[str], None] = lambda _: None):
     """Every configuration on every live device of the plan's target kind in the lab; a BenchOutcome like a
