@@ -89,7 +89,7 @@ def interleave(keys: Sequence[Hashable], rounds: int, first_round: int = 0) -> l
 
 
 @dataclass
-class Rounds:
+class RoundLog:
     """What the protocol measured: each key's round medians in ms, in round order, and its round numbers."""
 
     medians: dict = field(default_factory=dict)  # key -> [ms, ...]
@@ -100,13 +100,14 @@ class Rounds:
 
 
 def run_rounds(keys: Sequence[Hashable], measure: Callable[[Hashable], float | None], protocol: Protocol,
-               clock: Callable[[], float], *, on_final: Callable[[Hashable, list[int]], None] | None = None) -> Rounds:
+               clock: Callable[[], float], *,
+               on_final: Callable[[Hashable, list[int]], None] | None = None) -> RoundLog:
     """Measure every key ``protocol.min_rounds`` times interleaved, then re-measure the noisy ones in budget.
     A key whose ``measure`` returns None is dropped.
 
     ``on_final(key, round_ids)`` is called as soon as a key will be measured no more: once its interval has settled
     (after the first ``min_rounds``, or after a further round), and for the rest when the rounds end."""
-    out = Rounds({k: [] for k in keys}, {k: [] for k in keys})
+    out = RoundLog({k: [] for k in keys}, {k: [] for k in keys})
     start = clock()
     spent: dict = {k: 0.0 for k in keys}
 
@@ -190,7 +191,7 @@ def settled(xs: Sequence[float], rel_halfwidth: float = REL_HALFWIDTH) -> bool:
 
 
 @dataclass(frozen=True)
-class Summary:
+class LatencySummary:
     """A configuration's latency over its rounds, in ms."""
 
     p50: float
@@ -209,7 +210,7 @@ def sig(value: float, digits: int = 5) -> float:
     return float(f"{value:.{digits}g}")
 
 
-def summarize_rounds(round_medians: Sequence[float], rel_halfwidth: float = REL_HALFWIDTH) -> Summary:
+def summarize_rounds(round_medians: Sequence[float], rel_halfwidth: float = REL_HALFWIDTH) -> LatencySummary:
     """p50 = median of the round medians, its 95% interval, the CV between rounds, and the noisy flag."""
     xs = [float(x) for x in round_medians]
     lo, hi, _ = median_interval(xs)
@@ -217,6 +218,6 @@ def summarize_rounds(round_medians: Sequence[float], rel_halfwidth: float = REL_
     cv = 0.0
     if len(xs) > 1 and mean > 0:
         cv = math.sqrt(sum((x - mean) ** 2 for x in xs) / (len(xs) - 1)) / mean
-    return Summary(median(xs), (lo, hi), len(xs), cv, not settled(xs, rel_halfwidth))
+    return LatencySummary(median(xs), (lo, hi), len(xs), cv, not settled(xs, rel_halfwidth))
 
 

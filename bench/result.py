@@ -6,7 +6,7 @@ import os
 from dataclasses import replace
 
 from bench.energy import figure_from_rounds
-from bench.protocol import REL_HALFWIDTH, Summary, median, sig, summarize_rounds
+from bench.protocol import REL_HALFWIDTH, LatencySummary, median, sig, summarize_rounds
 from bench.provenance import provenance
 from bench.runner import Config
 from bench.stats import summarize
@@ -91,11 +91,11 @@ def error_text(err: BaseException) -> str:
     return f"edgekit failed on this model ({type(err).__name__}: {first_line(err)}); please report it"
 
 
-def warnings_for(between: Summary | Result, governor: str | None) -> list[str]:
-    """``between``: a ``bench.protocol.Summary``, or a measured Result (its p50, interval and rounds)."""
+def warnings_for(between: LatencySummary | Result, governor: str | None) -> list[str]:
+    """``between``: a ``bench.protocol.LatencySummary``, or a measured Result (its p50, interval and rounds)."""
     out = []
     if isinstance(between, Result):
-        between = Summary(between.p50_ms, tuple(between.figures.latency_ms.ci95), between.rounds.rounds,
+        between = LatencySummary(between.p50_ms, tuple(between.figures.latency_ms.ci95), between.rounds.rounds,
                           between.rounds.cv, between.rounds.noisy)
     if between.noisy:
         lo, hi = between.ci95

@@ -20,10 +20,10 @@ from typing import Any
 
 from edgekit import result_doc
 from edgekit.energy import EnergyFigure
-from edgekit.result_parts import OPTIONAL, Estimate, Failure, Figures, Fit, Kind, Latency, Rounds
+from edgekit.result_parts import OPTIONAL, EstimateInfo, Failure, Figures, FitVerdict, Kind, Latency, Rounds
 
-__all__ = ["Estimate", "Failure", "Figures", "Fit", "Kind", "Latency", "Result", "Rounds", "error_of", "is_failed",
-           "is_measured"]
+__all__ = ["EstimateInfo", "Failure", "Figures", "FitVerdict", "Kind", "Latency", "Result", "Rounds", "error_of",
+           "is_failed", "is_measured"]
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -47,9 +47,9 @@ class Result:
     warnings: tuple[str, ...] = ()
     figures: Figures | None = None
     rounds: Rounds | None = None
-    estimate_info: Estimate | None = None
+    estimate_info: EstimateInfo | None = None
     failure: Failure | None = None
-    fit: Fit | None = None
+    fit: FitVerdict | None = None
     energy: EnergyFigure | None = None  # per inference, measured or estimated (edgekit.energy); any kind but failed
     extra: Mapping[str, Any] = field(default_factory=lambda: MappingProxyType({}))
     key_order: tuple[str, ...] = field(default=(), compare=False, repr=False)  # a read document's, kept on write

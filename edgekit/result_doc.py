@@ -13,7 +13,7 @@ from typing import Any
 
 from edgekit.energy import KEYS as ENERGY_KEYS
 from edgekit.energy import EnergyFigure
-from edgekit.result_parts import OPTIONAL, Estimate, Failure, Figures, Fit, Kind, Latency, Rounds
+from edgekit.result_parts import OPTIONAL, EstimateInfo, Failure, Figures, FitVerdict, Kind, Latency, Rounds
 
 # Each kind's keys in the order its documents have always had them (--json output reads the same).
 _ORDER = {
@@ -32,7 +32,7 @@ _ORDER = {
     Kind.FAILED: ("target", "model", "quant", "threads", "xnnpack", "measured", "path", "error", "error_type"),
 }
 
-_PARTS = {"figures": Figures, "rounds": Rounds, "estimate_info": Estimate, "failure": Failure, "fit": Fit}
+_PARTS = {"figures": Figures, "rounds": Rounds, "estimate_info": EstimateInfo, "failure": Failure, "fit": FitVerdict}
 _SEQUENCES = {"round_ms", "round_ids", "warmup_runs", "reasons", "ci95"}  # tuples here, lists in a document
 
 
@@ -86,13 +86,13 @@ def decode(doc: Mapping[str, Any]) -> dict[str, Any]:
         if part is Figures:
             latency = values.get("latency_ms") or {}
             values["latency_ms"] = Latency(**{f.name: _tuple(f.name, latency.get(f.name)) for f in fields(Latency)})
-        elif part is Estimate:
+        elif part is EstimateInfo:
             values.setdefault("estimate_method", "")
         elif part is Rounds:
             values = {f.name: values.get(f.name) for f in fields(Rounds)} | values
         elif part is Failure:
             values.setdefault("error_type", "EdgekitError")
-        elif part is Fit:
+        elif part is FitVerdict:
             values.setdefault("fits", False)
             values.setdefault("verdict", "")
         parts[name] = part(**values)

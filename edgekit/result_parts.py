@@ -9,7 +9,7 @@ from enum import StrEnum
 from types import MappingProxyType
 from typing import Any
 
-__all__ = ["OPTIONAL", "Estimate", "Failure", "Figures", "Fit", "Kind", "Latency", "Rounds"]
+__all__ = ["OPTIONAL", "EstimateInfo", "Failure", "Figures", "FitVerdict", "Kind", "Latency", "Rounds"]
 
 
 class Kind(StrEnum):
@@ -78,7 +78,7 @@ class Rounds:
 
 
 @dataclass(frozen=True, kw_only=True)
-class Estimate:
+class EstimateInfo:
     """How an estimate (or a microcontroller's latency) was made, and how far off it is expected to be."""
 
     estimate_method: str
@@ -98,7 +98,7 @@ class Failure:
 
 
 @dataclass(frozen=True, kw_only=True)
-class Fit:
+class FitVerdict:
     """A microcontroller's verdict (``targets.mcu``): does the model fit its RAM and flash, and why not."""
 
     fits: bool

@@ -16,8 +16,7 @@ from pathlib import Path
 
 from edgekit.analysis.tflite_graph import TFLiteGraph, read_tflite
 from edgekit.errors import UsageError
-from edgekit.result import Estimate as EstimateInfo
-from edgekit.result import Figures, Kind, Latency, Result
+from edgekit.result import EstimateInfo, Figures, Kind, Latency, Result
 from targets import estimate_cpu, estimate_edgetpu
 from targets.cpufamily import CpuFamily
 from targets.energy import estimate_energy
@@ -38,7 +37,10 @@ _X86 = (CpuFamily.X86_AVX2.value, CpuFamily.X86_AVX512.value)
 
 
 @dataclass(frozen=True)
-class Estimate:
+class GraphEstimate:
+    """What the cost model says of one inference of a graph on a target (``estimate_graph``), before it becomes
+    a Result."""
+
     latency_s: float
     method: str
     breakdown: dict  # the model's terms, in ms
@@ -87,7 +89,7 @@ def _ms(seconds: float) -> float:
     return round(seconds * 1e3, 4)
 
 
-def estimate_graph(graph: TFLiteGraph, target: Target, threads: int | None = None) -> Estimate:
+def estimate_graph(graph: TFLiteGraph, target: Target, threads: int | None = None) -> GraphEstimate:
     """Estimate one inference of ``graph`` on ``target``; ``threads`` defaults to the target's cores."""
     cpu = _cpu_of(target)
     if threads is not None and threads < 1:
@@ -106,7 +108,7 @@ def estimate_graph(graph: TFLiteGraph, target: Target, threads: int | None = Non
     if target.accelerator is None:
         t = estimate_cpu.estimate_ops(op_costs(graph), cpu, threads)
         terms = {"compute_ms": _ms(t.compute_s), "memory_ms": _ms(t.memory_s), "overhead_ms": _ms(t.overhead_s)}
-        return Estimate(t.total_s, METHOD_CPU, terms, tuple(notes), threads, device, "xnnpack",
+        return GraphEstimate(t.total_s, METHOD_CPU, terms, tuple(notes), threads, device, "xnnpack",
                         expected_error_pct(cpu, quant, False), "cpu")
     acc = target.accelerator
     t, report = estimate_edgetpu.estimate_graph(graph, acc, cpu, threads, acc.host_overhead_ms * 1e-3)
@@ -117,13 +119,13 @@ def estimate_graph(graph: TFLiteGraph, target: Target, threads: int | None = Non
         why = "; ".join(report.reasons[:1]) or "its first op cannot run on the Edge TPU"
         notes.append(f"{HOST_CPU} ({why}): the whole model runs on the host CPU ({cpu.description}), "
                      "so this is the host's time, not the Edge TPU's")
-        return Estimate(t.total_s, METHOD_CPU, terms, tuple(notes), threads, device, "xnnpack",
+        return GraphEstimate(t.total_s, METHOD_CPU, terms, tuple(notes), threads, device, "xnnpack",
                         expected_error_pct(cpu, quant, False), "host-cpu")
     if report.first_unsupported is not None and not report.compiled_for_edgetpu:
         notes.append(f"{report.tpu_ops} of {len(report.ops)} ops on the Edge TPU; the rest run on the host CPU "
                      "(see edgekit check)")
     notes.extend(report.warnings)
-    return Estimate(t.total_s, METHOD_TPU, terms, tuple(notes), threads, device, "edgetpu",
+    return GraphEstimate(t.total_s, METHOD_TPU, terms, tuple(notes), threads, device, "edgetpu",
                     expected_error_pct(cpu, quant, True), "edgetpu")
 
 
@@ -167,7 +169,7 @@ def estimate_bench(tflite_path: str | Path, target: Target, threads: int | None 
                       gmacs_per_s=round(macs / est.latency_s / 1e9, 3) if est.latency_s > 0 and macs else None,
                       throughput_ips=round(1 / est.latency_s, 2) if est.latency_s > 0 else None, backend=est.backend)
     how = EstimateInfo(estimate_method=est.method, expected_error_pct=est.expected_error_pct, estimate=est.breakdown,
-                   runs_on=est.runs_on)
+                       runs_on=est.runs_on)
     result = Result(kind=Kind.ESTIMATED, target=target.key, model=model or path.stem, quant=quant or _quant(graph),
                     threads=est.threads, path=str(path.resolve()), figures=figures, estimate_info=how,
                     extra={"device": est.device}, warnings=[*compiled_notes, *est.notes])

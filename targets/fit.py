@@ -23,7 +23,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 
-from targets.fit_params import CURRENT, Fit, fit_all, fit_family, predict_ms, row_load, usable
+from targets.fit_params import CURRENT, FittedParams, fit_all, fit_family, predict_ms, row_load, usable
 from targets.opcost import OpCost
 from targets.published import (
     DATA,
@@ -42,7 +42,9 @@ BEGIN, END = "<!-- begin: python -m targets.fit --write -->", "<!-- end: python 
 
 
 @dataclass(frozen=True)
-class Held:
+class HeldOutLatency:
+    """One published latency row against the cost model's figure, fitted on every row and held out."""
+
     row: Row
     fitted_ms: float  # with the parameters in the code (fitted on every row)
     heldout_ms: float  # with the family refitted without any row of this network
@@ -61,45 +63,47 @@ def by_device(row: Row) -> str:
 
 
 def cross_validate(rows: tuple[Row, ...] | None = None, models: dict[str, Model] | None = None,
-                   fit: Fit = CURRENT, *, hold_out: Callable[[Row], str] = by_network) -> list[Held]:
+                   fit: FittedParams = CURRENT, *, hold_out: Callable[[Row], str] = by_network) -> list[HeldOutLatency]:
     """Leave one group out: each row priced by its family's parameters refitted without any row of its group.
     By network (the default): every quantization and setup of the same network, so no estimate has seen its
     model; ``hold_out=by_device``: every row of the same phone, so no estimate has seen its phone."""
     models = models or load_models()
     rows = usable(list(rows or load_rows()), models)[0]
     loads = [row_load(r, models[r.model]) for r in rows]
-    refits: dict[tuple[Family, str], Fit] = {}
+    refits: dict[tuple[Family, str], FittedParams] = {}
     out = []
     for row, load in zip(rows, loads, strict=True):
         key = (row.family, hold_out(row))
         if key not in refits:
             rest = [(r, ld) for r, ld in zip(rows, loads, strict=True) if hold_out(r) != key[1]]
             refits[key] = fit_family(row.family, [r for r, _ in rest], [ld for _, ld in rest], fit)
-        out.append(Held(row, predict_ms(row, load, fit), predict_ms(row, load, refits[key])))
+        out.append(HeldOutLatency(row, predict_ms(row, load, fit), predict_ms(row, load, refits[key])))
     return out
 
 
 @dataclass(frozen=True)
-class Summary:
+class ErrorSummary:
+    """Held-out errors summarised, in percent."""
+
     rows: int
     median_pct: float
     worst_pct: float
     rms_pct: float
 
 
-def summarise_errors(held: list) -> Summary:
+def summarise_errors(held: list) -> ErrorSummary:
     """Median, worst and RMS of held-out errors (anything with ``.error``, a fraction: this module's
-    :class:`Held`, or ``targets.energy``'s)."""
+    :class:`HeldOutLatency`, or ``targets.energy_cv``'s :class:`HeldOutEnergy`)."""
     errs = [abs(h.error) for h in held]
-    return Summary(len(errs), 100 * statistics.median(errs), 100 * max(errs),
-                   100 * math.sqrt(sum(e * e for e in errs) / len(errs)))
+    return ErrorSummary(len(errs), 100 * statistics.median(errs), 100 * max(errs),
+                        100 * math.sqrt(sum(e * e for e in errs) / len(errs)))
 
 
-def by_family(held: list[Held]) -> dict[Family, Summary]:
+def by_family(held: list[HeldOutLatency]) -> dict[Family, ErrorSummary]:
     return {f: summarise_errors([h for h in held if h.row.family is f]) for f in Family}
 
 
-def expected_errors(held: list[Held], by_phone: list[Held] = ()) -> dict[str, dict[str, int]]:
+def expected_errors(held: list[HeldOutLatency], by_phone: list[HeldOutLatency] = ()) -> dict[str, dict[str, int]]:
     """``{family: {quant: N}}``: the RMS held-out error in percent, rounded up, per family and model kind. For the
     phone family the larger of leave-one-network-out and leave-one-phone-out (``by_phone``): an estimate for a
     phone no row covers is the case users meet most."""
@@ -115,7 +119,7 @@ def expected_errors(held: list[Held], by_phone: list[Held] = ()) -> dict[str, di
     return out
 
 
-def phone_held_out(held: list[Held], by_phone: list[Held]) -> list[str]:
+def phone_held_out(held: list[HeldOutLatency], by_phone: list[HeldOutLatency]) -> list[str]:
     """The phone family's held-out table: median and worst |error| with each phone and each network left out."""
     lines = ["", "Phones, each group left out in turn (the family refitted without it):", "",
              "| left out | rows | median \\|error\\| | worst \\|error\\| |", "|---|---:|---:|---:|"]
@@ -129,7 +133,7 @@ def phone_held_out(held: list[Held], by_phone: list[Held]) -> list[str]:
     return lines
 
 
-def render(held: list[Held], by_phone: list[Held] = ()) -> str:
+def render(held: list[HeldOutLatency], by_phone: list[HeldOutLatency] = ()) -> str:
     """The cross-validation section of docs/estimates.md."""
     sources = load_sources()
     lines = [BEGIN, "", "| family | model | setup | published ms | source | fitted ms | held-out ms | "
@@ -151,7 +155,8 @@ def render(held: list[Held], by_phone: list[Held] = ()) -> str:
     return "\n".join(lines)
 
 
-def write(held: list[Held], by_phone: list[Held] = (), doc: Path = DOC, expected: Path = EXPECTED_FILE) -> None:
+def write(held: list[HeldOutLatency], by_phone: list[HeldOutLatency] = (), doc: Path = DOC,
+          expected: Path = EXPECTED_FILE) -> None:
     text = doc.read_text()
     start, stop = text.index(BEGIN), text.index(END) + len(END)
     doc.write_text(text[:start] + render(held, by_phone) + text[stop:])

@@ -14,13 +14,15 @@ from targets.registry import EDGE_TPU_USB_ON_RPI4
 
 
 @dataclass(frozen=True)
-class Fit:
+class FittedParams:
+    """The cost model's fitted parameters: CPU, Edge TPU and the Pi 4's USB host overhead."""
+
     cpu: estimate_cpu.CpuParams
     tpu: estimate_edgetpu.TpuParams
     rpi4_usb_host_overhead_ms: float  # the Pi 4 host's USB path beyond a desktop's (three rows)
 
 
-CURRENT = Fit(estimate_cpu.CALIBRATED, estimate_edgetpu.CALIBRATED, EDGE_TPU_USB_ON_RPI4.host_overhead_ms)
+CURRENT = FittedParams(estimate_cpu.CALIBRATED, estimate_edgetpu.CALIBRATED, EDGE_TPU_USB_ON_RPI4.host_overhead_ms)
 
 _A53, _A72, _PHONE = CpuFamily.CORTEX_A53.value, CpuFamily.CORTEX_A72.value, CpuFamily.PHONE.value
 FREE = {
@@ -60,7 +62,7 @@ def usable(rows: list[Row], models: dict[str, Model]) -> tuple[list[Row], list[t
     return keep, dropped
 
 
-def predict_ms(row: Row, load, fit: Fit = CURRENT) -> float:
+def predict_ms(row: Row, load, fit: FittedParams = CURRENT) -> float:
     """The model's latency for a row, in ms."""
     hw = HARDWARE[row.setup]
     if hw.accelerator is None:
@@ -70,13 +72,13 @@ def predict_ms(row: Row, load, fit: Fit = CURRENT) -> float:
                                           fit.tpu, fit.cpu).total_s
 
 
-def _get(fit: Fit, part: str | None, name: str) -> float:
+def _get(fit: FittedParams, part: str | None, name: str) -> float:
     if name.startswith("gemm:"):
         return fit.cpu.gemm(name[5:])
     return getattr(getattr(fit, part) if part else fit, name)
 
 
-def _set(fit: Fit, part: str | None, name: str, value: float) -> Fit:
+def _set(fit: FittedParams, part: str | None, name: str, value: float) -> FittedParams:
     if name.startswith("gemm:"):
         cpu = fit.cpu.with_gemm(name[5:], value)
         if name[5:] == _A72:  # the Cortex-A76 has no row: it takes the A72's figure (estimate_cpu.CALIBRATED)
@@ -87,11 +89,12 @@ def _set(fit: Fit, part: str | None, name: str, value: float) -> Fit:
     return replace(fit, **{part: replace(getattr(fit, part), **{name: value})})
 
 
-def _loss(fit: Fit, rows: list[Row], loads: list) -> float:
+def _loss(fit: FittedParams, rows: list[Row], loads: list) -> float:
     return sum(math.log(predict_ms(r, ld, fit) / r.ms) ** 2 for r, ld in zip(rows, loads, strict=True))
 
 
-def fit_family(family: Family, rows: list[Row], loads: list, start: Fit = CURRENT, rounds: int = 80) -> Fit:
+def fit_family(family: Family, rows: list[Row], loads: list, start: FittedParams = CURRENT,
+               rounds: int = 80) -> FittedParams:
     """Least squares on log error over ``family``'s free parameters, by coordinate search in log space."""
     pairs = [(r, ld) for r, ld in zip(rows, loads, strict=True) if r.family is family]
     rows, loads = [p[0] for p in pairs], [p[1] for p in pairs]
@@ -114,7 +117,7 @@ def fit_family(family: Family, rows: list[Row], loads: list, start: Fit = CURREN
     return best
 
 
-def fit_all(rows: list[Row], loads: list, start: Fit = CURRENT) -> Fit:
+def fit_all(rows: list[Row], loads: list, start: FittedParams = CURRENT) -> FittedParams:
     """Both families' parameters fitted on ``rows``."""
     fit = fit_family(Family.PI, rows, loads, start)
     fit = fit_family(Family.CORAL, rows, loads, fit)

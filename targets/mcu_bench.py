@@ -11,7 +11,7 @@ from pathlib import Path
 import numpy as np
 
 from edgekit.analysis.tflite_graph import TFLiteGraph
-from edgekit.result import Estimate, Figures, Fit, Kind, Latency, Result
+from edgekit.result import EstimateInfo, Figures, FitVerdict, Kind, Latency, Result
 from edgekit.runtime.tflm import tflm_version
 from targets import mcu_latency
 from targets.energy import estimate_energy
@@ -84,12 +84,13 @@ def bench_mcu(path: str | Path, target: Target, *, model: str | None = None) -> 
     figures = Figures(latency_ms=Latency(min=None, mean=p50, std=None, p50=p50, p90=None, p99=None),
                       size_bytes=graph.file_bytes, macs=macs, gmacs_per_s=round(macs / ms / 1e6, 4) if ms else None,
                       throughput_ips=round(1e3 / ms, 2) if ms else None, backend="tflite-micro")
-    how = Estimate(estimate_method=METHOD, expected_error_pct=pct if ms is not None else None,
-                   expected_error_basis=basis, sources=mcu_latency.sources(tgt.mcu.core))
-    fit = Fit(fits=report.fits, verdict=verdict(report), reasons=tuple(report.reasons),
-              ram={"arena_bytes": report.arena.arena_bytes if report.arena else None,
-                   "arena_budget_bytes": tgt.mcu.arena_budget_bytes, "measured": report.arena is not None},
-              flash={"flash_bytes": report.flash_bytes, "flash_budget_bytes": tgt.mcu.flash_bytes, "estimated": True})
+    how = EstimateInfo(estimate_method=METHOD, expected_error_pct=pct if ms is not None else None,
+                       expected_error_basis=basis, sources=mcu_latency.sources(tgt.mcu.core))
+    fit = FitVerdict(fits=report.fits, verdict=verdict(report), reasons=tuple(report.reasons),
+                     ram={"arena_bytes": report.arena.arena_bytes if report.arena else None,
+                          "arena_budget_bytes": tgt.mcu.arena_budget_bytes, "measured": report.arena is not None},
+                     flash={"flash_bytes": report.flash_bytes, "flash_budget_bytes": tgt.mcu.flash_bytes,
+                            "estimated": True})
     extra = {"backend_version": tflm_version(),
              "device": {"target": tgt.title, "board": tgt.mcu.board, "mhz": tgt.mcu.mhz, "accelerator": None},
              "outputs_vs_local": vs_local}

@@ -83,13 +83,13 @@ def test_the_committed_study_rows_round_trip():
 
 def test_energy_is_a_typed_field_and_round_trips():
     from edgekit.energy import EnergyFigure
-    from edgekit.result import Estimate, Figures, Kind, Latency
+    from edgekit.result import EstimateInfo, Figures, Kind, Latency
 
     fig = EnergyFigure(mj=2.5, measured=False, source="estimated: test", low_mj=1.0, high_mj=4.0,
                        expected_error_pct=40, power_w=3.1)
     record = Result(kind=Kind.ESTIMATED, target="rpi4", model="m", quant="int8", threads=4, path="/m.tflite",
                     figures=Figures(latency_ms=Latency(mean=1.0, p50=1.0)),
-                    estimate_info=Estimate(estimate_method="roofline"), energy=fig)
+                    estimate_info=EstimateInfo(estimate_method="roofline"), energy=fig)
     doc = record.to_dict()
     assert {k: doc[k] for k in fig.to_dict()} == fig.to_dict()
     back = Result.from_dict(doc)
