@@ -11,7 +11,7 @@ import sys
 import time
 
 from bench.energy import with_energy
-from bench.loop import measure, peak_rss_mb, pin, rss_mb
+from bench.loop import peak_rss_mb, pin, rss_mb, time_interpreter
 from bench.machine import state
 
 
@@ -23,7 +23,7 @@ def _cpu(cfg: dict) -> dict:
     init_ms = (time.perf_counter() - t0) * 1e3
     for detail in model.input_details():
         _check_feedable(detail, cfg["path"])
-    out = {"init_ms": init_ms, **with_energy(cfg["target"], lambda: measure(
+    out = {"init_ms": init_ms, **with_energy(cfg["target"], lambda: time_interpreter(
                model.interpreter, warmup=cfg["warmup"], min_runs=cfg["runs"], min_seconds=cfg["min_seconds"],
                warmup_seconds=cfg.get("warmup_seconds", 2.0))),
            "backend": model.backend.name.value, "backend_version": model.backend.version}

@@ -177,8 +177,8 @@ def peak_rss_mb() -> float:
     return peak / (1 << 20) if sys.platform == "darwin" else peak / 1024
 
 
-def measure(interpreter, *, warmup: int = DEFAULT_WARMUP, min_runs: int = DEFAULT_RUNS,
-            min_seconds: float = DEFAULT_MIN_SECONDS, warmup_seconds: float = SETTLE_MAX_SECONDS) -> dict:
+def time_interpreter(interpreter, *, warmup: int = DEFAULT_WARMUP, min_runs: int = DEFAULT_RUNS,
+                     min_seconds: float = DEFAULT_MIN_SECONDS, warmup_seconds: float = SETTLE_MAX_SECONDS) -> dict:
     """Feed random input, time the first invoke, then the loop. The interpreter must be allocated."""
     feed(interpreter)
     return measure_calls(interpreter.invoke, warmup=warmup, min_runs=min_runs, min_seconds=min_seconds,
@@ -233,8 +233,8 @@ def main(argv: list[str] | None = None) -> int:
     t0 = time.perf_counter()
     interpreter, dist, version = _open(args.model, args.threads, not args.no_xnnpack)
     init_ms = (time.perf_counter() - t0) * 1e3
-    result = measure(interpreter, warmup=args.warmup, min_runs=args.runs, min_seconds=args.min_seconds,
-                     warmup_seconds=args.warmup_seconds)
+    result = time_interpreter(interpreter, warmup=args.warmup, min_runs=args.runs, min_seconds=args.min_seconds,
+                              warmup_seconds=args.warmup_seconds)
     print(json.dumps({"init_ms": init_ms, **result, "pinned_cores": cores, "baseline_rss_mb": baseline,
                       "peak_rss_mb": peak_rss_mb(),
                       "backend": dist, "backend_version": version, "threads": args.threads,

@@ -1,6 +1,6 @@
 """The measurement protocol: interleaved rounds, stopping rules, the interval, and how a result is marked.
 
-Pure logic, no I/O: the caller passes a ``measure(key)`` function that runs one round (one fresh process) and
+Pure logic, no I/O: the caller passes a ``measure_round(key)`` function that runs one round (one fresh process) and
 returns that round's median latency in ms (or None when that configuration failed: it is measured no more),
 and a ``clock``; tests pass fakes of both.
 
@@ -96,14 +96,14 @@ class RoundLog:
     round_ids: dict = field(default_factory=dict)  # key -> [round number, ...]
     order: list = field(default_factory=list)  # the Steps as run
     seconds: float = 0.0
-    dropped: set = field(default_factory=set)  # keys whose measure returned None (failed): measured no more
+    dropped: set = field(default_factory=set)  # keys whose measure_round returned None (failed): measured no more
 
 
-def run_rounds(keys: Sequence[Hashable], measure: Callable[[Hashable], float | None], protocol: Protocol,
+def run_rounds(keys: Sequence[Hashable], measure_round: Callable[[Hashable], float | None], protocol: Protocol,
                clock: Callable[[], float], *,
                on_final: Callable[[Hashable, list[int]], None] | None = None) -> RoundLog:
     """Measure every key ``protocol.min_rounds`` times interleaved, then re-measure the noisy ones in budget.
-    A key whose ``measure`` returns None is dropped.
+    A key whose ``measure_round`` returns None is dropped.
 
     ``on_final(key, round_ids)`` is called as soon as a key will be measured no more: once its interval has settled
     (after the first ``min_rounds``, or after a further round), and for the rest when the rounds end."""
@@ -115,7 +115,7 @@ def run_rounds(keys: Sequence[Hashable], measure: Callable[[Hashable], float | N
         if step.key in out.dropped:
             return
         t0 = clock()
-        value = measure(step.key)
+        value = measure_round(step.key)
         if value is None:
             out.dropped.add(step.key)
             return

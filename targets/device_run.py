@@ -82,8 +82,8 @@ def run(args: argparse.Namespace) -> dict:
             loop.synthetic_input(detail)
         except ValueError as err:
             raise RunError(INPUT, f"{err}; edgekit bench feeds random input and cannot feed this one") from None
-    out = energy_pi5.with_pmic(lambda: loop.measure(interpreter, warmup=args.warmup, min_runs=args.runs,
-                                                    min_seconds=args.min_seconds))
+    out = energy_pi5.with_pmic(lambda: loop.time_interpreter(interpreter, warmup=args.warmup, min_runs=args.runs,
+                                                             min_seconds=args.min_seconds))
     if args.check_outputs:
         import outputs
 

@@ -31,16 +31,16 @@ def read_hosts_file(path: str) -> list[str]:
     return hosts
 
 
-def run_fleet(hosts: list, measure: Callable[[object], HostOutcome],
+def run_fleet(hosts: list, measure_host: Callable[[object], HostOutcome],
               stop: threading.Event | None = None) -> list[HostOutcome]:
-    """``measure(host)`` for every host concurrently; outcomes in the order of ``hosts``. On Ctrl-C ``stop`` is
-    set before the pool waits for its threads, so that a ``measure`` that watches it ends after its current
+    """``measure_host(host)`` for every host concurrently; outcomes in the order of ``hosts``. On Ctrl-C ``stop`` is
+    set before the pool waits for its threads, so that a ``measure_host`` that watches it ends after its current
     round instead of measuring on."""
     if len(hosts) == 1:
-        return [measure(hosts[0])]
+        return [measure_host(hosts[0])]
     with ThreadPoolExecutor(max_workers=min(len(hosts), MAX_PARALLEL), thread_name_prefix="edgekit-host") as pool:
         try:
-            return list(pool.map(measure, hosts))
+            return list(pool.map(measure_host, hosts))
         except BaseException:
             if stop is not None:
                 stop.set()

@@ -116,7 +116,7 @@ class Session:
             raise SshError(self.host.text, "run", f"device_facts.py printed no facts (exit {proc.returncode}): "
                            f"{tail}") from None
 
-    def measure(self, cfg: RemoteConfig, n: int) -> dict:
+    def run_round(self, cfg: RemoteConfig, n: int) -> dict:
         """Run one configuration (phase run) and fetch its JSON (phase fetch)."""
         out = f"result-{n}.json"
         line = shell_line("cd", self.dir) + " && " + shell_line(self.python, "device_run.py",
@@ -221,7 +221,7 @@ def _rounds(session: Session, configs: list[RemoteConfig], protocol: Protocol, o
 
     def one_round(cfg: RemoteConfig, _n: int) -> dict:
         step()
-        return session.measure(cfg, next(runs))
+        return session.run_round(cfg, next(runs))
 
     measure(configs, Plan(finish=finish), protocol=protocol, runner=one_round,
             policy=Policy(on_failure=OnFailure.STOP), store=keep, interleave=False)

@@ -10,7 +10,7 @@ import time
 
 import pytest
 
-from bench.loop import feed, measure
+from bench.loop import feed, time_interpreter
 from bench.stats import summarize
 from edgekit.runtime import load
 from tests._mnv2 import mobilenetv2
@@ -71,14 +71,14 @@ def test_harness_overhead_against_a_bare_invoke_loop(benchmark):
     feed(bare)
     ours, theirs, ratios = [], [], []
     for _ in range(30):
-        block = measure(ours_model.interpreter, warmup=1, min_runs=5, min_seconds=0)["samples_ms"]
+        block = time_interpreter(ours_model.interpreter, warmup=1, min_runs=5, min_seconds=0)["samples_ms"]
         bare.invoke()
         bare_block = _bare_samples(bare, 5)
         ours += block
         theirs += bare_block
         ratios.append(summarize(block).p50 / summarize(bare_block).p50)
     benchmark.extra_info.update(edgekit_p50_ms=summarize(ours).p50, bare_p50_ms=summarize(theirs).p50)
-    benchmark.pedantic(lambda: measure(ours_model.interpreter, warmup=0, min_runs=5, min_seconds=0),
+    benchmark.pedantic(lambda: time_interpreter(ours_model.interpreter, warmup=0, min_runs=5, min_seconds=0),
                        rounds=3, iterations=1)
     ratio = summarize(ratios).p50  # block by block: neighbours share the machine's load
     print(f"edgekit p50 {summarize(ours).p50:.3f} ms, bare p50 {summarize(theirs).p50:.3f} ms, ratio {ratio:.3f}")

@@ -1,4 +1,4 @@
-"""``edgekit bench``'s measuring (edgekit.app.bench.measure) drives rounds through the protocol: interleaved,
+"""``edgekit bench``'s measuring (edgekit.app.bench.measure_and_store) drives rounds through the protocol: interleaved,
 each a separate child, built into one result per config. The child is faked, so no timing is real."""
 
 from __future__ import annotations
@@ -6,7 +6,7 @@ from __future__ import annotations
 import bench.runner
 from bench.protocol import Protocol
 from bench.runner import Config
-from edgekit.app.bench import measure
+from edgekit.app.bench import measure_and_store
 from tests.conftest import DATA
 
 
@@ -43,8 +43,9 @@ def test_configs_are_measured_in_interleaved_rounds(monkeypatch):
     configs = [Config(str(DATA / "tiny_int8.tflite"), "steady", "int8"),
                Config(str(DATA / "tiny_fp32.tflite"), "swinging", "fp32")]
     store = FakeStore()
-    docs = [r.to_dict() for r in measure(configs, store, "run1", profile=False,
-                                         protocol=Protocol(min_rounds=6, budget_s=16), clock=lambda: clock[0])]
+    results = measure_and_store(configs, store, "run1", profile=False,
+                                protocol=Protocol(min_rounds=6, budget_s=16), clock=lambda: clock[0])
+    docs = [r.to_dict() for r in results]
     assert order[:12] == ["steady", "swinging"] * 6 and order[12:] == ["swinging"] * 4
     steady, swinging = docs
     assert (steady["rounds"], steady["noisy"], steady["latency_ms"]["p50"], steady["latency_ms"]["ci95"]) == (

@@ -33,18 +33,18 @@ class FakeClock:
         return self.t
 
 
-def fake_measure(clock: FakeClock, timings: dict, seconds_per_round: float = 1.0):
-    """``measure(key)``: the next of ``timings[key]`` (cycled), taking ``seconds_per_round`` of fake time."""
+def fake_rounds(clock: FakeClock, timings: dict, seconds_per_round: float = 1.0):
+    """``measure_round(key)``: the next of ``timings[key]`` (cycled), taking ``seconds_per_round`` of fake time."""
     counters = {k: 0 for k in timings}
 
-    def measure(key):
+    def measure_round(key):
         clock.t += seconds_per_round
         values = timings[key]
         value = values[counters[key] % len(values)]
         counters[key] += 1
         return value
 
-    return measure
+    return measure_round
 
 
 def test_interleaving_order_is_a_b_c_a_b_c():
@@ -54,7 +54,7 @@ def test_interleaving_order_is_a_b_c_a_b_c():
 
 def test_steady_configs_stop_after_min_rounds():
     clock = FakeClock()
-    out = run_rounds(["A", "B", "C"], fake_measure(clock, {"A": [1.0], "B": [2.0], "C": [3.0]}),
+    out = run_rounds(["A", "B", "C"], fake_rounds(clock, {"A": [1.0], "B": [2.0], "C": [3.0]}),
                      Protocol(min_rounds=6, budget_s=100), clock)
     assert [s.key for s in out.order] == list("ABC") * 6
     assert out.medians == {"A": [1.0] * 6, "B": [2.0] * 6, "C": [3.0] * 6}
@@ -64,7 +64,7 @@ def test_steady_configs_stop_after_min_rounds():
 def test_only_noisy_configs_get_more_rounds_within_the_budget():
     clock = FakeClock()
     timings = {"A": [1.0, 1.01, 0.99], "B": [1.0, 2.0]}  # B swings by 2x and never settles
-    out = run_rounds(["A", "B"], fake_measure(clock, timings), Protocol(min_rounds=6, budget_s=20), clock)
+    out = run_rounds(["A", "B"], fake_rounds(clock, timings), Protocol(min_rounds=6, budget_s=20), clock)
     assert len(out.medians["A"]) == 6
     assert len(out.medians["B"]) == 14  # 12 s for the first 6 rounds of both, then 1 s per extra B round up to 20 s
     assert [s.key for s in out.order[12:]] == ["B"] * 8
@@ -74,23 +74,23 @@ def test_only_noisy_configs_get_more_rounds_within_the_budget():
 
 def test_max_rounds_caps_re_measuring():
     clock = FakeClock()
-    out = run_rounds(["B"], fake_measure(clock, {"B": [1.0, 3.0]}), Protocol(min_rounds=6, max_rounds=9,
+    out = run_rounds(["B"], fake_rounds(clock, {"B": [1.0, 3.0]}), Protocol(min_rounds=6, max_rounds=9,
                                                                               budget_s=1e6), clock)
     assert len(out.medians["B"]) == 9
 
 
 def test_a_config_that_fails_is_measured_no_more():
-    """``measure`` returns None for a config that failed (edgekit.app.bench records why): it is dropped, and
+    """``measure_round`` returns None for a config that failed (edgekit.app.bench records why): it is dropped, and
     the others keep their rounds and their re-measuring."""
     clock = FakeClock()
-    steady = fake_measure(clock, {"A": [1.0], "C": [1.0, 2.0]})
+    steady = fake_rounds(clock, {"A": [1.0], "C": [1.0, 2.0]})
     calls = []
 
-    def measure(key):
+    def measure_round(key):
         calls.append(key)
         return None if key == "B" else steady(key)
 
-    out = run_rounds(["A", "B", "C"], measure, Protocol(min_rounds=6, max_rounds=8, budget_s=1e6), clock)
+    out = run_rounds(["A", "B", "C"], measure_round, Protocol(min_rounds=6, max_rounds=8, budget_s=1e6), clock)
     assert calls.count("B") == 1 and out.dropped == {"B"} and out.medians["B"] == []
     assert len(out.medians["A"]) == 6 and len(out.medians["C"]) == 8
     assert "B" not in [s.key for s in out.order]
@@ -98,7 +98,7 @@ def test_a_config_that_fails_is_measured_no_more():
 
 def test_min_rounds_run_even_past_the_budget():
     clock = FakeClock()
-    out = run_rounds(["A", "B"], fake_measure(clock, {"A": [1.0, 5.0], "B": [1.0]}, seconds_per_round=10),
+    out = run_rounds(["A", "B"], fake_rounds(clock, {"A": [1.0, 5.0], "B": [1.0]}, seconds_per_round=10),
                      Protocol(min_rounds=6, budget_s=30), clock)
     assert len(out.medians["A"]) == len(out.medians["B"]) == 6
 
@@ -107,7 +107,7 @@ def test_a_wide_config_that_settles_stops_being_re_measured():
     clock = FakeClock()
     # after six rounds the spread is wide; later rounds are tight, so the order-statistic interval narrows
     timings = {"A": [1.0, 1.3, 1.0, 1.0, 1.0, 1.0] + [1.0] * 40}
-    out = run_rounds(["A"], fake_measure(clock, timings), Protocol(min_rounds=6, budget_s=1e6), clock)
+    out = run_rounds(["A"], fake_rounds(clock, timings), Protocol(min_rounds=6, budget_s=1e6), clock)
     assert 6 < len(out.medians["A"]) < 30
     assert settled(out.medians["A"]) and not summarize_rounds(out.medians["A"]).noisy
 

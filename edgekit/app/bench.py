@@ -70,9 +70,9 @@ def measure_here(plan: BenchPlan, *, progress: Progress | None = None,
     recovery = Recovery(store.path)  # from here on a database that fails loses no result
     run_id = uuid.uuid4().hex[:12]
     try:
-        results = measure(plan.configs(), store, run_id, profile=request.loop.profile_ops, protocol=plan.protocol,
-                          progress=progress, unresolved=_unresolved(plan.items), recovery=recovery,
-                          on_stored=on_stored)
+        results = measure_and_store(plan.configs(), store, run_id, profile=request.loop.profile_ops,
+                                    protocol=plan.protocol, progress=progress, unresolved=_unresolved(plan.items),
+                                    recovery=recovery, on_stored=on_stored)
     except NoGpuError as err:
         from edgekit.app.gpu_baseline import no_gpu_message
 
@@ -106,9 +106,9 @@ def _estimate_one(source, target, threads: int | None) -> Result:
         return replace(result, xnnpack=None)  # an estimate has no runtime
 
 
-def measure(configs, store, run_id: str, *, profile: bool, protocol, progress: Progress | None = None,
-            clock: Callable[[], float] = time.monotonic, unresolved: dict[str, Exception] | None = None,
-            recovery=None, on_stored: Callable[[Result], None] | None = None) -> list[Result]:
+def measure_and_store(configs, store, run_id: str, *, profile: bool, protocol, progress: Progress | None = None,
+                      clock: Callable[[], float] = time.monotonic, unresolved: dict[str, Exception] | None = None,
+                      recovery=None, on_stored: Callable[[Result], None] | None = None) -> list[Result]:
     """Every config in interleaved rounds (``bench.service.measure``), each round in a fresh process; each
     result is built from its rounds and stored as soon as it is final: in ``store``, or, once that fails, in
     ``recovery``'s file (``bench.store.Recovery``; one beside the database when None is given).
@@ -120,8 +120,7 @@ def measure(configs, store, run_id: str, *, profile: bool, protocol, progress: P
     from bench.gpu import NoGpuError
     from bench.provenance import device
     from bench.result import cut_short, failure_result
-    from bench.service import Plan, Policy
-    from bench.service import measure as measure_configs
+    from bench.service import Plan, Policy, measure
     from targets.local_result import finish_local
 
     prepared, failed = {}, {}
@@ -153,8 +152,8 @@ def measure(configs, store, run_id: str, *, profile: bool, protocol, progress: P
 
     plan = Plan(finish=finish, fail=lambda i, err: failure_result(configs[i], err, device=device()),
                 cut=lambda i, docs: cut_short(finish(i, docs, list(range(len(docs)))), protocol.min_rounds))
-    return measure_configs(configs, plan, protocol=protocol, policy=Policy(fatal=(NoGpuError,)), progress=progress,
-                           store=store_one, failed=failed, clock=clock)
+    return measure(configs, plan, protocol=protocol, policy=Policy(fatal=(NoGpuError,)), progress=progress,
+                   store=store_one, failed=failed, clock=clock)
 
 
 def _prepare(cfg, unresolved: dict[str, Exception]) -> tuple:

@@ -179,7 +179,7 @@ def _collect(plan, store, cells, lab=None):
         try:
             conversions = convert_all(plan, lab, bar.say, converting)
             collected = collect(plan, store, lambda cell, what: done.append(what), bar.say, heavy,
-                                measure=measurer(lab, bar.say, measuring))
+                                measurer=measurer(lab, bar.say, measuring))
             collected.cluster = {"address": lab.address, "conversions": conversions,
                                  "nodes": {n.node_id: {"ip": n.ip, "memory": n.memory, "converts": n.converts}
                                            for n in lab.nodes}}

@@ -185,10 +185,10 @@ def _cached(plan, model: str, quant: str) -> bool:
 
 
 def measurer(lab, say: Callable[[str], None], show: Callable[[int, int, str], None] = lambda *_: None):
-    """A ``measure`` for ``edgekit.study.collect.collect``: one target's cells on the lab, a device target's dealt
+    """A ``measurer`` for ``edgekit.study.collect.collect``: one target's cells on the lab, a device target's dealt
     out across the lab's devices of that kind, this machine's CPU on a conversion node (``edgekit.app.lab``)."""
 
-    def measure(plan, target: str, todo: list, _say, keep: Callable[[int, Result], None]) -> None:
+    def measure_on_lab(plan, target: str, todo: list, _say, keep: Callable[[int, Result], None]) -> None:
         from edgekit.app.lab import Job, measure_jobs, node_name
         from edgekit.study.measure_cells import cell_config
 
@@ -200,4 +200,4 @@ def measurer(lab, say: Callable[[str], None], show: Callable[[int, int, str], No
         say(f"measuring {len(jobs)} configuration(s) of {target} on {where}")
         measure_jobs(lab, jobs, protocol=plan.settings.protocol(), keep=keep, say=say, show=show)
 
-    return measure
+    return measure_on_lab

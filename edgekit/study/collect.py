@@ -41,14 +41,14 @@ class Collected:
 
 
 def collect(plan: StudyPlan, store, advance: Callable[[Cell, str], None], say: Say,
-            heavy: Callable[[str], contextlib.AbstractContextManager] | None = None, measure=None) -> Collected:
+            heavy: Callable[[str], contextlib.AbstractContextManager] | None = None, measurer=None) -> Collected:
     """Every cell of the grid; ``advance(cell, what)`` after each (``what``: measured, reused, ...).
 
     First every conversion (and training), with estimates and reused measurements as they come; then, per
     target, the cells still to measure, in interleaved rounds (``bench.protocol``). Rows keep the grid's order.
     ``heavy(description)`` wraps each cold conversion and training (e.g. to pause a progress display while
     TensorFlow's output goes to a log). A result the database cannot take goes to ``Collected.recovery``'s file,
-    and the study goes on. ``measure``: what measures one target's cells in place of
+    and the study goes on. ``measurer``: what measures one target's cells in place of
     ``edgekit.study.measure_cells.measure_target``, with its arguments (``edgekit.study.cluster``'s lab)."""
     from bench.recovery import Recovery
 
@@ -97,7 +97,7 @@ def collect(plan: StudyPlan, store, advance: Callable[[Cell, str], None], say: S
             rows[cell] = decorate(result, cell, conv, accuracy, plan.user_model(cell.model))
             advance(cell, "failed" if failed else "measured")
 
-        (measure or measure_target)(plan, target, todo, say, keep)
+        (measurer or measure_target)(plan, target, todo, say, keep)
     out.rows = [rows[c] for c in plan.cells()]
     return out
 
