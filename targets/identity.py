@@ -60,7 +60,7 @@ def check(target: Target, facts: dict, host: str) -> None:
                             "as itself")
 
 
-def resolve(target: Target, facts: dict, host: str) -> Target:
+def measured_target(target: Target, facts: dict, host: str) -> Target:
     """The target ``host`` is measured as: ``target`` itself once checked; for ``auto``, the built-in board it
     is (rpi4, rpi5) or a generic target named after its architecture (``aarch64``, ``x86_64``)."""
     check(target, facts, host)

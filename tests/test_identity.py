@@ -11,7 +11,7 @@ import pytest
 
 from bench.machine import cpuinfo, identity
 from edgekit.errors import UsageError
-from targets.identity import IdentityError, check, describe, resolve
+from targets.identity import IdentityError, check, describe, measured_target
 from targets.registry import get_target
 
 
@@ -70,14 +70,14 @@ def test_a_pi4_is_read_as_a_cortex_a72_raspberry_pi_4(tmp_path):
         "Raspberry Pi 4 Model B Rev 1.4", "0x41", "0xd08", "Cortex-A72")
     assert who["emulated"] is False and who["isa"] == ["asimd"]
     check(get_target("rpi4"), _facts("pi4", tmp_path), "pi@pi4")  # accepted: no exception
-    assert resolve(get_target("auto"), _facts("pi4", tmp_path), "pi4").key == "rpi4"
+    assert measured_target(get_target("auto"), _facts("pi4", tmp_path), "pi4").key == "rpi4"
 
 
 def test_a_pi5_is_a_cortex_a76_with_dot_product_and_not_a_pi4(tmp_path):
     facts = _facts("pi5", tmp_path)
     assert facts["identity"]["core"] == "Cortex-A76" and "asimddp" in facts["identity"]["isa"]
     check(get_target("rpi5"), facts, "pi5")
-    assert resolve(get_target("auto"), facts, "pi5").key == "rpi5"
+    assert measured_target(get_target("auto"), facts, "pi5").key == "rpi5"
     with pytest.raises(IdentityError, match=r"^pi5 is a Raspberry Pi 5 Model B Rev 1.0 \(Cortex-A76\), not a "
                                             r"Raspberry Pi 4 Model B; use --target auto to measure it as itself$"):
         check(get_target("rpi4"), facts, "pi5")
@@ -102,7 +102,7 @@ def test_other_machines_are_refused_as_a_pi4_with_one_line_naming_both(device, s
 
 def test_auto_classifies_each_machine(tmp_path):
     auto = get_target("auto")
-    got = {d: resolve(auto, _facts(d, tmp_path), d).key for d in DEVICES}
+    got = {d: measured_target(auto, _facts(d, tmp_path), d).key for d in DEVICES}
     assert got == {"pi4": "rpi4", "pi5": "rpi5", "jetson-xavier": "aarch64", "jetson-nano": "aarch64",
                    "coral": "aarch64", "x86": "x86_64", "qemu": "aarch64"}
     check(get_target("coral-devboard"), _facts("coral", tmp_path), "coral")  # the Dev Board is itself

@@ -158,10 +158,10 @@ class BenchPlan:
 
     @cached_property
     def items(self) -> tuple[BenchItem, ...]:
-        """Each model x quantization mode (``edgekit.app.sources.resolve``), resolved on first use only."""
-        from edgekit.app.sources import resolve
+        """Each model x quantization mode (``edgekit.app.sources.bench_items``), resolved on first use only."""
+        from edgekit.app.sources import bench_items
 
-        return tuple(resolve(list(self.request.models), None if self.quants is None else list(self.quants)))
+        return tuple(bench_items(list(self.request.models), None if self.quants is None else list(self.quants)))
 
     def configs(self, *, profile: bool = True) -> list:
         """One ``bench.runner.Config`` per item x thread count; ``profile``: whether --profile-ops is passed on."""

@@ -15,7 +15,7 @@ def user_preprocess(text: str | None, say: Callable[[str], None] | None = None):
 
     given = parse_preprocess(text) if text else None
 
-    def resolve(path: Path):
+    def preprocess_of(path: Path):
         if given is not None:
             return given
         from converters.own_preprocess import own_preprocess
@@ -27,4 +27,4 @@ def user_preprocess(text: str | None, say: Callable[[str], None] | None = None):
             say(f"{Path(path).name}: preprocess {own.preset}: {own.why}")
         return PRESETS[own.preset]
 
-    return resolve
+    return preprocess_of

@@ -123,7 +123,7 @@ def measure_fleet(hosts, configs, target, opts, args, *, db_path: Path, run_id: 
     from bench.recovery import Recovery
     from bench.store import ResultStore
     from targets.fleet import run_fleet
-    from targets.identity import resolve
+    from targets.identity import measured_target
     from targets.remote import measure_host
     from targets.remote_result import local_outputs, remote_config, to_result
 
@@ -143,7 +143,7 @@ def measure_fleet(hosts, configs, target, opts, args, *, db_path: Path, run_id: 
         measured_as = [target]
 
         def identify(facts):
-            measured_as[0] = resolve(target, facts, host.text)  # refuses a device that is not the target
+            measured_as[0] = measured_target(target, facts, host.text)  # refuses a device that is not the target
 
         def keep(rcfg, measured):
             cfg = by_remote[rcfg]

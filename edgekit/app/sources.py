@@ -31,7 +31,7 @@ def _bench_path(name: str, quant: str) -> Path:
     return Path(os.environ.get("EDGEKIT_BENCH_DIR", "~/.edgekit/bench")).expanduser() / f"{name}_{quant}.tflite"
 
 
-def resolve(models: list[str], quants: list[str] | None) -> list[BenchItem]:
+def bench_items(models: list[str], quants: list[str] | None) -> list[BenchItem]:
     """Each model x quantization mode, in order. ``--quant`` applies to zoo names; a file's mode is its own.
 
     Each model is an :class:`edgekit.models.ref.ModelRef`, checked before any is converted or measured. A
