@@ -24,8 +24,8 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
-KIND = "lab-x86"
-TARGET_TOML = f"""name = "{KIND}"
+TARGET = "lab-x86"
+TARGET_TOML = f"""name = "{TARGET}"
 title = "An x86 lab device (a test sshd on loopback)"
 sources = ["tests/cluster_lab.py"]
 
@@ -37,8 +37,8 @@ int8_ops_per_cycle_per_core = 32
 memory_gbps = 10
 description = "x86 test device"
 """
-STUDY = ("study", "--models", "lenet5", "--quant", "fp32,fp16,int8", "--targets", KIND, "--quick")
-STUDY_CPU = ("study", "--models", "lenet5", "--quant", "fp32,fp16,int8", "--targets", f"{KIND},cpu", "--quick")
+STUDY = ("study", "--models", "lenet5", "--quant", "fp32,fp16,int8", "--targets", TARGET, "--quick")
+STUDY_CPU = ("study", "--models", "lenet5", "--quant", "fp32,fp16,int8", "--targets", f"{TARGET},cpu", "--quick")
 GiB = 2**30
 
 
@@ -46,7 +46,7 @@ def setup(work: Path) -> dict:
     """Loopback up, the environment every node and the driver share, the two devices."""
     subprocess.run(["ip", "link", "set", "lo", "up"], check=True)
     (work / "home" / "targets").mkdir(parents=True)
-    (work / "home" / "targets" / f"{KIND}.toml").write_text(TARGET_TOML)
+    (work / "home" / "targets" / f"{TARGET}.toml").write_text(TARGET_TOML)
     token = work / "ray_token"
     token.write_text(secrets.token_hex(32))
     env = {"PYTHONPATH": str(ROOT), "EDGEKIT_HOME": str(work / "home"), "EDGEKIT_BENCH_DIR": str(work / "bench"),
@@ -73,7 +73,8 @@ def start_cluster():
 
 
 def add_lab_node(cluster):
-    return cluster.add_node(num_cpus=1, memory=GiB, resources={f"device:{KIND}/dev-a": 1, f"device:{KIND}/dev-b": 1})
+    return cluster.add_node(num_cpus=1, memory=GiB,
+                            resources={f"device:{TARGET}/dev-a": 1, f"device:{TARGET}/dev-b": 1})
 
 
 def edgekit(*args: str, env: dict | None = None, timeout: float = 400) -> dict:
@@ -137,7 +138,7 @@ def scenario_study(work: Path, ctx: dict, cluster) -> dict:
                             env={"RAY_ADDRESS": cluster.address})
     out["rows_second"] = rows(db)
     out["cache_entries"] = len(list((work / "cache" / "convert").glob("*/meta.json")))
-    # the same study without --cluster (this machine's CPU measured here, the device kind estimated: the study
+    # the same study without --cluster (this machine's CPU measured here, the device target estimated: the study
     # has no --remote-python for the test devices' Python): the rows and columns to compare
     local = edgekit(*STUDY_CPU, "--out", str(work / "local"), "--db", str(work / "local.db"))
     out["local"] = {"code": local["code"], "err": local["err"][-3000:],
@@ -145,8 +146,8 @@ def scenario_study(work: Path, ctx: dict, cluster) -> dict:
                     if (work / "local" / "results.json").is_file() else []}
     out["csv_header"] = [(work / d / "results.csv").read_text().splitlines()[0] if (work / d / "results.csv").is_file()
                          else None for d in ("s1", "local")]
-    # edgekit bench --cluster: the configs on every device of the kind, stored by this driver; and one --host run
-    bench = ("bench", str(ROOT / "tests" / "data" / "tiny_fp32.tflite"), "--target", KIND, "--rounds", "2",
+    # edgekit bench --cluster: the configs on every device of the target, stored by this driver; and one --host run
+    bench = ("bench", str(ROOT / "tests" / "data" / "tiny_fp32.tflite"), "--target", TARGET, "--rounds", "2",
              "--runs", "3", "--min-seconds", "0.05", "--json")
     out["bench"] = edgekit(*bench, "--db", str(work / "b.db"), "--cluster", cluster.address)
     out["bench_rows"] = rows(work / "b.db")
@@ -273,7 +274,7 @@ def scenario_bad_input(work: Path, ctx: dict, cluster) -> dict:
         "unreachable": edgekit(*STUDY, "--out", str(work / "u"), "--cluster", "127.0.0.1:1", timeout=60),
         "no_device": edgekit("study", "--models", "lenet5", "--quant", "fp32", "--targets", "rpi4", "--quick",
                              "--out", str(work / "n"), "--cluster", cluster.address, timeout=120),
-        "too_big": edgekit("study", "--models", "vgg16", "--quant", "int8", "--targets", KIND, "--quick",
+        "too_big": edgekit("study", "--models", "vgg16", "--quant", "int8", "--targets", TARGET, "--quick",
                            "--out", str(work / "b"), "--cluster", cluster.address, timeout=120),
         "mismatch": {"code": mismatch.returncode, "out": mismatch.stdout, "err": mismatch.stderr},
         "unknown_target": edgekit("cluster", "join", cluster.address, "--hosts", str(hosts), timeout=60),

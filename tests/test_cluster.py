@@ -85,7 +85,7 @@ def test_a_study_over_the_cluster(study_lab):
     assert all(r["measured"] and r["where"] for r in rows)
     on_devices = [r for r in rows if r["target"] == "lab-x86"]
     assert all(r["where"].endswith(r["host"]) for r in on_devices)
-    assert {r["host"] for r in on_devices} == {"dev-a", "dev-b"}  # the cells spread across the kind's devices
+    assert {r["host"] for r in on_devices} == {"dev-a", "dev-b"}  # the cells spread across the target's devices
     by_device: dict[str, list] = {}
     for r in on_devices:
         by_device.setdefault(r["cluster"]["device"], []).append((r["cluster"]["started"], r["cluster"]["ended"]))
@@ -105,7 +105,7 @@ def test_a_study_over_the_cluster(study_lab):
     assert "measured on 127.0.0.1/" in doc["report_md"]
     assert [r["where"] for r in study["rows"]] and doc["cache_entries"] == 3
     # the rows equal a local run's, apart from the measured values and where they were measured (locally the device
-    # kind is estimated, so its rows are compared on what does not depend on how they were served)
+    # target is estimated, so its rows are compared on what does not depend on how they were served)
     local = doc["local"]
     assert local["code"] == 0, local["err"]
     assert cells(local["rows"]) == cells(study["rows"])

@@ -86,7 +86,7 @@ def bench_on_phones(plan, *, on_result: Callable[[str, Result], None] | None = N
     from edgekit.app.remote import FleetOutcome
 
     pairs = [(_named(o), docs[o.serial]) for o in outcomes]
-    return BenchOutcome(kind="remote", results=[d for _, ds in pairs for d in ds], store_path=store.path,
+    return BenchOutcome(how="remote", results=[d for _, ds in pairs for d in ds], store_path=store.path,
                         run_id=run_id, remote=FleetOutcome(pairs, len(serials)), recovery=recovery)
 
 

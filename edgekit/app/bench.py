@@ -81,13 +81,13 @@ def measure_here(plan: BenchPlan, *, progress: Progress | None = None,
         store.close()
     if plan.method is Method.GPU:
         results = add_gpu_baseline(results, request.loop)
-    return BenchOutcome(kind="measured", results=results, store_path=store.path, run_id=run_id, recovery=recovery)
+    return BenchOutcome(how="measured", results=results, store_path=store.path, run_id=run_id, recovery=recovery)
 
 
 def estimate(plan: BenchPlan) -> BenchOutcome:
     """The cost model's estimate of every model x quant x threads for a target, nothing measured."""
     results = [_estimate_one(s, plan.target, t) for s in plan.items for t in plan.threads]
-    return BenchOutcome(kind="estimated", results=results)
+    return BenchOutcome(how="estimated", results=results)
 
 
 def _estimate_one(source, target, threads: int | None) -> Result:
@@ -240,4 +240,4 @@ def bench_mcu_targets(plan: BenchPlan) -> BenchOutcome:
     """``--target cortex-m4|cortex-m7``: each model in TFLite Micro here (``targets.mcu_bench``)."""
     from targets.mcu_bench import bench_mcu
 
-    return BenchOutcome(kind="mcu", results=[bench_mcu(s.path, plan.target, model=s.model) for s in plan.items])
+    return BenchOutcome(how="mcu", results=[bench_mcu(s.path, plan.target, model=s.model) for s in plan.items])

@@ -1,4 +1,4 @@
-"""``edgekit bench --cluster``: a device target's configurations measured on every device of that kind in a lab
+"""``edgekit bench --cluster``: a device target's configurations measured on every device of that target in a lab
 (``edgekit.app.cluster``), as ``edgekit bench --hosts`` measures them on every host of a file.
 
 Each configuration on each device is one task of ``edgekit.app.lab``, pinned to the node that owns the device. Only
@@ -20,7 +20,7 @@ def bench_on_lab(plan, *, on_result: Callable[[str, Result], None] | None = None
                  on_stored: Callable[[Result], None] | None = None,
                  show: Callable[[int, int, str], None] = lambda *_: None,
                  say: Callable[[str], None] = lambda _: None):
-    """Every configuration on every live device of the plan's target kind in the lab; a BenchOutcome like a
+    """Every configuration on every live device of the plan's target in the lab; a BenchOutcome like a
     fleet's. What --cluster cannot go with was refused as the plan was made
     (``edgekit.app.bench_request.make_plan``)."""
     from bench.recovery import Recovery
@@ -39,7 +39,7 @@ def bench_on_lab(plan, *, on_result: Callable[[str, Result], None] | None = None
     try:
         devices = lab.devices_of(target.key)
         if not devices:
-            have = sorted({d.kind for d in lab.devices if lab.alive(d.node)})
+            have = sorted({d.target for d in lab.devices if lab.alive(d.node)})
             raise EdgekitError(f"the cluster at {lab.address} has no device for target {target.key} (it has "
                                f"{', '.join(have) or 'none'}); join a lab host that owns one ('edgekit cluster "
                                "join ... --hosts FILE')")
@@ -77,5 +77,5 @@ def _measure(lab, devices, configs, graphs, plan, store, recovery, on_result, on
     measure_jobs(lab, jobs, protocol=plan.protocol, keep=keep, say=say, show=show)
     pairs = [(outcomes[d.host], docs[d.host]) for d in devices]
     results = [d for _, ds in pairs for d in ds]
-    return BenchOutcome(kind="remote", results=results, store_path=store.path, run_id=run_id,
+    return BenchOutcome(how="remote", results=results, store_path=store.path, run_id=run_id,
                         remote=FleetOutcome(pairs, len(devices)), recovery=recovery)

@@ -133,13 +133,13 @@ class BenchRequest:
 
 @dataclass(frozen=True, kw_only=True)
 class BenchOutcome:
-    """What a bench run produced. ``kind`` is "measured", "estimated", "remote" or "mcu"."""
+    """What a bench run produced. ``how``: "measured", "estimated", "remote" or "mcu"."""
 
-    kind: str
+    how: str
     results: list[Result]
     store_path: Path | None = None
     run_id: str | None = None
-    remote: object | None = None  # edgekit.app.remote.FleetOutcome for kind == "remote"
+    remote: object | None = None  # edgekit.app.remote.FleetOutcome for how == "remote"
     recovery: object | None = None  # bench.recovery.Recovery: the results the database could not take, if any
 
 

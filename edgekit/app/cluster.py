@@ -3,7 +3,7 @@
 
 Ray is imported only inside these functions, so nothing that runs without ``--cluster`` imports it. A lab host
 runs a Ray node (``edgekit cluster join``) and keeps driving its devices over ssh; each device is a custom
-resource of its node, ``device:KIND/HOST`` with capacity 1, so Ray runs one task per device at a time, and a
+resource of its node, ``device:TARGET/HOST`` with capacity 1, so Ray runs one task per device at a time, and a
 node offered for conversions (``--convert``) has the ``edgekit-convert`` resource. Token authentication is on:
 ``RAY_AUTH_MODE=token`` unless the user set it, with the token from ``$RAY_AUTH_TOKEN_PATH``, ``$RAY_AUTH_TOKEN``
 or ``~/.ray/auth_token``, never from the command line (docs/cluster.md).
@@ -20,7 +20,7 @@ from pathlib import Path
 
 from edgekit.errors import EdgekitError, UsageError
 
-DEVICE = "device:"  # resource name prefix: device:KIND/HOST
+DEVICE = "device:"  # resource name prefix: device:TARGET/HOST
 CONVERT = "edgekit-convert"  # resource of a node that takes conversions
 RAY_VERSION = "2.60.0"  # the [cluster] extra's pin; every node runs the same (Ray refuses a mismatch)
 CONNECT_S = 15.0
@@ -28,15 +28,15 @@ CONNECT_S = 15.0
 
 @dataclass(frozen=True)
 class Device:
-    """One device of the lab: the target kind it is measured as, its ssh host, and the node that owns it."""
+    """One device of the lab: the target it is measured as (a target key), its ssh host, and the node that owns it."""
 
-    kind: str
+    target: str
     host: str
     node: str  # node id
 
     @property
     def resource(self) -> str:
-        return resource_of(self.kind, self.host)
+        return resource_of(self.target, self.host)
 
 
 @dataclass(frozen=True)
@@ -64,8 +64,8 @@ class Lab:
     def node(self, node_id: str) -> Node | None:
         return next((n for n in self.nodes if n.node_id == node_id), None)
 
-    def devices_of(self, kind: str) -> list[Device]:
-        return [d for d in self.devices if d.kind == kind and self.alive(d.node)]
+    def devices_of(self, target: str) -> list[Device]:
+        return [d for d in self.devices if d.target == target and self.alive(d.node)]
 
     def alive(self, node_id: str) -> bool:
         node = self.node(node_id)
@@ -77,8 +77,8 @@ class Lab:
         return max(sizes) if sizes else None
 
 
-def resource_of(kind: str, host: str) -> str:
-    return f"{DEVICE}{kind}/{host}"
+def resource_of(target: str, host: str) -> str:
+    return f"{DEVICE}{target}/{host}"
 
 
 def cluster_address(address: str | None) -> str:
@@ -200,6 +200,6 @@ def lab_now(address: str) -> Lab:
                           int(res.get("memory", 0)), float(res.get("CPU", 0)), CONVERT in res))
         for name in res:
             if name.startswith(DEVICE):
-                kind, _, host = name[len(DEVICE):].partition("/")
-                devices.append(Device(kind, host, n["NodeID"]))
-    return Lab(address, tuple(nodes), tuple(sorted(devices, key=lambda d: (d.kind, d.host))))
+                target, _, host = name[len(DEVICE):].partition("/")
+                devices.append(Device(target, host, n["NodeID"]))
+    return Lab(address, tuple(nodes), tuple(sorted(devices, key=lambda d: (d.target, d.host))))

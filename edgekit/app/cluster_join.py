@@ -49,7 +49,7 @@ def read_lab_hosts(path: Path) -> list[tuple[str, str]]:
 
 def join_argv(address: str, devices: list[tuple[str, str]], *, convert: bool, ray_bin: str) -> list[str]:
     """``ray start`` for a lab host: one resource per device, and the conversion resource with ``convert``."""
-    resources = {resource_of(kind, host): 1 for kind, host in devices}
+    resources = {resource_of(target, host): 1 for target, host in devices}
     if convert:
         resources[CONVERT] = 1
     argv = [ray_bin, "start", "--address", address, "--resources", json.dumps(resources)]

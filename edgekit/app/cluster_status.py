@@ -9,7 +9,7 @@ from edgekit.app.cluster import Device, Lab, one_line
 from edgekit.errors import EdgekitError
 
 
-def identify_task(host: str, kind: str) -> str:
+def identify_task(host: str, target: str) -> str:
     """Runs on the node that owns ``host``: the device's identity check, as a measurement starts with it."""
     from targets.identity import check, describe
     from targets.registry import get_target
@@ -21,7 +21,7 @@ def identify_task(host: str, kind: str) -> str:
         with Session(parse_host(host), SshOptions.from_env(), python, timeout=60) as session:
             session.copy([])
             facts = session.facts()
-        check(get_target(kind), facts, host)
+        check(get_target(target), facts, host)
     except EdgekitError as err:
         return f"no: {err}"
     return f"yes: {describe(facts.get('identity') or {})}"
@@ -32,7 +32,7 @@ def device_answers(lab: Lab, timeout: float = 90.0) -> dict[Device, str]:
     import ray
 
     task = ray.remote(identify_task)
-    refs = {task.options(num_cpus=0, resources={d.resource: 1}, max_retries=0).remote(d.host, d.kind): d
+    refs = {task.options(num_cpus=0, resources={d.resource: 1}, max_retries=0).remote(d.host, d.target): d
             for d in lab.devices if lab.alive(d.node)}
     ready, _ = ray.wait(list(refs), num_returns=len(refs), timeout=timeout)
     out = {}

@@ -2,7 +2,7 @@
 placed and gathered here, for ``edgekit study --cluster`` and ``edgekit bench --cluster`` alike.
 
 - A device measurement is one configuration's rounds on one device (``targets.remote.measure_host``, the ssh runner
-  of ``bench.service.measure``), a task that asks for the device's resource (``device:KIND/HOST``, capacity 1) and
+  of ``bench.service.measure``), a task that asks for the device's resource (``device:TARGET/HOST``, capacity 1) and
   so runs on the node that owns it, one at a time per device, the device's identity check first.
 - A host-attached measurement (this machine's CPU, ``Method.LOCAL``) is a task on a conversion node that holds the
   whole of its ``edgekit-convert`` resource, which every conversion holds a sliver of: it runs only while that node
@@ -87,7 +87,7 @@ def measure_jobs(lab, jobs: list[Job], *, protocol, keep: Callable[[int, Result]
             dev = job.device
             ref = device.options(num_cpus=0, resources={dev.resource: 1}, max_retries=0,
                                  name=f"measure {job.config.model} {job.config.quant} on {dev.host}") \
-                .remote(job.config, *task_files(job.config), dev.host, dev.kind, protocol, flag)
+                .remote(job.config, *task_files(job.config), dev.host, dev.target, protocol, flag)
             out.add(ref, [i], dev)
     attached = [i for i, job in enumerate(jobs) if job.device is None]
     if attached:

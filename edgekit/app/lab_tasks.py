@@ -45,7 +45,7 @@ def _asker(flag) -> Callable[[], bool]:
     return stopped
 
 
-def device_task(cfg, data: bytes, sidecar: bytes | None, host: str, kind: str, protocol, flag) -> dict:
+def device_task(cfg, data: bytes, sidecar: bytes | None, host: str, target: str, protocol, flag) -> dict:
     """On the node that owns ``host``: one configuration's rounds there over ssh, the device checked first."""
     import ray
 
@@ -60,7 +60,7 @@ def device_task(cfg, data: bytes, sidecar: bytes | None, host: str, kind: str, p
     if stopped():
         return {"rounds": None, "error": "stopped", "stopped": True, "node": node, "started": started,
                 "ended": time.time()}
-    named = get_target(kind)
+    named = get_target(target)
     with tempfile.TemporaryDirectory(prefix="edgekit-cell-") as tmp:
         path = _write(Path(tmp), data, sidecar)
         rcfg = remote_config(replace(cfg, path=str(path)), named.delegate)

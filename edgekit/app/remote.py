@@ -62,7 +62,7 @@ def bench_on_devices(plan, *, on_result: Callable[[str, Result], None] | None = 
     pairs = measure_fleet(hosts, configs, plan.target, opts, args, db_path=db_path, run_id=run_id,
                           on_result=on_result, protocol=plan.protocol, recovery=recovery)
     results = [d for _, docs in pairs for d in docs]
-    return BenchOutcome(kind="remote", results=results, store_path=db_path, run_id=run_id,
+    return BenchOutcome(how="remote", results=results, store_path=db_path, run_id=run_id,
                         remote=FleetOutcome(pairs, len(hosts)), recovery=recovery)
 
 

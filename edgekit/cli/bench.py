@@ -80,7 +80,7 @@ def bench(models: Annotated[list[str], typer.Argument(help=_MODEL_HELP, show_def
                                                 rich_help_panel=DEVICES)] = "cpu",
           cluster: Annotated[str | None, typer.Option(
               "--cluster", envvar="RAY_ADDRESS", show_envvar=False, help="HOST:PORT of a Ray cluster's head (also "
-              "$RAY_ADDRESS): measure on every device of --target's kind in its lab (docs/cluster.md).",
+              "$RAY_ADDRESS): measure on every device of --target in its lab (docs/cluster.md).",
               rich_help_panel=DEVICES)] = None,
           json: Json = False, wide: Wide = False, csv: Csv = None,
           force: Annotated[bool, typer.Option("--force", help="Replace an existing --csv file.")] = False,
@@ -137,7 +137,7 @@ def _render(outcome, json: bool, profile_ops: bool, wide: bool) -> EdgekitError 
     """Print what was measured and where it was saved; returns the error the run ends with (what failed)."""
     from edgekit.app.bench import failures_error, noisy_warnings
 
-    if outcome.kind == "remote":
+    if outcome.how == "remote":
         from edgekit.cli.bench_remote import render_remote
 
         try:
@@ -147,11 +147,11 @@ def _render(outcome, json: bool, profile_ops: bool, wide: bool) -> EdgekitError 
         return None
     if json:
         emit_json([r.to_dict() for r in outcome.results])
-    elif outcome.kind == "mcu":
+    elif outcome.how == "mcu":
         from edgekit.cli.mcu_report import print_mcu
 
         print_mcu(outcome.results, wide=wide)
-    elif outcome.kind == "estimated":
+    elif outcome.how == "estimated":
         from edgekit.cli.estimate_report import print_estimates
 
         print_estimates(outcome.results, wide=wide)
@@ -161,9 +161,9 @@ def _render(outcome, json: bool, profile_ops: bool, wide: bool) -> EdgekitError 
         print_table(outcome.results, wide=wide)
         if profile_ops:
             print_ops(outcome.results, wide=wide)
-        if outcome.kind == "measured":
+        if outcome.how == "measured":
             _why_int8_slower(outcome.results)
-    if outcome.kind == "measured":
+    if outcome.how == "measured":
         for line in noisy_warnings(outcome.results):
             warn(line)
         saved, total = sum(r.extra.get("id") is not None for r in outcome.results), len(outcome.results)

@@ -50,7 +50,7 @@ def status(*, address: Address = None) -> None:
         typer.echo(f"node {node.name}: {'alive' if node.alive else 'dead'}, {node.memory / 2**30:.1f} GiB, "
                    f"{node.cpus:g} CPU, {role}")
         for dev in (d for d in lab.devices if d.node == node.node_id):
-            typer.echo(f"  {dev.kind} {dev.host}: answers {answers.get(dev, 'not checked (node dead)')}")
+            typer.echo(f"  {dev.target} {dev.host}: answers {answers.get(dev, 'not checked (node dead)')}")
 
 
 def register(app: typer.Typer) -> None:

@@ -6,7 +6,7 @@
   sha256 and the sidecar. The driver puts it in its own converter cache, so the study then reads every
   conversion from the cache, and a re-run converts nothing. A lost node's conversion is retried elsewhere by Ray;
   a conversion that fails (or is killed for memory) is not retried.
-- Measurements are ``edgekit.app.lab``'s: a device target's cells dealt out across that kind's devices, each on
+- Measurements are ``edgekit.app.lab``'s: a device target's cells dealt out across that target's devices, each on
   the node that owns its device; this machine's CPU (``cpu``) on a conversion node converting nothing then.
 
 Only the driver writes the results database, each result as it arrives. A node that dies mid-measurement fails
@@ -49,7 +49,7 @@ def plan_for(plan, lab):
             raise UsageError(f"--host {key}={hosts[key]} and --cluster: with --cluster the lab's devices measure "
                              f"{key}; drop --host")
         if not lab.devices_of(key):
-            have = sorted({d.kind for d in lab.devices if lab.alive(d.node)})
+            have = sorted({d.target for d in lab.devices if lab.alive(d.node)})
             raise EdgekitError(f"the cluster at {lab.address} has no device for target {key} (it has "
                                f"{', '.join(have) or 'none'}); join a lab host that owns one ('edgekit cluster join "
                                f"... --hosts FILE') or drop {key} from --targets")
@@ -186,7 +186,7 @@ def _cached(plan, model: str, quant: str) -> bool:
 
 def measurer(lab, say: Callable[[str], None], show: Callable[[int, int, str], None] = lambda *_: None):
     """A ``measurer`` for ``edgekit.study.collect.collect``: one target's cells on the lab, a device target's dealt
-    out across the lab's devices of that kind, this machine's CPU on a conversion node (``edgekit.app.lab``)."""
+    out across the lab's devices of that target, this machine's CPU on a conversion node (``edgekit.app.lab``)."""
 
     def measure_on_lab(plan, target: str, todo: list, _say, keep: Callable[[int, Result], None]) -> None:
         from edgekit.app.lab import Job, measure_jobs, node_name
