@@ -12,11 +12,11 @@ BUILTIN = ("digits",)
 class DataSource:
     """``--data``: the built-in ``digits``, or a folder with one subfolder per class."""
 
-    kind: str  # "digits" or "folder"
+    origin: str  # where the images come from: "digits" (built in) or "folder"
     path: Path | None = None
 
     def describe(self) -> str:
-        return str(self.path) if self.path else self.kind
+        return str(self.path) if self.path else self.origin
 
 
 def parse_data(text: str) -> DataSource:

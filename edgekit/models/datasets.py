@@ -52,14 +52,14 @@ class EvalData:
 
 def data_channels(source: DataSource) -> int:
     """1 for grayscale data (digits, or a folder of grayscale images), else 3."""
-    return 1 if source.kind == "digits" else folder.scan(source.path).channels
+    return 1 if source.origin == "digits" else folder.scan(source.path).channels
 
 
 @contextlib.contextmanager
 def train_val(source: DataSource, size: tuple[int, int], channels: int, val_split: float, seed: int,
               batch_size: int, preprocess: Preprocess, augment: tuple[Augment, ...] = ()) -> Iterator[TrainData]:
     """The training and validation pipelines; the context keeps any temporary folder mirror alive."""
-    if source.kind == "digits":
+    if source.origin == "digits":
         tr, va = digits.train_val(val_split, seed)
         x, y = _digits(size, channels), digits.labels()
         raw = _from_arrays(x[tr], y[tr]), _from_arrays(x[va], y[va])
@@ -89,7 +89,7 @@ def eval_data(source: DataSource, split: str, size: tuple[int, int], channels: i
     """Raw pixels and labels: ``test`` is digits' held-out set or a whole folder; ``val`` the validation subset."""
     if split not in ("val", "test"):
         raise UsageError(f"--split must be val or test, got {split!r}")
-    if source.kind == "digits":
+    if source.origin == "digits":
         idx = digits.split().test if split == "test" else digits.train_val(val_split, seed)[1]
         note = ("digits are grayscale; repeated to RGB for this 3-channel model",) if channels == 3 else ()
         return EvalData(_digits(size, channels)[idx], digits.labels()[idx], digits.CLASS_NAMES, note)

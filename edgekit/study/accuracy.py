@@ -57,7 +57,7 @@ def convert_trained(keras_path: Path, quant: str, source, samples: int, out: Pat
     from edgekit.models import trained
 
     info = trained.read(keras_path)
-    calibration = "digits" if source.kind == "digits" else str(source.path)
+    calibration = "digits" if source.origin == "digits" else str(source.path)
     return convert(str(keras_path), quant, calibration=calibration, samples=samples, output=out, force=True,
                    preprocess=info.preprocess, labels=list(info.labels), notify=lambda _m: None)
 
@@ -85,7 +85,7 @@ def _cached(key: str | None, work) -> dict:
 
 def label_count(source) -> int:
     """The data's classes: digits' 10, a folder's class subfolders (as ``edgekit.data.folder.scan`` counts them)."""
-    if source.kind == "digits":
+    if source.origin == "digits":
         from edgekit.data.digits import CLASS_NAMES
 
         return len(CLASS_NAMES)
@@ -105,7 +105,7 @@ def label_mismatch(name: str, graph, source) -> str | None:
 
 
 def split_text(source) -> str:
-    return ("the held-out test split of digits" if source.kind == "digits"
+    return ("the held-out test split of digits" if source.origin == "digits"
             else f"the whole folder {source.describe()} (edgekit cannot know which images trained the model)")
 
 

@@ -43,7 +43,7 @@ def tflite_path(plan: StudyPlan, variant: str, model: str, quant: str) -> Path:
 
 
 def _data_tag(plan: StudyPlan) -> str:
-    if plan.data.kind == "digits":
+    if plan.data.origin == "digits":
         return "digits"
     return "data-" + hashlib.sha256(str(Path(plan.data.path).resolve()).encode()).hexdigest()[:8]
 
