@@ -25,15 +25,16 @@ SEED = 0
 
 @dataclass(frozen=True)
 class CalibrationSpec:
-    """``kind`` is ``dir``, ``photos``, ``digits`` or ``synthetic``; ``path`` is set for ``dir``."""
+    """``origin``, where the images come from: ``dir``, ``photos``, ``digits`` or ``synthetic``; ``path`` is set for
+    ``dir``."""
 
-    kind: str
+    origin: str
     path: Path | None = None
 
     def key(self) -> str:
-        """What the cache key needs: the kind, and for a folder its files' names, sizes and times."""
+        """What the cache key needs: the origin, and for a folder its files' names, sizes and times."""
         if self.path is None:
-            return self.kind
+            return self.origin
         h = hashlib.sha256(str(self.path.resolve()).encode())
         for f in image_files(self.path):
             st = f.stat()
@@ -41,7 +42,7 @@ class CalibrationSpec:
         return f"dir:{h.hexdigest()[:16]}"
 
     def describe(self) -> str:
-        return str(self.path) if self.path else self.kind
+        return str(self.path) if self.path else self.origin
 
 
 @dataclass(frozen=True)
@@ -112,19 +113,19 @@ def load(spec: CalibrationSpec, shape: tuple[int, int, int], samples: int, held_
     h, w, c = shape
     if c not in (1, 3):
         raise UsageError(f"calibration images have 1 or 3 channels; the model takes {c}")
-    if spec.kind == "dir":
+    if spec.origin == "dir":
         return _from_folder(spec.path, shape, samples, held_out)
-    if spec.kind == "synthetic":
+    if spec.origin == "synthetic":
         rng = np.random.default_rng(SEED)
         x = rng.uniform(0, 255, (samples + held_out, h, w, c)).astype(np.float32)
         note = "synthetic calibration: random input, so the int8 ranges are not trustworthy; use real images"
         return CalibrationSet(x[:samples], x[samples:], "synthetic", "synthetic", (note,))
-    make = photos if spec.kind == "photos" else digits
+    make = photos if spec.origin == "photos" else digits
     cal, held = make((h, w), samples, SEED), make((h, w), held_out, SEED + 1)
     notes = ()
-    if spec.kind == "digits" and c == 3:
+    if spec.origin == "digits" and c == 3:
         notes = ("digits are grayscale; converted to RGB for this 3-channel model",)
-    return CalibrationSet(_channels(cal, c), _channels(held, c), spec.kind, spec.kind, notes)
+    return CalibrationSet(_channels(cal, c), _channels(held, c), spec.origin, spec.origin, notes)
 
 
 def _channels(x: np.ndarray, c: int) -> np.ndarray:

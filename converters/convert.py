@@ -190,7 +190,7 @@ def _convert_staged(src: Source, config: QuantConfig, args: dict, progress: Prog
 
     spec = args["spec"]
     job = {"source": source_doc(src), "mode": config.mode.value, "float_io": config.float_io,
-           "calibration": (str(spec.path) if spec.path else spec.kind) if args["explicit_calibration"] else None,
+           "calibration": (str(spec.path) if spec.path else spec.origin) if args["explicit_calibration"] else None,
            "samples": args["samples"], "labels": args["labels"],
            "preprocess": args["pre"].to_dict() if args["pre"] else None}
     n_cal = args["samples"] if config.spec.calibrated else 0

@@ -32,9 +32,9 @@ NO_NUMPY, NO_RUNTIME, DELEGATE, INPUT, MODEL, DEADLINE = ("no_numpy", "no_runtim
 
 
 class RunError(Exception):
-    def __init__(self, kind: str, message: str):
+    def __init__(self, error_type: str, message: str):
         super().__init__(message)
-        self.kind = kind
+        self.error_type = error_type
 
 
 def _runtime():
@@ -123,7 +123,7 @@ def main(argv: list[str] | None = None) -> int:
             raise RunError(NO_NUMPY, _NUMPY_ERROR)
         doc, status = run(args), 0
     except RunError as err:
-        doc, status = {"error": str(err), "error_type": err.kind}, 3
+        doc, status = {"error": str(err), "error_type": err.error_type}, 3
     tmp = args.out + ".part"
     with open(tmp, "w") as f:
         json.dump(doc, f)

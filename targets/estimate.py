@@ -62,16 +62,16 @@ def expected_error_pct(cpu: CpuFigures, quant: str, on_tpu: bool) -> int:
 
     ``quant`` is the compute dtype of the graph ("int8" or anything else, priced at the fp32 rate).
     """
-    kind = "int8" if quant == "int8" else "fp32"
+    dtype = "int8" if quant == "int8" else "fp32"
     if on_tpu:
         return _expected()["coral"]["int8"]
     if cpu.family in _X86:
         return X86_EXPECTED_ERROR_PCT
     if cpu.clusters:  # a phone, whether or not a published row covers it: the phone family's held-out error
         phone = _expected()["phone"]
-        return phone.get(kind, max(phone.values()))
+        return phone.get(dtype, max(phone.values()))
     pi = _expected()["pi"]
-    return pi.get(kind, max(pi.values()))
+    return pi.get(dtype, max(pi.values()))
 
 
 def _cpu_of(target: Target) -> CpuFigures:

@@ -154,11 +154,11 @@ def _stage(path: str, name: str, staging: Path) -> list[str]:
 
 def runner_error(host: str, python: str, doc: dict) -> EdgekitError:
     """The device runner's ``{"error", "error_type"}`` as a message with the fix."""
-    kind, text = doc.get("error_type"), doc["error"]
-    fix = {"no_numpy": hints.NUMPY, "no_runtime": hints.RUNTIME, "delegate": hints.EDGETPU}.get(kind)
+    error_type, text = doc.get("error_type"), doc["error"]
+    fix = {"no_numpy": hints.NUMPY, "no_runtime": hints.RUNTIME, "delegate": hints.EDGETPU}.get(error_type)
     if fix is not None:
         return SshError(host, "run", f"{hints.missing(fix, python)} ({text})")
-    if kind == "deadline":
+    if error_type == "deadline":
         return SshError(host, "run", f"{text}; raise --timeout or lower --runs/--min-seconds")
     return SshError(host, "run", text)
 

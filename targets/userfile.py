@@ -129,11 +129,11 @@ def parse_target(text: str, label: str) -> Target:
     except tomllib.TOMLDecodeError as err:
         raise TargetFileError(f"{label}: not valid TOML: {err}") from None
     _check_keys(label, doc, _TOP, {"name", "cpu"})
-    for key, kind in _TOP.items():
-        if kind is float and key in doc:
+    for key, want in _TOP.items():
+        if want is float and key in doc:
             _number(label, key, doc[key])
-        elif key in doc and not isinstance(doc[key], kind):
-            what = {str: "a string", list: "a list of strings", dict: f"a [{key}] table"}[kind]
+        elif key in doc and not isinstance(doc[key], want):
+            what = {str: "a string", list: "a list of strings", dict: f"a [{key}] table"}[want]
             raise TargetFileError(f"{label}: {key} must be {what}, got {doc[key]!r}")
     name = doc["name"]
     if not _NAME.match(name):

@@ -185,7 +185,7 @@ def test_builtin_sets_are_real_and_disjoint():
     assert photos.shape == (6, 24, 24, 3) and photos.std() > 20
     synthetic = cal.load(cal.CalibrationSpec("synthetic"), (8, 8, 3), 4, 2)
     assert any("not trustworthy" in n for n in synthetic.notes)
-    assert cal.parse_calibration(None, 1).kind == "digits" and cal.parse_calibration(None, 3).kind == "photos"
+    assert cal.parse_calibration(None, 1).origin == "digits" and cal.parse_calibration(None, 3).origin == "photos"
     with pytest.raises(UsageError, match="neither a folder nor a built-in set"):
         cal.parse_calibration("/no/such/folder", 3)
 

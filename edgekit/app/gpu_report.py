@@ -36,24 +36,24 @@ def _versions() -> dict:
     return found
 
 
-def _runtime(kind: str, doc: dict) -> str:
-    if kind.startswith("keras-"):
+def _runtime(source: str, doc: dict) -> str:
+    if source.startswith("keras-"):
         return f"Keras on {doc['keras_backend']} {doc['backend_version']} ({doc.get('execution', 'compiled')})"
-    if kind.startswith("torchvision-"):
+    if source.startswith("torchvision-"):
         return f"torchvision {doc['torchvision_version']} on torch {doc['backend_version']} (eager)"
     where = "GPU accelerator" if doc["target"] == "gpu" else "CPU"
     return f"LiteRT {doc.get('backend_version', '')} {where}".replace("  ", " ")
 
 
-def _row(kind: str, doc: dict) -> dict:
+def _row(source: str, doc: dict) -> dict:
     """One table row from a bench result (``litert-*``), a Keras baseline (``keras-*``) or the torchvision peer
     (``torchvision-*``). A LiteRT GPU row on a software adapter is ``emulated``: never a GPU's speed."""
-    litert = kind.startswith("litert-")
+    litert = source.startswith("litert-")
     model, _, quant = doc["model"].rpartition("_") if litert else (doc["model"], "", "fp32")
     adapter = (doc.get("gpu_adapter") or {}).get("name")
     device = doc["device_name"] if not litert else (adapter or doc["target"]) if doc["target"] == "gpu" else "cpu"
     lat = doc["latency_ms"]
-    return {"model": model or doc["model"], "quant": quant or doc.get("quant"), "runtime": _runtime(kind, doc),
+    return {"model": model or doc["model"], "quant": quant or doc.get("quant"), "runtime": _runtime(source, doc),
             "device": device, "threads": doc.get("threads"), "p50_ms": lat["p50"], "ci95_ms": lat.get("ci95"),
             "p90_ms": lat["p90"], "iqr_ms": lat["iqr"], "runs": doc["runs"],
             # the spread between rounds (edgekit bench), or within one run of calls (a baseline or the peer)
@@ -61,7 +61,7 @@ def _row(kind: str, doc: dict) -> dict:
             "noisy": bool(doc.get("noisy")),
             "rounds": doc.get("rounds", 1), "first_ms": doc.get("first_ms"), "init_ms": doc.get("init_ms"),
             "fully_accelerated": doc.get("fully_accelerated"), "sync": doc.get("sync"),
-            "execution": doc.get("execution"), "emulated": bool(doc.get("emulated")), "source": kind,
+            "execution": doc.get("execution"), "emulated": bool(doc.get("emulated")), "source": source,
             **{k: v for k, v in doc.items() if k in ENERGY_KEYS}}  # NVML (or RAPL) beside the timed loop
 
 
@@ -80,7 +80,7 @@ def _docs(text: str) -> list | None:
 def _load(json_dir: Path) -> tuple[list[dict], list[dict], dict]:
     rows, failures, raw = [], [], {}
     for path in sorted(json_dir.glob("*.json")):
-        kind = path.stem.split("_", 1)[0]
+        source = path.stem.split("_", 1)[0]
         err = path.with_suffix(".json.err")
         docs = _docs(path.read_text())
         if not docs:
@@ -94,7 +94,7 @@ def _load(json_dir: Path) -> tuple[list[dict], list[dict], dict]:
                 where = path.stem if len(docs) == 1 else f"{path.stem} {doc.get('model', '')}".strip()
                 failures.append({"step": where, "reason": failure.error})
             else:
-                rows.append(_row(kind, doc))
+                rows.append(_row(source, doc))
     rows.sort(key=lambda r: (r["model"], r["quant"] or "", r["source"], r["threads"] or 0))
     return rows, failures, raw
 
