@@ -18,7 +18,7 @@ _GLOBAL_POOLING = {"GlobalAveragePooling1D", "GlobalAveragePooling2D", "GlobalAv
                    "GlobalMaxPooling1D", "GlobalMaxPooling2D", "GlobalMaxPooling3D"}
 
 
-def _kinds(layer) -> set[str]:
+def _class_names(layer) -> set[str]:
     return {cls.__name__ for cls in type(layer).__mro__}
 
 
@@ -33,12 +33,12 @@ def _shape(tensor) -> tuple[int, ...]:
 
 def _leaf_costs(layer, ins: list[tuple[int, ...]], out: tuple[int, ...], name: str) -> list[LayerCost]:
     """One layer call: its MACs (split for separable convolutions) and elementwise ops."""
-    kinds, kind = _kinds(layer), type(layer).__name__
+    classes, layer_type = _class_names(layer), type(layer).__name__
     # a keras.ops call in a functional graph (``x + 3``) is an Operation, not a Layer: no weights, no ``built``
     params = int(layer.count_params()) if getattr(layer, "built", False) and hasattr(layer, "count_params") else 0
     fused = prod(out) if getattr(layer, "activation", None) is not None and \
         getattr(layer.activation, "__name__", "linear") != "linear" else 0
-    if "SeparableConv" in kind or kinds & {"SeparableConv1D", "SeparableConv2D", "BaseSeparableConv"}:
+    if "SeparableConv" in layer_type or classes & {"SeparableConv1D", "SeparableConv2D", "BaseSeparableConv"}:
         k = tuple(layer.depthwise_kernel.shape)  # (*kernel, in, multiplier)
         inner = k[-2] * k[-1]
         dw = M.depthwise_macs(out[:-1], k[-2], k[:-2], k[-1])
@@ -46,25 +46,26 @@ def _leaf_costs(layer, ins: list[tuple[int, ...]], out: tuple[int, ...], name: s
         dw_params = prod(k)
         return [LayerCost(f"{name}/depthwise", "SeparableConv2D.depthwise", (*out[:-1], inner), dw_params, dw),
                 LayerCost(f"{name}/pointwise", "SeparableConv2D.pointwise", out, params - dw_params, pw, fused)]
-    if "DepthwiseConv2D" in kinds or "BaseDepthwiseConv" in kinds:
+    if "DepthwiseConv2D" in classes or "BaseDepthwiseConv" in classes:
         k = tuple(layer.kernel.shape)  # (*kernel, in, multiplier)
-        return [LayerCost(name, kind, out, params, M.depthwise_macs(out[:-1], k[-2], k[:-2], k[-1]), fused)]
-    if "BaseConvTranspose" in kinds or "Conv2DTranspose" in kinds:
+        return [LayerCost(name, layer_type, out, params, M.depthwise_macs(out[:-1], k[-2], k[:-2], k[-1]), fused)]
+    if "BaseConvTranspose" in classes or "Conv2DTranspose" in classes:
         k = tuple(layer.kernel.shape)  # (*kernel, out, in)
-        return [LayerCost(name, kind, out, params, M.transpose_conv_macs(ins[0][:-1], k[-1], k[:-2], k[-2]), fused)]
-    if "BaseConv" in kinds or "Conv2D" in kinds:
+        macs = M.transpose_conv_macs(ins[0][:-1], k[-1], k[:-2], k[-2])
+        return [LayerCost(name, layer_type, out, params, macs, fused)]
+    if "BaseConv" in classes or "Conv2D" in classes:
         k = tuple(layer.kernel.shape)  # (*kernel, in/groups, out)
-        return [LayerCost(name, kind, out, params, M.conv_macs(out[:-1], k[-1], k[:-2], k[-2]), fused)]
-    if "Dense" in kinds:
+        return [LayerCost(name, layer_type, out, params, M.conv_macs(out[:-1], k[-1], k[:-2], k[-2]), fused)]
+    if "Dense" in classes:
         k = tuple(layer.kernel.shape)  # (in, units)
-        return [LayerCost(name, kind, out, params, M.dense_macs(prod(out[:-1]), k[-1], k[0]), fused)]
-    if kinds & _POOLING:
-        return [LayerCost(name, kind, out, params, 0, prod(out) * prod(layer.pool_size))]
-    if kinds & _GLOBAL_POOLING:
-        return [LayerCost(name, kind, out, params, 0, prod(ins[0]))]
-    if kinds & _ELEMENTWISE:
-        return [LayerCost(name, kind, out, params, 0, prod(out) * max(1, len(ins) - 1))]
-    return [LayerCost(name, kind, out, params, 0)]
+        return [LayerCost(name, layer_type, out, params, M.dense_macs(prod(out[:-1]), k[-1], k[0]), fused)]
+    if classes & _POOLING:
+        return [LayerCost(name, layer_type, out, params, 0, prod(out) * prod(layer.pool_size))]
+    if classes & _GLOBAL_POOLING:
+        return [LayerCost(name, layer_type, out, params, 0, prod(ins[0]))]
+    if classes & _ELEMENTWISE:
+        return [LayerCost(name, layer_type, out, params, 0, prod(out) * max(1, len(ins) - 1))]
+    return [LayerCost(name, layer_type, out, params, 0)]
 
 
 def _own_graph(model):
@@ -96,7 +97,7 @@ def _layer_costs(model) -> list[LayerCost]:
     seen: dict[int, int] = {}
     for node in _calls(model):
         layer = node.operation
-        if "InputLayer" in _kinds(layer):
+        if "InputLayer" in _class_names(layer):
             continue
         if _is_model(layer):  # a nested model is one call here: count the calls of its own graph
             rows.extend(_layer_costs(layer))
@@ -117,7 +118,7 @@ def _graph(model) -> tuple[list[tuple[list[int], list[int], int]], dict[int, int
     ops = []
     for depth in sorted(by_depth, reverse=True):
         for node in by_depth[depth]:
-            if "InputLayer" in _kinds(node.operation):
+            if "InputLayer" in _class_names(node.operation):
                 continue
             for t in list(node.input_tensors) + list(node.output_tensors):
                 sizes[id(t)] = prod(_shape(t)) * _itemsize(t)
