@@ -73,8 +73,7 @@ def start_cluster():
 
 
 def add_lab_node(cluster):
-    return cluster.add_node(num_cpus=1, memory=GiB,
-                            resources={f"device:{TARGET}/dev-a": 1, f"device:{TARGET}/dev-b": 1})
+    return cluster.add_node(num_cpus=1, memory=GiB, resources={f"device:{TARGET}/{h}": 1 for h in ("dev-a", "dev-b")})
 
 
 def edgekit(*args: str, env: dict | None = None, timeout: float = 400) -> dict:
