@@ -14,12 +14,12 @@ def lock_holder(path: str | Path) -> tuple[int, str, str] | None:
     """(pid, which lock, its command line) of another process holding a write lock on the database, from
     ``/proc/locks`` (Linux); None elsewhere or when no such lock is held now."""
     files = {}
-    for suffix, kind in (("-shm", "shm"), ("", "db")):
+    for suffix, which in (("-shm", "shm"), ("", "db")):
         try:
             st = os.stat(f"{path}{suffix}")
         except OSError:
             continue
-        files[f"{os.major(st.st_dev):02x}:{os.minor(st.st_dev):02x}:{st.st_ino}"] = kind
+        files[f"{os.major(st.st_dev):02x}:{os.minor(st.st_dev):02x}:{st.st_ino}"] = which
     try:
         lines = Path("/proc/locks").read_text().splitlines()
     except OSError:

@@ -280,11 +280,11 @@ def _patch(result: bytearray, output_name: str, piece: dict) -> None:
                piece["bias_type"], output_name)
 
 
-def _write(root, tensor, data: np.ndarray, scale: np.ndarray, zero: np.ndarray, kind: int, where: str) -> None:
+def _write(root, tensor, data: np.ndarray, scale: np.ndarray, zero: np.ndarray, tensor_type: int, where: str) -> None:
     target = root.Buffers(tensor.Buffer()).DataAsNumpy()
     q = tensor.Quantization()
     scales, zeros = q.ScaleAsNumpy(), q.ZeroPointAsNumpy()
-    if (tensor.Type() != kind or target.size != data.size or scales.size != scale.size or zeros.size != zero.size):
+    if tensor.Type() != tensor_type or (target.size, scales.size, zeros.size) != (data.size, scale.size, zero.size):
         raise ChunkError(f"the dense layer writing {where!r}: its quantized {_name(tensor)!r} does not have the "
                          "pieces' type and lengths")
     target[:] = data

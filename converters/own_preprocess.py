@@ -46,10 +46,10 @@ def _config(path: Path) -> dict | None:
 def _first_layer(config: dict) -> dict | None:
     """The first layer that touches the pixel values, looking inside nested models."""
     for layer in (config.get("config") or {}).get("layers") or []:
-        kind = layer.get("class_name")
-        if kind in _MODELS:
+        class_name = layer.get("class_name")
+        if class_name in _MODELS:
             return _first_layer(layer)
-        if kind not in _PASS_THROUGH:
+        if class_name not in _PASS_THROUGH:
             return layer
     return None
 
@@ -67,15 +67,15 @@ def _ratio(scale: float) -> str:
 
 
 def _decide(layer: dict) -> OwnPreprocess:
-    kind, cfg = layer.get("class_name"), layer.get("config") or {}
+    class_name, cfg = layer.get("class_name"), layer.get("config") or {}
     name = f"the model's first layer {cfg.get('name', '?')!r}"
-    if kind == "Rescaling":
+    if class_name == "Rescaling":
         scale, offset = _numbers(cfg.get("scale")), _numbers(cfg.get("offset"))
         what = f"Rescaling {', '.join(map(_ratio, scale))}" + (f", offset {offset[0]:g}" if any(offset) else "")
         if scale and max(abs(s) for s in scale) < 0.1:  # 1/255, 1/127.5: it expects 0..255
             return OwnPreprocess("raw", f"{name} ({what}) does its own scaling of 0..255 pixels")
         return OwnPreprocess("unit", f"{name} ({what}) expects input in [0, 1]")
-    if kind == "Normalization":
+    if class_name == "Normalization":
         mean = _numbers(cfg.get("mean"))
         if mean:
             preset, scale = ("raw", "0..255") if max(abs(m) for m in mean) > 1 else ("unit", "[0, 1]")
@@ -83,7 +83,7 @@ def _decide(layer: dict) -> OwnPreprocess:
                                          f"standardizes {scale} pixels itself")
         return OwnPreprocess(None, f"{name} (Normalization, adapted) standardizes its input itself: raw if it "
                                    "was adapted on 0..255 pixels, unit if on [0, 1]")
-    return OwnPreprocess(None, f"{name} ({kind}) does no scaling of its own: unit if the model was trained on "
+    return OwnPreprocess(None, f"{name} ({class_name}) does no scaling of its own: unit if the model was trained on "
                                "pixels / 255, tf for [-1, 1]")
 
 

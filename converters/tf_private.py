@@ -225,8 +225,8 @@ def saved_model_converter(tf, folder: Path, from_keras: bool):
     from tensorflow.lite.python import conversion_metadata_schema_py_generated as metadata_fb
     from tensorflow.lite.python import lite
 
-    kind = metadata_fb.ModelType.KERAS_MODEL if from_keras else metadata_fb.ModelType.TF_SAVED_MODEL
-    lite.TFLiteConverterBase._set_original_model_type(kind)
+    model_type = metadata_fb.ModelType.KERAS_MODEL if from_keras else metadata_fb.ModelType.TF_SAVED_MODEL
+    lite.TFLiteConverterBase._set_original_model_type(model_type)
     return lite.TFLiteSavedModelConverterV2(str(folder), {tf.saved_model.SERVING},
                                             [tf.saved_model.DEFAULT_SERVING_SIGNATURE_DEF_KEY])
 

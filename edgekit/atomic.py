@@ -26,9 +26,9 @@ def refuse_special(path: str | os.PathLike, option: str) -> None:
     except (OSError, ValueError):
         return  # nothing there (or a dangling link): an ordinary new file
     if not (stat.S_ISREG(mode) or stat.S_ISDIR(mode)):
-        kind = ("a character device" if stat.S_ISCHR(mode) else "a block device" if stat.S_ISBLK(mode) else
+        what = ("a character device" if stat.S_ISCHR(mode) else "a block device" if stat.S_ISBLK(mode) else
                 "a socket" if stat.S_ISSOCK(mode) else "a FIFO" if stat.S_ISFIFO(mode) else "not a regular file")
-        raise UsageError(f"{option} {os.fsdecode(path)!r} is {kind}, not a regular file; edgekit never replaces "
+        raise UsageError(f"{option} {os.fsdecode(path)!r} is {what}, not a regular file; edgekit never replaces "
                          f"one, even with --force: choose another path")
 
 

@@ -100,7 +100,7 @@ def did_you_mean(value: str, choices: Iterable[str]) -> str:
     return " (did you mean " + " or ".join(close) + "?)"
 
 
-def unknown_name(kind: str, value: str, choices: Iterable[str]) -> UsageError:
+def unknown_name(what: str, value: str, choices: Iterable[str]) -> UsageError:
     """The error for a name that is not in a registry: what was given, the close matches, the choices."""
     choices = list(choices)
-    return UsageError(f"unknown {kind} {value!r}{did_you_mean(value, choices)}; choose from: {', '.join(choices)}")
+    return UsageError(f"unknown {what} {value!r}{did_you_mean(value, choices)}; choose from: {', '.join(choices)}")
