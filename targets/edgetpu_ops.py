@@ -9,6 +9,9 @@ Sources, cited beside each rule by their tag:
 - [R] the same page, "Model requirements": 8-bit tensors, constant shapes and parameters, tensors of at most
   3 dimensions (above 3-D only the 3 innermost may exceed 1).
 - [I<n>] github.com/google-coral/edgetpu/issues/<n>: what the compiler printed for users' models.
+
+One job over 250 lines: the table of ops the compiler maps, each rule beside the op it checks; split, a
+rule and its row would live apart.
 """
 
 from __future__ import annotations

@@ -9,6 +9,9 @@ Test-time augmentation (``tta``) averages the scores over views of each image: t
 image (``flip``) and four corner crops of 7/8 the size scaled back up (``crop``). An ensemble averages the
 scores of all the models. Both cost more at inference, and the result says how much: the MACs multiple is
 exact (views, or the members' MACs over the best member's), the latency multiple is measured.
+
+One job over 250 lines: scoring models on a split; opening a model, its checks, test-time augmentation and
+the ensemble are the steps of that one score, and each is used only by :func:`evaluate`.
 """
 
 from __future__ import annotations

@@ -5,6 +5,10 @@ Without ``weights`` the whole network trains from scratch with the architecture'
 given a new head (global pooling, dropout 0.2, dense softmax); ``fine_tune_at`` then unfreezes the base from
 that layer on for a second phase of as many epochs at ``lr * fine_tune_lr_factor``. The base runs in
 inference mode throughout, so its BatchNorm statistics stay those of the pretrained weights.
+
+One job over 250 lines: one training run, from the config to the saved model and its record; the helpers
+below are its steps (recipe, head, fine-tuning start, BatchNorm momentum, fit, record, save) and nothing else
+calls them.
 """
 
 from __future__ import annotations
