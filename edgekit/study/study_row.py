@@ -50,7 +50,8 @@ class StudyRow:
     converted_here: bool | None = None
 
     def __post_init__(self):
-        object.__setattr__(self, "input_shape", tuple(self.input_shape))
+        if self.input_shape is not None:  # None only in a partial document read back (``from_dict``)
+            object.__setattr__(self, "input_shape", tuple(self.input_shape))
 
     @property
     def target(self) -> str:
@@ -84,10 +85,7 @@ class StudyRow:
 
     @classmethod
     def from_dict(cls, doc: Mapping[str, Any]) -> StudyRow:
-        """The row of a results.json row (``to_dict``'s); a column it lacks is None. Raises ValueError for a
-        document that is not a result (no target or model) or has no variant or input shape."""
-        missing = [k for k in ("variant", "input_shape") if k not in doc]
-        if missing:
-            raise ValueError(f"not a study row: it has no {' or '.join(missing)} (keys: {sorted(doc)[:8]})")
+        """The record of a results.json row (``to_dict``'s): ``from_dict(doc).to_dict() == doc``. A column the
+        document lacks is None. Raises ValueError for a document that is not a result (no target or model)."""
         rest = {k: v for k, v in doc.items() if k not in COLUMNS}
         return cls(result=Result.from_dict(rest), **{k: doc.get(k) for k in COLUMNS})
