@@ -34,6 +34,7 @@ def doc(monkeypatch):
     plots = {"latency_vs_macs.png": PNG, "size_by_quant.png": PNG}
     monkeypatch.setattr(report, "make_plots", lambda _doc: dict(plots))
     d = json.loads(EXAMPLE.read_text())
+    d["rows"] = [StudyRow.from_dict(r) for r in d["rows"]]  # the study's records, as it writes them
     d["_plots"] = plots  # the test may change which plots the next write draws
     return d
 
