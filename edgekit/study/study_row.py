@@ -3,8 +3,8 @@ parameters, MACs, size, accuracy, and a microcontroller's arena or an estimate's
 
 :class:`StudyRow` is what the study's collection makes (``edgekit.study.rows.decorate``) and what its summary,
 report and plots read. Its document -- ``to_dict()``, the result's document with the study's columns after it --
-is a row of results.json and of the CSV, unchanged; ``from_dict`` reads such a row back. Both are for that edge
-only (``edgekit.study.report``).
+is a row of results.json and of the CSV, unchanged, written only there (``edgekit.study.report``). ``from_dict``
+reads such a row back, for whatever reads results.json (the study itself never does).
 """
 
 from __future__ import annotations
