@@ -13,7 +13,7 @@ power figure for this CPU).
 
 from __future__ import annotations
 
-from dataclasses import dataclass, fields
+from dataclasses import dataclass, fields, replace
 
 PREFIX = "energy_"
 
@@ -58,6 +58,11 @@ class EnergyFigure:
     def to_dict(self) -> dict:
         """The flat keys a result's document, the CSV and the database carry: ``energy_mj``, ``energy_low_mj`` ..."""
         return {PREFIX + f.name: _round(getattr(self, f.name)) for f in fields(self)}
+
+    def rounded(self) -> EnergyFigure:
+        """This figure as its document has it (:meth:`to_dict`: floats at four significant digits), for a report
+        whose numbers are its results file's."""
+        return replace(self, **{f.name: _round(getattr(self, f.name)) for f in fields(self)})
 
     @classmethod
     def from_dict(cls, doc: dict) -> EnergyFigure | None:

@@ -3,10 +3,10 @@ a microcontroller's fit verdict.
 
 :class:`Result` is what the builders make (``bench.result``, ``targets.estimate``, ``targets.remote_result``,
 ``targets.android_result``, ``targets.mcu_bench``) and what the measuring service, the store, the energy code and
-``edgekit bench``'s tables pass on and read (the study's rows are still results.json's documents). Its documents --
-``to_dict()``, written by ``edgekit.result_doc`` -- are the JSON (``--json``), CSV and results-database format,
-unchanged: ``from_dict(doc).to_dict() == doc`` for every document edgekit writes, including ones stored by earlier
-versions. Keys the record does not type (provenance, the device's facts, a study's columns, figures added later)
+``edgekit bench``'s tables pass on and read, and what each study row carries (``edgekit.study.study_row``). Its
+documents -- ``to_dict()``, written by ``edgekit.result_doc`` -- are the JSON (``--json``), CSV and results-database
+format, unchanged: ``from_dict(doc).to_dict() == doc`` for every document edgekit writes, including ones stored by
+earlier versions. Keys the record does not type (provenance, the device's facts, a study's columns, figures added later)
 are carried through in ``extra``. ``to_dict``/``from_dict`` are for the edges: JSON, CSV, SQLite and the wire to a
 child process or a device.
 """

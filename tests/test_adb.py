@@ -258,7 +258,7 @@ def test_the_study_measures_a_phone_target_given_its_serial(adb_env, tmp_path, m
     out = collect.collect(study, ResultStore(tmp_path / "r.db"), lambda cell, what: None, lambda _text: None)
     doc = summary.document(study, out, {}, 1.0)
     report.write(study.out, doc, False)
-    measured, estimated = doc["rows"]
+    measured, estimated = (r.to_dict() for r in doc["rows"])
     assert measured["measured"] and measured["host"] == serial and measured["emulated"] and measured["threads"] == 4
     assert measured["execution_context"] == "adb shell"
     assert not estimated["measured"] and estimated["target"] == "pixel3"

@@ -36,6 +36,7 @@ def test_too_few_rounds_is_not_noisy_in_the_tables(capsys, monkeypatch):
 
     from edgekit.cli.bench_report import p50_text, print_table
     from edgekit.study.report_md import cells
+    from edgekit.study.study_row import StudyRow
     from tests.conftest import DATA
 
     monkeypatch.setenv("COLUMNS", "200")
@@ -53,4 +54,4 @@ def test_too_few_rounds_is_not_noisy_in_the_tables(capsys, monkeypatch):
     study_row = {"model": "m", "input_shape": [1, 8, 8, 3], "quant": "fp32", "target": "cpu", "measured": True,
                  "params_m": 1.0, "mmacs": 1.0, "size_mb": 1.0, "rounds": 2, "noisy": True,
                  "latency_ms": {"p50": 7.0, "p90": 8.0, "ci95": [6.0, 8.0]}, "peak_rss_mb": 10, "gmacs_per_s": 1.0}
-    assert cells(study_row, {})[8] == "7.0 2 rounds, no interval"
+    assert cells(StudyRow.from_dict(study_row), {})[8] == "7.0 2 rounds, no interval"

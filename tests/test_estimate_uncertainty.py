@@ -77,12 +77,13 @@ def test_bench_json_and_table_carry_the_error():
 
 def test_study_rows_show_the_error_and_the_host_cpu():
     from edgekit.study.report_md import cells
+    from edgekit.study.study_row import StudyRow
 
     row = {"model": "mobilenetv2", "variant": "zoo", "quant": "fp32", "target": "coral-usb", "measured": False,
            "input_shape": [224, 224, 3], "params_m": 3.5, "mmacs": 300.8, "size_mb": 14.0, "macs": 300774272,
            "latency_ms": {"p50": 45.43, "p90": None}, "gmacs_per_s": 6.62, "peak_rss_mb": None,
            "estimated_memory_mb": 20.1, "accuracy_pct": None, "expected_error_pct": 10, "runs_on": "host-cpu"}
-    c = cells(row, {})
+    c = cells(StudyRow.from_dict(row), {})
     assert c[4] == f"estimated {HOST_CPU}"
     # p50, then the 95% interval (none for an estimate), p90, memory, GMAC/s
     assert c[8] == "45 ±10% est." and c[9] == "-" and c[10] == "-" and c[12] == "6.6 ±10% est."
@@ -92,13 +93,14 @@ def test_study_plot_draws_error_bars(monkeypatch):
     from matplotlib.container import ErrorbarContainer
 
     from edgekit.study import plots
+    from edgekit.study.study_row import StudyRow
 
     figures = []
     monkeypatch.setattr(plots, "_png", lambda fig: figures.append(fig) or b"")
     base = {"model": "mobilenetv2", "quant": "int8", "macs": 3e8, "input_shape": [224, 224, 3]}
     rows = [{**base, "target": "cpu", "measured": True, "latency_ms": {"p50": 3.0}},
             {**base, "target": "rpi4", "measured": False, "latency_ms": {"p50": 20.0}, "expected_error_pct": 14}]
-    plots.latency_vs_macs(rows, {})
+    plots.latency_vs_macs([StudyRow.from_dict(r) for r in rows], {})
     bars = [c for c in figures[0].axes[0].containers if isinstance(c, ErrorbarContainer)]
     assert len(bars) == 1  # the estimate only
     low, high = bars[0].lines[2][0].get_segments()[0][:, 1]

@@ -68,10 +68,11 @@ def test_no_explanation_when_the_intervals_overlap_or_int8_is_faster():
 
 def test_the_study_conclusion_says_why(monkeypatch):
     from edgekit.study import summary
+    from edgekit.study.study_row import StudyRow
 
     monkeypatch.setattr(summary, "_both_measured", lambda a, b: True)
     monkeypatch.setattr("bench.compare.result_ratio", lambda a, b: (3.0, 2.9, 3.1, "paired"))
     rows = [{**_doc(q, p50, lo, hi), "model": "split", "variant": "zoo"}
             for q, p50, lo, hi in (("fp32", 1.0, 0.95, 1.05), ("int8", 3.0, 2.9, 3.1))]
-    text = summary.quant_versus(rows, "cpu", {"split": "Split"})
+    text = summary.quant_versus([StudyRow.from_dict(r) for r in rows], "cpu", {"split": "Split"})
     assert "Split:" in text and "int8 2 XNNPACK nodes" in text and "no VNNI" in text, text

@@ -21,6 +21,7 @@ import pytest
 from converters.output import check_output, sidecar_path, write_pair
 from edgekit.errors import EdgekitError, UsageError
 from edgekit.study import report
+from edgekit.study.study_row import StudyRow
 from tests.conftest import ROOT, assert_one_line_error, run_cli
 
 EXAMPLE = ROOT / "docs" / "study-example" / "results.json"
@@ -33,6 +34,7 @@ def doc(monkeypatch):
     plots = {"latency_vs_macs.png": PNG, "size_by_quant.png": PNG}
     monkeypatch.setattr(report, "make_plots", lambda _doc: dict(plots))
     d = json.loads(EXAMPLE.read_text())
+    d["rows"] = [StudyRow.from_dict(r) for r in d["rows"]]  # the study's records, as it writes them
     d["_plots"] = plots  # the test may change which plots the next write draws
     return d
 
@@ -383,6 +385,7 @@ def test_a_study_whose_every_row_failed_or_was_emulated_still_writes_its_report(
         if not i % 2:
             row.pop("latency_ms", None)
             row["measured"] = False
+    doc["rows"] = [StudyRow.from_dict(r) for r in doc["rows"]]
     assert "latency_vs_macs.png" not in report.make_plots(doc)
     report.write(tmp_path / "out", doc, force=False)
     assert (tmp_path / "out" / "report.html").is_file() and (tmp_path / "out" / "results.json").is_file()

@@ -9,7 +9,7 @@ from dataclasses import replace
 
 from bench.store import ResultStore
 from edgekit.analysis import analyze_graph, read_tflite
-from edgekit.result import Kind, Result
+from edgekit.result import Kind
 from tests.conftest import DATA
 
 FILES = {"lenet5": "tiny_fp32.tflite", "mobilenetv2": "tiny_int8_edgetpu.tflite", "mobilenet": "tiny_int8.tflite"}
@@ -41,10 +41,11 @@ def test_one_failing_config_of_three_leaves_the_other_two_measured_and_reported(
 
     assert sorted(seen) == [("lenet5", "measured"), ("mobilenet", "measured"), ("mobilenetv2", "failed")]
     assert (out.new_measurements, out.failures) == (2, 1)
-    kinds = {r["model"]: Result.kind_of(r) for r in out.rows}
+    kinds = {r.model: r.result.kind for r in out.rows}
     assert kinds == {"lenet5": Kind.MEASURED, "mobilenetv2": Kind.FAILED, "mobilenet": Kind.MEASURED}
-    failed = next(r for r in out.rows if r["model"] == "mobilenetv2")
-    assert "edgetpu-custom-op" in failed["error"] and "study_key" not in failed  # a re-run tries it again
+    failed = next(r for r in out.rows if r.model == "mobilenetv2")
+    assert "edgetpu-custom-op" in failed.result.failure.error and "study_key" not in failed.result.extra  # a re-run
+    # tries it again
     stored = [r.to_dict() for r in store.last(10)]
     assert len(stored) == 3 and sum("study_key" in r for r in stored) == 2
 
@@ -82,7 +83,7 @@ def test_an_estimate_that_fails_fails_alone(tmp_path, monkeypatch):
     out = collect.collect(study, ResultStore(tmp_path / "r.db"), lambda cell, what: seen.append((cell.model, what)),
                           lambda _text: None)
     assert seen == [("lenet5", "estimated"), ("mobilenet", "failed")] and (out.estimates, out.failures) == (1, 1)
-    assert [Result.kind_of(r) for r in out.rows] == [Kind.ESTIMATED, Kind.FAILED]
+    assert [r.result.kind for r in out.rows] == [Kind.ESTIMATED, Kind.FAILED]
     md = report_md.markdown(summary.document(study, out, {}, 1.0), [])
     assert "- failed: mobilenet fp32 on rpi4: " in md and "(injected)" in md
 
@@ -103,11 +104,12 @@ def test_a_device_that_refuses_fails_its_cells_and_the_rest_is_measured(tmp_path
     seen = []
     out = collect.collect(study, ResultStore(tmp_path / "r.db"), lambda cell, what: seen.append((cell, what)),
                           lambda _text: None)
-    kinds = [(r["model"], r["target"], Result.kind_of(r)) for r in out.rows]
+    kinds = [(r.model, r.target, r.result.kind) for r in out.rows]
     assert kinds == [("lenet5", "cpu", Kind.MEASURED), ("lenet5", "rpi4", Kind.FAILED),
                      ("mobilenet", "cpu", Kind.MEASURED), ("mobilenet", "rpi4", Kind.FAILED)]
     for r in out.rows[1::2]:
-        assert r["error"].startswith("dev-a is ") and "not a Raspberry Pi 4" in r["error"], r["error"]
+        error = r.result.failure.error
+        assert error.startswith("dev-a is ") and "not a Raspberry Pi 4" in error, error
     assert (out.new_measurements, out.failures) == (2, 2)
 
 

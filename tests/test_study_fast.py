@@ -9,6 +9,7 @@ from edgekit.analysis import read_tflite
 from edgekit.analysis.kinds import LayerKind, kinds_tflite, totals
 from edgekit.study.facts import published, seed_arithmetic
 from edgekit.study.plots import pareto
+from edgekit.study.study_row import StudyRow
 from tests._study import check_report_matches, table_lines
 from tests.conftest import DATA, ROOT, assert_one_line_error, run_cli
 
@@ -44,6 +45,15 @@ def test_published_top1_is_cited_or_explained():
     assert all(p["source"] for p in pub.values())
 
 
+def _one(doc: dict) -> StudyRow:
+    return StudyRow.from_dict(doc)
+
+
+def _rows(*docs) -> list[StudyRow]:
+    """The study rows of hand-made results.json rows."""
+    return [StudyRow.from_dict(d) for d in docs]
+
+
 def _row(target, measured, p50):
     row = {"model": "mobilenetv2", "variant": "zoo", "quant": "int8", "target": target, "measured": measured,
            "input_shape": [224, 224, 3], "params_m": 3.539, "mmacs": 300.77, "size_mb": 4.006, "size_bytes": 4006000,
@@ -59,20 +69,20 @@ def test_report_marks_every_estimated_cell():
 
     doc = {"published_imagenet_top1": published(["mobilenetv2"])}
     notes, texts = footnotes(doc)
-    measured, estimated = cells(_row("cpu", True, 5.1234), notes), cells(_row("rpi4", False, 19.26), notes)
+    measured, estimated = cells(_one(_row("cpu", True, 5.1234)), notes), cells(_one(_row("rpi4", False, 19.26)), notes)
     assert measured[4] == "measured" and not any(c.endswith("est.") for c in measured)
     assert estimated[4] == "estimated"
     assert estimated[8] == "19 est." and estimated[11] == "4.8 est." and estimated[12] == "1.5 est."
-    with_error = cells({**_row("rpi4", False, 19.26), "expected_error_pct": 14}, notes)
+    with_error = cells(_one({**_row("rpi4", False, 19.26), "expected_error_pct": 14}), notes)
     assert with_error[8] == "19 ±14% est." and with_error[12] == "1.5 ±14% est."
     assert measured[14] == "not measured" and measured[15] == "71.3 [1]" and "keras.io" in texts[0]
     assert measured[13] == "-"  # no energy figure in the row
     from edgekit.energy import EnergyFigure
 
     fig = EnergyFigure(mj=2.5, measured=False, source="estimated: x", low_mj=1.5, high_mj=3.5, expected_error_pct=40)
-    assert cells({**_row("rpi4", False, 19.26), **fig.to_dict()}, notes)[13] == "2.5 ±40% est."
+    assert cells(_one({**_row("rpi4", False, 19.26), **fig.to_dict()}), notes)[13] == "2.5 ±40% est."
     fig = EnergyFigure(mj=12.0, measured=True, source="RAPL package-0", low_mj=11.0, high_mj=13.5, rounds=6)
-    assert cells({**_row("cpu", True, 5.1), **fig.to_dict()}, notes)[13] == "12 (11–14)"
+    assert cells(_one({**_row("cpu", True, 5.1), **fig.to_dict()}), notes)[13] == "12 (11–14)"
 
 
 def test_energy_sentence_and_plot_from_the_rows():
@@ -86,17 +96,17 @@ def test_energy_sentence_and_plot_from_the_rows():
     vgg = {**_row("rpi4", False, 900.0), "model": "vgg16", "quant": "fp32", "macs": 15_470_264_320,
            **EnergyFigure(mj=100.0, measured=False, source="e", low_mj=50.0, high_mj=150.0,
                           expected_error_pct=50).to_dict()}
-    text = energy_versus([mnv2, {**vgg, "energy_source": "other"}], "rpi4", t)
+    text = energy_versus(_rows(mnv2, {**vgg, "energy_source": "other"}), "rpi4", t)
     assert text.startswith("Energy per inference above idle, MobileNet v2 int8 to VGG-16 fp32 on rpi4 (estimated")
     assert "ratio 0.02 (interval 0.00667–0.06, from the two figures' own)" in text and "50 times less energy" in text
     # one power figure prices both: it cancels, and the interval is the latencies' (their ±10% each)
-    same = energy_versus([{**mnv2, "expected_error_pct": 10}, {**vgg, "expected_error_pct": 10}], "rpi4", t)
+    same = energy_versus(_rows({**mnv2, "expected_error_pct": 10}, {**vgg, "expected_error_pct": 10}), "rpi4", t)
     assert "ratio 0.02 (interval 0.0164–0.0244, the latency ratio's" in same
     tpu = {**mnv2, "energy_covers": "the Edge TPU only"}
-    assert "not like for like: the first covers the Edge TPU only" in energy_versus([tpu, vgg], "rpi4", t)
+    assert "not like for like: the first covers the Edge TPU only" in energy_versus(_rows(tpu, vgg), "rpi4", t)
     none = {**vgg, **EnergyFigure.unavailable("none", "no RAPL here").to_dict()}
-    assert energy_versus([mnv2, none], "rpi4", t).endswith("not available (no RAPL here).")
-    png = energy_vs_macs([mnv2, vgg], t)
+    assert energy_versus(_rows(mnv2, none), "rpi4", t).endswith("not available (no RAPL here).")
+    png = energy_vs_macs(_rows(mnv2, vgg), t)
     assert png[:8] == b"\x89PNG\r\n\x1a\n" and len(png) > 10_000
 
 
@@ -109,6 +119,7 @@ def test_report_marks_noisy_rows_with_their_interval():
     quiet["latency_ms"]["ci95"] = [5.0, 5.2]
     noisy = {**_row("cpu", True, 7.0), "quant": "fp32", "noisy": True, "rounds": 30}
     noisy["latency_ms"]["ci95"] = [5.9, 8.8]
+    quiet, noisy = _rows(quiet, noisy)
     assert cells(quiet, {})[8:10] == ["5.1", "5.0–5.2"]
     assert cells(noisy, {})[8:10] == ["7.0 NOISY", "5.9–8.8"]
     doc = {"published_imagenet_top1": published(["mobilenetv2"]), "edgekit": "0", "commit": "c", "time_utc": "t",
@@ -124,13 +135,13 @@ def test_report_marks_noisy_rows_with_their_interval():
 def test_emulated_rows_are_marked_in_the_table_and_left_out_of_the_plots(monkeypatch):
     from edgekit.study import plots, report, report_md
 
-    emulated = {**_row("aarch64", True, 80.0), "host": "arm", "emulated": True}
+    emulated = _one({**_row("aarch64", True, 80.0), "host": "arm", "emulated": True})
     assert report_md.cells(emulated, {})[4] == "measured on arm (emulated: not a device's speed)"
     seen = []
     monkeypatch.setattr(plots, "latency_vs_macs", lambda rows, t: seen.append(rows) or b"")
     monkeypatch.setattr(plots, "size_by_quant", lambda rows, t: b"")
-    report.make_plots({"rows": [_row("cpu", True, 5.0), emulated], "layers": {}})
-    assert [r["target"] for r in seen[0]] == ["cpu"]
+    report.make_plots({"rows": [_one(_row("cpu", True, 5.0)), emulated], "layers": {}})
+    assert [r.target for r in seen[0]] == ["cpu"]
 
 
 @pytest.mark.parametrize(("args", "needle"), [
@@ -197,7 +208,7 @@ def test_the_study_measures_this_cpu_at_one_thread_and_a_device_at_its_cores(tmp
 
     assert [threads_for(plan(None), t) for t in ("cpu", "rpi4", "gpu")] == [1, 4, None]
     assert [threads_for(plan(3), t) for t in ("cpu", "rpi4", "gpu")] == [3, 3, None]
-    rows = [{"target": "cpu", "threads": 1}, {"target": "rpi4", "threads": 4}, {"target": "gpu", "threads": None}]
+    rows = _rows(*({"model": "m", "target": t, "threads": n} for t, n in (("cpu", 1), ("rpi4", 4), ("gpu", None))))
     assert _threads_text(rows) == " (threads: cpu 1, rpi4 4)"
 
 
@@ -217,6 +228,7 @@ def test_conclusion_states_int8_against_fp32_with_its_interval():
     rows = [_timed("mobilenetv2", "int8", [x / 2.1 for x in base]), _timed("mobilenetv2", "fp32", base),
             _timed("lenet5", "int8", [0.02, 0.03, 0.02, 0.03, 0.02, 0.03]),
             _timed("lenet5", "fp32", [0.03, 0.02, 0.03, 0.02, 0.03, 0.02])]
+    rows = _rows(*rows)
     text = quant_versus(rows, "cpu", titles())
     assert "MobileNet v2: int8 is 2.1x faster than fp32 (2.1–2.1x)" in text  # paired by round: exactly 2.1
     assert "LeNet-5: no measurable difference between int8 and fp32" in text

@@ -42,7 +42,7 @@ def test_a_one_model_study_estimates_a_phone_and_reports_it(tmp_path, monkeypatc
 
     md = (study.out / "report.md").read_text()
     check_report_matches(json.loads((study.out / "results.json").read_text()), md)
-    phone = next(r for r in doc["rows"] if r["target"] == "pixel4")
+    phone = next(r.to_dict() for r in doc["rows"] if r.target == "pixel4")
     assert not phone["measured"] and phone["expected_error_pct"] > 0 and phone["threads"] == 4
     assert phone["device"]["soc"] == "Snapdragon 855" and len(phone["device"]["cores_assumed"]) == 4
     row = next(line for line in md.splitlines() if line.startswith("| mobilenetv2 |") and "| pixel4 |" in line)

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import pytest
 
-from tests.test_study_fast import _row
+from tests.test_study_fast import _row, _rows
 
 pytest.importorskip("matplotlib")
 
@@ -44,8 +44,10 @@ def test_tick_labels_are_distinct(drawn, p50s):
     from edgekit.study import plots
     from edgekit.study.summary import titles
 
-    rows = [{**_row("cpu", True, p50s[0]), "energy_mj": 2.0 * p50s[0]},
-            {**_row("rpi4", False, p50s[1]), "quant": "fp32", "size_mb": 4.1, "energy_mj": 2.1 * p50s[1]}]
+    energy = {"energy_source": "e", "energy_measured": False}  # a figure, as a row's document has it
+    rows = _rows({**_row("cpu", True, p50s[0]), **energy, "energy_mj": 2.0 * p50s[0]},
+                 {**_row("rpi4", False, p50s[1]), "quant": "fp32", "size_mb": 4.1, **energy,
+                  "energy_mj": 2.1 * p50s[1]})
     plots.latency_vs_macs(rows, titles())
     plots.size_by_quant(rows, titles())
     plots.energy_vs_macs(rows, titles())

@@ -79,13 +79,13 @@ def _eval_top1(tmp_path, path) -> float:
 def test_a_keras_user_model_with_10_outputs_gets_accuracy_rows_as_edgekit_eval_reports(keras_files, study_env):
     tmp_path = study_env
     plan, out, said = _study(tmp_path, str(keras_files / "tiny10.keras"))
-    rows = {r["quant"]: r for r in out.rows if r["model"] == "tiny10"}
+    rows = {r.quant: r for r in out.rows if r.model == "tiny10"}
     assert set(rows) == {"fp32", "int8"}
     for quant, row in rows.items():
-        assert 0 <= row["accuracy_pct"] <= 100, row["accuracy_note"]
-        assert "as given, not trained here" in row["accuracy_note"]
+        assert 0 <= row.accuracy_pct <= 100, row.accuracy_note
+        assert "as given, not trained here" in row.accuracy_note
         tflite = out.conversions[("zoo", "tiny10", quant)].path
-        assert row["accuracy_pct"] == _eval_top1(tmp_path, tflite)  # edgekit eval's evaluator, same number
+        assert row.accuracy_pct == _eval_top1(tmp_path, tflite)  # edgekit eval's evaluator, same number
     user = out.user_accuracy["tiny10"]
     assert user["mismatch"] is None and user["float_accuracy_pct"] == _eval_top1(tmp_path, keras_files / "tiny10.keras")
     assert not [s for s in said if "not measured" in s]
@@ -96,7 +96,7 @@ def test_a_keras_user_model_with_10_outputs_gets_accuracy_rows_as_edgekit_eval_r
     assert f"the Keras model in float {user['float_accuracy_pct']}%" in md
     table = [line for line in md.splitlines() if line.startswith("| tiny10 |")]
     assert len(table) == 2
-    assert all(f"| {rows[q]['accuracy_pct']} |" in line for q, line in zip(rows, table, strict=True))
+    assert all(f"| {rows[q].accuracy_pct} |" in line for q, line in zip(rows, table, strict=True))
 
 
 def test_a_model_whose_outputs_do_not_match_the_labels_is_warned_once_and_not_measured(keras_files, study_env):
@@ -104,8 +104,8 @@ def test_a_model_whose_outputs_do_not_match_the_labels_is_warned_once_and_not_me
     plan, out, said = _study(tmp_path, str(keras_files / "tiny3.keras"))
     warnings = [s for s in said if "tiny3 gives 3 outputs but digits has 10 labels" in s]
     assert len(warnings) == 1 and "\n" not in warnings[0]
-    assert [r["accuracy_pct"] for r in out.rows] == [None, None]
-    assert all(r["accuracy_note"] == "not measured: tiny3 gives 3 outputs but digits has 10 labels" for r in out.rows)
+    assert [r.accuracy_pct for r in out.rows] == [None, None]
+    assert all(r.accuracy_note == "not measured: tiny3 gives 3 outputs but digits has 10 labels" for r in out.rows)
     md = _report(plan, out)
     assert "accuracy not measured: tiny3 gives 3 outputs but digits has 10 labels" in md
     assert all("| not measured |" in line for line in md.splitlines() if line.startswith("| tiny3 |"))
@@ -116,7 +116,7 @@ def test_a_tflite_user_model_with_10_outputs_is_scored_as_it_is(study_env):
     shutil.copy(DATA / "tiny_fp32.tflite", tmp_path / "Given.tflite")  # 16x16x3 in, 10 out, no sidecar
     plan, out, _ = _study(tmp_path, str(tmp_path / "Given.tflite"))
     (row,) = out.rows
-    assert 0 <= row["accuracy_pct"] <= 100 and row["accuracy_pct"] == _eval_top1(tmp_path, tmp_path / "Given.tflite")
+    assert 0 <= row.accuracy_pct <= 100 and row.accuracy_pct == _eval_top1(tmp_path, tmp_path / "Given.tflite")
     assert "float_accuracy_pct" not in out.user_accuracy["Given"]  # no Keras model: the file as it is
     assert "measured as it is" in _report(plan, out)
 

@@ -79,6 +79,7 @@ def test_a_missing_path_keeps_its_case_in_the_error(tmp_path):
 
 def test_the_conclusion_and_the_report_name_user_models(tmp_path):
     from edgekit.study.report_md import sources_line
+    from edgekit.study.study_row import StudyRow
     from edgekit.study.summary import titles, user_versus
 
     base = [3.0, 3.1, 2.9, 3.05, 2.95, 3.0]
@@ -88,7 +89,7 @@ def test_the_conclusion_and_the_report_name_user_models(tmp_path):
     plan = {"models": ["mobilenetv2", "Mine"], "targets": ["cpu"],
             "user_models": [{"name": "Mine", "kind": "tflite", "source": "models/Mine.tflite", "quant": "int8",
                              "converted_here": False, "preprocess": None, "calibration": None}]}
-    lines = user_versus({"plan": plan}, rows, titles())
+    lines = user_versus({"plan": plan}, [StudyRow.from_dict(r) for r in rows], titles())
     assert len(lines) == 1 and lines[0].startswith("On cpu, Mine int8 is 2.0x faster than MobileNet v2 int8")
     assert "models/Mine.tflite, measured as it is" in lines[0]
     text = sources_line(plan)

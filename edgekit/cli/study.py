@@ -12,7 +12,6 @@ import typer
 from edgekit.cli._common import ProgressBar, err_console, interrupt_says, warn
 from edgekit.cli._options import Db
 from edgekit.errors import EdgekitError
-from edgekit.result import is_failed
 
 _MODELS = ("Comma-separated zoo models, .keras/.h5 files, SavedModel folders and .tflite files, mixed (default "
            "lenet5,alexnet,vgg16,resnet50,googlenet,mobilenet,mobilenetv2; with --quick "
@@ -80,9 +79,9 @@ def study(*, out: Annotated[Path, typer.Option("--out", help="Folder for results
     collected = _collect(plan, store, cells, lab)
     _write(plan, collected, time.perf_counter() - started, eta, loaded if busy >= 1.2 else None)
     unsaved = collected.recovery.error() if collected.recovery is not None else None
-    failed = [r for r in collected.rows if is_failed(r)]
+    failed = [r for r in collected.rows if r.result.failed]
     if failed:  # the rest is measured and reported; the run still says what failed, as edgekit bench does
-        named = "; ".join(f"{r['model']} {r['quant']} on {r['target']}: {r['error'].rstrip('.')}" for r in failed)
+        named = "; ".join(f"{r.model} {r.quant} on {r.target}: {r.result.failure.error.rstrip('.')}" for r in failed)
         failure = EdgekitError(f"{len(failed)} of {len(collected.rows)} configuration(s) failed (the report has "
                                f"the others and these errors): {named}")
         if unsaved is None:

@@ -19,6 +19,7 @@ from edgekit.study.cells import Converted, file_digest, study_key, tflite_path, 
 from edgekit.study.measure_cells import cell_config, measure_target
 from edgekit.study.plan import Cell, StudyPlan
 from edgekit.study.rows import decorate, trained_accuracy, user_accuracy
+from edgekit.study.study_row import StudyRow
 from targets.registry import Method
 
 __all__ = ["Collected", "Converted", "collect", "file_digest", "study_key", "tflite_path", "threads_for"]
@@ -28,7 +29,7 @@ Say = Callable[[str], None]
 
 @dataclass
 class Collected:
-    rows: list[dict] = field(default_factory=list)
+    rows: list[StudyRow] = field(default_factory=list)
     new_measurements: int = 0
     reused_measurements: int = 0
     estimates: int = 0
@@ -57,7 +58,7 @@ def collect(plan: StudyPlan, store, advance: Callable[[Cell, str], None], say: S
     by_model: dict[tuple[str, str], list[Cell]] = {}
     for cell in plan.cells():
         by_model.setdefault((cell.variant, cell.model), []).append(cell)
-    rows: dict[Cell, dict] = {}
+    rows: dict[Cell, StudyRow] = {}
     pending: dict[str, list[tuple[Cell, Converted, dict | None]]] = {}
     for (variant, model), cells in by_model.items():
         trained = None

@@ -8,6 +8,7 @@ from __future__ import annotations
 from collections.abc import Callable
 
 from edgekit.result import Result
+from edgekit.study.study_row import StudyRow
 
 PHONE_THREADS = 4  # --target android has no CPU record: the threads edgekit bench --serial uses by default
 
@@ -42,26 +43,27 @@ def measure_phone_cells(plan, target: str, configs: list, convs: list, protocol,
                 keep(i, failure_result(cfg, outcome.error))
 
 
-def phone_lines(rows: list[dict]) -> list[str]:
+def phone_lines(rows: list[StudyRow]) -> list[str]:
     """Under the table, one line per phone target: how it was served (estimated on which cores, with what error;
     or measured in an ``adb shell`` on which phone), and what it has no figure for, said plainly."""
     out = []
-    for target in dict.fromkeys(r["target"] for r in rows if (r.get("device") or {}).get("soc")
-                                or r.get("execution_context") == "adb shell"):
-        r = next(r for r in rows if r["target"] == target and not r.get("error"))
-        device = r.get("device") or {}
-        if r.get("measured"):
-            mask = r.get("taskset_mask")
-            how = (f"measured in an adb shell on {r.get('host')} ({device.get('phone')}, {device.get('soc')}), "
+    for target in dict.fromkeys(r.target for r in rows if (r.result.extra.get("device") or {}).get("soc")
+                                or r.result.extra.get("execution_context") == "adb shell"):
+        record = next(r.result for r in rows if r.target == target and not r.result.failed)
+        extra, energy = record.extra, record.energy
+        device = extra.get("device") or {}
+        if record.measured:
+            mask = extra.get("taskset_mask")
+            how = (f"measured in an adb shell on {extra.get('host')} ({device.get('phone')}, {device.get('soc')}), "
                    + (f"taskset mask {mask}" if mask else "not pinned (no cpufreq to rank its cores)"))
-            if r.get("emulated"):
+            if extra.get("emulated"):
                 how += "; emulated (edgekit's benchmark_model test double): not a phone's speed"
         else:
             cores = ", ".join(device.get("cores_assumed") or [])
-            how = (f"estimated ({device.get('soc')}, {r.get('threads')} threads on {cores}), ±"
-                   f"{r.get('expected_error_pct')}% est., the phone family's held-out error (docs/estimates.md); "
+            how = (f"estimated ({device.get('soc')}, {record.threads} threads on {cores}), ±"
+                   f"{record.expected_error_pct}% est., the phone family's held-out error (docs/estimates.md); "
                    "no GPU estimate")
-            if r.get("energy_mj") is None and r.get("energy_note"):
-                how += f"; {r['energy_note']}"
+            if energy is not None and energy.mj is None and energy.note:
+                how += f"; {energy.note}"
         out.append(f"- phone {target}: {how}")
     return ["", *out] if out else []

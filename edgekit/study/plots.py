@@ -10,7 +10,7 @@ from __future__ import annotations
 import io
 
 from bench.protocol import REL_HALFWIDTH
-from edgekit.result import is_measured
+from edgekit.study.study_row import StudyRow
 
 MARKERS = ("o", "s", "^", "D", "v", "P", "X", "*", "<", ">")
 COLOURS = ("#1f77b4", "#d62728", "#2ca02c", "#9467bd", "#ff7f0e", "#8c564b", "#e377c2", "#17becf")
@@ -34,9 +34,9 @@ def _png(fig) -> bytes:
     return buf.getvalue()
 
 
-def _styles(rows: list[dict]) -> tuple[dict, dict]:
-    models = list(dict.fromkeys(r["model"] for r in rows))
-    targets = list(dict.fromkeys(r["target"] for r in rows))
+def _styles(rows: list[StudyRow]) -> tuple[dict, dict]:
+    models = list(dict.fromkeys(r.model for r in rows))
+    targets = list(dict.fromkeys(r.target for r in rows))
     return ({m: MARKERS[i % len(MARKERS)] for i, m in enumerate(models)},
             {t: COLOURS[i % len(COLOURS)] for i, t in enumerate(targets)})
 
@@ -105,14 +105,14 @@ NOISY_RING = {"marker": "o", "s": 330, "facecolors": "none", "edgecolors": "#e69
               "linestyle": "--"}
 
 
-def _interval(ax, x, y, row: dict, colour, *, horizontal: bool = False) -> None:
+def _interval(ax, x, y, row: StudyRow, colour, *, horizontal: bool = False) -> None:
     """The p50's 95% interval as an error bar, and a dashed ring round a noisy point."""
-    ci = row["latency_ms"].get("ci95")
+    ci, p50 = row.result.figures.latency_ms.ci95, row.result.p50_ms
     if ci:
-        err = [[max(row["latency_ms"]["p50"] - ci[0], 0)], [max(ci[1] - row["latency_ms"]["p50"], 0)]]
+        err = [[max(p50 - ci[0], 0)], [max(ci[1] - p50, 0)]]
         ax.errorbar([x], [y], **({"xerr": err} if horizontal else {"yerr": err}), fmt="none", ecolor=colour,
                     elinewidth=1.4, capsize=4, zorder=2)
-    if row.get("noisy"):
+    if row.result.noisy:
         ax.scatter([x], [y], zorder=4, **NOISY_RING)
 
 
@@ -136,48 +136,49 @@ def _legends(ax, markers: dict, colours: dict, titles: dict, colour_title: str =
     ax.legend(handles=fill_h, title="marker", loc="upper left", bbox_to_anchor=(1.01, 0.22))
 
 
-def latency_vs_macs(rows: list[dict], titles: dict) -> bytes:
+def latency_vs_macs(rows: list[StudyRow], titles: dict) -> bytes:
     """p50 latency against MACs, log-log: a marker per model, a colour per target, hollow for estimates."""
     plt = _plt()
-    rows = [r for r in rows if r["latency_ms"]["p50"] and r["macs"]]
+    rows = [r for r in rows if r.result.p50_ms and r.result.figures.macs]
     markers, colours = _styles(rows)
     fig, ax = plt.subplots(figsize=(9.5, 5.6))
     n = len(colours)
     dodge = {t: 10 ** (0.06 * (i - (n - 1) / 2)) for i, t in enumerate(colours)}  # targets side by side
     labelled = set()
     for r in rows:
-        x, y = r["macs"] / 1e6 * dodge[r["target"]], r["latency_ms"]["p50"]
-        _point(ax, x, y, markers[r["model"]], colours[r["target"]], is_measured(r),
-               error_pct=r.get("expected_error_pct"))
-        _interval(ax, x, y, r, colours[r["target"]])
-        if (r["model"], r["quant"], y) in labelled:  # e.g. fp32 on the Coral runs on its host: same as rpi4
+        x, y = r.result.figures.macs / 1e6 * dodge[r.target], r.result.p50_ms
+        _point(ax, x, y, markers[r.model], colours[r.target], r.result.measured,
+               error_pct=r.result.expected_error_pct)
+        _interval(ax, x, y, r, colours[r.target])
+        if (r.model, r.quant, y) in labelled:  # e.g. fp32 on the Coral runs on its host: same as rpi4
             continue
-        labelled.add((r["model"], r["quant"], y))
-        left = r["quant"] == "fp32"  # fp32 labels left of the marker, the others right
-        ax.annotate(r["quant"], (x, y), xytext=(-7 if left else 7, -3), textcoords="offset points", fontsize=8,
+        labelled.add((r.model, r.quant, y))
+        left = r.quant == "fp32"  # fp32 labels left of the marker, the others right
+        ax.annotate(r.quant, (x, y), xytext=(-7 if left else 7, -3), textcoords="offset points", fontsize=8,
                     color="#555", ha="right" if left else "left")
     return _against_macs(fig, ax, "p50 latency per inference (ms, log scale)", "Latency vs compute", markers, colours,
                          titles, xnote="targets offset sideways to stay readable")
 
 
-def energy_vs_macs(rows: list[dict], titles: dict) -> bytes:
+def energy_vs_macs(rows: list[StudyRow], titles: dict) -> bytes:
     """Energy per inference above idle against MACs, log-log, as the latency plot: a marker per model, a colour
     per target; filled when measured (bar: 95% interval), hollow when estimated (bar: the held-out error band)."""
     plt = _plt()
-    rows = [r for r in rows if r.get("energy_mj") and r["macs"]]
+    rows = [r for r in rows if r.result.energy is not None and r.result.energy.mj and r.result.figures.macs]
     markers, colours = _styles(rows)
     fig, ax = plt.subplots(figsize=(9.5, 5.6))
     n = len(colours)
     dodge = {t: 10 ** (0.06 * (i - (n - 1) / 2)) for i, t in enumerate(colours)}
     for r in rows:
-        x, y, colour = r["macs"] / 1e6 * dodge[r["target"]], r["energy_mj"], colours[r["target"]]
-        _point(ax, x, y, markers[r["model"]], colour, bool(r.get("energy_measured")))
-        lo, hi = r.get("energy_low_mj"), r.get("energy_high_mj")
+        energy = r.result.energy
+        x, y, colour = r.result.figures.macs / 1e6 * dodge[r.target], energy.mj, colours[r.target]
+        _point(ax, x, y, markers[r.model], colour, bool(energy.measured))
+        lo, hi = energy.low_mj, energy.high_mj
         if lo is not None and hi is not None:
             ax.errorbar([x], [y], yerr=[[max(y - lo, 0)], [max(hi - y, 0)]], fmt="none", ecolor=colour,
                         elinewidth=1.3, capsize=4, zorder=2)
-        left = r["quant"] == "fp32"
-        ax.annotate(r["quant"], (x, y), xytext=(-7 if left else 7, -3), textcoords="offset points", fontsize=8,
+        left = r.quant == "fp32"
+        ax.annotate(r.quant, (x, y), xytext=(-7 if left else 7, -3), textcoords="offset points", fontsize=8,
                     color="#555", ha="right" if left else "left")
     return _against_macs(fig, ax, "energy per inference above idle (mJ, log scale)", "Energy vs compute", markers,
                          colours, titles, xnote="targets offset sideways")
@@ -197,12 +198,12 @@ def _against_macs(fig, ax, ylabel: str, title: str, markers, colours, titles, *,
     return _png(fig)
 
 
-def size_by_quant(rows: list[dict], titles: dict) -> bytes:
+def size_by_quant(rows: list[StudyRow], titles: dict) -> bytes:
     """File size per model, one bar per quantization mode (log scale: LeNet-5 and VGG-16 differ 1000x)."""
     plt = _plt()
-    sizes = {(r["model"], r["quant"]): r["size_mb"] for r in rows}
-    models = list(dict.fromkeys(r["model"] for r in rows))
-    quants = list(dict.fromkeys(r["quant"] for r in rows))
+    sizes = {(r.model, r.quant): r.size_mb for r in rows}
+    models = list(dict.fromkeys(r.model for r in rows))
+    quants = list(dict.fromkeys(r.quant for r in rows))
     width = 0.8 / len(quants)
     fig, ax = plt.subplots(figsize=(9.5, 5.0))
     for i, q in enumerate(quants):
@@ -234,28 +235,27 @@ def pareto(points: list[tuple[float, float]]) -> list[tuple[float, float]]:
     return front
 
 
-def accuracy_vs_latency(rows: list[dict], titles: dict, target: str) -> bytes:
+def accuracy_vs_latency(rows: list[StudyRow], titles: dict, target: str) -> bytes:
     """Measured accuracy against p50 latency on one target, with the Pareto front."""
     plt = _plt()
-    rows = [r for r in rows if r["target"] == target and r.get("accuracy_pct") is not None
-            and r["latency_ms"]["p50"]]
+    rows = [r for r in rows if r.target == target and r.accuracy_pct is not None and r.result.p50_ms]
     markers, _ = _styles(rows)
-    quant_colours = {q: COLOURS[i % len(COLOURS)] for i, q in enumerate(dict.fromkeys(r["quant"] for r in rows))}
+    quant_colours = {q: COLOURS[i % len(COLOURS)] for i, q in enumerate(dict.fromkeys(r.quant for r in rows))}
     fig, ax = plt.subplots(figsize=(9.5, 5.4))
     for r in rows:
-        _point(ax, r["latency_ms"]["p50"], r["accuracy_pct"], markers[r["model"]], quant_colours[r["quant"]],
-               is_measured(r), error_pct=r.get("expected_error_pct"), axis="x")
-        _interval(ax, r["latency_ms"]["p50"], r["accuracy_pct"], r, quant_colours[r["quant"]], horizontal=True)
-    front = pareto([(r["latency_ms"]["p50"], r["accuracy_pct"]) for r in rows])
+        _point(ax, r.result.p50_ms, r.accuracy_pct, markers[r.model], quant_colours[r.quant], r.result.measured,
+               error_pct=r.result.expected_error_pct, axis="x")
+        _interval(ax, r.result.p50_ms, r.accuracy_pct, r, quant_colours[r.quant], horizontal=True)
+    front = pareto([(r.result.p50_ms, r.accuracy_pct) for r in rows])
     if front:  # a step from each best point to the right edge: nothing above and left of it is possible
-        right = max(r["latency_ms"]["p50"] for r in rows) * 1.3
+        right = max(r.result.p50_ms for r in rows) * 1.3
         ax.step([p[0] for p in front] + [right], [p[1] for p in front] + [front[-1][1]], where="post",
                 color="#333", linestyle="--", linewidth=1.2, zorder=2)
     ax.set_xscale("log")
     _plain_ticks(ax.xaxis)
     ax.set_xlabel(f"p50 latency on {target} (ms, log scale)")
     ax.set_ylabel("top-1 accuracy on held-out --data (%)")
-    est = "" if all(is_measured(r) for r in rows) else " (hollow: latency estimated)"
+    est = "" if all(r.result.measured for r in rows) else " (hollow: latency estimated)"
     ax.set_title(f"Accuracy vs latency on {target}{est}")
     ax.grid(True, alpha=0.35)
     from matplotlib.lines import Line2D

@@ -1,7 +1,8 @@
-"""The study written out: results.json, results.csv, report.md (``edgekit.study.report_md``, with PNGs beside
-it) and a self-contained report.html (``edgekit.study.report_html``, the same PNGs embedded as base64). Every number
-in the reports is a value of results.json: measured ones printed as is, estimated latencies and GMAC/s at two
-significant digits with their ``expected_error_pct`` ("19 ±14% est."); every estimated cell carries "est.".
+"""The study written out: results.json and results.csv (the rows' documents, ``StudyRow.to_dict``), report.md
+(``edgekit.study.report_md``, with PNGs beside it) and a self-contained report.html (``edgekit.study.report_html``,
+the same PNGs embedded as base64). Every number in the reports is a value of results.json: measured ones printed
+as is, estimated latencies and GMAC/s at two significant digits with their ``expected_error_pct`` ("19 ±14% est.");
+every estimated cell carries "est.".
 """
 
 from __future__ import annotations
@@ -17,9 +18,9 @@ from pathlib import Path
 
 from edgekit.energy import KEYS as ENERGY_KEYS
 from edgekit.errors import EdgekitError, UsageError
-from edgekit.result import is_failed
 from edgekit.study.report_html import html_page
 from edgekit.study.report_md import PLOTS, markdown
+from edgekit.study.study_row import StudyRow
 
 _CSV_KEYS = ("model", "variant", "quant", "target", "measured", "estimate_method", "host", "threads", "input_shape",
              "params", "macs", "size_bytes", "init_ms", "first_ms", "peak_rss_mb", "estimated_memory_mb",
@@ -28,11 +29,12 @@ _CSV_KEYS = ("model", "variant", "quant", "target", "measured", "estimate_method
              "commit", "path", *ENERGY_KEYS, "where")
 _LAT = ("min", "mean", "std", "p50", "p90", "p99")
 
-def csv_text(rows: list[dict], published: dict) -> str:
+
+def csv_text(rows: list[StudyRow], published: dict) -> str:
     buf = io.StringIO()
     w = csv.writer(buf)
     w.writerow([*_CSV_KEYS, *(f"{k}_ms" for k in _LAT), "ci95_lo_ms", "ci95_hi_ms", "published_imagenet_top1_pct"])
-    for r in rows:
+    for r in (row.to_dict() for row in rows):
         values = [r.get(k) for k in _CSV_KEYS]
         values[_CSV_KEYS.index("input_shape")] = "x".join(map(str, r["input_shape"]))
         latency = r.get("latency_ms") or {}  # a failed row has none
@@ -47,17 +49,17 @@ def make_plots(doc: dict) -> dict[str, bytes]:
     from edgekit.study.summary import titles
 
     t = titles()
-    rows = [r for r in doc["rows"] if not r.get("emulated") and not is_failed(r)]  # an emulator's timings are
-    # no device's speed; a failed row has none
-    zoo = [r for r in rows if r["variant"] == "zoo"]
+    rows = [r for r in doc["rows"] if not r.result.extra.get("emulated") and not r.result.failed]  # an
+    # emulator's timings are no device's speed; a failed row has none
+    zoo = [r for r in rows if r.variant == "zoo"]
     out = {}
     if zoo:  # every row failed, or ran on an emulator: nothing to plot, and the report is written all the same
         out = {"latency_vs_macs.png": plots.latency_vs_macs(zoo, t), "size_by_quant.png": plots.size_by_quant(zoo, t)}
-    if any(r.get("energy_mj") for r in zoo):
+    if any(r.result.energy is not None and r.result.energy.mj for r in zoo):
         out["energy_vs_macs.png"] = plots.energy_vs_macs(zoo, t)
-    trained = [r for r in rows if r.get("accuracy_pct") is not None]
+    trained = [r for r in rows if r.accuracy_pct is not None]
     if trained:
-        target = "cpu" if any(r["target"] == "cpu" for r in trained) else trained[0]["target"]
+        target = "cpu" if any(r.target == "cpu" for r in trained) else trained[0].target
         out["accuracy_vs_latency.png"] = plots.accuracy_vs_latency(trained, t, target)
     if doc["layers"]:
         out["layer_macs.png"] = plots.layer_macs(list(doc["layers"].values()), t)
@@ -131,7 +133,8 @@ def write(out: Path, doc: dict, force: bool) -> None:
     out = out.expanduser().absolute()
     check_out(out, force)
     plots = make_plots(doc)
-    files = {"results.json": json.dumps(doc, indent=2, default=str) + "\n",
+    written = {**doc, "rows": [r.to_dict() for r in doc["rows"]]}  # results.json: each row's document
+    files = {"results.json": json.dumps(written, indent=2, default=str) + "\n",
              "results.csv": csv_text(doc["rows"], doc["published_imagenet_top1"]),
              "report.md": markdown(doc, list(plots)), "report.html": html_page(doc, plots), **plots}
     marker = {"format": MARKER_FORMAT, "edgekit": __version__, "time_utc": datetime.now(UTC).isoformat(),

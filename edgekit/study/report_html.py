@@ -29,7 +29,7 @@ def html_page(doc: dict, plots: dict[str, bytes]) -> str:
     for r in doc["rows"]:
         tds = "".join(f'<td class="est">{e(c)}</td>' if c.endswith(" est.") else f"<td>{e(c)}</td>"
                       for c in cells(r, notes))
-        body.append(f'<tr class="noisy" title="{e(NOISY_NOTE)}">{tds}</tr>' if r.get("noisy") else f"<tr>{tds}</tr>")
+        body.append(f'<tr class="noisy" title="{e(NOISY_NOTE)}">{tds}</tr>' if r.result.noisy else f"<tr>{tds}</tr>")
     figs = "".join(f'<figure><img alt="{e(PLOTS[n])}" src="data:image/png;base64,'
                    f'{base64.b64encode(png).decode()}"><figcaption>{e(PLOTS[n])}</figcaption></figure>'
                    for n, png in plots.items())

@@ -1,5 +1,6 @@
 """The study's report.md: its header, conclusion, results table (one row per cell, every estimated cell marked
-"est."), footnotes, the seed's arithmetic and the MACs by layer kind, all from results.json's document. Measured
+"est."), footnotes, the seed's arithmetic and the MACs by layer kind, all from the study's document (results.json's,
+its rows :class:`edgekit.study.study_row.StudyRow` records). Measured
 numbers are printed as they are; estimated latencies and GMAC/s at two significant digits with their
 ``expected_error_pct`` ("19 ±14% est.").
 """
@@ -8,7 +9,8 @@ from __future__ import annotations
 
 from bench.compare import FEW_ROUNDS_NOTE, noisy_mark, too_few_rounds
 from bench.protocol import REL_HALFWIDTH
-from edgekit.result import Kind, Result, is_failed
+from edgekit.result import Kind, Result
+from edgekit.study.study_row import StudyRow
 
 COLUMNS = ("model", "input", "quant", "target", "how", "params (M)", "MACs (M)", "size (MB)", "p50 (ms)",
            "95% interval (ms)", "p90 (ms)", "peak memory (MB)", "GMAC/s", "energy (mJ)", "accuracy (%)",
@@ -33,9 +35,9 @@ NOISY_NOTE = ("p50 is the median of the rounds' medians, each round a fresh proc
 NOISY = "NOISY"
 
 
-def _few_rounds_note(rows: list[dict]) -> str:
+def _few_rounds_note(rows: list[StudyRow]) -> str:
     """The footnote's sentence for rows with too few rounds for an interval, when there are any."""
-    return f" {FEW_ROUNDS_NOTE}." if any(too_few_rounds(Result.from_dict(r)) for r in rows) else ""
+    return f" {FEW_ROUNDS_NOTE}." if any(too_few_rounds(r.result) for r in rows) else ""
 
 
 def _num(value) -> str:
@@ -49,49 +51,39 @@ def _lat(value, result: Result) -> str:
     return _num(value) if result.measured else estimate_cell(value, result)
 
 
-def cells(row: dict, notes: dict) -> list[str]:
-    """One table row; ``notes`` maps a model to its footnote number for the published column. ``row``: a row of
-    results.json, the cell's result document with the study's columns (``edgekit.study.rows``)."""
+def cells(row: StudyRow, notes: dict) -> list[str]:
+    """One table row; ``notes`` maps a model to its footnote number for the published column."""
+    from edgekit.energy import energy_text
     from targets.estimate import HOST_CPU, cell
 
-    record = Result.from_dict(row)
-    measured = record.measured
-    memory = row["peak_rss_mb"] if measured else row.get("estimated_memory_mb")
-    where = row.get("where") or row.get("host")  # on a cluster (edgekit study --cluster): its node and device
+    record = row.result
+    measured, extra, figures = record.measured, record.extra, record.figures
+    memory = figures.peak_rss_mb if measured else row.estimated_memory_mb
+    where = extra.get("where") or extra.get("host")  # on a cluster (edgekit study --cluster): its node and device
     how = "estimated" if not measured else f"measured on {where}" if where else "measured"
-    if row.get("runs_on") == "host-cpu":
+    if record.estimate_info is not None and record.estimate_info.runs_on == "host-cpu":
         how = f"estimated {HOST_CPU}"
-    how += " (emulated: not a device's speed)" if row.get("emulated") else ""
-    acc = "not measured" if row.get("accuracy_pct") is None else _num(row["accuracy_pct"])
-    pub = notes.get(row["model"])
+    how += " (emulated: not a device's speed)" if extra.get("emulated") else ""
+    acc = "not measured" if row.accuracy_pct is None else _num(row.accuracy_pct)
+    pub = notes.get(row.model)
+    head = [row.model, "x".join(map(str, row.input_shape)), row.quant, row.target]
+    sizes = [_num(row.params_m), _num(row.mmacs), _num(row.size_mb)]
+    published = f"{pub[0]} [{pub[1]}]" if pub else "-"
     if record.kind is Kind.FAILED:  # its error is under the table (failed_lines)
-        return [row["model"], "x".join(map(str, row["input_shape"])), row["quant"], row["target"], "failed",
-                _num(row["params_m"]), _num(row["mmacs"]), _num(row["size_mb"]), "failed", "-", "-", "-", "-",
-                acc, f"{pub[0]} [{pub[1]}]" if pub else "-"]
+        return [*head, "failed", *sizes, "failed", "-", "-", "-", "-", acc, published]
     if record.kind is Kind.FIT:  # a microcontroller target: the estimate only for models that fit, else why not
-        fits_with_estimate = row["fits"] and row["latency_ms"]["p50"] is not None  # float has no estimate
-        p50 = cell(_num(row["latency_ms"]["p50"]), record) if fits_with_estimate else row["verdict"]
-        arena = "-" if row.get("arena_mb") is None else f"{row['arena_mb']} arena"
-        return [row["model"], "x".join(map(str, row["input_shape"])), row["quant"], row["target"],
-                "TFLite Micro here, latency estimated", _num(row["params_m"]), _num(row["mmacs"]),
-                _num(row["size_mb"]), p50, "-", "-", arena,
-                cell(_num(row["gmacs_per_s"]), record) if row["fits"] else "-",
-                _energy(row) if fits_with_estimate else "-",
-                acc, f"{pub[0]} [{pub[1]}]" if pub else "-"]
+        fits_with_estimate = record.fit.fits and record.p50_ms is not None  # float has no estimate
+        p50 = cell(_num(record.p50_ms), record) if fits_with_estimate else record.fit.verdict
+        arena = "-" if row.arena_mb is None else f"{row.arena_mb} arena"
+        return [*head, "TFLite Micro here, latency estimated", *sizes, p50, "-", "-", arena,
+                cell(_num(figures.gmacs_per_s), record) if record.fit.fits else "-",
+                energy_text(record.energy) if fits_with_estimate else "-", acc, published]
     mark = noisy_mark(record)
-    p50 = _lat(row["latency_ms"]["p50"], record) + (f" {mark}" if mark else "")
-    ci = row["latency_ms"].get("ci95")
-    return [row["model"], "x".join(map(str, row["input_shape"])), row["quant"], row["target"], how,
-            _num(row["params_m"]), _num(row["mmacs"]), _num(row["size_mb"]),
-            p50, f"{ci[0]}–{ci[1]}" if ci else "-", _lat(row["latency_ms"]["p90"], record),
-            cell(_num(memory), record), _lat(row["gmacs_per_s"], record), _energy(row), acc,
-            f"{pub[0]} [{pub[1]}]" if pub else "-"]
-
-
-def _energy(row: dict) -> str:
-    from edgekit.energy import EnergyFigure, energy_text
-
-    return energy_text(EnergyFigure.from_dict(row))
+    p50 = _lat(record.p50_ms, record) + (f" {mark}" if mark else "")
+    ci = figures.latency_ms.ci95
+    return [*head, how, *sizes, p50, f"{ci[0]}–{ci[1]}" if ci else "-", _lat(figures.latency_ms.p90, record),
+            cell(_num(memory), record), _lat(figures.gmacs_per_s, record), energy_text(record.energy), acc,
+            published]
 
 
 def skipped_cells(doc: dict) -> list[list[str]]:
@@ -114,12 +106,12 @@ def footnotes(doc: dict) -> tuple[dict, list[str]]:
     return notes, texts
 
 
-def _threads_text(rows: list[dict]) -> str:
+def _threads_text(rows: list[StudyRow]) -> str:
     """" (threads: cpu 1, rpi4 4)": each CPU target's thread count, as its rows were run or estimated."""
     seen: dict[str, int] = {}
     for r in rows:
-        if r.get("threads") and r.get("target") not in seen:
-            seen[r["target"]] = r["threads"]
+        if r.result.threads and r.target not in seen:
+            seen[r.target] = r.result.threads
     return f" (threads: {', '.join(f'{t} {n}' for t, n in seen.items())})" if seen else ""
 
 
@@ -183,16 +175,16 @@ def _user_accuracy_text(acc: dict | None) -> str:
     return text
 
 
-def phone_lines(rows: list[dict]) -> list[str]:
+def phone_lines(rows: list[StudyRow]) -> list[str]:
     from edgekit.study.phones import phone_lines as lines
 
     return lines(rows)
 
 
-def failed_lines(rows: list[dict]) -> list[str]:
+def failed_lines(rows: list[StudyRow]) -> list[str]:
     """Under the table: each configuration that could not be measured or estimated, with its error."""
-    failed = [r for r in rows if is_failed(r)]
-    return ["", *(f"- failed: {r['model']} {r['quant']} on {r['target']}: {r['error']}" for r in failed)] \
+    failed = [r for r in rows if r.result.failed]
+    return ["", *(f"- failed: {r.model} {r.quant} on {r.target}: {r.result.failure.error}" for r in failed)] \
         if failed else []
 
 

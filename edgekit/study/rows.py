@@ -1,47 +1,50 @@
-"""A study row: a cell's result document with the study's own columns (variant, input shape, parameters, MACs,
-size, accuracy, and a microcontroller's arena or an estimate's memory), and the accuracy those columns report."""
+"""A study row made (:class:`edgekit.study.study_row.StudyRow`: a cell's result with the study's own columns),
+and the accuracy those columns report."""
 
 from __future__ import annotations
 
 from collections.abc import Callable
+from dataclasses import replace
 from pathlib import Path
 
 from edgekit.result import Kind, Result
 from edgekit.study.cells import Converted, file_digest
 from edgekit.study.plan import Cell, StudyPlan
+from edgekit.study.study_row import StudyRow
 
 Say = Callable[[str], None]
 
 
-def decorate(result: Result, cell: Cell, conv: Converted, accuracy: dict | None, user=None) -> dict:
-    """The bench record's document plus the study's columns (the study's row, as its JSON, CSV and report have
-    it); the display fields are the exact numbers the report shows."""
-    row = result.to_dict()
-    row.pop("ops", None)
+def decorate(result: Result, cell: Cell, conv: Converted, accuracy: dict | None, user=None) -> StudyRow:
+    """The bench record, labelled with the cell (its profile's ``ops`` left out, its energy figure as results.json
+    has it), and the study's columns; the display fields are the exact numbers the report shows."""
+    extra = {k: v for k, v in result.extra.items() if k != "ops"}
+    energy = None if result.energy is None else result.energy.rounded()
+    result = replace(result, target=cell.target, model=cell.model, quant=cell.quant, extra=extra, energy=energy)
     kind = result.kind
+    columns = {}
     if kind is Kind.FIT:  # a microcontroller: the arena TFLite Micro needs (measured), not an estimate
-        arena = row["ram"]["arena_bytes"]
-        row["arena_mb"] = None if arena is None else round(arena / 2**20, 3)
+        arena = result.fit.ram["arena_bytes"]
+        columns.update(arena_mb=None if arena is None else round(arena / 2**20, 3))
     elif kind is Kind.ESTIMATED:
-        row["estimated_memory_mb"] = round(((conv.cost.stored_weight_bytes or 0) + conv.cost.activation_peak_bytes)
-                                           / 2**20, 1)
-        row["estimated_memory_method"] = ("weights as stored plus peak live activations (edgekit.analysis); "
-                                          "no runtime overhead")
-    size = conv.graph.file_bytes if kind is Kind.FAILED else row["size_bytes"]  # a failure has no figures
-    row.update(variant=cell.variant, input_shape=list(conv.input_shape), params=conv.params,
-               params_m=round(conv.params / 1e6, 3), mmacs=round(conv.cost.macs / 1e6, 2),
-               size_mb=round(size / 1e6, 3), target=cell.target, model=cell.model, quant=cell.quant)
+        stored = (conv.cost.stored_weight_bytes or 0) + conv.cost.activation_peak_bytes
+        columns.update(estimated_memory_mb=round(stored / 2**20, 1),
+                       estimated_memory_method=("weights as stored plus peak live activations (edgekit.analysis); "
+                                                "no runtime overhead"))
+    size = conv.graph.file_bytes if kind is Kind.FAILED else result.figures.size_bytes  # a failure has no figures
     if user is not None:
-        row.update(source=user.source, converted_here=user.converted_here)
+        columns.update(source=user.source, converted_here=user.converted_here)
     if accuracy is None and user is not None:
-        row.update(accuracy_pct=None, accuracy_note="not measured: the user's own model; run with --data (a "
-                   "labelled folder, or digits) to score it as given")
+        pct, note = None, ("not measured: the user's own model; run with --data (a labelled folder, or digits) to "
+                           "score it as given")
     elif accuracy is None:
-        row.update(accuracy_pct=None, accuracy_note="not measured: random weights at the architecture's default "
-                   "input (costs only); run with --data for trained small-input variants")
+        pct, note = None, ("not measured: random weights at the architecture's default input (costs only); run "
+                           "with --data for trained small-input variants")
     else:
-        row.update(accuracy_pct=accuracy["accuracy_pct"], accuracy_note=accuracy["note"])
-    return row
+        pct, note = accuracy["accuracy_pct"], accuracy["note"]
+    return StudyRow(result=result, variant=cell.variant, input_shape=tuple(conv.input_shape), params=conv.params,
+                    params_m=round(conv.params / 1e6, 3), mmacs=round(conv.cost.macs / 1e6, 2),
+                    size_mb=round(size / 1e6, 3), accuracy_pct=pct, accuracy_note=note, **columns)
 
 
 def trained_accuracy(plan: StudyPlan, conv: Converted, trained: Path) -> dict:
