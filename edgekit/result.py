@@ -22,8 +22,7 @@ from edgekit import result_doc
 from edgekit.energy import EnergyFigure
 from edgekit.result_parts import OPTIONAL, EstimateInfo, Failure, Figures, FitVerdict, Kind, Latency, Rounds
 
-__all__ = ["EstimateInfo", "Failure", "Figures", "FitVerdict", "Kind", "Latency", "Result", "Rounds", "error_of",
-           "is_failed", "is_measured"]
+__all__ = ["EstimateInfo", "Failure", "Figures", "FitVerdict", "Kind", "Latency", "Result", "Rounds", "error_of"]
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -110,16 +109,6 @@ class Result:
         """The record of a document (``to_dict``'s, or one stored by any earlier edgekit); unknown keys go to
         ``extra``. Raises ValueError for a document that is not a result (no target or model)."""
         return cls(**result_doc.decode(doc))
-
-
-def is_failed(doc: Mapping[str, Any]) -> bool:
-    """Whether a result document is a failure (its error instead of numbers)."""
-    return Result.kind_of(doc) is Kind.FAILED
-
-
-def is_measured(doc: Mapping[str, Any]) -> bool:
-    """Whether a result document's figures were measured (not estimated, not failed)."""
-    return Result.kind_of(doc) is Kind.MEASURED
 
 
 def error_of(doc: Mapping[str, Any]) -> Failure | None:

@@ -255,3 +255,26 @@ def test_requests_take_at_most_three_positional_arguments():
     assert dataclasses.is_dataclass(TrainConfig)
     with pytest.raises(TypeError):
         TrainConfig("lenet5", "digits", 3, 4)  # a fourth positional argument is refused
+
+
+MAX_LINES, EXPLAIN_OVER = 300, 250  # issue 31: small single-job modules
+
+
+def _module_sizes() -> list[tuple[str, int, str]]:
+    out = []
+    for package in PACKAGES:
+        for path in sorted((ROOT / package).rglob("*.py")):
+            text = path.read_text()
+            doc = ast.get_docstring(ast.parse(text)) or ""
+            out.append((str(path.relative_to(ROOT)), len(text.splitlines()), doc))
+    return out
+
+
+def test_no_module_is_over_300_lines_and_each_over_250_says_why_it_is_one_job():
+    sizes = _module_sizes()
+    assert len(sizes) > 100, "the walk found the packages"
+    too_long = [f"{name} ({n} lines)" for name, n, _ in sizes if n > MAX_LINES]
+    unexplained = [f"{name} ({n} lines)" for name, n, doc in sizes
+                   if EXPLAIN_OVER < n <= MAX_LINES and "one job" not in doc.lower()]
+    assert not too_long, f"split along their jobs: {too_long}"
+    assert not unexplained, f"say in the module docstring why it is one job: {unexplained}"

@@ -3,6 +3,9 @@
 Every plot marks estimates with hollow markers (or hatching) and measurements with filled ones. A measured point
 carries its 95% interval as an error bar, and a noisy one (interval wider than ±5% of p50) a dashed ring; an
 estimated latency carries an error bar of its expected error (``expected_error_pct``, docs/estimates.md).
+
+One job over 250 lines: the study's figures, which share one way of drawing a point (its marker, colour,
+interval and estimate mark) and one legend; split, the figures would each need those shared helpers.
 """
 
 from __future__ import annotations
