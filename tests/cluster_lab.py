@@ -198,6 +198,7 @@ def scenario_kill_lab(work: Path, ctx: dict, cluster, lab) -> dict:
     stdout, stderr = proc.communicate(timeout=300)
     out = {"stored_before_kill": stored, "first": {"code": proc.returncode, "err": stderr, "out": stdout},
            "rows_first": rows(db)}
+    _wait_until_dead(cluster, lab.node_id)  # Ray's health check marks it dead seconds later: no cell dealt to it
     add_lab_node(cluster)
     time.sleep(2)
     out["second"] = edgekit(*study, "--out", str(work / "s2"))
@@ -205,6 +206,16 @@ def scenario_kill_lab(work: Path, ctx: dict, cluster, lab) -> dict:
     out["results_second"] = json.loads((work / "s2" / "results.json").read_text()) \
         if (work / "s2" / "results.json").is_file() else None
     return out
+
+
+def _wait_until_dead(cluster, node_id: str, timeout: float = 90) -> None:
+    import ray
+
+    ray.init(address=cluster.address, log_to_driver=False, logging_level="ERROR")
+    try:
+        wait_for(lambda: not any(n["NodeID"] == node_id and n["Alive"] for n in ray.nodes()), timeout, every=0.5)
+    finally:
+        ray.shutdown()
 
 
 def scenario_sigint(work: Path, ctx: dict, cluster) -> dict:
