@@ -31,10 +31,11 @@ def build_result(cfg: Config, rounds: dict | list[dict], graph: TFLiteGraph, mac
     first = rounds[0]
     base = first.get("baseline_rss_mb")
     peak = median([r["peak_rss_mb"] for r in rounds])
-    latency = {k: sig(v) for k, v in lat.to_dict().items() if k not in ("runs", "cv")}
-    latency.update(p50=sig(between.p50), ci95=tuple(between.to_dict()["ci95"]))
+    latency = Latency(min=sig(lat.min), mean=sig(lat.mean), std=sig(lat.std), p50=sig(between.p50),
+                      p90=sig(lat.p90), p99=sig(lat.p99), max=sig(lat.max), iqr=sig(lat.iqr),
+                      ci95=(sig(between.ci95[0]), sig(between.ci95[1])))
     figures = Figures(
-        latency_ms=Latency(**latency), init_ms=round(median([r["init_ms"] for r in rounds]), 3),
+        latency_ms=latency, init_ms=round(median([r["init_ms"] for r in rounds]), 3),
         first_ms=round(median([r["first_ms"] for r in rounds]), 3), peak_rss_mb=round(peak, 1),
         throughput_ips=round(1.0 / p50_s, 2) if p50_s > 0 else None, size_bytes=graph.file_bytes, macs=macs,
         gmacs_per_s=round(macs / p50_s / 1e9, 3) if p50_s > 0 and macs else None, backend=first["backend"])

@@ -25,11 +25,11 @@ def host_fallback(result: Result, measured: EnergyFigure, rows: Rows | None = No
     ms = result.p50_ms
     device = _device_target(result.target)
     if device is not None and ms is not None:
-        return _device_estimate(result, measured, device, rows)
+        return _device_estimate(result, ms, measured, device, rows)
     cpu = ((result.extra.get("device") or {}).get("cpu") or "").strip()
     row = next((h for h in rows.hosts if h["cpu"] == cpu), None)
     if row is None and result.target == "cpu" and rows.x86 and _x86():
-        return _x86_estimate(result, measured, rows)
+        return _x86_estimate(result, ms, measured, rows)
     if row is None or ms is None:
         return EnergyFigure.unavailable("none", f"{measured.note}; and no published power figure for the CPU "
                                                 f"{cpu!r} to estimate from (targets/data/energy_rows.json 'hosts')")
@@ -37,9 +37,9 @@ def host_fallback(result: Result, measured: EnergyFigure, rows: Rows | None = No
     watts = row["watts_per_core"] * threads
     mj = ms * watts
     pct = row["expected_error_pct"]
-    return EnergyFigure(mj=mj, measured=False, low_mj=band(mj, pct)[0], high_mj=band(mj, pct)[1],
-                        expected_error_pct=pct, power_w=watts, source=f"measured latency x "
-                        f"{row['watts_per_core']:g} W per core, {cite(rows, row['source'])}",
+    low, high = band(mj, pct)
+    return EnergyFigure(mj=mj, measured=False, low_mj=low, high_mj=high, expected_error_pct=pct, power_w=watts,
+                        source=f"measured latency x {row['watts_per_core']:g} W per core, {cite(rows, row['source'])}",
                         covers="the cores this run used, at their published power", note=measured.note)
 
 
@@ -59,11 +59,11 @@ def _device_target(key) -> Target | None:
     return target if target.cpu is not None or target.accelerator is not None else None
 
 
-def _device_estimate(result: Result, measured: EnergyFigure, target: Target, rows: Rows) -> EnergyFigure:
+def _device_estimate(result: Result, ms: float, measured: EnergyFigure, target: Target, rows: Rows) -> EnergyFigure:
     """A board measured over ssh whose sensor could not be read (a Pi 4 has none; a Coral's TPU neither): its
-    measured latency priced as an estimate would be, with the power's held-out error alone."""
+    measured latency ``ms`` priced as an estimate would be, with the power's held-out error alone."""
     runs_on = "edgetpu" if result.extra.get("delegate") == "edgetpu" else "host-cpu"
-    fig = price(result.p50_ms, 0, result.threads or 1, runs_on, target, rows)
+    fig = price(ms, 0, result.threads or 1, runs_on, target, rows)
     if fig.mj is None:
         return EnergyFigure.unavailable("none", f"{measured.note}; and {fig.note}")
     return replace(fig, source="measured " + fig.source,
@@ -76,16 +76,16 @@ def _x86() -> bool:
     return platform.machine().lower() in ("x86_64", "amd64", "i686", "x86")
 
 
-def _x86_estimate(result: Result, measured: EnergyFigure, rows: Rows) -> EnergyFigure:
-    """This x86 machine's measured latency x the median RAPL package power per busy thread above idle of the
+def _x86_estimate(result: Result, ms: float, measured: EnergyFigure, rows: Rows) -> EnergyFigure:
+    """This x86 machine's measured latency ``ms`` x the median RAPL package power per busy thread above idle of the
     profiled CPUs (their lightest load step: what one inference thread wakes), x threads."""
     threads = result.threads or 1
     per_thread = statistics.median(r.per_thread_w for r in rows.x86)
     watts = per_thread * threads
-    mj = result.p50_ms * watts
+    mj = ms * watts
     pct = expected()[X86]
-    return EnergyFigure(mj=mj, measured=False, low_mj=band(mj, pct)[0], high_mj=band(mj, pct)[1],
-                        expected_error_pct=pct, power_w=watts,
+    low, high = band(mj, pct)
+    return EnergyFigure(mj=mj, measured=False, low_mj=low, high_mj=high, expected_error_pct=pct, power_w=watts,
                         source=f"measured latency x {per_thread:.3g} W per busy thread, the median RAPL package "
                                f"power above idle of {len(rows.x86)} profiled x86 CPUs, "
                                f"{cite(rows, rows.x86[0].source)}",

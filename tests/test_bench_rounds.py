@@ -6,7 +6,8 @@ from __future__ import annotations
 import bench.runner
 from bench.protocol import Protocol
 from bench.runner import Config
-from edgekit.app.bench import measure_and_store
+from edgekit.app.bench import analyse, measure_and_store
+from edgekit.app.sources import bench_items
 from tests.conftest import DATA
 
 
@@ -43,7 +44,8 @@ def test_configs_are_measured_in_interleaved_rounds(monkeypatch):
     configs = [Config(str(DATA / "tiny_int8.tflite"), "steady", "int8"),
                Config(str(DATA / "tiny_fp32.tflite"), "swinging", "fp32")]
     store = FakeStore()
-    results = measure_and_store(configs, store, "run1", profile=False,
+    analyses = analyse(bench_items([c.path for c in configs], None))  # each file read and analysed once
+    results = measure_and_store(configs, store, "run1", analyses=analyses, profile=False,
                                 protocol=Protocol(min_rounds=6, budget_s=16), clock=lambda: clock[0])
     docs = [r.to_dict() for r in results]
     assert order[:12] == ["steady", "swinging"] * 6 and order[12:] == ["swinging"] * 4

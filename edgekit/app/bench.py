@@ -14,7 +14,7 @@ from __future__ import annotations
 
 import time
 import uuid
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from dataclasses import replace
 
 from bench.protocol import REL_HALFWIDTH
@@ -70,8 +70,8 @@ def measure_here(plan: BenchPlan, *, progress: Progress | None = None,
     recovery = Recovery(store.path)  # from here on a database that fails loses no result
     run_id = uuid.uuid4().hex[:12]
     try:
-        results = measure_and_store(plan.configs(), store, run_id, profile=request.loop.profile_ops,
-                                    protocol=plan.protocol, progress=progress, unresolved=_unresolved(plan.items),
+        results = measure_and_store(plan.configs(), store, run_id, analyses=analyse(plan.items),
+                                    profile=request.loop.profile_ops, protocol=plan.protocol, progress=progress,
                                     recovery=recovery, on_stored=on_stored)
     except NoGpuError as err:
         from edgekit.app.gpu_baseline import no_gpu_message
@@ -106,16 +106,16 @@ def _estimate_one(source, target, threads: int | None) -> Result:
         return replace(result, xnnpack=None)  # an estimate has no runtime
 
 
-def measure_and_store(configs, store, run_id: str, *, profile: bool, protocol, progress: Progress | None = None,
-                      clock: Callable[[], float] = time.monotonic, unresolved: dict[str, Exception] | None = None,
+def measure_and_store(configs, store, run_id: str, *, analyses: Mapping[str, tuple | Exception], profile: bool,
+                      protocol, progress: Progress | None = None, clock: Callable[[], float] = time.monotonic,
                       recovery=None, on_stored: Callable[[Result], None] | None = None) -> list[Result]:
     """Every config in interleaved rounds (``bench.service.measure``), each round in a fresh process; each
     result is built from its rounds and stored as soon as it is final: in ``store``, or, once that fails, in
     ``recovery``'s file (``bench.store.Recovery``; one beside the database when None is given).
 
-    A config that fails to be read, analysed or run (or whose path is in ``unresolved``, the models that could
-    not be read or converted) is measured no more and gets a failure result in its place, stored too; the
-    others go on. No GPU stops the run: it would fail them all.
+    ``analyses``: each config's path's graph and cost, or why it cannot be measured (:func:`analyse`). A config
+    that cannot be (read, converted or analysed, there) or fails to run is measured no more and gets a failure
+    result in its place, stored too; the others go on. No GPU stops the run: it would fail them all.
     """
     from bench.gpu import NoGpuError
     from bench.provenance import device
@@ -125,10 +125,8 @@ def measure_and_store(configs, store, run_id: str, *, profile: bool, protocol, p
 
     prepared, failed = {}, {}
     for i, cfg in enumerate(configs):
-        try:
-            prepared[i] = _prepare(cfg, unresolved or {})
-        except Exception as err:  # this model cannot be read or analysed; it fails alone
-            failed[i] = err
+        analysis = analyses[cfg.path]
+        (failed if isinstance(analysis, Exception) else prepared)[i] = analysis
 
     def finish(i: int, docs: list[dict], round_ids: list[int]) -> Result:
         graph, cost = prepared[i]
@@ -156,19 +154,21 @@ def measure_and_store(configs, store, run_id: str, *, profile: bool, protocol, p
                    store=store_one, failed=failed, clock=clock)
 
 
-def _prepare(cfg, unresolved: dict[str, Exception]) -> tuple:
-    """The graph and cost of ``cfg``; raises what stops it (its entry in ``unresolved``, or reading it)."""
+def analyse(items) -> dict[str, tuple | Exception]:
+    """By path, each ``edgekit.app.sources.BenchItem``'s graph (read once, when it was resolved) and its cost,
+    analysed once however many thread counts measure it; or, for an item that cannot be measured, why."""
     from edgekit.analysis.tflite_cost import analyze_graph
-    from edgekit.analysis.tflite_graph import read_tflite
 
-    if cfg.path in unresolved:
-        raise unresolved[cfg.path]
-    graph = read_tflite(cfg.path)
-    return graph, analyze_graph(graph, cfg.model)
-
-
-def _unresolved(sources) -> dict[str, Exception]:
-    return {str(s.path): s.error for s in sources if s.error is not None}
+    out: dict[str, tuple | Exception] = {}
+    for item in items:
+        if item.error is not None:
+            out[str(item.path)] = item.error
+            continue
+        try:
+            out[str(item.path)] = (item.graph, analyze_graph(item.graph, item.model))
+        except Exception as err:  # this model cannot be analysed; it fails alone
+            out[str(item.path)] = err
+    return out
 
 
 def failures_error(results: list[Result]) -> EdgekitError | None:

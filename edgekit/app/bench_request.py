@@ -49,27 +49,25 @@ class LoopArgs:
     budget: float = 60.0
     xnnpack: bool = True
     profile_ops: bool = False
+    protocol: Protocol = field(init=False, repr=False, compare=False)  # what these options ask for, made once
 
     def __post_init__(self) -> None:
-        """Each number on its own: a NaN, an infinity or a count out of range is never meant."""
+        """Each number on its own: a NaN, an infinity or a count out of range is never meant; then the
+        ``bench.protocol.Protocol`` they ask for (a bad --rounds or --budget is a UsageError there; a budget shorter
+        than one round is :meth:`check`'s)."""
         from bench.loop import MAX_SECONDS  # a round's timed loop stops there, whatever --min-seconds says
+        from bench.protocol import Protocol
 
         whole("--runs", self.runs)
         whole("--warmup", self.warmup, low=0)
         finite("--min-seconds", self.min_seconds, low=0, high=MAX_SECONDS, what="a number of seconds",
                why=f"a round's timed loop stops at {MAX_SECONDS:g} s")
-        self.protocol()
+        object.__setattr__(self, "protocol", Protocol(min_rounds=self.rounds, max_rounds=max(30, self.rounds),
+                                                      budget_s=self.budget))
 
     def check(self) -> None:
         """Refuse loop settings that cannot work together (checked where they apply: estimates ignore them)."""
-        self.protocol().check_budget(self.min_seconds)
-
-    def protocol(self):
-        """The ``bench.protocol.Protocol`` these options ask for; a bad --rounds or --budget is a UsageError (a budget
-        shorter than one round is :meth:`check`'s)."""
-        from bench.protocol import Protocol
-
-        return Protocol(min_rounds=self.rounds, max_rounds=max(30, self.rounds), budget_s=self.budget)
+        self.protocol.check_budget(self.min_seconds)
 
     def config_args(self, *, profile: bool = True) -> dict:
         """The keyword arguments of ``bench.runner.Config`` these options set."""
@@ -182,7 +180,7 @@ def make_plan(request: BenchRequest) -> BenchPlan:
     if request.cluster is not None:
         _check_lab(request, target)
         return BenchPlan(request=request, target=target, method=Method.REMOTE, on_lab=True,
-                         threads=parse_threads(request.threads, "cpu"), protocol=loop.protocol(),
+                         threads=parse_threads(request.threads, "cpu"), protocol=loop.protocol,
                          quants=_tuple(quants))
     method = target.method(host=remote.given or bool(remote.serials), estimate=request.estimate)
     _check_method(request, target, method)
@@ -197,7 +195,7 @@ def make_plan(request: BenchRequest) -> BenchPlan:
     if method is Method.GPU and (not loop.xnnpack or loop.profile_ops):
         raise UsageError("--no-xnnpack and --profile-ops apply to --target cpu only")
     return BenchPlan(request=request, target=target, method=method, on_lab=False, threads=tuple(threads),
-                     protocol=loop.protocol(), quants=_tuple(quants))
+                     protocol=loop.protocol, quants=_tuple(quants))
 
 
 def _tuple(values: list | None) -> tuple | None:

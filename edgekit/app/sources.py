@@ -5,10 +5,13 @@ from __future__ import annotations
 
 import os
 from pathlib import Path
-from typing import NamedTuple
+from typing import TYPE_CHECKING, NamedTuple
 
 from edgekit.errors import EdgekitError, MissingExtra, UsageError
 from edgekit.models.ref import ModelKind, ModelRef
+
+if TYPE_CHECKING:
+    from edgekit.analysis.tflite_graph import TFLiteGraph
 
 
 class BenchItem(NamedTuple):
@@ -16,6 +19,7 @@ class BenchItem(NamedTuple):
     model: str  # the name shown and stored: the zoo name or the file stem
     quant: str | None  # None: a file that could not be read
     error: Exception | None = None  # why it cannot be measured: it fails alone, with a result row saying so
+    graph: TFLiteGraph | None = None  # the file as read once, when the item was resolved (None with an error)
 
 
 def convert_zoo(name: str, quant: str) -> Path:
@@ -32,7 +36,8 @@ def _bench_path(name: str, quant: str) -> Path:
 
 
 def bench_items(models: list[str], quants: list[str] | None) -> list[BenchItem]:
-    """Each model x quantization mode, in order. ``--quant`` applies to zoo names; a file's mode is its own.
+    """Each model x quantization mode, in order, each file read once. ``--quant`` applies to zoo names; a file's
+    mode is its own.
 
     Each model is an :class:`edgekit.models.ref.ModelRef`, checked before any is converted or measured. A
     ``.tflite`` that cannot be read (or is not there), or a zoo model that fails to convert, comes back with its
@@ -64,12 +69,18 @@ def raise_unresolved(items: list[BenchItem]) -> None:
 
 
 def _converted(name: str, quant: str) -> BenchItem:
+    from edgekit.analysis.tflite_graph import read_tflite
+
     try:
-        return BenchItem(convert_zoo(name, quant), name, quant)
+        path = convert_zoo(name, quant)
     except (UsageError, MissingExtra):
         raise
     except EdgekitError as err:
         return BenchItem(_bench_path(name, quant), name, quant, err)
+    try:
+        return BenchItem(path, name, quant, graph=read_tflite(path))
+    except Exception as err:  # a converted file edgekit cannot read fails alone, as any file does
+        return BenchItem(path, name, quant, err)
 
 
 def _read(path: Path) -> BenchItem:
@@ -77,6 +88,7 @@ def _read(path: Path) -> BenchItem:
     from edgekit.analysis.tflite_graph import read_tflite
 
     try:
-        return BenchItem(Path(path), Path(path).stem, infer_quant(read_tflite(path)))
+        graph = read_tflite(path)
+        return BenchItem(Path(path), Path(path).stem, infer_quant(graph), graph=graph)
     except Exception as err:  # a file edgekit cannot read fails alone (``bench.result.error_text`` names it)
         return BenchItem(Path(path), Path(path).stem, None, err)
