@@ -167,14 +167,13 @@ def test_the_child_reports_a_bad_backend_as_the_same_error():
         baseline_in_child("lenet5", device="cpu", backend="numpy", **FAST)
 
 
-def test_add_baselines_skips_files_and_says_why_a_backend_cannot_run(monkeypatch):
+def test_baselines_skip_files_and_says_why_a_backend_cannot_run(monkeypatch):
     """KERAS_BACKEND=tensorflow here: TF-CPU sees no GPU; on the GPU machine TF is not installed. Either way
     the zoo model's baseline names the reason, and a .tflite file has no Keras model."""
-    from edgekit.app.gpu_baseline import add_baselines
+    from edgekit.app.gpu_baseline import baselines
 
     monkeypatch.setenv("KERAS_BACKEND", "tensorflow")
-    results = [{"model": "tiny_fp32"}, {"model": "lenet5"}, {"model": "vgg16"}]
-    add_baselines(results, **FAST)
+    results = [{"baseline": b} for b in baselines(["tiny_fp32", "lenet5", "vgg16"], **FAST)]
     assert results[0]["baseline"] == {"skipped": "a .tflite file has no Keras model to compare with"}
     if "latency_ms" in results[1]["baseline"]:  # a machine whose TensorFlow sees a GPU
         assert results[1]["baseline"]["keras_backend"] == "tensorflow" and results[1]["baseline"]["target"] == "gpu"

@@ -201,12 +201,14 @@ def _op_rows(measured: dict, cost) -> list[dict]:
 
 def add_gpu_baseline(results: list[Result], loop: LoopArgs) -> list[Result]:
     """The results with the Keras-on-GPU figure (JAX, PyTorch or TensorFlow, whichever sees the GPU) under
-    ``baseline`` in each measured one (``edgekit.app.gpu_baseline.add_baselines`` fills documents)."""
-    from edgekit.app.gpu_baseline import add_baselines
+    ``baseline`` in each measured one (``edgekit.app.gpu_baseline.baselines``)."""
+    from edgekit.app.gpu_baseline import baselines
 
-    docs = {i: r.to_dict() for i, r in enumerate(results) if not r.failed}
-    add_baselines(list(docs.values()), runs=loop.runs, warmup=loop.warmup, min_seconds=loop.min_seconds)
-    return [r.with_keys(baseline=docs[i]["baseline"]) if i in docs else r for i, r in enumerate(results)]
+    measured = [i for i, r in enumerate(results) if not r.failed]
+    found = baselines([results[i].model for i in measured], runs=loop.runs, warmup=loop.warmup,
+                      min_seconds=loop.min_seconds)
+    baseline_of = dict(zip(measured, found, strict=True))
+    return [r.with_keys(baseline=baseline_of[i]) if i in baseline_of else r for i, r in enumerate(results)]
 
 
 def config_words(r: Result) -> str:

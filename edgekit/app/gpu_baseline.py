@@ -123,26 +123,27 @@ def baseline_in_child(model: str, *, device: str = "gpu", backend: str | None = 
     return child_process.run(child, request)
 
 
-def add_baselines(results: list[dict], *, runs: int, warmup: int, min_seconds: float) -> None:
-    """Put the Keras-on-GPU figure (or why there is none) under ``"baseline"`` in each zoo model's result."""
+def baselines(models: list[str], *, runs: int, warmup: int, min_seconds: float) -> list[dict]:
+    """The Keras-on-GPU figure (or why there is none) for each model, in order: a result's ``baseline``."""
     from converters.keras_gpu import NoBackendError
     from edgekit.models.registry import MODEL_NAMES
 
-    no_backend = None
-    for doc in results:
-        if doc["model"] not in MODEL_NAMES:
-            doc["baseline"] = {"skipped": "a .tflite file has no Keras model to compare with"}
+    no_backend, out = None, []
+    for model in models:
+        if model not in MODEL_NAMES:
+            out.append({"skipped": "a .tflite file has no Keras model to compare with"})
             continue
         if no_backend is None:
             try:
-                doc["baseline"] = baseline_in_child(doc["model"], runs=runs, warmup=warmup, min_seconds=min_seconds)
+                out.append(baseline_in_child(model, runs=runs, warmup=warmup, min_seconds=min_seconds))
                 continue
             except NoBackendError as err:
                 no_backend = str(err)
             except EdgekitError as err:
-                doc["baseline"] = {"skipped": f"the Keras baseline failed: {err}"}
+                out.append({"skipped": f"the Keras baseline failed: {err}"})
                 continue
-        doc["baseline"] = {"skipped": no_backend}
+        out.append({"skipped": no_backend})
+    return out
 
 
 def no_gpu_message(litert_reason: str) -> str:
