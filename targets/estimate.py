@@ -143,7 +143,8 @@ def _quant(graph: TFLiteGraph) -> str | None:
 
 
 def estimate_bench(tflite_path: str | Path, target: Target, threads: int | None = None,
-                   model: str | None = None, quant: str | None = None) -> Result:
+                   model: str | None = None, quant: str | None = None, *, graph: TFLiteGraph | None = None
+                   ) -> Result:
     """An ``edgekit bench`` result for ``target``, estimated rather than measured.
 
     Args:
@@ -151,12 +152,13 @@ def estimate_bench(tflite_path: str | Path, target: Target, threads: int | None 
         target: the target (``targets.registry.get_target`` parses a name).
         threads: CPU threads (the host's for the Edge TPU); None means all the target's cores.
         model, quant: labels for the record; default to the file stem and the quant read from the file.
+        graph: the file as already read (``read_tflite``), so that it is not read again for each thread count.
 
     Raises:
         ModelFileError: a missing or corrupt file. UsageError: a target with no estimator.
     """
     path = Path(tflite_path)
-    graph = read_tflite(path)
+    graph = graph if graph is not None else read_tflite(path)
     size = graph.file_bytes
     graph, compiled_notes = _for_compiled(path, graph, target)
     est = estimate_graph(graph, target, threads)

@@ -115,3 +115,16 @@ def test_bench_csv_marks_estimates_and_their_error(tmp_path):
     assert run.code == 0, run.err
     (row,) = csv.DictReader(out.open())
     assert row["measured"] == "False" and row["expected_error_pct"] == str(EXPECTED["pi"]["int8"])
+
+
+def test_an_estimated_bench_reads_each_model_file_once(monkeypatch):
+    """The plan's items carry the file as read when they were resolved: one estimate per thread count, one read."""
+    import targets.estimate
+
+    reads = []
+    real = targets.estimate.read_tflite
+    monkeypatch.setattr(targets.estimate, "read_tflite", lambda path: reads.append(path) or real(path))
+    run = run_cli("bench", str(DATA / "tiny_int8.tflite"), "--target", "rpi4", "--threads", "1,2,4", "--json")
+    assert run.code == 0, run.err
+    assert [r["threads"] for r in json.loads(run.out)] == [1, 2, 4]
+    assert reads == []

@@ -98,7 +98,8 @@ def _estimate_one(source, target, threads: int | None) -> Result:
     try:
         if source.error is not None:
             raise source.error
-        return estimate_bench(source.path, target, threads, model=source.model, quant=source.quant)
+        return estimate_bench(source.path, target, threads, model=source.model, quant=source.quant,
+                              graph=source.graph)
     except UsageError:
         raise  # an unknown target or one with no estimator: every model would fail alike
     except Exception as err:  # this model cannot be analysed; it fails alone
