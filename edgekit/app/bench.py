@@ -112,7 +112,7 @@ def measure_and_store(configs, store, run_id: str, *, analyses: Mapping[str, tup
                       recovery=None, on_stored: Callable[[Result], None] | None = None) -> list[Result]:
     """Every config in interleaved rounds (``bench.service.measure``), each round in a fresh process; each
     result is built from its rounds and stored as soon as it is final: in ``store``, or, once that fails, in
-    ``recovery``'s file (``bench.store.Recovery``; one beside the database when None is given).
+    ``recovery``'s file (``bench.recovery.Recovery``; one beside the database when None is given).
 
     ``analyses``: each config's path's graph and cost, or why it cannot be measured (:func:`analyse`). A config
     that cannot be (read, converted or analysed, there) or fails to run is measured no more and gets a failure
@@ -120,6 +120,7 @@ def measure_and_store(configs, store, run_id: str, *, analyses: Mapping[str, tup
     """
     from bench.gpu import NoGpuError
     from bench.provenance import device
+    from bench.recovery import Recovery
     from bench.result import cut_short, failure_result
     from bench.service import Plan, Policy, measure
     from targets.local_result import finish_local
@@ -138,8 +139,6 @@ def measure_and_store(configs, store, run_id: str, *, analyses: Mapping[str, tup
             result = result.with_keys(ops=_op_rows(first, cost), delegate_nodes=first.get("delegate_nodes", 0),
                                       ops_method=first.get("ops_method"))
         return result
-
-    from bench.recovery import Recovery
 
     keeper = recovery or Recovery(store.path)
 

@@ -112,7 +112,7 @@ def _graphs(configs) -> dict:
 def measure_fleet(hosts, configs, target, opts, args, *, db_path: Path, run_id: str,
                   protocol, on_result: Callable[[str, Result], None] | None = None, recovery=None) -> list:
     """Every config on every host, concurrently across hosts; each result is stored as soon as it is fetched, in
-    the database or, once that fails, in ``recovery``'s file (``bench.store.Recovery``, shared by the hosts).
+    the database or, once that fails, in ``recovery``'s file (``bench.recovery.Recovery``, shared by the hosts).
 
     Each host is identified first (``targets.identity``): one that is not ``target`` is refused before it
     measures anything, and ``--target auto`` records what it is. With ``args.check_outputs`` each model also

@@ -37,7 +37,7 @@ class Collected:
     conversions: dict = field(default_factory=dict)  # (variant, model, quant) -> Converted
     accuracy: dict = field(default_factory=dict)  # model -> training summary (with --data)
     user_accuracy: dict = field(default_factory=dict)  # user model -> how its accuracy was measured (--data)
-    recovery: object | None = None  # bench.store.Recovery: the results the database could not take
+    recovery: object | None = None  # bench.recovery.Recovery: the results the database could not take
     cluster: dict | None = None  # with --cluster: each conversion's node, start, end and memory estimate
 
 
